@@ -1,0 +1,57 @@
+package infra
+
+import (
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+// Component type tokens.
+const (
+	TypeWebhook    = "hookline:infra:Webhook"
+	TypeRestAPI    = "hookline:infra:RestApi"
+	TypeSource     = "hookline:infra:Source"
+	TypeAPIStage   = "hookline:infra:ApiStage"
+	TypeDomain     = "hookline:infra:Domain"
+	TypeMonitoring = "hookline:infra:Monitoring"
+)
+
+// StageName is the API Gateway stage every stack publishes.
+const StageName = "v1"
+
+// Tags are the tags of every taggable resource: the stack's configured tags
+// plus hookline's own, which say where a resource came from.
+func Tags(c *stackconfig.Config) map[string]string {
+	t := map[string]string{}
+	for k, v := range c.Tags {
+		t[k] = v
+	}
+	t["hookline:environment"] = c.Environment
+	t["hookline:stack"] = c.Stack
+	t["managed-by"] = "hookline"
+	return t
+}
+
+func tagMap(c *stackconfig.Config) pulumi.StringMap { return pulumi.ToStringMap(Tags(c)) }
+
+// APIName is the REST API's name (also the ApiName dimension of its metrics).
+func APIName(c *stackconfig.Config) string { return c.ResourceName("", "api") }
+
+// FunctionName is a source's Lambda function name.
+func FunctionName(c *stackconfig.Config, s stackconfig.Source) string { return c.ResourceName(s.Name) }
+
+// FunctionLogGroup is the explicit log group of a source's function.
+func FunctionLogGroup(c *stackconfig.Config, s stackconfig.Source) string {
+	return "/aws/lambda/" + FunctionName(c, s)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,129 @@
+package infra
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// policyDoc is an IAM policy document.
+type policyDoc struct {
+	Version   string      `json:"Version"`
+	Statement []statement `json:"Statement"`
+}
+
+type statement struct {
+	Sid       string         `json:"Sid,omitempty"`
+	Effect    string         `json:"Effect"`
+	Principal any            `json:"Principal,omitempty"`
+	Action    []string       `json:"Action"`
+	Resource  any            `json:"Resource"`
+	Condition map[string]any `json:"Condition,omitempty"`
+}
+
+func render(d policyDoc) string {
+	b, err := json.Marshal(d)
+	if err != nil { // only plain strings and maps: cannot happen
+		panic(fmt.Sprintf("render policy: %v", err))
+	}
+	return string(b)
+}
+
+// AssumeRolePolicy lets an AWS service (lambda.amazonaws.com, …) assume a role.
+func AssumeRolePolicy(service string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
+		Effect: "Allow", Principal: map[string]string{"Service": service},
+		Action: []string{"sts:AssumeRole"},
+	}}})
+}
+
+// TLSOnlyQueuePolicy denies every SQS action on the queue over plain HTTP.
+func TLSOnlyQueuePolicy(queueArn string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
+		Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*",
+		Action: []string{"sqs:*"}, Resource: queueArn,
+		Condition: map[string]any{"Bool": map[string]string{"aws:SecureTransport": "false"}},
+	}}})
+}
+
+// SendOnlyPolicy lets API Gateway send to one queue and nothing else.
+func SendOnlyPolicy(queueArn string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
+		Sid: "SendToSourceQueue", Effect: "Allow", Action: []string{"sqs:SendMessage"}, Resource: queueArn,
+	}}})
+}
+
+// ConsumerPolicyArgs are the resources a source's function may touch.
+type ConsumerPolicyArgs struct {
+	QueueArn    string
+	LogGroupArn string
+	// Parameters are SSM parameter names (/a/b) the function reads.
+	Parameters []string
+	// TableArn is the idempotency table, empty when there is none.
+	TableArn string
+}
+
+// ConsumerPolicy is the function's least-privilege policy: consume its own
+// queue, write its own log group, read its own secrets, use its own table.
+func ConsumerPolicy(a ConsumerPolicyArgs) string {
+	st := []statement{
+		{Sid: "ConsumeSourceQueue", Effect: "Allow", Resource: a.QueueArn, Action: []string{
+			"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}},
+		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: a.LogGroupArn + ":*", Action: []string{
+			"logs:CreateLogStream", "logs:PutLogEvents"}},
+		{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{
+			"xray:PutTraceSegments", "xray:PutTelemetryRecords"}},
+	}
+	if len(a.Parameters) > 0 {
+		region, account := arnRegionAccount(a.QueueArn)
+		var res []string
+		for _, p := range a.Parameters {
+			res = append(res, fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", arnPartition(a.QueueArn), region, account, p))
+		}
+		st = append(st, statement{Sid: "ReadSecrets", Effect: "Allow", Resource: res, Action: []string{"ssm:GetParameter"}})
+	}
+	if a.TableArn != "" {
+		st = append(st, statement{Sid: "IdempotencyTable", Effect: "Allow", Resource: a.TableArn, Action: []string{
+			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}})
+	}
+	return render(policyDoc{Version: "2012-10-17", Statement: st})
+}
+
+// RedrivePolicy is a source queue's redrive policy to its DLQ.
+func RedrivePolicy(dlqArn string, maxReceiveCount int) string {
+	b, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqArn, "maxReceiveCount": maxReceiveCount})
+	return string(b)
+}
+
+// RedriveAllowPolicy lets only the named source queue use a DLQ.
+func RedriveAllowPolicy(sourceQueueArn string) string {
+	b, _ := json.Marshal(map[string]any{"redrivePermission": "byQueue", "sourceQueueArns": []string{sourceQueueArn}})
+	return string(b)
+}
+
+// SQSIntegrationURI is the API Gateway AWS-integration URI that posts to a
+// queue, given the queue's URL (https://sqs.<region>.amazonaws.com/<account>/<name>).
+func SQSIntegrationURI(region, queueURL string) (string, error) {
+	u, err := url.Parse(queueURL)
+	if err != nil || u.Path == "" || strings.Count(u.Path, "/") != 2 {
+		return "", fmt.Errorf("queue URL %q is not https://sqs.<region>.amazonaws.com/<account>/<name>", queueURL)
+	}
+	return "arn:aws:apigateway:" + region + ":sqs:path" + u.Path, nil
+}
+
+func arnParts(arn string) []string { return strings.SplitN(arn, ":", 6) }
+
+func arnPartition(arn string) string {
+	if p := arnParts(arn); len(p) == 6 {
+		return p[1]
+	}
+	return "aws"
+}
+
+func arnRegionAccount(arn string) (string, string) {
+	if p := arnParts(arn); len(p) == 6 {
+		return p[3], p[4]
+	}
+	return "*", "*"
+}

@@ -1,0 +1,83 @@
+package infra
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+// ComponentName is the name of the stack's root component.
+const ComponentName = "hookline"
+
+// ProgramOptions adjust the program for where it runs.
+type ProgramOptions struct {
+	// ProjectDir holds Pulumi.yaml and handler/. Default: the project root
+	// the engine reports, else the working directory.
+	ProjectDir string
+	// Handler returns the handler archive. Default: build handler/ with
+	// BuildHandler and ship the result.
+	Handler func(projectDir string) (pulumi.Archive, error)
+}
+
+// LoadConfig reads and validates the stack's configuration from the Pulumi
+// context. When the engine passes the whole config in PULUMI_CONFIG, unknown
+// hookline keys are errors too.
+func LoadConfig(ctx *pulumi.Context) (*stackconfig.Config, error) {
+	raw := map[string]string{}
+	complete := false
+	if env := os.Getenv(pulumi.EnvConfig); env != "" {
+		if err := json.Unmarshal([]byte(env), &raw); err == nil {
+			complete = true
+		}
+	}
+	for _, k := range stackconfig.Keys() {
+		if v, ok := ctx.GetConfig(k); ok {
+			raw[k] = v
+		}
+	}
+	return stackconfig.Load(ctx.Stack(), raw, complete)
+}
+
+// Program is hookline's Pulumi program: load the stack config (failing before
+// any resource is registered), build the handler, create the Webhook
+// component and export its outputs.
+func Program(opts ProgramOptions) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		cfg, err := LoadConfig(ctx)
+		if err != nil {
+			return err
+		}
+		w, err := Build(ctx, cfg, opts)
+		if err != nil {
+			return err
+		}
+		for k, v := range w.Outputs(cfg) {
+			ctx.Export(k, v)
+		}
+		return nil
+	}
+}
+
+// Build builds the handler and creates the stack's components for cfg.
+func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*Webhook, error) {
+	dir := opts.ProjectDir
+	if dir == "" {
+		dir = ctx.RootDirectory()
+	}
+	if dir == "" {
+		dir = "."
+	}
+	handler := opts.Handler
+	if handler == nil {
+		handler = HandlerArchive
+	}
+	code, err := handler(dir)
+	if err != nil {
+		return nil, fmt.Errorf("build the handler: %w", err)
+	}
+	return NewWebhook(ctx, ComponentName, &WebhookArgs{Config: cfg, Code: code})
+}

@@ -1,0 +1,104 @@
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+// WebhookArgs configures a whole stack.
+type WebhookArgs struct {
+	Config *stackconfig.Config
+	// Code is the handler archive shared by every source's function.
+	Code pulumi.Archive
+}
+
+// Webhook is one environment's complete data path.
+type Webhook struct {
+	pulumi.ResourceState
+
+	API        *RestAPI
+	Sources    []*Source
+	Stage      *ApiStage
+	Domain     *Domain // nil without a custom domain
+	Monitoring *Monitoring
+
+	// Endpoint is the base URL senders use: the custom domain when there is
+	// one, else the stage's execute-api URL.
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+}
+
+// NewWebhook creates every component of the stack, in dependency order.
+func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pulumi.ResourceOption) (*Webhook, error) {
+	if args == nil || args.Config == nil || args.Code == nil {
+		return nil, fmt.Errorf("webhook %s: Config and Code are required", name)
+	}
+	c := args.Config
+	w := &Webhook{}
+	if err := ctx.RegisterComponentResource(TypeWebhook, name, w, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(w)
+
+	var err error
+	if w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c}, parent); err != nil {
+		return nil, err
+	}
+	var watched []pulumi.Resource
+	for _, s := range c.Sources {
+		src, err := NewSource(ctx, name+"-"+s.Name, &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code}, parent)
+		if err != nil {
+			return nil, err
+		}
+		w.Sources = append(w.Sources, src)
+		watched = append(watched, src)
+	}
+	if w.Stage, err = NewApiStage(ctx, name+"-stage", &ApiStageArgs{Config: c, API: w.API, Sources: w.Sources}, parent); err != nil {
+		return nil, err
+	}
+	w.Endpoint = w.Stage.InvokeURL
+	if c.Domain != nil {
+		if w.Domain, err = NewDomain(ctx, name+"-domain", &DomainArgs{Config: c, API: w.API, Stage: w.Stage}, parent); err != nil {
+			return nil, err
+		}
+		w.Endpoint = w.Domain.URL
+	}
+	if w.Monitoring, err = NewMonitoring(ctx, name+"-monitoring", &MonitoringArgs{Config: c, DependsOn: append(watched, w.Stage)}, parent); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(w, pulumi.Map{"endpoint": w.Endpoint}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Outputs are the stack outputs: what senders, operators and the portal need.
+func (w *Webhook) Outputs(c *stackconfig.Config) pulumi.Map {
+	sources := pulumi.Map{}
+	for i, s := range w.Sources {
+		name := c.Sources[i].Name
+		sources[name] = pulumi.Map{
+			"url":          pulumi.Sprintf("%s/%s", w.Endpoint, name),
+			"queueUrl":     s.QueueURL,
+			"queueArn":     s.QueueArn,
+			"dlqUrl":       s.DLQURL,
+			"dlqArn":       s.DLQArn,
+			"functionName": s.FunctionName,
+			"auth":         pulumi.String(c.Sources[i].Auth.Type),
+		}
+	}
+	return pulumi.Map{
+		"environment":   pulumi.String(c.Environment),
+		"region":        pulumi.String(c.Region),
+		"endpoint":      w.Endpoint,
+		"invokeUrl":     w.Stage.InvokeURL,
+		"restApiId":     w.API.ID,
+		"stage":         w.Stage.StageName,
+		"sources":       sources,
+		"apiKeys":       w.Stage.APIKeys,
+		"alarmTopicArn": w.Monitoring.TopicArn,
+		"dashboardName": w.Monitoring.DashboardName,
+	}
+}

@@ -1,0 +1,126 @@
+package contract
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Environment variables through which the infra code configures the handler.
+const (
+	EnvSource                 = "HOOKLINE_SOURCE"
+	EnvScheme                 = "HOOKLINE_SIGNATURE_SCHEME"
+	EnvSignatureHeader        = "HOOKLINE_SIGNATURE_HEADER"
+	EnvSignatureEncoding      = "HOOKLINE_SIGNATURE_ENCODING"
+	EnvSecretParameter        = "HOOKLINE_SECRET_PARAMETER"
+	EnvTolerance              = "HOOKLINE_TIMESTAMP_TOLERANCE_SECONDS"
+	EnvProcessor              = "HOOKLINE_PROCESSOR"
+	EnvForwardURL             = "HOOKLINE_FORWARD_URL"
+	EnvForwardSecretParameter = "HOOKLINE_FORWARD_SECRET_PARAMETER"
+	EnvForwardTimeout         = "HOOKLINE_FORWARD_TIMEOUT_SECONDS"
+	EnvIdempotencyTable       = "HOOKLINE_IDEMPOTENCY_TABLE"
+	EnvIdempotencyTTL         = "HOOKLINE_IDEMPOTENCY_TTL_HOURS"
+)
+
+// HandlerConfig is what one source's function needs to know at run time.
+type HandlerConfig struct {
+	Source            string
+	Scheme            Scheme
+	SignatureHeader   string // hmac-sha256 only
+	SignatureEncoding string // hmac-sha256 only: hex or base64
+	SecretParameter   string // SSM parameter name; empty for scheme none
+	Tolerance         time.Duration
+	Processor         string // log or forward
+	ForwardURL        string
+	ForwardSecret     string // SSM parameter name of the re-signing secret
+	ForwardTimeout    time.Duration
+	IdempotencyTable  string // empty: long-window dedup off
+	IdempotencyTTL    time.Duration
+}
+
+// Env renders the configuration as the function's environment variables.
+func (c HandlerConfig) Env() map[string]string {
+	env := map[string]string{
+		EnvSource:    c.Source,
+		EnvScheme:    string(c.Scheme),
+		EnvTolerance: strconv.Itoa(int(c.Tolerance / time.Second)),
+		EnvProcessor: c.Processor,
+	}
+	set := func(k, v string) {
+		if v != "" {
+			env[k] = v
+		}
+	}
+	set(EnvSignatureHeader, c.SignatureHeader)
+	set(EnvSignatureEncoding, c.SignatureEncoding)
+	set(EnvSecretParameter, c.SecretParameter)
+	set(EnvForwardURL, c.ForwardURL)
+	set(EnvForwardSecretParameter, c.ForwardSecret)
+	if c.ForwardTimeout > 0 {
+		env[EnvForwardTimeout] = strconv.Itoa(int(c.ForwardTimeout / time.Second))
+	}
+	if c.IdempotencyTable != "" {
+		env[EnvIdempotencyTable] = c.IdempotencyTable
+		env[EnvIdempotencyTTL] = strconv.Itoa(int(c.IdempotencyTTL / time.Hour))
+	}
+	return env
+}
+
+// ParseHandlerConfig reads the configuration back from the environment. An
+// unknown scheme is an error: the handler fails closed rather than guess.
+func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
+	c := HandlerConfig{
+		Source:            getenv(EnvSource),
+		SignatureHeader:   getenv(EnvSignatureHeader),
+		SignatureEncoding: getenv(EnvSignatureEncoding),
+		SecretParameter:   getenv(EnvSecretParameter),
+		Processor:         getenv(EnvProcessor),
+		ForwardURL:        getenv(EnvForwardURL),
+		ForwardSecret:     getenv(EnvForwardSecretParameter),
+		IdempotencyTable:  getenv(EnvIdempotencyTable),
+	}
+	if c.Source == "" {
+		return c, fmt.Errorf("%s is not set", EnvSource)
+	}
+	s, err := ParseScheme(getenv(EnvScheme))
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", EnvScheme, err)
+	}
+	c.Scheme = s
+	if s != SchemeNone && c.SecretParameter == "" {
+		return c, fmt.Errorf("%s is required for scheme %s", EnvSecretParameter, s)
+	}
+	secs := func(key string, unit time.Duration) (time.Duration, error) {
+		v := getenv(key)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%s=%q: want a whole number >= 0", key, v)
+		}
+		return time.Duration(n) * unit, nil
+	}
+	if c.Tolerance, err = secs(EnvTolerance, time.Second); err != nil {
+		return c, err
+	}
+	if c.ForwardTimeout, err = secs(EnvForwardTimeout, time.Second); err != nil {
+		return c, err
+	}
+	if c.IdempotencyTTL, err = secs(EnvIdempotencyTTL, time.Hour); err != nil {
+		return c, err
+	}
+	if c.Processor == "" {
+		c.Processor = "log"
+	}
+	return c, nil
+}
+
+// Attributes of the long-window idempotency table (DynamoDB), which the infra
+// code creates and the handler writes.
+const (
+	// IdempotencyKey is the table's partition key: "<source>#<eventId>".
+	IdempotencyKey = "pk"
+	// IdempotencyExpires is the TTL attribute (epoch seconds).
+	IdempotencyExpires = "expiresAt"
+)

@@ -1,0 +1,95 @@
+package contract
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Message is one webhook as the handler sees it, read back from an SQS record.
+type Message struct {
+	// MessageID is SQS's message id.
+	MessageID string
+	// Source is the source name the request was sent to.
+	Source string
+	// GroupID is the FIFO message group id.
+	GroupID string
+	// DeduplicationID is the FIFO deduplication id (the event id, or SQS's hash).
+	DeduplicationID string
+	// EventID is the sender's event id, empty when the source names none.
+	EventID string
+	// RequestID is the API Gateway request id of the original request.
+	RequestID string
+	// ReceivedAt is when API Gateway received the request.
+	ReceivedAt time.Time
+	// SourceIP is the sender's address as API Gateway saw it.
+	SourceIP string
+	// ContentType is the request's Content-Type header.
+	ContentType string
+	// ReceiveCount is how many times SQS has delivered the message.
+	ReceiveCount int
+	// Headers holds the signature headers, keyed by lower-case name.
+	Headers map[string]string
+	// Body is the exact raw request body.
+	Body []byte
+}
+
+// Header returns the signature header name (any case), or "".
+func (m Message) Header(name string) string { return m.Headers[AttributeName(name)] }
+
+// ErrMalformedRecord marks an SQS record that does not follow the contract:
+// it cannot have come through hookline's API, so it is never processed.
+var ErrMalformedRecord = errors.New("record does not follow the ingest contract")
+
+// Decode reads an SQS record written by the request template. It never
+// inspects the body, which stays the exact bytes the sender signed.
+func Decode(r events.SQSMessage) (Message, error) {
+	m := Message{
+		MessageID:       r.MessageId,
+		GroupID:         r.Attributes["MessageGroupId"],
+		DeduplicationID: r.Attributes["MessageDeduplicationId"],
+		Body:            []byte(r.Body),
+	}
+	if n, err := strconv.Atoi(r.Attributes["ApproximateReceiveCount"]); err == nil {
+		m.ReceiveCount = n
+	}
+	if len(r.MessageAttributes) > MaxMessageAttributes {
+		return Message{}, fmt.Errorf("%w: %d message attributes, at most %d", ErrMalformedRecord, len(r.MessageAttributes), MaxMessageAttributes)
+	}
+	for name, a := range r.MessageAttributes {
+		if a.StringValue == nil {
+			return Message{}, fmt.Errorf("%w: attribute %q has no string value", ErrMalformedRecord, name)
+		}
+		v := *a.StringValue
+		switch name {
+		case AttrSource:
+			m.Source = v
+		case AttrRequestID:
+			m.RequestID = v
+		case AttrReceivedAt:
+			ms, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || ms < 0 {
+				return Message{}, fmt.Errorf("%w: attribute %s=%q is not epoch milliseconds", ErrMalformedRecord, name, v)
+			}
+			m.ReceivedAt = time.UnixMilli(ms).UTC()
+		case AttrSourceIP:
+			m.SourceIP = v
+		case AttrContentType:
+			m.ContentType = v
+		case AttrEventID:
+			m.EventID = v
+		default:
+			if m.Headers == nil {
+				m.Headers = make(map[string]string, 3)
+			}
+			m.Headers[AttributeName(name)] = v
+		}
+	}
+	if m.Source == "" {
+		return Message{}, fmt.Errorf("%w: attribute %s missing", ErrMalformedRecord, AttrSource)
+	}
+	return m, nil
+}
