@@ -21,6 +21,9 @@ type ProgramOptions struct {
 	// Handler returns the handler archive. Default: build handler/ with
 	// BuildHandler and ship the result.
 	Handler func(projectDir string) (pulumi.Archive, error)
+	// OnOutputs, when set, receives the stack outputs once they are exported
+	// (the offline plan reads them from here).
+	OnOutputs func(ctx *pulumi.Context, outputs pulumi.Map) error
 }
 
 // LoadConfig reads and validates the stack's configuration from the Pulumi
@@ -55,8 +58,12 @@ func Program(opts ProgramOptions) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		for k, v := range w.Outputs(cfg) {
+		outputs := w.Outputs(cfg)
+		for k, v := range outputs {
 			ctx.Export(k, v)
+		}
+		if opts.OnOutputs != nil {
+			return opts.OnOutputs(ctx, outputs)
 		}
 		return nil
 	}

@@ -1,0 +1,136 @@
+// Command hookline is the operator's tool for a hookline project.
+//
+//	hookline plan [--stack dev] [--output table|json] [--dir .]
+//
+// plan runs the real Pulumi program offline, under mocks backed by the
+// offline AWS model, and prints every resource it would create. Exit codes:
+// 0 success, 1 a mandatory policy is violated, 2 any error (one line on stderr).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hookline/hookline/internal/plan"
+)
+
+const usage = `usage: hookline <command> [flags]
+
+commands:
+  plan    run the program offline and print the resources it would create
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "plan":
+		return planCmd(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "hookline: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func planCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "dev", "stack to plan (reads Pulumi.<stack>.yaml)")
+	output := fs.String("output", "table", "output format: table or json")
+	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hookline plan: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *output != "table" && *output != "json" {
+		fmt.Fprintf(stderr, "hookline plan: --output must be table or json, got %q\n", *output)
+		return 2
+	}
+	projectDir := *dir
+	if projectDir == "" {
+		d, err := findProject()
+		if err != nil {
+			fmt.Fprintf(stderr, "hookline plan: %v\n", err)
+			return 2
+		}
+		projectDir = d
+	}
+
+	res, err := plan.Run(plan.Options{Dir: projectDir, Stack: *stack})
+	if err != nil {
+		var cfgErr *plan.ConfigError
+		if errors.As(err, &cfgErr) {
+			fmt.Fprintf(stderr, "hookline plan: %v\n", oneLine(err))
+		} else {
+			fmt.Fprintf(stderr, "hookline plan: stack %s: %v\n", *stack, oneLine(err))
+		}
+		return 2
+	}
+	if *output == "json" {
+		err = res.WriteJSON(stdout)
+	} else {
+		err = res.WriteTable(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hookline plan: write output: %v\n", err)
+		return 2
+	}
+	for _, v := range res.Policies {
+		if v.Level == "mandatory" {
+			return 1
+		}
+	}
+	return 0
+}
+
+// findProject walks up from the working directory to the nearest Pulumi.yaml.
+func findProject() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no Pulumi.yaml here or in any parent directory (use --dir)")
+		}
+		dir = parent
+	}
+}
+
+// oneLine folds a multi-line error into one line for stderr.
+func oneLine(err error) string {
+	s := err.Error()
+	out := make([]rune, 0, len(s))
+	prevSpace := false
+	for _, r := range s {
+		if r == '\n' || r == '\t' {
+			r = ' '
+		}
+		if r == ' ' && prevSpace {
+			continue
+		}
+		prevSpace = r == ' '
+		out = append(out, r)
+	}
+	return string(out)
+}

@@ -1,0 +1,343 @@
+// Package awsmodel is hookline's offline model of AWS: for every resource type
+// the program creates, the attributes AWS would compute (ARNs, ids, URLs, zone
+// ids), derived deterministically from the resource's name and inputs. The
+// Pulumi mocks (the offline plan and the program tests) use it, and so does the
+// test-double provider, so offline runs and engine runs agree.
+package awsmodel
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// DefaultAccount is the account id of the offline model.
+const DefaultAccount = "123456789012"
+
+// Model computes AWS attributes for one account and region.
+type Model struct {
+	Account string
+	Region  string
+}
+
+// New returns a model of region in the default account.
+func New(region string) Model { return Model{Account: DefaultAccount, Region: region} }
+
+// regionalZoneIDs are API Gateway's regional hosted zone ids (for alias records).
+var regionalZoneIDs = map[string]string{
+	"us-east-1": "Z1UJRXOUMOOFQ8", "us-east-2": "ZOJJZC49E0EPZ", "us-west-1": "Z2MUQ32089INYE",
+	"us-west-2": "Z2OJLYMUO9EFXC", "eu-west-1": "ZLY8HYME6SFDD", "eu-west-2": "ZJ5UAJN8Y3Z2Q",
+	"eu-central-1": "Z1U9ULNL0V5AJ3", "ap-southeast-1": "ZL327KTPIQFUL", "ap-northeast-1": "Z1YSHQZHG15GKL",
+}
+
+// Compute returns the id and the full state (inputs plus computed attributes)
+// of a resource of type typ with logical name name. seed makes generated ids
+// unique and stable (the URN is a good seed).
+func (m Model) Compute(typ, name, seed string, inputs resource.PropertyMap) (string, resource.PropertyMap, error) {
+	r := &res{m: m, typ: typ, name: name, seed: seed, in: inputs, out: inputs.Copy()}
+	fn, ok := computers[typ]
+	if !ok {
+		return "", nil, fmt.Errorf("offline model: resource type %s is not modelled (add it to awsmodel)", typ)
+	}
+	id := fn(r)
+	r.set("id", id)
+	return id, r.out, nil
+}
+
+// Types lists every resource type the model knows.
+func Types() []string {
+	out := make([]string, 0, len(computers))
+	for t := range computers {
+		out = append(out, t)
+	}
+	return out
+}
+
+type res struct {
+	m         Model
+	typ, name string
+	seed      string
+	in, out   resource.PropertyMap
+}
+
+// str reads a string input, looking through secrets; "" when absent or unknown.
+func (r *res) str(key string) string {
+	v, ok := r.in[resource.PropertyKey(key)]
+	if !ok {
+		return ""
+	}
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}
+
+func (r *res) boolean(key string) bool {
+	v, ok := r.in[resource.PropertyKey(key)]
+	return ok && v.IsBool() && v.BoolValue()
+}
+
+func (r *res) set(key string, v any) { r.out[resource.PropertyKey(key)] = resource.NewPropertyValue(v) }
+
+// setDefault sets an attribute only when the inputs did not.
+func (r *res) setDefault(key string, v any) {
+	if _, ok := r.in[resource.PropertyKey(key)]; !ok {
+		r.set(key, v)
+	}
+}
+
+// hash returns n lower-case hex characters derived from the seed and salt.
+func (r *res) hash(salt string, n int) string {
+	sum := sha256.Sum256([]byte(r.seed + "|" + salt))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// shortID is an API Gateway style id: 10 lower-case alphanumerics.
+func (r *res) shortID(salt string) string { return r.hash(salt, 10) }
+
+// physicalName is the name input, or a Pulumi-style autoname.
+func (r *res) physicalName(key string) string {
+	if n := r.str(key); n != "" {
+		return n
+	}
+	n := r.name + "-" + r.hash("autoname", 7)
+	r.set(key, n)
+	return n
+}
+
+func (r *res) arn(service, resourcePart string) string {
+	return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, r.m.Region, r.m.Account, resourcePart)
+}
+
+func (r *res) globalArn(service, resourcePart string) string {
+	return fmt.Sprintf("arn:aws:%s::%s:%s", service, r.m.Account, resourcePart)
+}
+
+func (r *res) tagsAll() {
+	if t, ok := r.in["tags"]; ok {
+		r.out["tagsAll"] = t
+	}
+}
+
+const fixedTime = "2026-01-01T00:00:00Z"
+
+var computers = map[string]func(r *res) string{
+	"aws:sqs/queue:Queue": func(r *res) string {
+		name := r.str("name")
+		if name == "" {
+			name = r.name + "-" + r.hash("autoname", 7)
+			if r.boolean("fifoQueue") {
+				name += ".fifo"
+			}
+			r.set("name", name)
+		}
+		url := fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", r.m.Region, r.m.Account, name)
+		r.set("arn", r.arn("sqs", name))
+		r.set("url", url)
+		r.setDefault("visibilityTimeoutSeconds", 30)
+		r.setDefault("messageRetentionSeconds", 345600)
+		r.setDefault("maxMessageSize", 1048576)
+		r.tagsAll()
+		return url
+	},
+	"aws:sqs/queuePolicy:QueuePolicy":               func(r *res) string { return r.str("queueUrl") },
+	"aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": func(r *res) string { return r.str("queueUrl") },
+	"aws:iam/role:Role": func(r *res) string {
+		name := r.physicalName("name")
+		r.set("arn", r.globalArn("iam", "role/"+name))
+		r.set("uniqueId", "AROA"+strings.ToUpper(r.hash("unique", 17)))
+		r.set("createDate", fixedTime)
+		r.tagsAll()
+		return name
+	},
+	"aws:iam/rolePolicy:RolePolicy": func(r *res) string {
+		return r.str("role") + ":" + r.physicalName("name")
+	},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": func(r *res) string {
+		return r.str("role") + "-" + r.hash("id", 20)
+	},
+	"aws:apigateway/restApi:RestApi": func(r *res) string {
+		id := r.shortID("id")
+		r.physicalName("name")
+		r.set("rootResourceId", r.shortID("root"))
+		r.set("executionArn", r.arn("execute-api", id))
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/restapis/%s", r.m.Region, id))
+		r.set("createdDate", fixedTime)
+		r.tagsAll()
+		return id
+	},
+	"aws:apigateway/requestValidator:RequestValidator": func(r *res) string { return r.shortID("id") },
+	"aws:apigateway/response:Response": func(r *res) string {
+		return "aggr-" + r.str("restApiId") + "-" + r.str("responseType")
+	},
+	"aws:apigateway/account:Account": func(r *res) string {
+		r.set("throttleSettings", []any{map[string]any{"burstLimit": 5000, "rateLimit": 10000}})
+		return "api-gateway-account"
+	},
+	"aws:apigateway/resource:Resource": func(r *res) string {
+		r.set("path", "/"+r.str("pathPart"))
+		return r.shortID("id")
+	},
+	"aws:apigateway/authorizer:Authorizer": func(r *res) string {
+		id := r.shortID("id")
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/restapis/%s/authorizers/%s", r.m.Region, r.str("restApi"), id))
+		return id
+	},
+	"aws:apigateway/method:Method": func(r *res) string {
+		return "agm-" + r.str("restApi") + "-" + r.str("resourceId") + "-" + r.str("httpMethod")
+	},
+	"aws:apigateway/integration:Integration": func(r *res) string {
+		r.setDefault("timeoutMilliseconds", 29000)
+		return "agi-" + r.str("restApi") + "-" + r.str("resourceId") + "-" + r.str("httpMethod")
+	},
+	"aws:apigateway/methodResponse:MethodResponse": func(r *res) string {
+		return "agmr-" + r.str("restApi") + "-" + r.str("resourceId") + "-" + r.str("httpMethod") + "-" + r.str("statusCode")
+	},
+	"aws:apigateway/integrationResponse:IntegrationResponse": func(r *res) string {
+		return "agir-" + r.str("restApi") + "-" + r.str("resourceId") + "-" + r.str("httpMethod") + "-" + r.str("statusCode")
+	},
+	"aws:apigateway/deployment:Deployment": func(r *res) string {
+		id := r.shortID("id")
+		r.set("createdDate", fixedTime)
+		r.set("executionArn", r.arn("execute-api", r.str("restApi")+"/"))
+		r.set("invokeUrl", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com/", r.str("restApi"), r.m.Region))
+		return id
+	},
+	"aws:apigateway/stage:Stage": func(r *res) string {
+		api, stage := r.str("restApi"), r.str("stageName")
+		r.set("invokeUrl", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com/%s", api, r.m.Region, stage))
+		r.set("executionArn", r.arn("execute-api", api+"/"+stage))
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/restapis/%s/stages/%s", r.m.Region, api, stage))
+		r.tagsAll()
+		return "ags-" + api + "-" + stage
+	},
+	"aws:apigateway/methodSettings:MethodSettings": func(r *res) string {
+		return r.str("restApi") + "-" + r.str("stageName") + "-" + r.str("methodPath")
+	},
+	"aws:apigateway/usagePlan:UsagePlan": func(r *res) string {
+		id := r.shortID("id")
+		r.physicalName("name")
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/usageplans/%s", r.m.Region, id))
+		r.tagsAll()
+		return id
+	},
+	"aws:apigateway/apiKey:ApiKey": func(r *res) string {
+		id := r.shortID("id")
+		r.physicalName("name")
+		if r.str("value") == "" {
+			r.out["value"] = resource.MakeSecret(resource.NewProperty(r.hash("value", 40)))
+		}
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apikeys/%s", r.m.Region, id))
+		r.set("createdDate", fixedTime)
+		r.set("lastUpdatedDate", fixedTime)
+		r.tagsAll()
+		return id
+	},
+	"aws:apigateway/usagePlanKey:UsagePlanKey": func(r *res) string {
+		r.set("name", r.name)
+		r.set("value", "")
+		return r.str("keyId")
+	},
+	"aws:apigateway/domainName:DomainName": func(r *res) string {
+		d := r.str("domainName")
+		r.set("regionalDomainName", fmt.Sprintf("d-%s.execute-api.%s.amazonaws.com", r.shortID("regional"), r.m.Region))
+		zone, ok := regionalZoneIDs[r.m.Region]
+		if !ok {
+			zone = "Z" + strings.ToUpper(r.hash("zone", 13))
+		}
+		r.set("regionalZoneId", zone)
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/domainnames/%s", r.m.Region, d))
+		r.set("domainNameId", r.shortID("domainNameId"))
+		r.tagsAll()
+		return d
+	},
+	"aws:apigateway/basePathMapping:BasePathMapping": func(r *res) string {
+		return r.str("domainName") + "/" + r.str("basePath")
+	},
+	"aws:acm/certificate:Certificate": func(r *res) string {
+		d := r.str("domainName")
+		arn := r.arn("acm", "certificate/"+r.hash("cert", 8)+"-"+r.hash("cert2", 4)+"-"+r.hash("cert3", 4)+"-"+r.hash("cert4", 4)+"-"+r.hash("cert5", 12))
+		r.set("arn", arn)
+		r.set("status", "PENDING_VALIDATION")
+		r.set("domainValidationOptions", []any{map[string]any{
+			"domainName":          d,
+			"resourceRecordName":  "_" + r.hash("dv", 32) + "." + d + ".",
+			"resourceRecordType":  "CNAME",
+			"resourceRecordValue": "_" + r.hash("dvv", 32) + ".acm-validations.aws.",
+		}})
+		r.tagsAll()
+		return arn
+	},
+	"aws:acm/certificateValidation:CertificateValidation": func(r *res) string {
+		return fixedTime
+	},
+	"aws:route53/record:Record": func(r *res) string {
+		name := strings.TrimSuffix(r.str("name"), ".")
+		r.set("fqdn", name)
+		return r.str("zoneId") + "_" + name + "_" + r.str("type")
+	},
+	"aws:cloudwatch/logGroup:LogGroup": func(r *res) string {
+		name := r.physicalName("name")
+		r.set("arn", r.arn("logs", "log-group:"+name))
+		r.tagsAll()
+		return name
+	},
+	"aws:cloudwatch/metricAlarm:MetricAlarm": func(r *res) string {
+		name := r.physicalName("name")
+		r.set("arn", r.arn("cloudwatch", "alarm:"+name))
+		r.tagsAll()
+		return name
+	},
+	"aws:cloudwatch/dashboard:Dashboard": func(r *res) string {
+		name := r.physicalName("dashboardName")
+		r.set("dashboardArn", r.globalArn("cloudwatch", "dashboard/"+name))
+		return name
+	},
+	"aws:sns/topic:Topic": func(r *res) string {
+		name := r.physicalName("name")
+		arn := r.arn("sns", name)
+		r.set("arn", arn)
+		r.set("owner", r.m.Account)
+		r.tagsAll()
+		return arn
+	},
+	"aws:sns/topicSubscription:TopicSubscription": func(r *res) string {
+		arn := r.str("topic") + ":" + r.hash("sub", 8) + "-" + r.hash("sub2", 4)
+		r.set("arn", arn)
+		r.set("ownerId", r.m.Account)
+		r.set("pendingConfirmation", true)
+		return arn
+	},
+	"aws:lambda/function:Function": func(r *res) string {
+		name := r.physicalName("name")
+		arn := r.arn("lambda", "function:"+name)
+		r.set("arn", arn)
+		r.set("qualifiedArn", arn+":$LATEST")
+		r.set("invokeArn", fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", r.m.Region, arn))
+		r.set("version", "$LATEST")
+		r.set("lastModified", fixedTime)
+		r.tagsAll()
+		return name
+	},
+	"aws:lambda/eventSourceMapping:EventSourceMapping": func(r *res) string {
+		uuid := r.hash("u1", 8) + "-" + r.hash("u2", 4) + "-" + r.hash("u3", 4) + "-" + r.hash("u4", 4) + "-" + r.hash("u5", 12)
+		r.set("uuid", uuid)
+		r.set("functionArn", r.str("functionName"))
+		r.set("arn", r.arn("lambda", "event-source-mapping:"+uuid))
+		r.set("state", "Enabled")
+		r.tagsAll()
+		return uuid
+	},
+	"aws:dynamodb/table:Table": func(r *res) string {
+		name := r.physicalName("name")
+		r.set("arn", r.arn("dynamodb", "table/"+name))
+		r.tagsAll()
+		return name
+	},
+}

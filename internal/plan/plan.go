@@ -1,0 +1,248 @@
+// Package plan is hookline's offline plan: it runs the real program under
+// Pulumi mocks backed by the offline AWS model, with the stack's own
+// Pulumi.<stack>.yaml, and reports every resource with its inputs and the
+// stack outputs. No credentials, no CLI, no network.
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+
+	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/awsmodel"
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+// Placeholders for values the plan cannot or must not show.
+const (
+	Secret  = "[secret]"
+	Unknown = "[unknown]"
+)
+
+// Options say which stack to plan and where the project is.
+type Options struct {
+	// Dir is the project directory (Pulumi.yaml, Pulumi.<stack>.yaml, handler/).
+	Dir string
+	// Stack is the stack name.
+	Stack string
+	// Handler overrides how the handler archive is made (tests); default builds it.
+	Handler func(projectDir string) (pulumi.Archive, error)
+}
+
+// Resource is one planned resource.
+type Resource struct {
+	URN    string         `json:"urn"`
+	Type   string         `json:"type"`
+	Name   string         `json:"name"`
+	Parent string         `json:"parent"`
+	Inputs map[string]any `json:"inputs"`
+}
+
+// Violation is one policy finding (filled by the policy pack's rules).
+type Violation struct {
+	Policy  string `json:"policy"`
+	Level   string `json:"level"`
+	URN     string `json:"urn"`
+	Message string `json:"message"`
+}
+
+// Result is the plan, in the shape `hookline plan --output json` prints.
+type Result struct {
+	Project   string         `json:"project"`
+	Stack     string         `json:"stack"`
+	Resources []Resource     `json:"resources"`
+	Outputs   map[string]any `json:"outputs"`
+	Policies  []Violation    `json:"policies"`
+	Cost      any            `json:"cost"`
+
+	// Config is the validated stack configuration the plan ran with.
+	Config *stackconfig.Config `json:"-"`
+}
+
+// ConfigError marks a plan that failed on the stack's configuration.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Run plans a stack offline.
+func Run(opts Options) (*Result, error) {
+	raw, err := stackconfig.ReadStackFile(opts.Dir, opts.Stack)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	cfg, err := stackconfig.Load(opts.Stack, raw, true)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	mocks := awsmodel.NewMocks(stackconfig.Namespace, opts.Stack, cfg.Region)
+	outputs := map[string]any{}
+	program := infra.Program(infra.ProgramOptions{
+		ProjectDir: opts.Dir,
+		Handler:    opts.Handler,
+		OnOutputs: func(ctx *pulumi.Context, outs pulumi.Map) error {
+			for k, v := range outs {
+				r, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(v))
+				if err != nil {
+					return fmt.Errorf("resolve output %s: %w", k, err)
+				}
+				switch {
+				case r.Secret:
+					outputs[k] = Secret
+				case !r.Known:
+					outputs[k] = Unknown
+				default:
+					plain, err := plainJSON(r.Value)
+					if err != nil {
+						return fmt.Errorf("output %s: %w", k, err)
+					}
+					outputs[k] = plain
+				}
+			}
+			return nil
+		},
+	})
+	withConfig := func(info *pulumi.RunInfo) { info.Config = raw }
+	if err := pulumi.RunErr(program, pulumi.WithMocks(stackconfig.Namespace, opts.Stack, mocks), withConfig); err != nil {
+		return nil, err
+	}
+
+	res := &Result{Project: stackconfig.Namespace, Stack: opts.Stack, Outputs: outputs, Policies: []Violation{}, Config: cfg}
+	for _, r := range mocks.Registered() {
+		res.Resources = append(res.Resources, Resource{
+			URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent, Inputs: PlainMap(r.Inputs),
+		})
+	}
+	return res, nil
+}
+
+// plainJSON normalises an output value (pulumi.ID, typed maps, …) to the
+// plain JSON types the plan prints.
+func plainJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
+
+// PlainMap turns Pulumi property values into plain JSON values: secrets as
+// "[secret]", unknowns as "[unknown]", assets and archives as their SHA-256.
+func PlainMap(m resource.PropertyMap) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k == "__defaults" {
+			continue
+		}
+		out[string(k)] = Plain(v)
+	}
+	return out
+}
+
+// Plain turns one property value into a plain JSON value.
+func Plain(v resource.PropertyValue) any {
+	switch {
+	case v.IsNull():
+		return nil
+	case v.IsSecret():
+		return Secret
+	case v.IsComputed():
+		return Unknown
+	case v.IsOutput():
+		o := v.OutputValue()
+		if o.Secret {
+			return Secret
+		}
+		if !o.Known {
+			return Unknown
+		}
+		return Plain(o.Element)
+	case v.IsBool():
+		return v.BoolValue()
+	case v.IsNumber():
+		return v.NumberValue()
+	case v.IsString():
+		return v.StringValue()
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = Plain(e)
+		}
+		return out
+	case v.IsObject():
+		return PlainMap(v.ObjectValue())
+	case v.IsAsset():
+		return map[string]any{"asset": assetDigest(v.AssetValue())}
+	case v.IsArchive():
+		a := v.ArchiveValue()
+		files := map[string]any{}
+		for name, e := range a.Assets {
+			switch t := e.(type) {
+			case *resource.Asset:
+				files[name] = assetDigest(t)
+			default:
+				files[name] = fmt.Sprintf("%T", e)
+			}
+		}
+		return map[string]any{"archive": files}
+	case v.IsResourceReference():
+		return string(v.ResourceReferenceValue().URN)
+	default:
+		return fmt.Sprint(v.V)
+	}
+}
+
+// assetDigest names an asset by the SHA-256 of its contents, so a plan shows
+// whether the handler changed.
+func assetDigest(a *resource.Asset) string {
+	h := sha256.New()
+	switch {
+	case a.Path != "":
+		f, err := os.Open(a.Path)
+		if err != nil {
+			return "unreadable: " + err.Error()
+		}
+		defer f.Close()
+		if _, err := io.Copy(h, f); err != nil {
+			return "unreadable: " + err.Error()
+		}
+	case a.Text != "":
+		h.Write([]byte(a.Text))
+	default:
+		return a.URI
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// CountByType counts the planned resources of each type.
+func (r *Result) CountByType() map[string]int {
+	out := map[string]int{}
+	for _, res := range r.Resources {
+		out[res.Type]++
+	}
+	return out
+}
+
+// Find returns the planned resources of a type, in URN order.
+func (r *Result) Find(typ string) []Resource {
+	var out []Resource
+	for _, res := range r.Resources {
+		if res.Type == typ {
+			out = append(out, res)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
