@@ -53,12 +53,15 @@ func BuildHandler(projectDir, outDir string) (string, error) {
 			return out, nil
 		}
 	}
-	absOut, err := filepath.Abs(out)
+	// Build next to the target and rename, so a failed or interrupted build
+	// never leaves a half-written bootstrap behind.
+	tmp, err := filepath.Abs(out + ".tmp")
 	if err != nil {
 		return "", err
 	}
+	_ = os.Remove(tmp)
 	args := append([]string{"build"}, HandlerBuildFlags...)
-	args = append(args, "-o", absOut, HandlerPackage)
+	args = append(args, "-o", tmp, HandlerPackage)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = projectDir
 	cmd.Env = append(os.Environ(), HandlerBuildEnv...)
@@ -66,6 +69,9 @@ func BuildHandler(projectDir, outDir string) (string, error) {
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", HandlerPackage, err, strings.TrimSpace(stderr.String()))
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return "", fmt.Errorf("install handler binary: %w", err)
 	}
 	if err := os.WriteFile(keyFile, []byte(key), 0o644); err != nil {
 		return "", fmt.Errorf("record handler build key: %w", err)
@@ -151,4 +157,3 @@ func sourceKey(projectDir string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
-

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hookline/hookline/internal/plan"
 )
@@ -117,20 +118,11 @@ func findProject() (string, error) {
 	}
 }
 
-// oneLine folds a multi-line error into one line for stderr.
+// oneLine folds a multi-line error (one problem per line) into one line.
 func oneLine(err error) string {
-	s := err.Error()
-	out := make([]rune, 0, len(s))
-	prevSpace := false
-	for _, r := range s {
-		if r == '\n' || r == '\t' {
-			r = ' '
-		}
-		if r == ' ' && prevSpace {
-			continue
-		}
-		prevSpace = r == ' '
-		out = append(out, r)
+	lines := strings.Split(err.Error(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
 	}
-	return string(out)
+	return strings.Join(lines, "; ")
 }

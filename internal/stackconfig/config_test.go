@@ -136,8 +136,12 @@ func TestInvalid(t *testing.T) {
 		{"bad domain", func(m map[string]any) {
 			m["hookline:domain"] = map[string]any{"name": "not a domain", "hostedZoneId": "Z123"}
 		}, "hookline:domain.name", "DNS name"},
-		{"unknown auth", func(m map[string]any) { source(m, func(s map[string]any) { s["auth"] = map[string]any{"type": "basic"} }) }, "hookline:sources[0].auth.type", "unknown auth"},
-		{"cognito without pool", func(m map[string]any) { source(m, func(s map[string]any) { s["auth"] = map[string]any{"type": "cognito"} }) }, "hookline:sources[0].auth.userPoolArn", "required for cognito"},
+		{"unknown auth", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["auth"] = map[string]any{"type": "basic"} })
+		}, "hookline:sources[0].auth.type", "unknown auth"},
+		{"cognito without pool", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["auth"] = map[string]any{"type": "cognito"} })
+		}, "hookline:sources[0].auth.userPoolArn", "required for cognito"},
 		{"usage plan on iam", func(m map[string]any) {
 			source(m, func(s map[string]any) {
 				s["auth"] = map[string]any{"type": "iam", "usagePlan": map[string]any{"rateLimit": 1}}
@@ -168,7 +172,9 @@ func TestInvalid(t *testing.T) {
 			})
 		}, "hookline:sources[0].contentTypes[0]", "binary"},
 		{"forward over http", func(m map[string]any) {
-			source(m, func(s map[string]any) { s["processor"] = map[string]any{"type": "forward", "url": "http://example.com"} })
+			source(m, func(s map[string]any) {
+				s["processor"] = map[string]any{"type": "forward", "url": "http://example.com"}
+			})
 		}, "hookline:sources[0].processor.url", "https://"},
 		{"forward timeout not below function timeout", func(m map[string]any) {
 			source(m, func(s map[string]any) {

@@ -177,7 +177,7 @@ func (s *Source) validate(v *validator, key string) {
 			}
 		}
 	}
-	if err == nil && g.Kind != "" {
+	if err == nil && g.Kind != "" && contract.ValidSourceName(s.Name) {
 		if err := s.Spec().Validate(); err != nil {
 			v.add(key, "%v", err)
 		}

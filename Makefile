@@ -1,0 +1,51 @@
+# hookline — make targets. Everything a fresh machine with Go needs is here.
+SHELL := /bin/bash
+GO    ?= go
+STACK ?= dev
+
+.PHONY: all test check plan plan-json build handler bench fuzz clean tidy
+
+all: check test
+
+## test: the README's test command — static checks, then every test.
+test: check
+	$(GO) test -count=1 ./...
+
+## check: gofmt, go vet and go mod tidy leave no diff.
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@cp go.mod /tmp/hookline-go.mod.bak && cp go.sum /tmp/hookline-go.sum.bak; \
+	  $(GO) mod tidy; \
+	  if ! cmp -s go.mod /tmp/hookline-go.mod.bak || ! cmp -s go.sum /tmp/hookline-go.sum.bak; then \
+	    echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; exit 1; fi
+
+## plan: the offline plan of a stack (STACK=dev by default) as a table.
+plan:
+	$(GO) run ./cmd/hookline plan --stack $(STACK)
+
+## plan-json: the same plan as JSON.
+plan-json:
+	$(GO) run ./cmd/hookline plan --stack $(STACK) --output json
+
+## build: the hookline command into bin/.
+build:
+	$(GO) build -o bin/hookline ./cmd/hookline
+
+## handler: the Lambda bootstrap, exactly as the program builds it.
+handler:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -buildvcs=false \
+	  -ldflags="-s -w -buildid=" -o .build/handler/bootstrap ./handler
+	@ls -l .build/handler/bootstrap
+
+## bench: benchmarks, each reported next to a baseline measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/plan/
+	HOOKLINE_BENCH_COMPILE=1 $(GO) test -run '^$$' -bench BenchmarkCompile -benchtime 1x -count 1 -timeout 30m ./internal/plan/
+
+clean:
+	rm -rf bin .build
+
+tidy:
+	$(GO) mod tidy

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// everyType lists the AWS types the issue asks the plan to show.
+var everyType = []string{
+	"aws:apigateway/restApi:RestApi", "aws:apigateway/requestValidator:RequestValidator",
+	"aws:apigateway/deployment:Deployment", "aws:apigateway/stage:Stage", "aws:apigateway/methodSettings:MethodSettings",
+	"aws:apigateway/resource:Resource", "aws:apigateway/method:Method", "aws:apigateway/integration:Integration",
+	"aws:apigateway/methodResponse:MethodResponse", "aws:apigateway/integrationResponse:IntegrationResponse",
+	"aws:apigateway/usagePlan:UsagePlan", "aws:apigateway/apiKey:ApiKey", "aws:apigateway/usagePlanKey:UsagePlanKey",
+	"aws:apigateway/response:Response",
+	"aws:sqs/queue:Queue", "aws:sqs/queuePolicy:QueuePolicy", "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+	"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+	"aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping",
+	"aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/dashboard:Dashboard",
+	"aws:sns/topic:Topic", "aws:dynamodb/table:Table",
+}
+
+var prodOnly = []string{
+	"aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
+	"aws:apigateway/domainName:DomainName", "aws:apigateway/basePathMapping:BasePathMapping",
+	"aws:route53/record:Record", "aws:apigateway/account:Account", "aws:apigateway/authorizer:Authorizer",
+	"aws:sns/topicSubscription:TopicSubscription", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+}
+
+func TestPlanJSON(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			code, out, errOut := runCLI("plan", "--stack", stack, "--output", "json", "--dir", "../..")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var doc map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			var keys []string
+			for k := range doc {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			if strings.Join(keys, ",") != "cost,outputs,policies,project,resources,stack" {
+				t.Errorf("top-level keys: %v", keys)
+			}
+			if string(doc["project"]) != `"hookline"` || string(doc["stack"]) != `"`+stack+`"` {
+				t.Errorf("project/stack: %s %s", doc["project"], doc["stack"])
+			}
+			if string(doc["policies"]) != "[]" || string(doc["cost"]) != "null" {
+				t.Errorf("policies %s, cost %s", doc["policies"], doc["cost"])
+			}
+			var resources []map[string]json.RawMessage
+			if err := json.Unmarshal(doc["resources"], &resources); err != nil {
+				t.Fatal(err)
+			}
+			types := map[string]bool{}
+			for _, r := range resources {
+				for _, k := range []string{"urn", "type", "name", "parent", "inputs"} {
+					if _, ok := r[k]; !ok {
+						t.Fatalf("resource lacks %q: %s", k, r["urn"])
+					}
+				}
+				var typ string
+				_ = json.Unmarshal(r["type"], &typ)
+				types[typ] = true
+			}
+			want := everyType
+			if stack == "prod" {
+				want = append(append([]string(nil), everyType...), prodOnly...)
+			}
+			for _, typ := range want {
+				if !types[typ] {
+					t.Errorf("no %s in the %s plan", typ, stack)
+				}
+			}
+			if strings.Contains(out, `"value"`) && !strings.Contains(out, `[secret]`) {
+				t.Error("API key values must not appear")
+			}
+			// The handler was really built: its archive is named by content.
+			if !strings.Contains(out, `"bootstrap": "sha256:`) {
+				t.Error("the function code is not the built handler")
+			}
+		})
+	}
+}
+
+func TestPlanTable(t *testing.T) {
+	code, out, errOut := runCLI("plan", "--stack", "prod", "--dir", "../..")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"TYPE", "securityPolicy=TLS_1_2", "fifoQueue=true", "Outputs:", "endpoint: https://hooks.example.com", "Policies: no violations"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "Pulumi.dev.yaml"), []byte("config:\n  aws:region: eu-west-1\n  hookline:sources:\n    - name: Bad Name\n      signature: {scheme: none}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing stack file", []string{"plan", "--stack", "nope", "--dir", "../.."}, "Pulumi.nope.yaml"},
+		{"invalid config", []string{"plan", "--stack", "dev", "--dir", bad}, "Pulumi.dev.yaml: invalid configuration: hookline:sources[0].name"},
+		{"bad output", []string{"plan", "--output", "xml", "--dir", "../.."}, "--output must be table or json"},
+		{"stray argument", []string{"plan", "extra", "--dir", "../.."}, "unexpected argument"},
+		{"unknown command", []string{"deploy"}, "unknown command"},
+		{"no command", nil, "usage"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if out != "" {
+				t.Errorf("stdout not empty: %q", out)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("stderr %q lacks %q", errOut, tc.want)
+			}
+			if tc.args != nil && tc.args[0] == "plan" && strings.Count(strings.TrimSpace(errOut), "\n") > 0 && !strings.Contains(errOut, "Usage") {
+				t.Errorf("error is not one line: %q", errOut)
+			}
+		})
+	}
+}

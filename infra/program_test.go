@@ -1,0 +1,453 @@
+package infra_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/awsmodel"
+	"github.com/hookline/hookline/internal/plan"
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+// stubHandler stands in for the built handler: these tests are about the
+// graph, and TestHandlerBuild covers the build.
+func stubHandler(string) (pulumi.Archive, error) {
+	return pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewStringAsset("stub")}), nil
+}
+
+func runPlan(t *testing.T, dir, stack string) *plan.Result {
+	t.Helper()
+	res, err := plan.Run(plan.Options{Dir: dir, Stack: stack, Handler: stubHandler})
+	if err != nil {
+		t.Fatalf("plan %s: %v", stack, err)
+	}
+	return res
+}
+
+// path reads a nested input ("redrivePolicy", "loggingConfig.logFormat").
+func path(m map[string]any, p string) any {
+	var cur any = m
+	for _, k := range strings.Split(p, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = obj[k]
+	}
+	return cur
+}
+
+func num(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}
+
+func TestStacksUnderMocks(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			res := runPlan(t, "..", stack)
+			c := res.Config
+			checkQueues(t, res, c)
+			checkAPI(t, res, c)
+			checkFunctions(t, res, c)
+			checkMonitoring(t, res, c)
+			checkOutputs(t, res, c)
+		})
+	}
+}
+
+func checkQueues(t *testing.T, res *plan.Result, c *stackconfig.Config) {
+	queues := map[string]plan.Resource{}
+	for _, q := range res.Find("aws:sqs/queue:Queue") {
+		queues[q.Inputs["name"].(string)] = q
+		if q.Inputs["fifoQueue"] != true || q.Inputs["contentBasedDeduplication"] != true {
+			t.Errorf("%s is not FIFO with a dedup strategy", q.Name)
+		}
+		if q.Inputs["sqsManagedSseEnabled"] != true {
+			t.Errorf("%s is not encrypted at rest", q.Name)
+		}
+		if path(q.Inputs, "tags.hookline:environment") != c.Environment {
+			t.Errorf("%s lacks the environment tag", q.Name)
+		}
+	}
+	if len(queues) != 2*len(c.Sources) {
+		t.Fatalf("got %d queues for %d sources", len(queues), len(c.Sources))
+	}
+	model := awsmodel.New(c.Region)
+	for _, s := range c.Sources {
+		q, ok := queues[infra.QueueName(c, s)]
+		if !ok {
+			t.Fatalf("no queue for %s", s.Name)
+		}
+		dlq := queues[infra.DLQName(c, s)]
+		redrive := decode(t, q.Inputs["redrivePolicy"].(string))
+		wantDLQ := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", c.Region, model.Account, infra.DLQName(c, s))
+		if redrive["deadLetterTargetArn"] != wantDLQ || num(redrive["maxReceiveCount"]) != s.MaxReceiveCount {
+			t.Errorf("%s redrive: %v", s.Name, redrive)
+		}
+		if vt := num(q.Inputs["visibilityTimeoutSeconds"]); vt < 6*s.Function.TimeoutSeconds {
+			t.Errorf("%s visibility %d < 6 x %d", s.Name, vt, s.Function.TimeoutSeconds)
+		}
+		if num(dlq.Inputs["messageRetentionSeconds"]) != 1209600 || num(dlq.Inputs["messageRetentionSeconds"]) < num(q.Inputs["messageRetentionSeconds"]) {
+			t.Errorf("%s DLQ retention: %v", s.Name, dlq.Inputs["messageRetentionSeconds"])
+		}
+		if _, ok := dlq.Inputs["redrivePolicy"]; ok {
+			t.Errorf("%s DLQ redrives somewhere", s.Name)
+		}
+		if s.HighThroughputMode() && (q.Inputs["deduplicationScope"] != "messageGroup" || q.Inputs["fifoThroughputLimit"] != "perMessageGroupId") {
+			t.Errorf("%s is not in high-throughput mode", s.Name)
+		}
+	}
+	allows := res.Find("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
+	if len(allows) != len(c.Sources) {
+		t.Errorf("got %d redrive allow policies", len(allows))
+	}
+	for _, a := range allows {
+		p := decode(t, a.Inputs["redriveAllowPolicy"].(string))
+		if p["redrivePermission"] != "byQueue" || !strings.HasSuffix(a.Inputs["queueUrl"].(string), "-dlq.fifo") {
+			t.Errorf("%s: %v on %v", a.Name, p, a.Inputs["queueUrl"])
+		}
+	}
+	policies := res.Find("aws:sqs/queuePolicy:QueuePolicy")
+	if len(policies) != len(queues) {
+		t.Errorf("got %d queue policies for %d queues", len(policies), len(queues))
+	}
+	for _, p := range policies {
+		if !strings.Contains(p.Inputs["policy"].(string), `"aws:SecureTransport":"false"`) {
+			t.Errorf("%s does not deny insecure transport", p.Name)
+		}
+	}
+}
+
+func checkAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
+	apis := res.Find("aws:apigateway/restApi:RestApi")
+	if len(apis) != 1 {
+		t.Fatalf("got %d REST APIs", len(apis))
+	}
+	if got := apis[0].Inputs["disableExecuteApiEndpoint"]; got != (c.Domain != nil) {
+		t.Errorf("disableExecuteApiEndpoint = %v with domain %v", got, c.Domain != nil)
+	}
+	if _, ok := apis[0].Inputs["binaryMediaTypes"]; ok {
+		t.Error("binaryMediaTypes would base64 JSON bodies")
+	}
+
+	methods := res.Find("aws:apigateway/method:Method")
+	integrations := res.Find("aws:apigateway/integration:Integration")
+	if len(methods) != len(c.Sources) || len(integrations) != len(c.Sources) {
+		t.Fatalf("got %d methods, %d integrations", len(methods), len(integrations))
+	}
+	for _, s := range c.Sources {
+		name := infra.ComponentName + "-" + s.Name
+		m := find(t, methods, name+"-method")
+		wantAuth := map[string]string{"apiKey": "NONE", "cognito": "COGNITO_USER_POOLS", "iam": "AWS_IAM"}[s.Auth.Type]
+		if m.Inputs["authorization"] != wantAuth || m.Inputs["apiKeyRequired"] != (s.Auth.Type == "apiKey") {
+			t.Errorf("%s method auth: %v / %v", s.Name, m.Inputs["authorization"], m.Inputs["apiKeyRequired"])
+		}
+		if m.Inputs["requestValidatorId"] == nil {
+			t.Errorf("%s method has no request validator", s.Name)
+		}
+		in := find(t, integrations, name+"-integration")
+		if in.Inputs["type"] != "AWS" || in.Inputs["passthroughBehavior"] != "NEVER" {
+			t.Errorf("%s integration: %v %v", s.Name, in.Inputs["type"], in.Inputs["passthroughBehavior"])
+		}
+		wantURI := fmt.Sprintf("arn:aws:apigateway:%s:sqs:path/%s/%s", c.Region, awsmodel.DefaultAccount, infra.QueueName(c, s))
+		if in.Inputs["uri"] != wantURI {
+			t.Errorf("%s uri = %v, want %s", s.Name, in.Inputs["uri"], wantURI)
+		}
+		tpls := in.Inputs["requestTemplates"].(map[string]any)
+		if len(tpls) != len(s.ContentTypes) {
+			t.Errorf("%s has templates for %d content types, accepts %d", s.Name, len(tpls), len(s.ContentTypes))
+		}
+		for _, ct := range s.ContentTypes {
+			if tpls[ct] != s.Spec().RequestTemplate() {
+				t.Errorf("%s template for %s is not the contract's", s.Name, ct)
+			}
+		}
+	}
+	if n := len(res.Find("aws:apigateway/integrationResponse:IntegrationResponse")); n != 3*len(c.Sources) {
+		t.Errorf("got %d integration responses", n)
+	}
+
+	deps := res.Find("aws:apigateway/deployment:Deployment")
+	stages := res.Find("aws:apigateway/stage:Stage")
+	if len(deps) != 1 || len(stages) != 1 {
+		t.Fatalf("got %d deployments, %d stages", len(deps), len(stages))
+	}
+	if path(deps[0].Inputs, "triggers.routes") == nil {
+		t.Error("the deployment has no route trigger")
+	}
+	if _, ok := deps[0].Inputs["stageName"]; ok {
+		t.Error("the deployment creates its own stage; the Stage must be separate")
+	}
+	st := stages[0]
+	if st.Inputs["xrayTracingEnabled"] != true || path(st.Inputs, "accessLogSettings.format") == nil {
+		t.Errorf("stage: %v", st.Inputs)
+	}
+	settings := find(t, res.Find("aws:apigateway/methodSettings:MethodSettings"), "hookline-stage-all")
+	if path(settings.Inputs, "settings.throttlingRateLimit") != c.Throttle.RateLimit ||
+		num(path(settings.Inputs, "settings.throttlingBurstLimit")) != c.Throttle.BurstLimit {
+		t.Errorf("stage throttling: %v", settings.Inputs["settings"])
+	}
+	accounts := res.Find("aws:apigateway/account:Account")
+	wantLogging := "OFF"
+	if c.ManageAPIGatewayAccount {
+		wantLogging = "ERROR"
+	}
+	if (len(accounts) == 1) != c.ManageAPIGatewayAccount || path(settings.Inputs, "settings.loggingLevel") != wantLogging {
+		t.Errorf("account managed = %v, %d accounts, logging %v", c.ManageAPIGatewayAccount, len(accounts), path(settings.Inputs, "settings.loggingLevel"))
+	}
+
+	apiKeySources := 0
+	for _, s := range c.Sources {
+		if s.Auth.Type == "apiKey" {
+			apiKeySources++
+		}
+	}
+	if n := len(res.Find("aws:apigateway/usagePlan:UsagePlan")); n != apiKeySources {
+		t.Errorf("got %d usage plans for %d apiKey sources", n, apiKeySources)
+	}
+	if n := len(res.Find("aws:apigateway/apiKey:ApiKey")); n != apiKeySources {
+		t.Errorf("got %d api keys", n)
+	}
+
+	domains := res.Find("aws:apigateway/domainName:DomainName")
+	if c.Domain == nil {
+		if len(domains) != 0 || len(res.Find("aws:acm/certificate:Certificate")) != 0 {
+			t.Error("a stack without a domain got one")
+		}
+		return
+	}
+	if len(domains) != 1 {
+		t.Fatalf("got %d domains", len(domains))
+	}
+	d := domains[0]
+	if d.Inputs["securityPolicy"] != "TLS_1_2" || path(d.Inputs, "endpointConfiguration.types") != "REGIONAL" {
+		t.Errorf("domain: %v", d.Inputs)
+	}
+	if d.Inputs["regionalCertificateArn"] == nil || len(res.Find("aws:acm/certificateValidation:CertificateValidation")) != 1 {
+		t.Error("the domain's certificate is not validated")
+	}
+	var types []string
+	for _, r := range res.Find("aws:route53/record:Record") {
+		types = append(types, r.Inputs["type"].(string))
+		if r.Inputs["zoneId"] != c.Domain.HostedZoneID {
+			t.Errorf("record %s in zone %v", r.Name, r.Inputs["zoneId"])
+		}
+		if r.Inputs["type"] == "A" || r.Inputs["type"] == "AAAA" {
+			alias := r.Inputs["aliases"].([]any)[0].(map[string]any)
+			if !strings.HasSuffix(alias["name"].(string), ".execute-api."+c.Region+".amazonaws.com") {
+				t.Errorf("alias target %v", alias["name"])
+			}
+		}
+	}
+	slices.Sort(types)
+	if strings.Join(types, ",") != "A,AAAA,CNAME" {
+		t.Errorf("records: %v", types)
+	}
+	if len(res.Find("aws:apigateway/basePathMapping:BasePathMapping")) != 1 {
+		t.Error("no base path mapping")
+	}
+}
+
+func checkFunctions(t *testing.T, res *plan.Result, c *stackconfig.Config) {
+	logGroups := map[string]plan.Resource{}
+	for _, lg := range res.Find("aws:cloudwatch/logGroup:LogGroup") {
+		logGroups[lg.Inputs["name"].(string)] = lg
+		if num(lg.Inputs["retentionInDays"]) != c.LogRetentionDays {
+			t.Errorf("log group %s retention %v", lg.Name, lg.Inputs["retentionInDays"])
+		}
+	}
+	fns := res.Find("aws:lambda/function:Function")
+	maps := res.Find("aws:lambda/eventSourceMapping:EventSourceMapping")
+	if len(fns) != len(c.Sources) || len(maps) != len(c.Sources) {
+		t.Fatalf("got %d functions, %d mappings", len(fns), len(maps))
+	}
+	for _, s := range c.Sources {
+		fn := find(t, fns, infra.ComponentName+"-"+s.Name+"-function")
+		if fn.Inputs["runtime"] != "provided.al2023" || fmt.Sprint(fn.Inputs["architectures"]) != "[arm64]" || fn.Inputs["handler"] != "bootstrap" {
+			t.Errorf("%s: %v %v", s.Name, fn.Inputs["runtime"], fn.Inputs["architectures"])
+		}
+		if path(fn.Inputs, "loggingConfig.logFormat") != "JSON" || path(fn.Inputs, "tracingConfig.mode") != "Active" {
+			t.Errorf("%s logging/tracing: %v %v", s.Name, fn.Inputs["loggingConfig"], fn.Inputs["tracingConfig"])
+		}
+		if _, ok := logGroups[path(fn.Inputs, "loggingConfig.logGroup").(string)]; !ok {
+			t.Errorf("%s logs to a log group the stack does not manage", s.Name)
+		}
+		if num(fn.Inputs["timeout"]) != s.Function.TimeoutSeconds || num(fn.Inputs["memorySize"]) != s.Function.MemoryMB {
+			t.Errorf("%s sizing", s.Name)
+		}
+		env := path(fn.Inputs, "environment.variables").(map[string]any)
+		if env["HOOKLINE_SOURCE"] != s.Name || env["HOOKLINE_SIGNATURE_SCHEME"] != s.Signature.Scheme {
+			t.Errorf("%s environment: %v", s.Name, env)
+		}
+		m := find(t, maps, infra.ComponentName+"-"+s.Name+"-mapping")
+		if num(m.Inputs["batchSize"]) > 10 || fmt.Sprint(m.Inputs["functionResponseTypes"]) != "[ReportBatchItemFailures]" ||
+			num(path(m.Inputs, "scalingConfig.maximumConcurrency")) != s.Function.MaxConcurrency {
+			t.Errorf("%s mapping: %v", s.Name, m.Inputs)
+		}
+		wantQueue := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", c.Region, awsmodel.DefaultAccount, infra.QueueName(c, s))
+		if m.Inputs["eventSourceArn"] != wantQueue {
+			t.Errorf("%s mapping reads %v", s.Name, m.Inputs["eventSourceArn"])
+		}
+	}
+	idem := 0
+	for _, s := range c.Sources {
+		if s.Idempotency.Enabled {
+			idem++
+		}
+	}
+	tables := res.Find("aws:dynamodb/table:Table")
+	if len(tables) != idem {
+		t.Errorf("got %d idempotency tables for %d sources that want one", len(tables), idem)
+	}
+	for _, tb := range tables {
+		if path(tb.Inputs, "ttl.enabled") != true || path(tb.Inputs, "ttl.attributeName") != "expiresAt" {
+			t.Errorf("table %s ttl: %v", tb.Name, tb.Inputs["ttl"])
+		}
+	}
+}
+
+func checkMonitoring(t *testing.T, res *plan.Result, c *stackconfig.Config) {
+	alarms := res.Find("aws:cloudwatch/metricAlarm:MetricAlarm")
+	if len(alarms) != 4*len(c.Sources)+1 {
+		t.Errorf("got %d alarms", len(alarms))
+	}
+	for _, a := range alarms {
+		if len(a.Inputs["alarmActions"].([]any)) != 1 {
+			t.Errorf("alarm %s has no action", a.Name)
+		}
+	}
+	if n := len(res.Find("aws:sns/topicSubscription:TopicSubscription")); n != len(c.AlarmEmails) {
+		t.Errorf("got %d subscriptions for %d e-mails", n, len(c.AlarmEmails))
+	}
+	if n := len(res.Find("aws:cloudwatch/dashboard:Dashboard")); n != 1 {
+		t.Errorf("got %d dashboards", n)
+	}
+}
+
+func checkOutputs(t *testing.T, res *plan.Result, c *stackconfig.Config) {
+	o := res.Outputs
+	if c.Domain != nil {
+		if o["endpoint"] != "https://"+c.Domain.Name {
+			t.Errorf("endpoint = %v", o["endpoint"])
+		}
+	} else if !strings.HasPrefix(o["endpoint"].(string), "https://") || !strings.HasSuffix(o["endpoint"].(string), ".execute-api."+c.Region+".amazonaws.com/v1") {
+		t.Errorf("endpoint = %v", o["endpoint"])
+	}
+	if o["apiKeys"] != plan.Secret {
+		t.Errorf("api keys are not secret: %v", o["apiKeys"])
+	}
+	sources := o["sources"].(map[string]any)
+	for _, s := range c.Sources {
+		src := sources[s.Name].(map[string]any)
+		if src["url"] != o["endpoint"].(string)+"/"+s.Name || !strings.HasSuffix(src["queueUrl"].(string), infra.QueueName(c, s)) {
+			t.Errorf("%s outputs: %v", s.Name, src)
+		}
+	}
+}
+
+func find(t *testing.T, rs []plan.Resource, name string) plan.Resource {
+	t.Helper()
+	for _, r := range rs {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no resource named %s", name)
+	return plan.Resource{}
+}
+
+// TestEveryResourceHasAParentComponent: the graph reads as the architecture.
+func TestEveryResourceHasAParentComponent(t *testing.T) {
+	res := runPlan(t, "..", "prod")
+	for _, r := range res.Resources {
+		if r.Type == infra.TypeWebhook {
+			if r.Parent != "" {
+				t.Errorf("the root component has parent %s", r.Parent)
+			}
+			continue
+		}
+		if !strings.Contains(r.Parent, "hookline:infra:") {
+			t.Errorf("%s (%s) is not inside a hookline component", r.Name, r.Type)
+		}
+	}
+}
+
+// writeStack copies the project's stack file for stack into a fresh dir,
+// applying edit to its text.
+func writeStack(t *testing.T, stack string, edit func(string) string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", stackconfig.StackFile(stack)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, stackconfig.StackFile(stack)), []byte(edit(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestDeploymentRedeploysWhenAMethodChanges: the Deployment's trigger
+// changes with a route and only then.
+func TestDeploymentRedeploysWhenAMethodChanges(t *testing.T) {
+	trigger := func(res *plan.Result) any {
+		return path(res.Find("aws:apigateway/deployment:Deployment")[0].Inputs, "triggers.routes")
+	}
+	same := trigger(runPlan(t, writeStack(t, "dev", func(s string) string { return s }), "dev"))
+	if again := trigger(runPlan(t, "..", "dev")); again != same {
+		t.Fatalf("unchanged config, different trigger: %v vs %v", same, again)
+	}
+	changed := trigger(runPlan(t, writeStack(t, "dev", func(s string) string {
+		return strings.Replace(s, "groupBy: header:X-GitHub-Hook-ID", "groupBy: header:X-GitHub-Hook-Installation-Target-ID", 1)
+	}), "dev"))
+	if changed == same {
+		t.Error("changing a method's template does not change the deployment trigger")
+	}
+	// A change that touches no route keeps the trigger.
+	unrelated := trigger(runPlan(t, writeStack(t, "dev", func(s string) string {
+		return strings.Replace(s, "logRetentionDays: 7", "logRetentionDays: 14", 1)
+	}), "dev"))
+	if unrelated != same {
+		t.Error("a change outside the routes redeploys the API")
+	}
+}
+
+// TestInvalidConfigRegistersNothing: the program fails on bad config before
+// the first resource is registered, naming the key and the stack file.
+func TestInvalidConfigRegistersNothing(t *testing.T) {
+	raw, err := stackconfig.ReadStackFile("..", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw["hookline:logRetentionDays"] = "10"
+	mocks := awsmodel.NewMocks("hookline", "dev", "eu-west-1")
+	err = pulumi.RunErr(infra.Program(infra.ProgramOptions{Handler: stubHandler}),
+		pulumi.WithMocks("hookline", "dev", mocks), func(info *pulumi.RunInfo) { info.Config = raw })
+	var cfgErr *stackconfig.Error
+	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "Pulumi.dev.yaml") || !strings.Contains(err.Error(), "hookline:logRetentionDays") {
+		t.Fatalf("got %v", err)
+	}
+	if n := len(mocks.Registered()); n != 0 {
+		t.Errorf("%d resources were registered before the config error", n)
+	}
+}
+
+// TestHandlerBuildFailureStopsTheProgram: a compile error is the program's error.
+func TestHandlerBuildFailureStopsTheProgram(t *testing.T) {
+	broken := func(string) (pulumi.Archive, error) {
+		return nil, errors.New("handler/main.go:3:1: syntax error")
+	}
+	_, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Handler: broken})
+	if err == nil || !strings.Contains(err.Error(), "build the handler") || !strings.Contains(err.Error(), "syntax error") {
+		t.Fatalf("got %v", err)
+	}
+}

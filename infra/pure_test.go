@@ -1,0 +1,168 @@
+package infra_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, s)
+	}
+	return m
+}
+
+func TestTLSOnlyQueuePolicy(t *testing.T) {
+	p := decode(t, infra.TLSOnlyQueuePolicy("arn:aws:sqs:eu-west-1:123456789012:q.fifo"))
+	st := p["Statement"].([]any)[0].(map[string]any)
+	if st["Effect"] != "Deny" || st["Principal"] != "*" || st["Resource"] != "arn:aws:sqs:eu-west-1:123456789012:q.fifo" {
+		t.Errorf("statement: %v", st)
+	}
+	cond := st["Condition"].(map[string]any)["Bool"].(map[string]any)
+	if cond["aws:SecureTransport"] != "false" {
+		t.Errorf("condition: %v", cond)
+	}
+}
+
+func TestConsumerPolicyIsLeastPrivilege(t *testing.T) {
+	p := infra.ConsumerPolicy(infra.ConsumerPolicyArgs{
+		QueueArn:    "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a.fifo",
+		LogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a",
+		Parameters:  []string{"/hookline/dev/a/signing-secret"},
+		TableArn:    "arn:aws:dynamodb:eu-west-1:123456789012:table/t",
+	})
+	for _, want := range []string{
+		`"sqs:ReceiveMessage"`, `"sqs:DeleteMessage"`, `"sqs:ChangeMessageVisibility"`,
+		`"arn:aws:ssm:eu-west-1:123456789012:parameter/hookline/dev/a/signing-secret"`,
+		`"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a:*"`,
+		`"dynamodb:PutItem"`, `"arn:aws:dynamodb:eu-west-1:123456789012:table/t"`,
+	} {
+		if !strings.Contains(p, want) {
+			t.Errorf("policy lacks %s:\n%s", want, p)
+		}
+	}
+	for _, never := range []string{`"sqs:*"`, `"sqs:SendMessage"`, `"ssm:*"`, `"dynamodb:*"`, `"logs:*"`} {
+		if strings.Contains(p, never) {
+			t.Errorf("policy grants %s", never)
+		}
+	}
+	noTable := infra.ConsumerPolicy(infra.ConsumerPolicyArgs{QueueArn: "arn:aws:sqs:r:1:q", LogGroupArn: "arn:aws:logs:r:1:log-group:g"})
+	if strings.Contains(noTable, "dynamodb") || strings.Contains(noTable, "ssm") {
+		t.Errorf("policy without table/secrets grants them: %s", noTable)
+	}
+}
+
+func TestSQSIntegrationURI(t *testing.T) {
+	got, err := infra.SQSIntegrationURI("eu-west-1", "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-a.fifo")
+	if err != nil || got != "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/hookline-dev-a.fifo" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	if _, err := infra.SQSIntegrationURI("eu-west-1", "not a url"); err == nil {
+		t.Error("want an error for a malformed queue URL")
+	}
+}
+
+func TestRedrivePolicies(t *testing.T) {
+	r := decode(t, infra.RedrivePolicy("arn:dlq", 7))
+	if r["deadLetterTargetArn"] != "arn:dlq" || r["maxReceiveCount"] != float64(7) {
+		t.Errorf("redrive: %v", r)
+	}
+	a := decode(t, infra.RedriveAllowPolicy("arn:q"))
+	if a["redrivePermission"] != "byQueue" || a["sourceQueueArns"].([]any)[0] != "arn:q" {
+		t.Errorf("allow: %v", a)
+	}
+}
+
+func loadStack(t *testing.T, stack string) *stackconfig.Config {
+	t.Helper()
+	raw, err := stackconfig.ReadStackFile("..", stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := stackconfig.Load(stack, raw, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestDeploymentTriggers(t *testing.T) {
+	c := loadStack(t, "dev")
+	routes := func(c *stackconfig.Config) []infra.RouteSpec {
+		var out []infra.RouteSpec
+		for _, s := range c.Sources {
+			out = append(out, infra.NewRouteSpec(c, s))
+		}
+		return out
+	}
+	a := infra.DeploymentTriggers(routes(c))
+	if b := infra.DeploymentTriggers(routes(loadStack(t, "dev"))); a["routes"] != b["routes"] {
+		t.Fatal("equal configs give different triggers: every preview would redeploy")
+	}
+	rev := routes(c)
+	rev[0], rev[1] = rev[1], rev[0]
+	if infra.DeploymentTriggers(rev)["routes"] != a["routes"] {
+		t.Error("the trigger depends on source order")
+	}
+	changes := map[string]func(c *stackconfig.Config){
+		"auth":          func(c *stackconfig.Config) { c.Sources[1].Auth.Type = stackconfig.AuthIAM },
+		"group by":      func(c *stackconfig.Config) { c.Sources[1].Group.Name = "X-Other" },
+		"content types": func(c *stackconfig.Config) { c.Sources[1].ContentTypes = []string{"application/json"} },
+		"source name":   func(c *stackconfig.Config) { c.Sources[1].Name = "gh" },
+	}
+	for name, change := range changes {
+		c := loadStack(t, "dev")
+		change(c)
+		if infra.DeploymentTriggers(routes(c))["routes"] == a["routes"] {
+			t.Errorf("changing the %s does not change the deployment trigger", name)
+		}
+	}
+}
+
+func TestAlarmSpecsAndDashboard(t *testing.T) {
+	c := loadStack(t, "prod")
+	specs := infra.AlarmSpecs(c)
+	if len(specs) != 4*len(c.Sources)+1 {
+		t.Errorf("got %d alarms", len(specs))
+	}
+	names := map[string]bool{}
+	for _, a := range specs {
+		if names[a.Name] {
+			t.Errorf("duplicate alarm %s", a.Name)
+		}
+		names[a.Name] = true
+		if a.Description == "" || len(a.Dimensions) == 0 {
+			t.Errorf("alarm %s lacks a description or dimensions", a.Name)
+		}
+	}
+	d := decode(t, infra.DashboardBody(c))
+	if n := len(d["widgets"].([]any)); n != 2+3*len(c.Sources) {
+		t.Errorf("dashboard has %d widgets", n)
+	}
+	if !strings.Contains(infra.DashboardBody(c), "hookline-prod-payments-dlq.fifo") {
+		t.Error("dashboard does not show the DLQ")
+	}
+}
+
+func TestResourceNamesFitAWSLimits(t *testing.T) {
+	c := &stackconfig.Config{Environment: strings.Repeat("e", 16)}
+	s := stackconfig.Source{Name: "s" + strings.Repeat("x", 29)}
+	if n := infra.DLQName(c, s); len(n) > 80 {
+		t.Errorf("queue name %q is %d > 80", n, len(n))
+	}
+	if n := infra.FunctionName(c, s); len(n) > 64 {
+		t.Errorf("function name %q is %d > 64", n, len(n))
+	}
+	if n := c.ResourceName(s.Name, "apigw"); len(n) > 64 {
+		t.Errorf("role name %q is %d > 64", n, len(n))
+	}
+	if n := c.ResourceName(s.Name, "idempotency"); len(n) > 255 {
+		t.Errorf("table name too long: %q", n)
+	}
+}
