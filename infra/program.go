@@ -42,7 +42,13 @@ func LoadConfig(ctx *pulumi.Context) (*stackconfig.Config, error) {
 			raw[k] = v
 		}
 	}
-	return stackconfig.Load(ctx.Stack(), raw, complete)
+	var secret []string
+	for k := range raw {
+		if ctx.IsConfigSecret(k) {
+			secret = append(secret, k)
+		}
+	}
+	return stackconfig.Load(ctx.Stack(), raw, complete, secret)
 }
 
 // Program is hookline's Pulumi program: load the stack config (failing before

@@ -421,10 +421,30 @@ func TestDeploymentRedeploysWhenAMethodChanges(t *testing.T) {
 	}
 }
 
+// TestSecretsBecomeSecureStringParameters: secrets set with
+// pulumi config set --secret are stored in SSM and never shown.
+func TestSecretsBecomeSecureStringParameters(t *testing.T) {
+	dir := writeStack(t, "dev", func(s string) string {
+		return s + "  hookline:signingSecrets:\n    github:\n      secure: v1:c2VjcmV0\n"
+	})
+	res := runPlan(t, dir, "dev")
+	params := res.Find("aws:ssm/parameter:Parameter")
+	if len(params) != 1 {
+		t.Fatalf("got %d parameters", len(params))
+	}
+	p := params[0].Inputs
+	if p["name"] != "/hookline/dev/github/signing-secret" || p["type"] != "SecureString" || p["value"] != plan.Secret {
+		t.Errorf("parameter: %v", p)
+	}
+	if n := len(runPlan(t, "..", "dev").Find("aws:ssm/parameter:Parameter")); n != 0 {
+		t.Errorf("a stack without secrets manages %d parameters", n)
+	}
+}
+
 // TestInvalidConfigRegistersNothing: the program fails on bad config before
 // the first resource is registered, naming the key and the stack file.
 func TestInvalidConfigRegistersNothing(t *testing.T) {
-	raw, err := stackconfig.ReadStackFile("..", "dev")
+	raw, _, err := stackconfig.ReadStackFile("..", "dev")
 	if err != nil {
 		t.Fatal(err)
 	}

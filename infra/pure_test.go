@@ -81,11 +81,11 @@ func TestRedrivePolicies(t *testing.T) {
 
 func loadStack(t *testing.T, stack string) *stackconfig.Config {
 	t.Helper()
-	raw, err := stackconfig.ReadStackFile("..", stack)
+	raw, secret, err := stackconfig.ReadStackFile("..", stack)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := stackconfig.Load(stack, raw, true)
+	c, err := stackconfig.Load(stack, raw, true, secret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -9,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/internal/contract"
@@ -319,6 +321,28 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 			params = append(params, p)
 		}
 	}
+	// Secrets given in the stack config (pulumi config set --secret) become
+	// SecureString parameters; otherwise the parameters must already exist.
+	var secretDeps []pulumi.Resource
+	for _, sec := range []struct{ suffix, param, value string }{
+		{"-signing-secret", hc.SecretParameter, c.SigningSecrets[s.Name]},
+		{"-forward-secret", hc.ForwardSecret, c.ForwardSecrets[s.Name]},
+	} {
+		if sec.value == "" || sec.param == "" {
+			continue
+		}
+		p, err := ssm.NewParameter(ctx, name+sec.suffix, &ssm.ParameterArgs{
+			Name:        pulumi.String(sec.param),
+			Type:        pulumi.String("SecureString"),
+			Value:       pulumi.ToSecret(pulumi.String(sec.value)).(pulumi.StringOutput),
+			Description: pulumi.String("hookline " + strings.TrimPrefix(sec.suffix, "-") + " of source " + s.Name),
+			Tags:        tagMap(c),
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("store %s for %s: %w", strings.TrimPrefix(sec.suffix, "-"), s.Name, err)
+		}
+		secretDeps = append(secretDeps, p)
+	}
 	policy, err := iam.NewRolePolicy(ctx, name+"-function", &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Name: pulumi.String("consume-" + s.Name),
@@ -351,7 +375,7 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 		},
 		TracingConfig: &lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
 		Tags:          tagMap(c),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{policy, logs}))
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{policy, logs}, secretDeps...)))
 	if err != nil {
 		return fmt.Errorf("create function for %s: %w", s.Name, err)
 	}

@@ -334,6 +334,14 @@ var computers = map[string]func(r *res) string{
 		r.tagsAll()
 		return uuid
 	},
+	"aws:ssm/parameter:Parameter": func(r *res) string {
+		name := r.physicalName("name")
+		r.set("arn", r.arn("ssm", "parameter"+name))
+		r.set("version", 1)
+		r.set("tier", "Standard")
+		r.tagsAll()
+		return name
+	},
 	"aws:dynamodb/table:Table": func(r *res) string {
 		name := r.physicalName("name")
 		r.set("arn", r.arn("dynamodb", "table/"+name))

@@ -76,11 +76,11 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Run plans a stack offline.
 func Run(opts Options) (*Result, error) {
-	raw, err := stackconfig.ReadStackFile(opts.Dir, opts.Stack)
+	raw, secret, err := stackconfig.ReadStackFile(opts.Dir, opts.Stack)
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
-	cfg, err := stackconfig.Load(opts.Stack, raw, true)
+	cfg, err := stackconfig.Load(opts.Stack, raw, true, secret)
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
@@ -111,7 +111,7 @@ func Run(opts Options) (*Result, error) {
 			return nil
 		},
 	})
-	withConfig := func(info *pulumi.RunInfo) { info.Config = raw }
+	withConfig := func(info *pulumi.RunInfo) { info.Config, info.ConfigSecretKeys = raw, secret }
 	if err := pulumi.RunErr(program, pulumi.WithMocks(stackconfig.Namespace, opts.Stack, mocks), withConfig); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,12 @@ type Config struct {
 	Tags                    map[string]string `json:"tags"`
 	ManageAPIGatewayAccount bool              `json:"manageApiGatewayAccount"`
 	Sources                 []Source          `json:"sources"`
+	// SigningSecrets and ForwardSecrets map source names to secrets the
+	// program stores as SSM SecureString parameters (set them with
+	// pulumi config set --secret --path). Sources without an entry read a
+	// parameter that already exists.
+	SigningSecrets map[string]string `json:"signingSecrets,omitempty"`
+	ForwardSecrets map[string]string `json:"forwardSecrets,omitempty"`
 }
 
 // Domain is the optional custom domain in front of the API.

@@ -3,6 +3,8 @@ package stackconfig_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,7 +44,7 @@ func source(m map[string]any, mutate func(map[string]any)) {
 }
 
 func TestDefaults(t *testing.T) {
-	c, err := stackconfig.Load("dev", raw(t, base()), true)
+	c, err := stackconfig.Load("dev", raw(t, base()), true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestIdempotencyAndForwardDefaults(t *testing.T) {
 		s["idempotency"] = map[string]any{"enabled": true}
 		s["processor"] = map[string]any{"type": "forward", "url": "https://example.com/hook"}
 	})
-	c, err := stackconfig.Load("dev", raw(t, m), true)
+	c, err := stackconfig.Load("dev", raw(t, m), true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,13 +196,14 @@ func TestInvalid(t *testing.T) {
 		{"bad alarm e-mail", func(m map[string]any) { m["hookline:alarmEmails"] = []any{"oncall"} }, "hookline:alarmEmails[0]", "e-mail"},
 		{"bad throttle", func(m map[string]any) { m["hookline:throttle"] = map[string]any{"rateLimit": -5} }, "hookline:throttle.rateLimit", "> 0"},
 		{"bad bool", func(m map[string]any) { m["hookline:manageApiGatewayAccount"] = "yes please" }, "hookline:manageApiGatewayAccount", "true or false"},
+		{"plain-text secret", func(m map[string]any) { m["hookline:signingSecrets"] = map[string]any{"payments": "s3cret"} }, "hookline:signingSecrets", "pulumi config set --secret"},
 		{"aws tag key", func(m map[string]any) { m["hookline:tags"] = map[string]any{"aws:owner": "x"} }, "hookline:tags", "aws:"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := base()
 			tc.mutate(m)
-			_, err := stackconfig.Load("dev", raw(t, m), true)
+			_, err := stackconfig.Load("dev", raw(t, m), true, nil)
 			if err == nil {
 				t.Fatal("want an error, got none")
 			}
@@ -221,12 +224,77 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
+func TestSecrets(t *testing.T) {
+	secret := []string{"hookline:signingSecrets", "hookline:forwardSecrets"}
+	cases := []struct {
+		name    string
+		signing map[string]any
+		forward map[string]any
+		want    string
+	}{
+		{"valid", map[string]any{"payments": "whsec_abc", "partners": "[secret]"}, map[string]any{"payments": "x"}, ""},
+		{"unknown source", map[string]any{"nope": "x"}, nil, `hookline:signingSecrets.nope: no source is named "nope"`},
+		{"not whsec", map[string]any{"partners": "abc"}, nil, "starts with whsec_"},
+		{"scheme none", map[string]any{"open": "abc"}, nil, "scheme none"},
+		{"forward to a log source", nil, map[string]any{"partners": "x"}, "no forward source"},
+		{"empty", map[string]any{"payments": ""}, nil, "empty secret"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			source(m, func(s map[string]any) {
+				s["processor"] = map[string]any{"type": "forward", "url": "https://example.com/h"}
+			})
+			m["hookline:sources"] = append(m["hookline:sources"].([]any),
+				map[string]any{"name": "partners", "signature": map[string]any{"scheme": "standard-webhooks"}},
+				map[string]any{"name": "open", "signature": map[string]any{"scheme": "none"}})
+			if tc.signing != nil {
+				m["hookline:signingSecrets"] = tc.signing
+			}
+			if tc.forward != nil {
+				m["hookline:forwardSecrets"] = tc.forward
+			}
+			c, err := stackconfig.Load("dev", raw(t, m), true, secret)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.SigningSecrets["payments"] != "whsec_abc" || c.ForwardSecrets["payments"] != "x" {
+					t.Errorf("secrets not loaded: %v %v", c.SigningSecrets, c.ForwardSecrets)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadStackFileRedactsSecureValues(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "config:\n  aws:region: eu-west-1\n  hookline:signingSecrets:\n    payments:\n      secure: v1:AAAA\n  plainKey: 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.x.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw, secret, err := stackconfig.ReadStackFile(dir, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw["hookline:signingSecrets"] != `{"payments":"[secret]"}` || raw["hookline:plainKey"] != "3" {
+		t.Errorf("raw: %v", raw)
+	}
+	if strings.Join(secret, ",") != "hookline:signingSecrets" {
+		t.Errorf("secret keys: %v", secret)
+	}
+}
+
 // TestEveryProblemReported: several problems come back together, one per line.
 func TestEveryProblemReported(t *testing.T) {
 	m := base()
 	m["hookline:environment"] = "BAD"
 	source(m, func(s map[string]any) { s["maxReceiveCount"] = 0; s["name"] = "x y" })
-	_, err := stackconfig.Load("prod", raw(t, m), true)
+	_, err := stackconfig.Load("prod", raw(t, m), true, nil)
 	var cfgErr *stackconfig.Error
 	if !errors.As(err, &cfgErr) {
 		t.Fatalf("want *stackconfig.Error, got %v", err)
@@ -245,7 +313,7 @@ func TestEveryProblemReported(t *testing.T) {
 func TestIncompleteConfigIgnoresUnknownKeys(t *testing.T) {
 	m := base()
 	m["hookline:other"] = "x"
-	if _, err := stackconfig.Load("dev", raw(t, m), false); err != nil {
+	if _, err := stackconfig.Load("dev", raw(t, m), false, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -259,11 +327,11 @@ func TestStackFiles(t *testing.T) {
 		emails  int
 	}{{"dev", 2, false, 0}, {"prod", 3, true, 2}} {
 		t.Run(tc.stack, func(t *testing.T) {
-			r, err := stackconfig.ReadStackFile("../..", tc.stack)
+			r, secret, err := stackconfig.ReadStackFile("../..", tc.stack)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := stackconfig.Load(tc.stack, r, true)
+			c, err := stackconfig.Load(tc.stack, r, true, secret)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +355,7 @@ func TestStackFiles(t *testing.T) {
 }
 
 func TestReadStackFileErrors(t *testing.T) {
-	if _, err := stackconfig.ReadStackFile("../..", "nope"); err == nil || !strings.Contains(err.Error(), "Pulumi.nope.yaml") {
+	if _, _, err := stackconfig.ReadStackFile("../..", "nope"); err == nil || !strings.Contains(err.Error(), "Pulumi.nope.yaml") {
 		t.Errorf("missing stack file: got %v", err)
 	}
 }

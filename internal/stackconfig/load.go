@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,8 +47,11 @@ func StackFile(stack string) string { return "Pulumi." + stack + ".yaml" }
 // topLevel maps every hookline key to the field it decodes into.
 var topLevel = []string{
 	"environment", "domain", "throttle", "logRetentionDays", "alarmEmails",
-	"alarms", "tags", "manageApiGatewayAccount", "sources",
+	"alarms", "tags", "manageApiGatewayAccount", "sources", "signingSecrets", "forwardSecrets",
 }
+
+// secretKeys must be set with `pulumi config set --secret`.
+var secretKeys = []string{"signingSecrets", "forwardSecrets"}
 
 // Keys lists every config key hookline reads, fully qualified.
 func Keys() []string {
@@ -62,8 +66,9 @@ func Keys() []string {
 // as Pulumi passes them to a program ("hookline:sources", "aws:region") with
 // structured values as JSON text. When complete is true, raw holds every key
 // of the stack, and unknown hookline keys are errors too. Defaults are applied
-// before validation; every problem found is reported at once.
-func Load(stack string, raw map[string]string, complete bool) (*Config, error) {
+// before validation; every problem found is reported at once. secret lists
+// the keys whose values are encrypted in the stack file.
+func Load(stack string, raw map[string]string, complete bool, secret []string) (*Config, error) {
 	c := &Config{Stack: stack, File: StackFile(stack)}
 	v := &validator{}
 
@@ -115,6 +120,14 @@ func Load(stack string, raw map[string]string, complete bool) (*Config, error) {
 	v.decode(raw, "alarms", &c.Alarms)
 	v.decode(raw, "alarmEmails", &c.AlarmEmails)
 	v.decode(raw, "tags", &c.Tags)
+	for _, k := range secretKeys {
+		key := Namespace + ":" + k
+		if _, ok := raw[key]; ok && !slices.Contains(secret, key) {
+			v.add(key, "holds secrets in plain text: set it with pulumi config set --secret --path '%s.<source>' <value>", key)
+		}
+	}
+	v.decode(raw, "signingSecrets", &c.SigningSecrets)
+	v.decode(raw, "forwardSecrets", &c.ForwardSecrets)
 
 	// Sources are decoded one by one so a problem names its index.
 	if s, ok := raw[Namespace+":sources"]; ok {

@@ -62,6 +62,33 @@ func (c *Config) validate(v *validator) {
 			v.add(ns+"tags."+k, "tag value longer than 256 characters")
 		}
 	}
+	byName := map[string]Source{}
+	for _, s := range c.Sources {
+		byName[s.Name] = s
+	}
+	for _, name := range sortedKeys(c.SigningSecrets) {
+		key := ns + "signingSecrets." + name
+		s, ok := byName[name]
+		switch {
+		case !ok:
+			v.add(key, "no source is named %q", name)
+		case s.Signature.Scheme == string(contract.SchemeNone):
+			v.add(key, "source %s verifies no signature (scheme none)", name)
+		case c.SigningSecrets[name] == "":
+			v.add(key, "empty secret")
+		case s.Signature.Scheme == string(contract.SchemeStandardWebhooks) && c.SigningSecrets[name] != SecretPlaceholder &&
+			!strings.HasPrefix(c.SigningSecrets[name], "whsec_"):
+			v.add(key, "a Standard Webhooks secret starts with whsec_")
+		}
+	}
+	for _, name := range sortedKeys(c.ForwardSecrets) {
+		key := ns + "forwardSecrets." + name
+		if s, ok := byName[name]; !ok || s.Processor.Type != ProcessorForward {
+			v.add(key, "no forward source is named %q", name)
+		} else if c.ForwardSecrets[name] == "" {
+			v.add(key, "empty secret")
+		}
+	}
 	if len(c.Sources) == 0 {
 		v.add(ns+"sources", "at least one source is required")
 	}
@@ -75,6 +102,15 @@ func (c *Config) validate(v *validator) {
 		seen[s.Name] = i
 		s.validate(v, key)
 	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func checkThrottle(v *validator, key string, t Throttle) {
