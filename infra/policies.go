@@ -56,7 +56,9 @@ func SendOnlyPolicy(queueArn string) string {
 
 // ConsumerPolicyArgs are the resources a source's function may touch.
 type ConsumerPolicyArgs struct {
-	QueueArn    string
+	QueueArn string
+	// DLQArn is where the function moves rejected messages.
+	DLQArn      string
 	LogGroupArn string
 	// Parameters are SSM parameter names (/a/b) the function reads.
 	Parameters []string
@@ -70,6 +72,7 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 	st := []statement{
 		{Sid: "ConsumeSourceQueue", Effect: "Allow", Resource: a.QueueArn, Action: []string{
 			"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}},
+		{Sid: "MoveRejectedToDLQ", Effect: "Allow", Resource: a.DLQArn, Action: []string{"sqs:SendMessage"}},
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: a.LogGroupArn + ":*", Action: []string{
 			"logs:CreateLogStream", "logs:PutLogEvents"}},
 		{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{

@@ -33,6 +33,7 @@ func TestTLSOnlyQueuePolicy(t *testing.T) {
 func TestConsumerPolicyIsLeastPrivilege(t *testing.T) {
 	p := infra.ConsumerPolicy(infra.ConsumerPolicyArgs{
 		QueueArn:    "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a.fifo",
+		DLQArn:      "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a-dlq.fifo",
 		LogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a",
 		Parameters:  []string{"/hookline/dev/a/signing-secret"},
 		TableArn:    "arn:aws:dynamodb:eu-west-1:123456789012:table/t",
@@ -41,13 +42,16 @@ func TestConsumerPolicyIsLeastPrivilege(t *testing.T) {
 		`"sqs:ReceiveMessage"`, `"sqs:DeleteMessage"`, `"sqs:ChangeMessageVisibility"`,
 		`"arn:aws:ssm:eu-west-1:123456789012:parameter/hookline/dev/a/signing-secret"`,
 		`"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a:*"`,
-		`"dynamodb:PutItem"`, `"arn:aws:dynamodb:eu-west-1:123456789012:table/t"`,
+		`"dynamodb:PutItem"`, `"Sid":"MoveRejectedToDLQ","Effect":"Allow","Action":["sqs:SendMessage"],"Resource":"arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a-dlq.fifo"`, `"arn:aws:dynamodb:eu-west-1:123456789012:table/t"`,
 	} {
 		if !strings.Contains(p, want) {
 			t.Errorf("policy lacks %s:\n%s", want, p)
 		}
 	}
-	for _, never := range []string{`"sqs:*"`, `"sqs:SendMessage"`, `"ssm:*"`, `"dynamodb:*"`, `"logs:*"`} {
+	if strings.Count(p, `"sqs:SendMessage"`) != 1 {
+		t.Error("the function may send only to its DLQ")
+	}
+	for _, never := range []string{`"sqs:*"`, `"ssm:*"`, `"dynamodb:*"`, `"logs:*"`} {
 		if strings.Contains(p, never) {
 			t.Errorf("policy grants %s", never)
 		}

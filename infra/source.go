@@ -346,9 +346,10 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 	policy, err := iam.NewRolePolicy(ctx, name+"-function", &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Name: pulumi.String("consume-" + s.Name),
-		Policy: pulumi.All(src.Queue.Arn, logs.Arn, tableArn).ApplyT(func(v []any) string {
+		Policy: pulumi.All(src.Queue.Arn, logs.Arn, tableArn, src.DLQ.Arn).ApplyT(func(v []any) string {
 			return ConsumerPolicy(ConsumerPolicyArgs{
-				QueueArn: v[0].(string), LogGroupArn: v[1].(string), TableArn: v[2].(string), Parameters: params,
+				QueueArn: v[0].(string), LogGroupArn: v[1].(string), TableArn: v[2].(string),
+				DLQArn: v[3].(string), Parameters: params,
 			})
 		}).(pulumi.StringOutput),
 	}, parent)
@@ -366,7 +367,7 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 		Code:          code,
 		MemorySize:    pulumi.Int(s.Function.MemoryMB),
 		Timeout:       pulumi.Int(s.Function.TimeoutSeconds),
-		Environment:   &lambda.FunctionEnvironmentArgs{Variables: pulumi.ToStringMap(hc.Env())},
+		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(hc, src.DLQ.Url)},
 		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
 			LogFormat:           pulumi.String("JSON"),
 			LogGroup:            logs.Name,
@@ -396,4 +397,12 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 		return fmt.Errorf("create event source mapping for %s: %w", s.Name, err)
 	}
 	return nil
+}
+
+// handlerEnv is the function's environment: the handler config plus the DLQ
+// URL, which is only known once the queue exists.
+func handlerEnv(hc contract.HandlerConfig, dlqURL pulumi.StringOutput) pulumi.StringMap {
+	env := pulumi.ToStringMap(hc.Env())
+	env[contract.EnvDLQURL] = dlqURL
+	return env
 }

@@ -163,7 +163,7 @@ func TestValidate(t *testing.T) {
 		{"too many attributes", func(s *contract.Spec) {
 			s.EventID = contract.Selector{Kind: contract.KindHeader, Name: "id"}
 			s.SignatureHeaders = []string{"a", "b", "c", "d", "e"}
-		}, "SQS allows 10"},
+		}, "at most 9"},
 	}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid spec: %v", err)

@@ -20,6 +20,10 @@ const (
 	EnvForwardTimeout         = "HOOKLINE_FORWARD_TIMEOUT_SECONDS"
 	EnvIdempotencyTable       = "HOOKLINE_IDEMPOTENCY_TABLE"
 	EnvIdempotencyTTL         = "HOOKLINE_IDEMPOTENCY_TTL_HOURS"
+	// EnvDLQURL is the source's dead-letter queue, where the handler moves
+	// rejected messages. It comes from a resource output, so the infra code
+	// sets it next to Env().
+	EnvDLQURL = "HOOKLINE_DLQ_URL"
 )
 
 // HandlerConfig is what one source's function needs to know at run time.
@@ -36,6 +40,7 @@ type HandlerConfig struct {
 	ForwardTimeout    time.Duration
 	IdempotencyTable  string // empty: long-window dedup off
 	IdempotencyTTL    time.Duration
+	DLQURL            string // set from the environment only (see EnvDLQURL)
 }
 
 // Env renders the configuration as the function's environment variables.
@@ -78,6 +83,7 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		ForwardURL:        getenv(EnvForwardURL),
 		ForwardSecret:     getenv(EnvForwardSecretParameter),
 		IdempotencyTable:  getenv(EnvIdempotencyTable),
+		DLQURL:            getenv(EnvDLQURL),
 	}
 	if c.Source == "" {
 		return c, fmt.Errorf("%s is not set", EnvSource)
@@ -112,6 +118,9 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 	}
 	if c.Processor == "" {
 		c.Processor = "log"
+	}
+	if c.Processor == "forward" && c.ForwardURL == "" {
+		return c, fmt.Errorf("%s is required for the forward processor", EnvForwardURL)
 	}
 	return c, nil
 }

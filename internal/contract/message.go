@@ -31,6 +31,8 @@ type Message struct {
 	ContentType string
 	// ReceiveCount is how many times SQS has delivered the message.
 	ReceiveCount int
+	// FailureReason is set on messages the handler moved to the DLQ.
+	FailureReason string
 	// Headers holds the signature headers, keyed by lower-case name.
 	Headers map[string]string
 	// Body is the exact raw request body.
@@ -81,6 +83,8 @@ func Decode(r events.SQSMessage) (Message, error) {
 			m.ContentType = v
 		case AttrEventID:
 			m.EventID = v
+		case AttrFailureReason:
+			m.FailureReason = v
 		default:
 			if m.Headers == nil {
 				m.Headers = make(map[string]string, 3)

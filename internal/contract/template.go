@@ -15,10 +15,17 @@ const (
 	AttrSourceIP    = "hookline-source-ip"
 	AttrContentType = "hookline-content-type"
 	AttrEventID     = "hookline-event-id"
+	// AttrFailureReason is added by the handler when it moves a rejected
+	// message to the DLQ: why it was rejected.
+	AttrFailureReason = "hookline-failure-reason"
 )
 
 // MaxMessageAttributes is SQS's limit of message attributes per message.
 const MaxMessageAttributes = 10
+
+// MaxRequestAttributes is how many attributes the request template may use:
+// one is kept free for AttrFailureReason.
+const MaxRequestAttributes = MaxMessageAttributes - 1
 
 // BaseAttributes are the metadata attributes every message carries, in order.
 var BaseAttributes = []string{AttrSource, AttrRequestID, AttrReceivedAt, AttrSourceIP, AttrContentType}
@@ -62,8 +69,8 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("source %s: content type %q must be a lower-case type/subtype without parameters", s.Source, ct)
 		}
 	}
-	if n := len(s.Attributes()); n > MaxMessageAttributes {
-		return fmt.Errorf("source %s: %d message attributes needed, SQS allows %d", s.Source, n, MaxMessageAttributes)
+	if n := len(s.Attributes()); n > MaxRequestAttributes {
+		return fmt.Errorf("source %s: %d message attributes needed, at most %d (SQS allows %d, one is kept for the failure reason)", s.Source, n, MaxRequestAttributes, MaxMessageAttributes)
 	}
 	return nil
 }
