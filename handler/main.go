@@ -1,59 +1,77 @@
-// Command handler is the Lambda consumer of a hookline source (built as
-// bootstrap for provided.al2023 on arm64).
+// Command handler is the Lambda consumer of a hookline source, built as
+// bootstrap for provided.al2023 on arm64 by the Pulumi program.
 //
-// This is the minimal handler the core stands on: it decodes every record
-// through the ingest contract and, because signature verification lands with
-// the handler issue, it acknowledges only records of sources configured with
-// scheme "none". Every other record is reported as a batch item failure — it
-// fails closed, so nothing unverified is ever acknowledged, and SQS keeps it
-// (and finally moves it to the DLQ) until a verifying handler is deployed.
+// main only wires: it reads the source's configuration from the environment
+// (internal/contract), builds the AWS clients, the verifier, the idempotency
+// store and the processor, and starts the Lambda runtime loop. The batch
+// logic is in handler/consumer.
 package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/hookline/hookline/handler/consumer"
+	"github.com/hookline/hookline/handler/dedup"
+	"github.com/hookline/hookline/handler/processor"
+	"github.com/hookline/hookline/handler/secrets"
+	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/contract"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := contract.ParseHandlerConfig(os.Getenv)
-	if err != nil {
-		log.Error("invalid handler configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		return handle(log, cfg, ev), nil
-	})
+	lambda.Start(newHandler(context.Background(), log, os.Getenv).Handle)
 }
 
-var errUnverified = errors.New("signature verification is not available in this handler build")
-
-func handle(log *slog.Logger, cfg contract.HandlerConfig, ev events.SQSEvent) events.SQSEventResponse {
-	var resp events.SQSEventResponse
-	failedGroups := map[string]bool{}
-	for _, r := range ev.Records {
-		m, err := contract.Decode(r)
-		switch {
-		case failedGroups[r.Attributes["MessageGroupId"]]:
-			err = errors.New("an earlier message of the group failed")
-		case err == nil && cfg.Scheme != contract.SchemeNone:
-			err = errUnverified
-		}
-		if err != nil {
-			failedGroups[r.Attributes["MessageGroupId"]] = true
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-			log.Warn("record not processed", "source", cfg.Source, "messageId", r.MessageId, "outcome", "retry", "reason", err.Error())
-			continue
-		}
-		log.Info("record processed", "source", m.Source, "group", m.GroupID, "messageId", m.MessageID,
-			"eventId", m.EventID, "outcome", "ok", "bytes", len(m.Body))
+// newHandler builds the consumer. Configuration problems do not stop the
+// runtime: they make every record retry with the problem in its log line,
+// so nothing is acknowledged that was not verified and processed.
+func newHandler(ctx context.Context, log *slog.Logger, getenv func(string) string) *consumer.Handler {
+	h := &consumer.Handler{Log: log, Metrics: os.Stdout, Now: time.Now}
+	cfg, err := contract.ParseHandlerConfig(getenv)
+	h.Config = cfg
+	if err != nil {
+		return failClosed(log, h, err)
 	}
-	return resp
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return failClosed(log, h, err)
+	}
+	h.Secrets = secrets.New(ssm.NewFromConfig(awsCfg))
+	h.DLQ = sqs.NewFromConfig(awsCfg)
+	if cfg.IdempotencyTable != "" {
+		h.Dedup = &dedup.Store{API: dynamodb.NewFromConfig(awsCfg), Table: cfg.IdempotencyTable, TTL: cfg.IdempotencyTTL, Now: time.Now}
+	}
+	if h.Verifier, err = signature.New(cfg.Scheme, signature.Options{
+		Tolerance: cfg.Tolerance, Header: cfg.SignatureHeader, Encoding: cfg.SignatureEncoding,
+	}); err != nil {
+		return failClosed(log, h, err)
+	}
+	if h.Processor, err = processor.New(cfg, processor.Deps{
+		Secrets: h.Secrets, HTTP: &http.Client{}, Log: log, Now: time.Now,
+	}); err != nil {
+		return failClosed(log, h, err)
+	}
+	h.Reserve = time.Second
+	if cfg.Processor == "forward" {
+		h.Reserve += cfg.ForwardTimeout
+	}
+	return h
+}
+
+func failClosed(log *slog.Logger, h *consumer.Handler, err error) *consumer.Handler {
+	log.Error("handler configuration is invalid: every record will be retried until it is fixed",
+		"source", h.Config.Source, "error", err.Error())
+	h.ConfigErr = err
+	return h
 }

@@ -350,3 +350,82 @@ func TestHandlerConfigRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestSimulate(t *testing.T) {
+	spec := contract.Spec{
+		Source: "payments", GroupBy: mustSelector(t, "body:$.data.object.customer"),
+		EventID: contract.SchemeStripe.DefaultEventID(), SignatureHeaders: contract.SchemeStripe.SignatureHeaders(""),
+		ContentTypes: []string{"application/json"},
+	}
+	at := time.UnixMilli(1700000000123)
+	req := contract.Request{
+		Headers:   map[string]string{"content-type": "application/json", "stripe-signature": "t=1,v1=ab"},
+		Body:      []byte(`{"id":"evt_1","data":{"object":{"customer":"cus_9"}}}`),
+		RequestID: "req-1", SourceIP: "198.51.100.7", ReceivedAt: at,
+	}
+	r := spec.Simulate(req, "m-1")
+	if r.Attributes["MessageGroupId"] != "cus_9" || r.Attributes["MessageDeduplicationId"] != "evt_1" {
+		t.Errorf("attributes: %v", r.Attributes)
+	}
+	m, err := contract.Decode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Source != "payments" || m.EventID != "evt_1" || m.Header("Stripe-Signature") != "t=1,v1=ab" ||
+		m.ContentType != "application/json" || !m.ReceivedAt.Equal(at) || string(m.Body) != string(req.Body) {
+		t.Errorf("decoded: %+v", m)
+	}
+	if len(r.MessageAttributes) > contract.MaxRequestAttributes {
+		t.Errorf("%d attributes", len(r.MessageAttributes))
+	}
+
+	// Missing values: the group falls back to the source, the dedup id to the
+	// body hash (content-based), and empty attributes are left out.
+	bare := spec.Simulate(contract.Request{Body: []byte(`{"x":1}`), ReceivedAt: at}, "m-2")
+	if bare.Attributes["MessageGroupId"] != "payments" || len(bare.Attributes["MessageDeduplicationId"]) != 64 {
+		t.Errorf("fallbacks: %v", bare.Attributes)
+	}
+	if _, ok := bare.MessageAttributes[contract.AttrEventID]; ok {
+		t.Error("an empty event id became an attribute")
+	}
+}
+
+func TestSelectJSONPath(t *testing.T) {
+	req := contract.Request{Body: []byte(`{"a":{"b":[{"c":"x"},{"c":7}]},"s":"str"}`)}
+	for path, want := range map[string]string{
+		"$.s": "str", "$.a.b[0].c": "x", "$.a.b[1].c": "7", "$.a.b[2].c": "", "$.nope": "", "$.a.b": `[{"c":"x"},{"c":7}]`,
+	} {
+		if got := req.Select(contract.Selector{Kind: contract.KindBody, Name: path}); got != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
+	if got := (contract.Request{Body: []byte("not json")}).Select(contract.Selector{Kind: contract.KindBody, Name: "$.a"}); got != "" {
+		t.Errorf("non-JSON body: %q", got)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add("partners", "1700000000123", "msg_1", "v1,abc", "{}")
+	f.Add("", "-5", "", "", "")
+	f.Add("x", "notanumber", "id", "sig", "\x00")
+	f.Fuzz(func(t *testing.T, source, receivedAt, eventID, sig, body string) {
+		attrs := map[string]events.SQSMessageAttribute{}
+		for name, v := range map[string]string{
+			contract.AttrSource: source, contract.AttrReceivedAt: receivedAt,
+			contract.AttrEventID: eventID, "webhook-signature": sig,
+		} {
+			v := v
+			attrs[name] = events.SQSMessageAttribute{StringValue: &v, DataType: "String"}
+		}
+		m, err := contract.Decode(events.SQSMessage{MessageId: "m", Body: body, MessageAttributes: attrs})
+		if err != nil {
+			if !errors.Is(err, contract.ErrMalformedRecord) {
+				t.Fatalf("error is not ErrMalformedRecord: %v", err)
+			}
+			return
+		}
+		if m.Source != source || m.Source == "" || string(m.Body) != body || m.Header("Webhook-Signature") != sig {
+			t.Fatalf("decoded %+v from %q", m, source)
+		}
+	})
+}

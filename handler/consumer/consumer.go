@@ -1,0 +1,253 @@
+// Package consumer is the handler's batch logic: per record, in order,
+// decode → verify the signature → deduplicate → process, with SQS FIFO
+// semantics: after a failure in message group G, every later record of G in
+// the batch is returned as failed without being processed, while other
+// groups go on; near the deadline, unstarted records are returned as failed.
+// Nothing carries over between invocations.
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/hookline/hookline/handler/dedup"
+	"github.com/hookline/hookline/handler/processor"
+	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/handler/telemetry"
+	"github.com/hookline/hookline/internal/contract"
+)
+
+// Secrets reads the active signing secrets of a parameter.
+type Secrets interface {
+	Get(ctx context.Context, name string) ([]string, error)
+}
+
+// Dedup is the long-window idempotency store (see handler/dedup).
+type Dedup interface {
+	Begin(ctx context.Context, key string, lease time.Duration) (dedup.State, error)
+	Complete(ctx context.Context, key string) error
+	Release(ctx context.Context, key string) error
+}
+
+// DLQ receives rejected messages.
+type DLQ interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Handler consumes one source's batches.
+type Handler struct {
+	Config contract.HandlerConfig
+	// ConfigErr, when set, makes every record retry: a handler that cannot
+	// trust its configuration fails closed and loses nothing.
+	ConfigErr error
+	Verifier  signature.Verifier
+	Secrets   Secrets
+	Dedup     Dedup // nil: long-window dedup off
+	Processor processor.Processor
+	DLQ       DLQ
+	Log       *slog.Logger
+	Metrics   io.Writer
+	Now       func() time.Time
+	// Reserve is the time kept free before the deadline: a record is only
+	// started when at least this much is left.
+	Reserve time.Duration
+}
+
+// outcome is the result of one record.
+type outcome struct {
+	kind      telemetry.Outcome
+	reason    string
+	duplicate bool
+	err       error
+}
+
+func ok() outcome { return outcome{kind: telemetry.OK} }
+func retry(reason string, err error) outcome {
+	return outcome{kind: telemetry.Retry, reason: reason, err: err}
+}
+func reject(reason string, err error) outcome {
+	return outcome{kind: telemetry.Reject, reason: reason, err: err}
+}
+
+// Handle processes a batch and reports the records SQS must deliver again.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	batch := telemetry.NewBatch(h.Log, h.Config.Source)
+	blocked := map[string]bool{}
+	deadline, hasDeadline := ctx.Deadline()
+
+	for _, r := range ev.Records {
+		start := h.Now()
+		group := r.Attributes["MessageGroupId"]
+		var o outcome
+		switch {
+		case blocked[group]:
+			o = retry("group-blocked", errors.New("an earlier message of the group failed in this batch"))
+		case hasDeadline && deadline.Sub(start) < h.Reserve:
+			o = retry("deadline", errors.New("too little time left to start the record"))
+		default:
+			o = h.record(ctx, r)
+			if o.kind == telemetry.Reject {
+				if err := h.moveToDLQ(ctx, r, o.reason); err != nil {
+					o = retry("dlq-unavailable", err)
+				}
+			}
+		}
+		if o.kind == telemetry.Retry {
+			blocked[group] = true
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+		detail := ""
+		if o.err != nil {
+			detail = o.err.Error()
+		}
+		batch.Record(ctx, telemetry.Record{
+			Source: h.Config.Source, Group: group, MessageID: r.MessageId,
+			EventID: eventID(r), Outcome: o.kind, Reason: o.reason, Detail: detail, Duplicate: o.duplicate,
+			Latency: h.Now().Sub(start),
+		})
+	}
+	if h.Metrics != nil {
+		if err := batch.Flush(h.Metrics, h.Now()); err != nil {
+			return resp, fmt.Errorf("write metrics: %w", err)
+		}
+	}
+	return resp, nil
+}
+
+func eventID(r events.SQSMessage) string {
+	if a, ok := r.MessageAttributes[contract.AttrEventID]; ok && a.StringValue != nil {
+		return *a.StringValue
+	}
+	return ""
+}
+
+// record runs one record through verify → dedup → process.
+func (h *Handler) record(ctx context.Context, r events.SQSMessage) outcome {
+	if h.ConfigErr != nil {
+		return retry("config", h.ConfigErr)
+	}
+	m, err := contract.Decode(r)
+	if err != nil {
+		return reject("malformed-record", err)
+	}
+	if m.Source != h.Config.Source {
+		return reject("wrong-source", fmt.Errorf("record of source %q on the %q consumer", m.Source, h.Config.Source))
+	}
+
+	if h.Config.Scheme != contract.SchemeNone {
+		secrets, err := h.Secrets.Get(ctx, h.Config.SecretParameter)
+		if err != nil {
+			return retry("secret-unavailable", err)
+		}
+		if err := h.Verifier.Verify(m, m.Body, secrets, h.Now()); err != nil {
+			if errors.Is(err, signature.ErrNoSecret) {
+				return retry("secret-unusable", err)
+			}
+			return reject(signature.Reason(err), err)
+		}
+	}
+	// An authenticated sender's body that does not parse is kept for inspection.
+	if isJSON(m.ContentType) && !json.Valid(m.Body) {
+		return reject("malformed-body", errors.New("body is not valid JSON"))
+	}
+
+	key := ""
+	if h.Dedup != nil && m.EventID != "" {
+		key = dedup.Key(m.Source, m.EventID)
+		state, err := h.Dedup.Begin(ctx, key, h.lease(ctx))
+		switch {
+		case err != nil:
+			return retry("dedup-unavailable", err)
+		case state == dedup.Done:
+			return outcome{kind: telemetry.OK, reason: "duplicate", duplicate: true}
+		case state == dedup.InProgress:
+			return retry("in-progress", errors.New("another attempt holds the event"))
+		}
+	}
+
+	if err := h.Processor.Process(ctx, m); err != nil {
+		if key != "" {
+			_ = h.Dedup.Release(ctx, key) // a failed release only delays the retry to the lease's end
+		}
+		var perm *processor.PermanentError
+		if errors.As(err, &perm) {
+			return reject(perm.Reason, err)
+		}
+		return retry("processor", err)
+	}
+	if key != "" {
+		if err := h.Dedup.Complete(ctx, key); err != nil {
+			// Processed, but the marker stays in progress until its lease
+			// ends: acknowledge (retrying would process twice now).
+			return outcome{kind: telemetry.OK, reason: "marker-not-final", err: err}
+		}
+	}
+	return ok()
+}
+
+// lease is how long a record may hold its in-progress marker: until the
+// invocation's deadline, or a minute.
+func (h *Handler) lease(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		if l := d.Sub(h.Now()); l > 0 {
+			return l
+		}
+	}
+	return time.Minute
+}
+
+func isJSON(ct string) bool {
+	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
+	mt = strings.TrimSpace(mt)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// moveToDLQ sends a rejected record to the source's DLQ, unchanged (body,
+// group, deduplication id, attributes) plus the failure reason, so it can be
+// inspected and redriven in order. Only a successful send lets the record be
+// acknowledged.
+func (h *Handler) moveToDLQ(ctx context.Context, r events.SQSMessage, reason string) error {
+	if h.DLQ == nil || h.Config.DLQURL == "" {
+		return errors.New("no DLQ configured")
+	}
+	attrs := map[string]sqstypes.MessageAttributeValue{}
+	for name, a := range r.MessageAttributes {
+		if a.StringValue == nil || name == contract.AttrFailureReason {
+			continue
+		}
+		attrs[name] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: a.StringValue}
+	}
+	if len(attrs) >= contract.MaxMessageAttributes {
+		delete(attrs, contract.AttrSourceIP) // cannot happen through the contract; keep the reason
+	}
+	attrs[contract.AttrFailureReason] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(reason)}
+	group := r.Attributes["MessageGroupId"]
+	if group == "" {
+		group = h.Config.Source
+	}
+	in := &sqs.SendMessageInput{
+		QueueUrl:          aws.String(h.Config.DLQURL),
+		MessageBody:       aws.String(r.Body),
+		MessageGroupId:    aws.String(group),
+		MessageAttributes: attrs,
+	}
+	if d := r.Attributes["MessageDeduplicationId"]; d != "" {
+		in.MessageDeduplicationId = aws.String(d)
+	}
+	if _, err := h.DLQ.SendMessage(ctx, in); err != nil {
+		return fmt.Errorf("move %s to the DLQ: %w", r.MessageId, err)
+	}
+	return nil
+}

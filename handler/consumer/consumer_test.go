@@ -1,0 +1,413 @@
+package consumer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/hookline/hookline/handler/consumer"
+	"github.com/hookline/hookline/handler/dedup"
+	"github.com/hookline/hookline/handler/processor"
+	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/internal/contract"
+)
+
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+var now = time.Unix(1700000000, 0)
+
+type fakeSecrets struct {
+	vals  map[string][]string
+	err   error
+	calls int
+}
+
+func (f *fakeSecrets) Get(_ context.Context, name string) ([]string, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	v, ok := f.vals[name]
+	if !ok {
+		return nil, fmt.Errorf("parameter %s not found", name)
+	}
+	return v, nil
+}
+
+// recorder is a processor that records what it processed and fails on demand.
+type recorder struct {
+	mu        sync.Mutex
+	processed []string
+	fail      map[string]error // by event id
+}
+
+func (r *recorder) Process(_ context.Context, m contract.Message) error {
+	if err := r.fail[m.EventID]; err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.processed = append(r.processed, m.EventID)
+	r.mu.Unlock()
+	return nil
+}
+
+type fakeDLQ struct {
+	sent []*sqs.SendMessageInput
+	err  error
+}
+
+func (f *fakeDLQ) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.sent = append(f.sent, in)
+	return &sqs.SendMessageOutput{}, nil
+}
+
+type fakeDedup struct {
+	state    map[string]dedup.State
+	err      error
+	released []string
+	done     []string
+}
+
+func (f *fakeDedup) Begin(_ context.Context, key string, _ time.Duration) (dedup.State, error) {
+	if f.err != nil {
+		return dedup.New, f.err
+	}
+	if s, ok := f.state[key]; ok {
+		return s, nil
+	}
+	f.state[key] = dedup.InProgress
+	return dedup.New, nil
+}
+func (f *fakeDedup) Complete(_ context.Context, key string) error {
+	f.state[key] = dedup.Done
+	f.done = append(f.done, key)
+	return nil
+}
+func (f *fakeDedup) Release(_ context.Context, key string) error {
+	delete(f.state, key)
+	f.released = append(f.released, key)
+	return nil
+}
+
+var spec = contract.Spec{
+	Source: "partners", GroupBy: contract.Selector{Kind: contract.KindHeader, Name: "X-Account"},
+	EventID: contract.SchemeStandardWebhooks.DefaultEventID(), SignatureHeaders: contract.SchemeStandardWebhooks.SignatureHeaders(""),
+	ContentTypes: []string{"application/json"},
+}
+
+// signed builds the record of a correctly signed request.
+func signed(t testing.TB, group, id string, body string, at time.Time) events.SQSMessage {
+	sig, err := signature.SignStandardWebhooks(secret, id, at.Unix(), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec.Simulate(contract.Request{
+		Headers: map[string]string{
+			"X-Account": group, "content-type": "application/json",
+			"webhook-id": id, "webhook-timestamp": fmt.Sprint(at.Unix()), "webhook-signature": sig,
+		},
+		Body: []byte(body), RequestID: "req-" + id, SourceIP: "203.0.113.1", ReceivedAt: at,
+	}, "m-"+id)
+}
+
+type env struct {
+	h     *consumer.Handler
+	proc  *recorder
+	dlq   *fakeDLQ
+	sec   *fakeSecrets
+	dd    *fakeDedup
+	logs  *bytes.Buffer
+	stats *bytes.Buffer
+}
+
+func newEnv(t testing.TB) *env {
+	v, err := signature.New(contract.SchemeStandardWebhooks, signature.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{
+		proc: &recorder{fail: map[string]error{}}, dlq: &fakeDLQ{},
+		sec: &fakeSecrets{vals: map[string][]string{"/p/secret": {secret}}},
+		dd:  &fakeDedup{state: map[string]dedup.State{}}, logs: &bytes.Buffer{}, stats: &bytes.Buffer{},
+	}
+	e.h = &consumer.Handler{
+		Config: contract.HandlerConfig{
+			Source: "partners", Scheme: contract.SchemeStandardWebhooks, SecretParameter: "/p/secret",
+			DLQURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-partners-dlq.fifo",
+		},
+		Verifier: v, Secrets: e.sec, Processor: e.proc, DLQ: e.dlq, Dedup: e.dd,
+		Log:     slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Metrics: e.stats, Now: func() time.Time { return now }, Reserve: time.Second,
+	}
+	return e
+}
+
+func (e *env) handle(t testing.TB, ctx context.Context, records ...events.SQSMessage) []string {
+	resp, err := e.h.Handle(ctx, events.SQSEvent{Records: records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	return failed
+}
+
+// logLines returns the per-record log lines.
+func (e *env) logLines(t testing.TB) []map[string]any {
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", l)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestOutcomes(t *testing.T) {
+	body := `{"type":"invoice.paid"}`
+	cases := []struct {
+		name        string
+		setup       func(e *env)
+		record      func(t *testing.T) events.SQSMessage
+		wantFailed  bool
+		wantOutcome string
+		wantReason  string
+		wantDLQ     bool
+		wantProcess bool
+	}{
+		{"valid", nil, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, false, "ok", "", false, true},
+		{"forged signature", nil, func(t *testing.T) events.SQSMessage {
+			r := signed(t, "a", "e1", body, now)
+			r.Body = `{"type":"invoice.refunded"}`
+			return r
+		}, false, "reject", "signature-mismatch", true, false},
+		{"stale timestamp", nil, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now.Add(-10*time.Minute)) }, false, "reject", "signature-stale", true, false},
+		{"missing signature", nil, func(t *testing.T) events.SQSMessage {
+			r := signed(t, "a", "e1", body, now)
+			delete(r.MessageAttributes, "webhook-signature")
+			return r
+		}, false, "reject", "signature-missing", true, false},
+		{"secret unavailable", func(e *env) { e.sec.err = errors.New("AccessDenied") }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, true, "retry", "secret-unavailable", false, false},
+		{"malformed body from an authenticated sender", nil, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", `{"type":`, now) }, false, "reject", "malformed-body", true, false},
+		{"record not from the contract", nil, func(t *testing.T) events.SQSMessage {
+			return events.SQSMessage{MessageId: "m-x", Body: "{}", Attributes: map[string]string{"MessageGroupId": "g"}}
+		}, false, "reject", "malformed-record", true, false},
+		{"record of another source", nil, func(t *testing.T) events.SQSMessage {
+			r := signed(t, "a", "e1", body, now)
+			other := "payments"
+			r.MessageAttributes[contract.AttrSource] = events.SQSMessageAttribute{StringValue: &other, DataType: "String"}
+			return r
+		}, false, "reject", "wrong-source", true, false},
+		{"processor permanent failure", func(e *env) { e.proc.fail["e1"] = processor.Permanent("forward-404", errors.New("gone")) }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, false, "reject", "forward-404", true, false},
+		{"processor transient failure", func(e *env) { e.proc.fail["e1"] = errors.New("503") }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, true, "retry", "processor", false, false},
+		{"reject but the DLQ is down", func(e *env) { e.dlq.err = errors.New("throttled") }, func(t *testing.T) events.SQSMessage {
+			r := signed(t, "a", "e1", body, now)
+			r.Body = "{}"
+			return r
+		}, true, "retry", "dlq-unavailable", false, false},
+		{"duplicate beyond SQS's window", func(e *env) { e.dd.state["partners#e1"] = dedup.Done }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, false, "ok", "duplicate", false, false},
+		{"event in progress elsewhere", func(e *env) { e.dd.state["partners#e1"] = dedup.InProgress }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, true, "retry", "in-progress", false, false},
+		{"dedup table unavailable", func(e *env) { e.dd.err = errors.New("ProvisionedThroughputExceeded") }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, true, "retry", "dedup-unavailable", false, false},
+		{"invalid configuration fails closed", func(e *env) { e.h.ConfigErr = errors.New("unknown signature scheme") }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, true, "retry", "config", false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tc.setup != nil {
+				tc.setup(e)
+			}
+			r := tc.record(t)
+			failed := e.handle(t, context.Background(), r)
+			if (len(failed) == 1) != tc.wantFailed {
+				t.Errorf("failed = %v, want failed %v", failed, tc.wantFailed)
+			}
+			lines := e.logLines(t)
+			if len(lines) != 1 {
+				t.Fatalf("want one log line, got %d", len(lines))
+			}
+			l := lines[0]
+			if l["outcome"] != tc.wantOutcome || !strings.HasPrefix(fmt.Sprint(l["reason"]), tc.wantReason) {
+				t.Errorf("logged outcome %v reason %v; want %s %s", l["outcome"], l["reason"], tc.wantOutcome, tc.wantReason)
+			}
+			for _, k := range []string{"source", "group", "messageId", "eventId", "outcome", "reason", "latencyMs"} {
+				if _, ok := l[k]; !ok {
+					t.Errorf("log line lacks %s", k)
+				}
+			}
+			if got := len(e.dlq.sent) == 1; got != tc.wantDLQ {
+				t.Errorf("moved to DLQ = %v, want %v", got, tc.wantDLQ)
+			}
+			if tc.wantDLQ {
+				in := e.dlq.sent[0]
+				if *in.MessageBody != r.Body || *in.MessageGroupId != r.Attributes["MessageGroupId"] {
+					t.Error("the DLQ copy is not the original message")
+				}
+				if reason := in.MessageAttributes[contract.AttrFailureReason].StringValue; reason == nil || *reason != tc.wantReason {
+					t.Errorf("DLQ failure reason %v", reason)
+				}
+				if len(in.MessageAttributes) > contract.MaxMessageAttributes {
+					t.Errorf("%d attributes on the DLQ copy", len(in.MessageAttributes))
+				}
+			}
+			if got := len(e.proc.processed) == 1; got != tc.wantProcess {
+				t.Errorf("processed = %v, want %v", got, tc.wantProcess)
+			}
+			if strings.Contains(e.logs.String(), secret) || strings.Contains(e.logs.String(), "v1,") {
+				t.Error("a secret or signature reached the logs")
+			}
+		})
+	}
+}
+
+func TestDedupMarkerLifecycle(t *testing.T) {
+	e := newEnv(t)
+	body := `{"n":1}`
+	if failed := e.handle(t, context.Background(), signed(t, "a", "e1", body, now)); len(failed) != 0 {
+		t.Fatal(failed)
+	}
+	if len(e.dd.done) != 1 || e.dd.state["partners#e1"] != dedup.Done {
+		t.Fatal("the marker was not made final after success")
+	}
+	// The provider retries days later: acknowledged without processing.
+	e.handle(t, context.Background(), signed(t, "a", "e1", body, now))
+	if len(e.proc.processed) != 1 {
+		t.Errorf("processed %d times", len(e.proc.processed))
+	}
+	// A failed attempt releases its marker, so the retry can run.
+	e.proc.fail["e2"] = errors.New("boom")
+	e.handle(t, context.Background(), signed(t, "a", "e2", body, now))
+	if len(e.dd.released) != 1 {
+		t.Error("a failed attempt kept its marker")
+	}
+	delete(e.proc.fail, "e2")
+	if failed := e.handle(t, context.Background(), signed(t, "a", "e2", body, now)); len(failed) != 0 {
+		t.Errorf("retry after release failed: %v", failed)
+	}
+}
+
+// TestFIFOOrder: a failure in a group fails the rest of that group in the
+// batch, unprocessed; other groups go on.
+func TestFIFOOrder(t *testing.T) {
+	e := newEnv(t)
+	e.proc.fail["a2"] = errors.New("boom")
+	failed := e.handle(t, context.Background(),
+		signed(t, "A", "a1", `{}`, now), signed(t, "B", "b1", `{}`, now), signed(t, "A", "a2", `{}`, now),
+		signed(t, "B", "b2", `{}`, now), signed(t, "A", "a3", `{}`, now), signed(t, "C", "c1", `{}`, now))
+	if strings.Join(failed, ",") != "m-a2,m-a3" {
+		t.Errorf("failed = %v", failed)
+	}
+	if strings.Join(e.proc.processed, ",") != "a1,b1,b2,c1" {
+		t.Errorf("processed = %v", e.proc.processed)
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(500*time.Millisecond))
+	defer cancel()
+	failed := e.handle(t, ctx, signed(t, "A", "a1", `{}`, now), signed(t, "B", "b1", `{}`, now))
+	if len(failed) != 2 || len(e.proc.processed) != 0 {
+		t.Errorf("near the deadline: failed %v, processed %v", failed, e.proc.processed)
+	}
+}
+
+// TestRandomBatches: for random batches and random failures, the processed
+// records of each group are a prefix of the group in order, and every other
+// record is returned as failed.
+func TestRandomBatches(t *testing.T) {
+	rng := rand.New(rand.NewSource(42))
+	for iter := 0; iter < 300; iter++ {
+		e := newEnv(t)
+		n := 1 + rng.Intn(10)
+		var records []events.SQSMessage
+		byGroup := map[string][]string{}
+		for i := 0; i < n; i++ {
+			g := string(rune('A' + rng.Intn(3)))
+			id := fmt.Sprintf("%s%d-%d", g, i, iter)
+			records = append(records, signed(t, g, id, `{}`, now))
+			byGroup[g] = append(byGroup[g], id)
+			switch rng.Intn(6) {
+			case 0:
+				e.proc.fail[id] = errors.New("transient")
+			case 1:
+				e.proc.fail[id] = processor.Permanent("bad", errors.New("permanent"))
+			}
+		}
+		failed := map[string]bool{}
+		for _, f := range e.handle(t, context.Background(), records...) {
+			failed[strings.TrimPrefix(f, "m-")] = true
+		}
+		processed := map[string]bool{}
+		for _, id := range e.proc.processed {
+			processed[id] = true
+		}
+		for g, ids := range byGroup {
+			stopped := false
+			for _, id := range ids {
+				switch {
+				case stopped:
+					if processed[id] || !failed[id] {
+						t.Fatalf("iter %d group %s: %s after a failure was processed=%v failed=%v", iter, g, id, processed[id], failed[id])
+					}
+				case failed[id]:
+					stopped = true
+					if processed[id] {
+						t.Fatalf("iter %d: %s both processed and failed", iter, id)
+					}
+				default:
+					// acknowledged: processed, or permanently rejected to the DLQ
+					if !processed[id] && e.proc.fail[id] == nil {
+						t.Fatalf("iter %d: %s acknowledged without processing", iter, id)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestMetricsEMF(t *testing.T) {
+	e := newEnv(t)
+	e.proc.fail["b1"] = errors.New("boom")
+	bad := signed(t, "C", "c1", `{}`, now)
+	bad.Body = `{"x":1}`
+	e.handle(t, context.Background(), signed(t, "A", "a1", `{}`, now), signed(t, "B", "b1", `{}`, now), bad)
+	lines := strings.Split(strings.TrimSpace(e.stats.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 EMF documents (counts + one reject reason), got %d:\n%s", len(lines), e.stats.String())
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["Received"] != 3.0 || doc["OK"] != 1.0 || doc["Retried"] != 1.0 || doc["Rejected"] != 1.0 || doc["Source"] != "partners" {
+		t.Errorf("counts: %v", doc)
+	}
+	cw := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	if cw["Namespace"] != "hookline" {
+		t.Errorf("namespace %v", cw["Namespace"])
+	}
+	if !strings.Contains(lines[1], `"Reason":"signature-mismatch"`) {
+		t.Errorf("reject reason document: %s", lines[1])
+	}
+}

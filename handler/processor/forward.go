@@ -1,0 +1,102 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/internal/contract"
+)
+
+// Forward POSTs the verified payload to an HTTPS URL, re-signed with
+// hookline's own Standard Webhooks secret so the receiver can verify it came
+// through hookline. 2xx is done; 408, 429, 5xx, timeouts and network errors
+// are retried; any other 4xx is permanent.
+type Forward struct {
+	URL     string
+	Secret  string // SSM parameter name of the re-signing secret
+	Timeout time.Duration
+	Secrets Secrets
+	Client  *http.Client
+	Now     func() time.Time
+}
+
+// NewForward is the forward processor's Factory.
+func NewForward(cfg contract.HandlerConfig, d Deps) (Processor, error) {
+	u, err := url.Parse(cfg.ForwardURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("forward: %q is not an https URL", cfg.ForwardURL)
+	}
+	if cfg.ForwardSecret == "" {
+		return nil, errors.New("forward: no re-signing secret parameter configured")
+	}
+	timeout := cfg.ForwardTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	client := d.HTTP
+	if client == nil {
+		client = &http.Client{}
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Forward{URL: cfg.ForwardURL, Secret: cfg.ForwardSecret, Timeout: timeout, Secrets: d.Secrets, Client: client, Now: now}, nil
+}
+
+// Process forwards one message.
+func (f *Forward) Process(ctx context.Context, m contract.Message) error {
+	secrets, err := f.Secrets.Get(ctx, f.Secret)
+	if err != nil {
+		return fmt.Errorf("forward: %w", err) // retry: a missing secret is fixable
+	}
+	id := m.EventID
+	if id == "" {
+		id = m.MessageID
+	}
+	ts := f.Now().Unix()
+	sig, err := signature.SignStandardWebhooks(secrets[0], id, ts, m.Body)
+	if err != nil {
+		return fmt.Errorf("forward: re-signing secret %s: %w", f.Secret, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(m.Body))
+	if err != nil {
+		return Permanent("forward-request", err)
+	}
+	ct := m.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("User-Agent", "hookline-forward/1")
+	req.Header.Set(contract.HeaderWebhookID, id)
+	req.Header.Set(contract.HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(contract.HeaderWebhookSignature, sig)
+	req.Header.Set("X-Hookline-Source", m.Source)
+	req.Header.Set("X-Hookline-Group", m.GroupID)
+
+	resp, err := f.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		return fmt.Errorf("forward: receiver answered %d", code)
+	default:
+		return Permanent("forward-"+strconv.Itoa(code), fmt.Errorf("receiver answered %d", code))
+	}
+}

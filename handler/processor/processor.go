@@ -1,0 +1,115 @@
+// Package processor is where a webhook's business logic plugs in. A source
+// names its processor in the stack config (processor.type); the handler looks
+// it up in a registry that holds the built-in "log" and "forward" and any
+// processor a team registers.
+//
+// Adding a processor: write a type with Process(ctx, contract.Message) error
+// in a package of your own, register a Factory for it from an init function
+// (processor.Register("billing", newBilling)), import that package for its
+// side effect in handler/main.go, and set processor.type: billing on the
+// source. Process returns nil when done, an error wrapped with Permanent when
+// the message can never succeed (it is moved to the DLQ with the reason, for
+// inspection), and any other error to have SQS deliver it again.
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/internal/contract"
+)
+
+// Processor handles one verified, deduplicated message.
+type Processor interface {
+	Process(ctx context.Context, m contract.Message) error
+}
+
+// PermanentError marks a failure that retrying cannot fix.
+type PermanentError struct {
+	// Reason is a short, loggable name (e.g. "forward-4xx").
+	Reason string
+	Err    error
+}
+
+func (e *PermanentError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a permanent failure with a short reason.
+func Permanent(reason string, err error) error { return &PermanentError{Reason: reason, Err: err} }
+
+// Secrets reads secrets by parameter name (see handler/secrets).
+type Secrets interface {
+	Get(ctx context.Context, name string) ([]string, error)
+}
+
+// Deps are what a processor may use.
+type Deps struct {
+	Secrets Secrets
+	HTTP    *http.Client
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Factory builds a processor for a source.
+type Factory func(cfg contract.HandlerConfig, deps Deps) (Processor, error)
+
+var (
+	mu        sync.RWMutex
+	factories = map[string]Factory{}
+)
+
+// Register makes a processor available under name. Registering a name twice
+// panics: two processors answering to one name is a build mistake.
+func Register(name string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := factories[name]; dup {
+		panic("processor: " + name + " registered twice")
+	}
+	factories[name] = f
+}
+
+// Names lists the registered processors.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(factories))
+	for n := range factories {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrUnknown is returned for a processor name nobody registered.
+var ErrUnknown = errors.New("unknown processor")
+
+// New builds the source's processor.
+func New(cfg contract.HandlerConfig, deps Deps) (Processor, error) {
+	mu.RLock()
+	f, ok := factories[cfg.Processor]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q (registered: %v)", ErrUnknown, cfg.Processor, Names())
+	}
+	return f(cfg, deps)
+}
+
+func init() {
+	Register("log", func(contract.HandlerConfig, Deps) (Processor, error) { return Log{}, nil })
+	Register("forward", NewForward)
+}
+
+// Log is the built-in processor that does nothing but acknowledge: the
+// handler's per-record outcome line (source, group, ids, outcome, latency)
+// is the structured record.
+type Log struct{}
+
+// Process acknowledges the message.
+func (Log) Process(context.Context, contract.Message) error { return nil }
