@@ -2,14 +2,33 @@
 SHELL := /bin/bash
 GO    ?= go
 STACK ?= dev
+BIN   := $(CURDIR)/bin
+RIE   := $(BIN)/aws-lambda-rie
 
-.PHONY: all test check plan plan-json build handler bench fuzz clean tidy
+.PHONY: all test check tools plan plan-json build handler bench fuzz clean tidy
 
 all: check test
 
-## test: the README's test command — static checks, then every test.
-test: check
+## test: the README's test command — static checks, the tools the tests
+## run (installed into bin/ when missing), then every test, and a short run
+## of every fuzz target.
+test: check tools
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+## tools: the Lambda Runtime Interface Emulator, pinned in tools/go.mod.
+tools: $(RIE)
+
+$(RIE): tools/go.mod tools/go.sum
+	cd tools && GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	@touch $@
+
+## fuzz: every fuzz target for FUZZTIME each (default 1m).
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseStripeHeader$$' -fuzztime $(FUZZTIME) ./handler/signature/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyHeaders$$' -fuzztime $(FUZZTIME) ./handler/signature/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/contract/
 
 ## check: gofmt, go vet and go mod tidy leave no diff.
 check:

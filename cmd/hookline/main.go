@@ -1,6 +1,7 @@
 // Command hookline is the operator's tool for a hookline project.
 //
 //	hookline plan [--stack dev] [--output table|json] [--dir .]
+//	hookline invoke --stack dev --source <name> --body <file|-> [--secret s] [--header K=V]
 //
 // plan runs the real Pulumi program offline, under mocks backed by the
 // offline AWS model, and prints every resource it would create. Exit codes:
@@ -23,6 +24,7 @@ const usage = `usage: hookline <command> [flags]
 
 commands:
   plan    run the program offline and print the resources it would create
+  invoke  run a source's handler under the Lambda emulator with one signed webhook
 `
 
 func main() {
@@ -37,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "plan":
 		return planCmd(args[1:], stdout, stderr)
+	case "invoke":
+		return invokeCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -145,3 +145,27 @@ func TestPlanErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestInvoke(t *testing.T) {
+	if _, err := os.Stat("../../bin/aws-lambda-rie"); err != nil {
+		t.Skip("bin/aws-lambda-rie missing: run make tools (make test does)")
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	bad := filepath.Join(dir, "bad.json")
+	_ = os.WriteFile(good, []byte(`{"id":"evt_1","data":{"object":{"customer":"cus_1"}}}`), 0o644)
+	_ = os.WriteFile(bad, []byte(`{"id":"evt_2",`), 0o644)
+
+	code, out, errOut := runCLI("invoke", "--stack", "dev", "--source", "payments", "--body", good, "--dir", "../..")
+	if code != 0 || !strings.Contains(out, "outcome:  ok") || !strings.Contains(out, "group cus_1") || !strings.Contains(out, "init:") {
+		t.Errorf("good body: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI("invoke", "--stack", "dev", "--source", "payments", "--body", bad, "--dir", "../..")
+	if code != 1 || !strings.Contains(out, "outcome:  reject (malformed-body)") || !strings.Contains(out, "moved to the DLQ: malformed-body") {
+		t.Errorf("malformed body: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = runCLI("invoke", "--stack", "dev", "--source", "nope", "--body", good, "--dir", "../..")
+	if code != 2 || !strings.Contains(errOut, `no source "nope"`) {
+		t.Errorf("unknown source: exit %d %s", code, errOut)
+	}
+}

@@ -82,7 +82,8 @@ func reject(reason string, err error) outcome {
 
 // Handle processes a batch and reports the records SQS must deliver again.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
+	// An empty list, not null: every record not listed is acknowledged.
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	batch := telemetry.NewBatch(h.Log, h.Config.Source)
 	blocked := map[string]bool{}
 	deadline, hasDeadline := ctx.Deadline()

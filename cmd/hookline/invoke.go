@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/awsfake"
+	"github.com/hookline/hookline/internal/contract"
+	"github.com/hookline/hookline/internal/lambdaemu"
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+type headerFlags []string
+
+func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
+func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+
+// invokeCmd runs the source's real handler under the Lambda Runtime
+// Interface Emulator with one signed webhook wrapped the way the ingest
+// contract would wrap it. SSM and the DLQ are served locally (awsfake);
+// forward processors and long-window dedup need AWS and are replaced by the
+// log processor and switched off, which it says.
+func invokeCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "dev", "stack whose config describes the source")
+	source := fs.String("source", "", "source name (required)")
+	bodyPath := fs.String("body", "", "file with the request body, or - for stdin (required)")
+	secret := fs.String("secret", "", "signing secret (default: a fresh one for this run)")
+	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+	var headers headerFlags
+	fs.Var(&headers, "header", "extra request header Name=Value (repeatable), e.g. the groupBy header")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "hookline invoke: "+format+"\n", a...)
+		return 2
+	}
+	if *source == "" || *bodyPath == "" {
+		return fail("--source and --body are required")
+	}
+	projectDir, err := projectDirOrFind(*dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	raw, secretKeys, err := stackconfig.ReadStackFile(projectDir, *stack)
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg, err := stackconfig.Load(*stack, raw, true, secretKeys)
+	if err != nil {
+		return fail("%v", oneLine(err))
+	}
+	var src *stackconfig.Source
+	for i := range cfg.Sources {
+		if cfg.Sources[i].Name == *source {
+			src = &cfg.Sources[i]
+		}
+	}
+	if src == nil {
+		return fail("stack %s has no source %q", *stack, *source)
+	}
+	body, err := readBody(*bodyPath)
+	if err != nil {
+		return fail("%v", err)
+	}
+	rie, err := lambdaemu.FindRIE(projectDir)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	hc := cfg.HandlerConfig(*src)
+	if hc.Processor == stackconfig.ProcessorForward {
+		fmt.Fprintf(stdout, "note: source %s forwards to %s; locally the log processor stands in\n", src.Name, hc.ForwardURL)
+		hc.Processor, hc.ForwardURL, hc.ForwardSecret = stackconfig.ProcessorLog, "", ""
+	}
+	if hc.IdempotencyTable != "" {
+		fmt.Fprintln(stdout, "note: long-window dedup needs DynamoDB; it is off for this local run")
+		hc.IdempotencyTable = ""
+	}
+	scheme := contract.Scheme(src.Signature.Scheme)
+	if *secret == "" {
+		*secret = freshSecret(scheme)
+	}
+
+	now := time.Now()
+	req := contract.Request{Headers: map[string]string{"Content-Type": src.ContentTypes[0]}, Body: body,
+		RequestID: "local-" + randHex(8), SourceIP: "127.0.0.1", ReceivedAt: now}
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, "=")
+		if !ok {
+			return fail("--header %q is not Name=Value", h)
+		}
+		req.Headers[k] = v
+	}
+	if src.EventAt.Kind == contract.KindHeader && req.Select(src.EventAt) == "" {
+		req.Headers[src.EventAt.Name] = "evt_local_" + randHex(8)
+	}
+	if err := sign(req.Headers, scheme, src.Signature, *secret, req.Select(src.EventAt), now, body); err != nil {
+		return fail("sign: %v", err)
+	}
+	record := src.Spec().Simulate(req, "local-"+randHex(8))
+	payload, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{record}})
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	fmt.Fprintf(stdout, "building the handler for this machine …\n")
+	bootstrap, err := buildLocalHandler(projectDir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	params := map[string]string{}
+	if hc.SecretParameter != "" {
+		params[hc.SecretParameter] = *secret
+	}
+	aws := awsfake.New(params)
+	defer aws.Close()
+	dlq := "https://sqs." + cfg.Region + ".amazonaws.com/" + "000000000000/" + infra.DLQName(cfg, *src)
+	env := append(aws.Env(), contract.EnvDLQURL+"="+dlq, "AWS_REGION="+cfg.Region)
+	for k, v := range hc.Env() {
+		env = append(env, k+"="+v)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	emu, err := lambdaemu.Start(ctx, rie, bootstrap, env)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer emu.Stop()
+	out, err := emu.Invoke(ctx, payload)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return fail("unexpected response %s", out)
+	}
+
+	outcome, reason := "ok", ""
+	for _, line := range jsonLines(emu.Logs()) {
+		if line["msg"] == "record" {
+			outcome, _ = line["outcome"].(string)
+			reason, _ = line["reason"].(string)
+		}
+	}
+	fmt.Fprintf(stdout, "source:   %s (%s, group %s)\n", src.Name, scheme, record.Attributes["MessageGroupId"])
+	fmt.Fprintf(stdout, "outcome:  %s", outcome)
+	if reason != "" {
+		fmt.Fprintf(stdout, " (%s)", reason)
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "response: %s\n", strings.TrimSpace(string(out)))
+	for _, s := range aws.Sent() {
+		fmt.Fprintf(stdout, "moved to the DLQ: %s\n", s.Attributes[contract.AttrFailureReason])
+	}
+	if d, ok := emu.InitDuration(); ok {
+		fmt.Fprintf(stdout, "init:     %.1f ms\n", float64(d.Microseconds())/1000)
+	}
+	if outcome != "ok" || len(resp.BatchItemFailures) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func projectDirOrFind(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return findProject()
+}
+
+func readBody(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if len(b) == 0 {
+		return nil, errors.New("the body is empty (SQS refuses empty messages)")
+	}
+	return b, nil
+}
+
+// sign adds the scheme's signature headers to h.
+func sign(h map[string]string, scheme contract.Scheme, sig stackconfig.Signature, secret, eventID string, now time.Time, body []byte) error {
+	switch scheme {
+	case contract.SchemeStandardWebhooks:
+		if eventID == "" {
+			eventID = "evt_local_" + randHex(8)
+		}
+		v, err := signature.SignStandardWebhooks(secret, eventID, now.Unix(), body)
+		if err != nil {
+			return err
+		}
+		h[contract.HeaderWebhookID], h[contract.HeaderWebhookTimestamp], h[contract.HeaderWebhookSignature] = eventID, strconv.FormatInt(now.Unix(), 10), v
+	case contract.SchemeGitHub:
+		h[contract.HeaderGitHubSignature] = signature.SignGitHub(secret, body)
+	case contract.SchemeStripe:
+		h[contract.HeaderStripeSignature] = signature.SignStripe(secret, now.Unix(), body)
+	case contract.SchemeHMACSHA256:
+		h[sig.Header] = signature.SignHMAC(secret, sig.Encoding, body)
+	}
+	return nil
+}
+
+func freshSecret(scheme contract.Scheme) string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	if scheme == contract.SchemeStandardWebhooks {
+		return "whsec_" + base64.StdEncoding.EncodeToString(b)
+	}
+	return hex.EncodeToString(b)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// buildLocalHandler builds the handler for this machine's architecture.
+func buildLocalHandler(projectDir string) (string, error) {
+	out, err := filepath.Abs(filepath.Join(projectDir, ".build", "local", "bootstrap"))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, infra.HandlerPackage)
+	cmd.Dir = projectDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the handler: %v\n%s", err, b)
+	}
+	return out, nil
+}
+
+func jsonLines(s string) []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/internal/awsfake"
+	"github.com/hookline/hookline/internal/contract"
+	"github.com/hookline/hookline/internal/lambdaemu"
+)
+
+const (
+	testSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	forwardSecret = "whsec_Zm9yd2FyZC1zZWNyZXQtZm9yLXRlc3Rz"
+)
+
+// buildBootstrap builds the handler for this machine, as the emulator runs it.
+func buildBootstrap(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build handler: %v\n%s", err, b)
+	}
+	return out
+}
+
+// TestUnderEmulator runs the real handler binary under the Lambda Runtime
+// Interface Emulator, with its SSM and SQS calls served by awsfake and the
+// forward processor posting to a local TLS receiver, and checks the exact
+// batchItemFailures of a batch that mixes groups, a forged signature, a stale
+// timestamp and a processor failure.
+func TestUnderEmulator(t *testing.T) {
+	rie, err := lambdaemu.FindRIE("..")
+	if err != nil {
+		t.Skipf("%v (make test installs it)", err)
+	}
+
+	// The receiver of the forward processor: fails event a2 with a 500.
+	var mu sync.Mutex
+	var received []string
+	receiver := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		v, _ := signature.New(contract.SchemeStandardWebhooks, signature.Options{})
+		if err := v.Verify(httpHeaders(r.Header), body, []string{forwardSecret}, time.Now()); err != nil {
+			http.Error(w, "bad signature", 401)
+			return
+		}
+		id := r.Header.Get("webhook-id")
+		if id == "a2" {
+			http.Error(w, "down", 500)
+			return
+		}
+		mu.Lock()
+		received = append(received, id)
+		mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	defer receiver.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: receiver.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	aws := awsfake.New(map[string]string{
+		"/hookline/test/partners/signing-secret": testSecret,
+		"/hookline/test/partners/forward-secret": forwardSecret,
+	})
+	defer aws.Close()
+
+	cfg := contract.HandlerConfig{
+		Source: "partners", Scheme: contract.SchemeStandardWebhooks,
+		SecretParameter: "/hookline/test/partners/signing-secret", Tolerance: 5 * time.Minute,
+		Processor: "forward", ForwardURL: receiver.URL + "/hooks", ForwardSecret: "/hookline/test/partners/forward-secret",
+		ForwardTimeout: 5 * time.Second,
+	}
+	env := aws.Env()
+	for k, v := range cfg.Env() {
+		env = append(env, k+"="+v)
+	}
+	dlq := "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-test-partners-dlq.fifo"
+	env = append(env, contract.EnvDLQURL+"="+dlq, "SSL_CERT_FILE="+caFile)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	emu, err := lambdaemu.Start(ctx, rie, buildBootstrap(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Stop()
+
+	now := time.Now()
+	forged := record(t, "B", "b1", now)
+	forged.Body = `{"amount":1000000}`
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		record(t, "A", "a1", now),
+		forged,
+		record(t, "A", "a2", now), // the receiver fails it: retry
+		record(t, "C", "c1", now.Add(-10*time.Minute)),
+		record(t, "A", "a3", now), // after a2 in group A: not processed
+		record(t, "B", "b2", now),
+	}}
+	payload, _ := json.Marshal(ev)
+	out, err := emu.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, emu.Logs())
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if strings.Join(failed, ",") != "m-a2,m-a3" {
+		t.Errorf("batchItemFailures = %v, want [m-a2 m-a3]\n%s", failed, emu.Logs())
+	}
+	mu.Lock()
+	sort.Strings(received)
+	if strings.Join(received, ",") != "a1,b2" {
+		t.Errorf("forwarded %v, want a1 and b2", received)
+	}
+	mu.Unlock()
+
+	reasons := map[string]string{}
+	for _, s := range aws.Sent() {
+		if s.QueueURL != dlq {
+			t.Errorf("sent to %s", s.QueueURL)
+		}
+		reasons[s.Attributes[contract.AttrEventID]] = s.Attributes[contract.AttrFailureReason]
+	}
+	if reasons["b1"] != "signature-mismatch" || reasons["c1"] != "signature-stale" || len(reasons) != 2 {
+		t.Errorf("moved to the DLQ: %v", reasons)
+	}
+	logs := emu.Logs()
+	if strings.Contains(logs, testSecret) || strings.Contains(logs, forwardSecret) || strings.Contains(logs, "v1,") {
+		t.Error("a secret or a signature reached the logs")
+	}
+	if n := strings.Count(logs, `"msg":"record"`); n != 6 {
+		t.Errorf("%d outcome lines for 6 records", n)
+	}
+	if !strings.Contains(logs, `"_aws":{"CloudWatchMetrics"`) && !strings.Contains(logs, `"CloudWatchMetrics"`) {
+		t.Error("no EMF metrics in the function output")
+	}
+}
+
+type httpHeaders http.Header
+
+func (h httpHeaders) Header(name string) string { return http.Header(h).Get(name) }
+
+var partners = contract.Spec{
+	Source: "partners", GroupBy: contract.Selector{Kind: contract.KindHeader, Name: "X-Account"},
+	EventID:          contract.SchemeStandardWebhooks.DefaultEventID(),
+	SignatureHeaders: contract.SchemeStandardWebhooks.SignatureHeaders(""),
+	ContentTypes:     []string{"application/json"},
+}
+
+func record(t *testing.T, group, id string, at time.Time) events.SQSMessage {
+	body := fmt.Sprintf(`{"type":"invoice.paid","id":%q}`, id)
+	sig, err := signature.SignStandardWebhooks(testSecret, id, at.Unix(), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return partners.Simulate(contract.Request{
+		Headers: map[string]string{"x-account": group, "Content-Type": "application/json",
+			"webhook-id": id, "webhook-timestamp": fmt.Sprint(at.Unix()), "webhook-signature": sig},
+		Body: []byte(body), RequestID: "req-" + id, SourceIP: "198.51.100.1", ReceivedAt: at,
+	}, "m-"+id)
+}

@@ -1,0 +1,47 @@
+package lambdaemu_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/lambdaemu"
+)
+
+// TestHelloUnderEmulator: a minimal aws-lambda-go function answers under the
+// real emulator and the init time is read from its report.
+func TestHelloUnderEmulator(t *testing.T) {
+	rie, err := lambdaemu.FindRIE("../..")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	bootstrap := filepath.Join(dir, "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/hello")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := lambdaemu.Start(ctx, rie, bootstrap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	out, err := e.Invoke(ctx, []byte(`{"name":"hookline"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(out)) != `"hello hookline"` {
+		t.Errorf("response %s", out)
+	}
+	if d, ok := e.InitDuration(); !ok || d <= 0 {
+		t.Errorf("no init duration in:\n%s", e.Logs())
+	}
+}
+
