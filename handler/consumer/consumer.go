@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/valyala/fastjson"
 
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/processor"
@@ -62,6 +63,8 @@ type Handler struct {
 	// Reserve is the time kept free before the deadline: a record is only
 	// started when at least this much is left.
 	Reserve time.Duration
+
+	parser contract.EventParser
 }
 
 // outcome is the result of one record.
@@ -80,17 +83,44 @@ func reject(reason string, err error) outcome {
 	return outcome{kind: telemetry.Reject, reason: reason, err: err}
 }
 
-// Handle processes a batch and reports the records SQS must deliver again.
+// Invoke is the Lambda entry point (lambda.Handler): it decodes the SQS
+// event in one pass, handles it and encodes the partial batch response. A
+// payload that is not an SQS event fails the invocation, so SQS delivers
+// the whole batch again.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var out []byte
+	err := h.parser.With(payload, func(records []contract.Record) error {
+		resp, err := h.HandleRecords(ctx, records)
+		if err != nil {
+			return err
+		}
+		out, err = json.Marshal(resp)
+		return err
+	})
+	return out, err
+}
+
+// Handle processes an aws-lambda-go event (tests and tools use it).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	records := make([]contract.Record, len(ev.Records))
+	for i, r := range ev.Records {
+		records[i] = contract.FromSQS(r)
+	}
+	return h.HandleRecords(ctx, records)
+}
+
+// HandleRecords processes a batch and reports the records SQS must deliver again.
+func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) (events.SQSEventResponse, error) {
 	// An empty list, not null: every record not listed is acknowledged.
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	batch := telemetry.NewBatch(h.Log, h.Config.Source)
 	blocked := map[string]bool{}
 	deadline, hasDeadline := ctx.Deadline()
 
-	for _, r := range ev.Records {
+	for i := range records {
+		r := &records[i]
 		start := h.Now()
-		group := r.Attributes["MessageGroupId"]
+		group := r.GroupID
 		var o outcome
 		switch {
 		case blocked[group]:
@@ -107,14 +137,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 		if o.kind == telemetry.Retry {
 			blocked[group] = true
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageID})
 		}
 		detail := ""
 		if o.err != nil {
 			detail = o.err.Error()
 		}
 		batch.Record(ctx, telemetry.Record{
-			Source: h.Config.Source, Group: group, MessageID: r.MessageId,
+			Source: h.Config.Source, Group: group, MessageID: r.MessageID,
 			EventID: eventID(r), Outcome: o.kind, Reason: o.reason, Detail: detail, Duplicate: o.duplicate,
 			Latency: h.Now().Sub(start),
 		})
@@ -127,19 +157,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return resp, nil
 }
 
-func eventID(r events.SQSMessage) string {
-	if a, ok := r.MessageAttributes[contract.AttrEventID]; ok && a.StringValue != nil {
-		return *a.StringValue
-	}
-	return ""
+func eventID(r *contract.Record) string {
+	v, _ := r.Attr(contract.AttrEventID)
+	return v
 }
 
 // record runs one record through verify → dedup → process.
-func (h *Handler) record(ctx context.Context, r events.SQSMessage) outcome {
+func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 	if h.ConfigErr != nil {
 		return retry("config", h.ConfigErr)
 	}
-	m, err := contract.Decode(r)
+	m, err := contract.DecodeRecord(r)
 	if err != nil {
 		return reject("malformed-record", err)
 	}
@@ -160,8 +188,10 @@ func (h *Handler) record(ctx context.Context, r events.SQSMessage) outcome {
 		}
 	}
 	// An authenticated sender's body that does not parse is kept for inspection.
-	if isJSON(m.ContentType) && !json.Valid(m.Body) {
-		return reject("malformed-body", errors.New("body is not valid JSON"))
+	if isJSON(m.ContentType) {
+		if err := fastjson.ValidateBytes(m.Body); err != nil {
+			return reject("malformed-body", fmt.Errorf("body is not valid JSON: %v", err))
+		}
 	}
 
 	key := ""
@@ -219,36 +249,36 @@ func isJSON(ct string) bool {
 // group, deduplication id, attributes) plus the failure reason, so it can be
 // inspected and redriven in order. Only a successful send lets the record be
 // acknowledged.
-func (h *Handler) moveToDLQ(ctx context.Context, r events.SQSMessage, reason string) error {
+func (h *Handler) moveToDLQ(ctx context.Context, r *contract.Record, reason string) error {
 	if h.DLQ == nil || h.Config.DLQURL == "" {
 		return errors.New("no DLQ configured")
 	}
 	attrs := map[string]sqstypes.MessageAttributeValue{}
-	for name, a := range r.MessageAttributes {
-		if a.StringValue == nil || name == contract.AttrFailureReason {
+	for _, a := range r.Attrs {
+		if a.Binary || a.Name == contract.AttrFailureReason {
 			continue
 		}
-		attrs[name] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: a.StringValue}
+		attrs[a.Name] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(a.Value)}
 	}
 	if len(attrs) >= contract.MaxMessageAttributes {
 		delete(attrs, contract.AttrSourceIP) // cannot happen through the contract; keep the reason
 	}
 	attrs[contract.AttrFailureReason] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(reason)}
-	group := r.Attributes["MessageGroupId"]
+	group := r.GroupID
 	if group == "" {
 		group = h.Config.Source
 	}
 	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(h.Config.DLQURL),
-		MessageBody:       aws.String(r.Body),
+		MessageBody:       aws.String(string(r.Body)),
 		MessageGroupId:    aws.String(group),
 		MessageAttributes: attrs,
 	}
-	if d := r.Attributes["MessageDeduplicationId"]; d != "" {
+	if d := r.DeduplicationID; d != "" {
 		in.MessageDeduplicationId = aws.String(d)
 	}
 	if _, err := h.DLQ.SendMessage(ctx, in); err != nil {
-		return fmt.Errorf("move %s to the DLQ: %w", r.MessageId, err)
+		return fmt.Errorf("move %s to the DLQ: %w", r.MessageID, err)
 	}
 	return nil
 }

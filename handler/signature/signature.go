@@ -11,8 +11,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/contract"
@@ -106,13 +108,36 @@ func ParseSecrets(value string) []string {
 	return strings.Fields(value)
 }
 
+// macs keeps one keyed HMAC per secret: keying HMAC-SHA256 costs two
+// SHA-256 blocks and allocations, and a container verifies with the same few
+// secrets for its whole life. Reset restores the keyed state.
+var macs = struct {
+	sync.Mutex
+	m map[string]hash.Hash
+}{m: map[string]hash.Hash{}}
+
+const maxCachedKeys = 64
+
 func mac(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, key)
+	macs.Lock()
+	defer macs.Unlock()
+	m, ok := macs.m[string(key)]
+	if !ok {
+		if len(macs.m) >= maxCachedKeys {
+			clear(macs.m)
+		}
+		m = hmac.New(sha256.New, key)
+		macs.m[string(key)] = m
+	}
+	m.Reset()
 	for _, p := range parts {
 		m.Write(p)
 	}
-	return m.Sum(nil)
+	return m.Sum(make([]byte, 0, sha256.Size))
 }
+
+// swKeys caches decoded Standard Webhooks secrets (base64 after whsec_).
+var swKeys sync.Map // string → []byte
 
 func checkTimestamp(ts int64, now time.Time, tolerance time.Duration) error {
 	d := now.Sub(time.Unix(ts, 0))
@@ -140,10 +165,14 @@ type standardWebhooks struct{ tolerance time.Duration }
 // StandardWebhooksKey decodes a Standard Webhooks secret: base64 after an
 // optional whsec_ prefix.
 func StandardWebhooksKey(secret string) ([]byte, error) {
+	if k, ok := swKeys.Load(secret); ok {
+		return k.([]byte), nil
+	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil || len(key) == 0 {
 		return nil, fmt.Errorf("%w: a Standard Webhooks secret is whsec_ followed by base64", ErrNoSecret)
 	}
+	swKeys.Store(secret, key)
 	return key, nil
 }
 

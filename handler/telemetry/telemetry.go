@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -56,12 +57,22 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 	if r.Outcome != OK {
 		level = slog.LevelWarn
 	}
-	b.log.LogAttrs(ctx, level, "record",
+	attrs := [10]slog.Attr{
 		slog.String("source", r.Source), slog.String("group", r.Group),
 		slog.String("messageId", r.MessageID), slog.String("eventId", r.EventID),
-		slog.String("outcome", string(r.Outcome)), slog.String("reason", r.Reason), slog.String("detail", r.Detail),
-		slog.Bool("duplicate", r.Duplicate),
-		slog.Float64("latencyMs", float64(r.Latency.Microseconds())/1000))
+		slog.String("outcome", string(r.Outcome)), slog.String("reason", r.Reason),
+		slog.Float64("latencyMs", float64(r.Latency.Microseconds())/1000),
+	}
+	n := 7
+	if r.Detail != "" {
+		attrs[n] = slog.String("detail", r.Detail)
+		n++
+	}
+	if r.Duplicate {
+		attrs[n] = slog.Bool("duplicate", true)
+		n++
+	}
+	b.log.LogAttrs(ctx, level, "record", attrs[:n]...)
 
 	b.counts["Received"]++
 	switch r.Outcome {
@@ -80,59 +91,71 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 	}
 }
 
-type metric struct {
-	Name string `json:"Name"`
-	Unit string `json:"Unit"`
-}
-
-type directive struct {
-	Namespace  string     `json:"Namespace"`
-	Dimensions [][]string `json:"Dimensions"`
-	Metrics    []metric   `json:"Metrics"`
-}
-
 // Flush writes the invocation's metrics as EMF documents: one with the
-// counts and latencies by source, one per rejection reason.
+// counts and latencies by source, one per rejection reason. The documents
+// are written by hand: this runs on every invocation.
 func (b *Batch) Flush(w io.Writer, now time.Time) error {
-	if b.counts["Received"] == 0 {
+	if b.counts[received] == 0 {
 		return nil
 	}
-	ts := now.UnixMilli()
-	doc := map[string]any{"Source": b.source}
-	var metrics []metric
-	for _, name := range []string{"Received", "OK", "Retried", "Rejected", "Duplicates"} {
-		metrics = append(metrics, metric{name, "Count"})
-		doc[name] = b.counts[name]
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	buf := make([]byte, 0, 512)
+	buf = append(buf, `{"_aws":{"Timestamp":`...)
+	buf = append(buf, ts...)
+	buf = append(buf, `,"CloudWatchMetrics":[{"Namespace":"`+Namespace+`","Dimensions":[["Source"]],"Metrics":[`...)
+	for i, name := range countNames {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"Name":"`+name+`","Unit":"Count"}`...)
 	}
 	if len(b.latency) > 0 {
-		metrics = append(metrics, metric{"ProcessingLatency", "Milliseconds"})
-		doc["ProcessingLatency"] = b.latency
+		buf = append(buf, `,{"Name":"ProcessingLatency","Unit":"Milliseconds"}`...)
 	}
-	doc["_aws"] = map[string]any{"Timestamp": ts, "CloudWatchMetrics": []directive{{Namespace, [][]string{{"Source"}}, metrics}}}
-	if err := writeLine(w, doc); err != nil {
-		return err
+	buf = append(buf, `]}]},"Source":`...)
+	buf = appendString(buf, b.source)
+	for _, name := range countNames {
+		buf = append(buf, `,"`+name+`":`...)
+		buf = strconv.AppendFloat(buf, b.counts[name], 'f', -1, 64)
 	}
+	if len(b.latency) > 0 {
+		buf = append(buf, `,"ProcessingLatency":[`...)
+		for i, l := range b.latency {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendFloat(buf, l, 'f', -1, 64)
+		}
+		buf = append(buf, ']')
+	}
+	buf = append(buf, "}\n"...)
+
 	reasons := make([]string, 0, len(b.rejects))
 	for r := range b.rejects {
 		reasons = append(reasons, r)
 	}
 	sort.Strings(reasons)
 	for _, r := range reasons {
-		if err := writeLine(w, map[string]any{
-			"Source": b.source, "Reason": r, "Rejected": b.rejects[r],
-			"_aws": map[string]any{"Timestamp": ts, "CloudWatchMetrics": []directive{{Namespace, [][]string{{"Source", "Reason"}}, []metric{{"Rejected", "Count"}}}}},
-		}); err != nil {
-			return err
-		}
+		buf = append(buf, `{"_aws":{"Timestamp":`...)
+		buf = append(buf, ts...)
+		buf = append(buf, `,"CloudWatchMetrics":[{"Namespace":"`+Namespace+`","Dimensions":[["Source","Reason"]],"Metrics":[{"Name":"Rejected","Unit":"Count"}]}]},"Source":`...)
+		buf = appendString(buf, b.source)
+		buf = append(buf, `,"Reason":`...)
+		buf = appendString(buf, r)
+		buf = append(buf, `,"Rejected":`...)
+		buf = strconv.AppendFloat(buf, b.rejects[r], 'f', -1, 64)
+		buf = append(buf, "}\n"...)
 	}
-	return nil
+	_, err := w.Write(buf)
+	return err
 }
 
-func writeLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+const received = "Received"
+
+// countNames are the count metrics of the main document, in order.
+var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates"}
+
+func appendString(buf []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(buf, q...)
 }

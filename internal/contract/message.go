@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,40 +34,52 @@ type Message struct {
 	ReceiveCount int
 	// FailureReason is set on messages the handler moved to the DLQ.
 	FailureReason string
-	// Headers holds the signature headers, keyed by lower-case name.
-	Headers map[string]string
+	// Headers holds the signature headers, with lower-case names.
+	Headers []Attr
 	// Body is the exact raw request body.
 	Body []byte
 }
 
 // Header returns the signature header name (any case), or "".
-func (m Message) Header(name string) string { return m.Headers[AttributeName(name)] }
+func (m Message) Header(name string) string {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
+}
 
 // ErrMalformedRecord marks an SQS record that does not follow the contract:
 // it cannot have come through hookline's API, so it is never processed.
 var ErrMalformedRecord = errors.New("record does not follow the ingest contract")
 
-// Decode reads an SQS record written by the request template. It never
-// inspects the body, which stays the exact bytes the sender signed.
+// Decode reads an aws-lambda-go SQS record written by the request template.
 func Decode(r events.SQSMessage) (Message, error) {
+	rec := FromSQS(r)
+	return DecodeRecord(&rec)
+}
+
+// DecodeRecord reads a record written by the request template. It never
+// inspects the body, which stays the exact bytes the sender signed.
+func DecodeRecord(r *Record) (Message, error) {
 	m := Message{
-		MessageID:       r.MessageId,
-		GroupID:         r.Attributes["MessageGroupId"],
-		DeduplicationID: r.Attributes["MessageDeduplicationId"],
-		Body:            []byte(r.Body),
+		MessageID:       r.MessageID,
+		GroupID:         r.GroupID,
+		DeduplicationID: r.DeduplicationID,
+		ReceiveCount:    r.ReceiveCount,
+		Body:            r.Body,
+		Headers:         make([]Attr, 0, 3),
 	}
-	if n, err := strconv.Atoi(r.Attributes["ApproximateReceiveCount"]); err == nil {
-		m.ReceiveCount = n
+	if len(r.Attrs) > MaxMessageAttributes {
+		return Message{}, fmt.Errorf("%w: %d message attributes, at most %d", ErrMalformedRecord, len(r.Attrs), MaxMessageAttributes)
 	}
-	if len(r.MessageAttributes) > MaxMessageAttributes {
-		return Message{}, fmt.Errorf("%w: %d message attributes, at most %d", ErrMalformedRecord, len(r.MessageAttributes), MaxMessageAttributes)
-	}
-	for name, a := range r.MessageAttributes {
-		if a.StringValue == nil {
-			return Message{}, fmt.Errorf("%w: attribute %q has no string value", ErrMalformedRecord, name)
+	for _, a := range r.Attrs {
+		if a.Binary {
+			return Message{}, fmt.Errorf("%w: attribute %q has no string value", ErrMalformedRecord, a.Name)
 		}
-		v := *a.StringValue
-		switch name {
+		v := a.Value
+		switch a.Name {
 		case AttrSource:
 			m.Source = v
 		case AttrRequestID:
@@ -74,7 +87,7 @@ func Decode(r events.SQSMessage) (Message, error) {
 		case AttrReceivedAt:
 			ms, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || ms < 0 {
-				return Message{}, fmt.Errorf("%w: attribute %s=%q is not epoch milliseconds", ErrMalformedRecord, name, v)
+				return Message{}, fmt.Errorf("%w: attribute %s=%q is not epoch milliseconds", ErrMalformedRecord, a.Name, v)
 			}
 			m.ReceivedAt = time.UnixMilli(ms).UTC()
 		case AttrSourceIP:
@@ -86,10 +99,7 @@ func Decode(r events.SQSMessage) (Message, error) {
 		case AttrFailureReason:
 			m.FailureReason = v
 		default:
-			if m.Headers == nil {
-				m.Headers = make(map[string]string, 3)
-			}
-			m.Headers[AttributeName(name)] = v
+			m.Headers = append(m.Headers, Attr{Name: AttributeName(a.Name), Value: v})
 		}
 	}
 	if m.Source == "" {

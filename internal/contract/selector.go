@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // SelectorKind says where a selector reads its value from.
@@ -29,10 +30,10 @@ type Selector struct {
 var (
 	// headerNameRE is deliberately narrower than RFC 9110 tokens: the name is
 	// embedded in a VTL string literal, so quotes, '$' and '#' are never allowed.
-	headerNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	headerNameRE = lazyRE(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 	// jsonPathRE accepts the dotted/indexed subset of JSONPath that API
 	// Gateway's $input.path understands unambiguously.
-	jsonPathRE = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]{1,4}\])+$`)
+	jsonPathRE = lazyRE(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]{1,4}\])+$`)
 )
 
 // ParseSelector parses "source", "header:<Name>" or "body:<JSONPath>".
@@ -53,12 +54,12 @@ func ParseSelector(s string, allowSource bool) (Selector, error) {
 	}
 	switch SelectorKind(kind) {
 	case KindHeader:
-		if !headerNameRE.MatchString(name) {
+		if !headerNameRE().MatchString(name) {
 			return Selector{}, fmt.Errorf("%q: header name must be letters, digits, '-' or '_' (at most 64)", s)
 		}
 		return Selector{Kind: KindHeader, Name: name}, nil
 	case KindBody:
-		if !jsonPathRE.MatchString(name) {
+		if !jsonPathRE().MatchString(name) {
 			return Selector{}, fmt.Errorf("%q: body path must look like $.field.sub or $.items[0]", s)
 		}
 		return Selector{Kind: KindBody, Name: name}, nil
@@ -81,3 +82,9 @@ func (s Selector) String() string {
 
 // IsZero reports whether the selector selects nothing.
 func (s Selector) IsZero() bool { return s.Kind == "" }
+
+// lazyRE compiles a pattern on first use: the handler imports this package,
+// and a cold start should not pay for validation it never runs.
+func lazyRE(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}

@@ -2,7 +2,6 @@ package contract
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -45,18 +44,18 @@ type Spec struct {
 	ContentTypes []string
 }
 
-var sourceNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,29}$`)
+var sourceNameRE = lazyRE(`^[a-z][a-z0-9-]{0,29}$`)
 
 // ValidSourceName reports whether name can be a source: a lower-case URL path
 // segment that also fits in every AWS resource name derived from it.
-func ValidSourceName(name string) bool { return sourceNameRE.MatchString(name) }
+func ValidSourceName(name string) bool { return sourceNameRE().MatchString(name) }
 
-var contentTypeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$`)
+var contentTypeRE = lazyRE(`^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$`)
 
 // Validate checks the spec against the contract's limits.
 func (s Spec) Validate() error {
 	if !ValidSourceName(s.Source) {
-		return fmt.Errorf("source name %q must match %s", s.Source, sourceNameRE)
+		return fmt.Errorf("source name %q must match %s", s.Source, sourceNameRE())
 	}
 	if s.GroupBy.IsZero() {
 		return fmt.Errorf("source %s: groupBy is required", s.Source)
@@ -65,7 +64,7 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("source %s: at least one content type is required", s.Source)
 	}
 	for _, ct := range s.ContentTypes {
-		if !contentTypeRE.MatchString(ct) {
+		if !contentTypeRE().MatchString(ct) {
 			return fmt.Errorf("source %s: content type %q must be a lower-case type/subtype without parameters", s.Source, ct)
 		}
 	}

@@ -44,4 +44,3 @@ func TestHelloUnderEmulator(t *testing.T) {
 		t.Errorf("no init duration in:\n%s", e.Logs())
 	}
 }
-
