@@ -59,8 +59,10 @@ handler:
 	@ls -l .build/handler/bootstrap
 
 ## bench: benchmarks, each reported next to a baseline measured in the same run.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/plan/
+bench: tools
+	$(GO) test -run '^$$' -bench BenchmarkBatch -count 3 ./handler/consumer/
+	$(GO) test -run '^$$' -bench BenchmarkColdStart -benchtime 1x -count 1 ./handler/
+	$(GO) test -run '^$$' -bench BenchmarkPlanProd -benchmem -count 1 ./internal/plan/
 	HOOKLINE_BENCH_COMPILE=1 $(GO) test -run '^$$' -bench BenchmarkCompile -benchtime 1x -count 1 -timeout 30m ./internal/plan/
 
 clean:
