@@ -5,7 +5,7 @@ STACK ?= dev
 BIN   := $(CURDIR)/bin
 RIE   := $(BIN)/aws-lambda-rie
 
-.PHONY: all test check tools plan plan-json build handler bench fuzz clean tidy
+.PHONY: all test check tools policy plan plan-json build handler bench fuzz clean tidy
 
 all: check test
 
@@ -39,6 +39,10 @@ check:
 	  $(GO) mod tidy; \
 	  if ! cmp -s go.mod /tmp/hookline-go.mod.bak || ! cmp -s go.sum /tmp/hookline-go.sum.bak; then \
 	    echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; exit 1; fi
+
+## policy: the policy pack as a binary, for pulumi preview --policy-pack bin/hookline-policy.
+policy:
+	$(GO) build -o bin/hookline-policy ./policy
 
 ## plan: the offline plan of a stack (STACK=dev by default) as a table.
 plan:

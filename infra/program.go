@@ -21,6 +21,8 @@ type ProgramOptions struct {
 	// Handler returns the handler archive. Default: build handler/ with
 	// BuildHandler and ship the result.
 	Handler func(projectDir string) (pulumi.Archive, error)
+	// Breaches injects guard-rail violations: for the policy pack's tests only.
+	Breaches Breaches
 	// OnOutputs, when set, receives the stack outputs once they are exported
 	// (the offline plan reads them from here).
 	OnOutputs func(ctx *pulumi.Context, outputs pulumi.Map) error
@@ -92,5 +94,5 @@ func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("build the handler: %w", err)
 	}
-	return NewWebhook(ctx, ComponentName, &WebhookArgs{Config: cfg, Code: code})
+	return NewWebhook(ctx, ComponentName, &WebhookArgs{Config: cfg, Code: code, Breaches: opts.Breaches})
 }

@@ -14,7 +14,8 @@ import (
 
 // RestAPIArgs configures the REST API.
 type RestAPIArgs struct {
-	Config *stackconfig.Config
+	Config   *stackconfig.Config
+	Breaches Breaches // tests of the policy pack only
 }
 
 // RestAPI is the REST API shell every source's route hangs off: the API
@@ -88,11 +89,15 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 		r.GatewayResponses = append(r.GatewayResponses, resp)
 	}
 
-	r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
+	lga := &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/apigateway/" + APIName(c) + "/access"),
 		RetentionInDays: pulumi.Int(c.LogRetentionDays),
 		Tags:            tagMap(c),
-	}, parent)
+	}
+	if args.Breaches.has(BreachNoRetention) {
+		lga.RetentionInDays = nil
+	}
+	r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", lga, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create access log group: %w", err)
 	}

@@ -17,7 +17,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/plan"
+	"github.com/hookline/hookline/policy/rules"
 )
 
 const usage = `usage: hookline <command> [flags]
@@ -56,7 +58,14 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	stack := fs.String("stack", "dev", "stack to plan (reads Pulumi.<stack>.yaml)")
 	output := fs.String("output", "table", "output format: table or json")
 	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+	var inject headerFlags
+	fs.Var(&inject, "inject-violation", "inject a guard-rail violation (tests of the policy pack only; repeatable)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	breaches, err := infra.ParseBreaches(inject)
+	if err != nil {
+		fmt.Fprintf(stderr, "hookline plan: %v\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -77,7 +86,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		projectDir = d
 	}
 
-	res, err := plan.Run(plan.Options{Dir: projectDir, Stack: *stack})
+	res, err := plan.Run(plan.Options{Dir: projectDir, Stack: *stack, Breaches: breaches})
 	if err != nil {
 		var cfgErr *plan.ConfigError
 		if errors.As(err, &cfgErr) {
@@ -97,7 +106,8 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	for _, v := range res.Policies {
-		if v.Level == "mandatory" {
+		if v.Level == rules.Mandatory {
+			fmt.Fprintf(stderr, "hookline plan: stack %s violates mandatory policy %s\n", *stack, v.Policy)
 			return 1
 		}
 	}

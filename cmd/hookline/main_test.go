@@ -169,3 +169,53 @@ func TestInvoke(t *testing.T) {
 		t.Errorf("unknown source: exit %d %s", code, errOut)
 	}
 }
+
+// TestPlanPolicyFixtures: every non-compliant fixture makes the plan exit 1
+// naming the rule it breaks; the real stacks pass.
+func TestPlanPolicyFixtures(t *testing.T) {
+	cases := []struct{ stack, breach, rule string }{
+		{"prod", "standard-queue", "fifo-ordering"},
+		{"prod", "standard-dlq", "dlq-required"},
+		{"prod", "no-redrive", "dlq-required"},
+		{"prod", "tls-1-0", "tls-only"},
+		{"prod", "edge-domain", "tls-only"},
+		{"prod", "open-method", "authorized-methods"},
+		{"dev", "no-partial-batch", "partial-batch-responses"},
+		{"dev", "short-visibility", "visibility-timeout"},
+		{"dev", "no-queue-policy", "tls-only-coverage"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.breach, func(t *testing.T) {
+			code, out, errOut := runCLI("plan", "--stack", tc.stack, "--inject-violation", tc.breach, "--output", "json", "--dir", "../..")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1: %s", code, errOut)
+			}
+			if !strings.Contains(errOut, "violates mandatory policy "+tc.rule) {
+				t.Errorf("stderr %q does not name %s", errOut, tc.rule)
+			}
+			var doc struct {
+				Policies []struct{ Policy, Level, URN, Message string }
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, p := range doc.Policies {
+				if p.Policy == tc.rule && p.Level == "mandatory" && p.URN != "" && p.Message != "" {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("policies %v lack %s", doc.Policies, tc.rule)
+			}
+		})
+	}
+	// Advisory findings are printed but do not fail the plan.
+	code, out, _ := runCLI("plan", "--stack", "dev", "--inject-violation", "no-log-retention", "--dir", "../..")
+	if code != 0 || !strings.Contains(out, "[advisory] log-retention") {
+		t.Errorf("advisory: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := runCLI("plan", "--inject-violation", "nope", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "unknown violation") {
+		t.Errorf("unknown violation: exit %d %s", code, errOut)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/awsmodel"
 	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/policy/rules"
 )
 
 // Placeholders for values the plan cannot or must not show.
@@ -36,6 +37,10 @@ type Options struct {
 	Stack string
 	// Handler overrides how the handler archive is made (tests); default builds it.
 	Handler func(projectDir string) (pulumi.Archive, error)
+	// Breaches injects guard-rail violations (the policy pack's tests).
+	Breaches infra.Breaches
+	// Policy configures the policy rules; zero is the defaults.
+	Policy rules.Config
 }
 
 // Resource is one planned resource.
@@ -47,13 +52,8 @@ type Resource struct {
 	Inputs map[string]any `json:"inputs"`
 }
 
-// Violation is one policy finding (filled by the policy pack's rules).
-type Violation struct {
-	Policy  string `json:"policy"`
-	Level   string `json:"level"`
-	URN     string `json:"urn"`
-	Message string `json:"message"`
-}
+// Violation is one policy finding of the policy pack's rules.
+type Violation = rules.Violation
 
 // Result is the plan, in the shape `hookline plan --output json` prints.
 type Result struct {
@@ -66,6 +66,8 @@ type Result struct {
 
 	// Config is the validated stack configuration the plan ran with.
 	Config *stackconfig.Config `json:"-"`
+	// Registered are the resources as the mocks saw them (inputs and state).
+	Registered []awsmodel.Registered `json:"-"`
 }
 
 // ConfigError marks a plan that failed on the stack's configuration.
@@ -89,6 +91,7 @@ func Run(opts Options) (*Result, error) {
 	program := infra.Program(infra.ProgramOptions{
 		ProjectDir: opts.Dir,
 		Handler:    opts.Handler,
+		Breaches:   opts.Breaches,
 		OnOutputs: func(ctx *pulumi.Context, outs pulumi.Map) error {
 			for k, v := range outs {
 				r, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(v))
@@ -116,11 +119,15 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	res := &Result{Project: stackconfig.Namespace, Stack: opts.Stack, Outputs: outputs, Policies: []Violation{}, Config: cfg}
-	for _, r := range mocks.Registered() {
+	res := &Result{Project: stackconfig.Namespace, Stack: opts.Stack, Outputs: outputs, Config: cfg, Registered: mocks.Registered()}
+	for _, r := range res.Registered {
 		res.Resources = append(res.Resources, Resource{
 			URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent, Inputs: PlainMap(r.Inputs),
 		})
+	}
+	res.Policies = rules.Evaluate(RuleResources(res.Registered), opts.Policy)
+	if res.Policies == nil {
+		res.Policies = []Violation{}
 	}
 	return res, nil
 }
@@ -245,4 +252,63 @@ func (r *Result) Find(typ string) []Resource {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
 	return out
+}
+
+// RuleResources turns the planned custom resources (their full state: inputs
+// plus the computed attributes of the offline model) into what the policy
+// rules read.
+func RuleResources(regs []awsmodel.Registered) []rules.Resource {
+	var out []rules.Resource
+	for _, r := range regs {
+		if !r.Custom {
+			continue
+		}
+		props := map[string]any{}
+		for k, v := range r.State {
+			props[string(k)] = ruleValue(v)
+		}
+		out = append(out, rules.Resource{URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent, Props: props})
+	}
+	return out
+}
+
+func ruleValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsNull():
+		return nil
+	case v.IsSecret():
+		return rules.Secret{V: ruleValue(v.SecretValue().Element)}
+	case v.IsComputed():
+		return rules.Unknown{}
+	case v.IsOutput():
+		o := v.OutputValue()
+		if !o.Known {
+			return rules.Unknown{}
+		}
+		if o.Secret {
+			return rules.Secret{V: ruleValue(o.Element)}
+		}
+		return ruleValue(o.Element)
+	case v.IsBool():
+		return v.BoolValue()
+	case v.IsNumber():
+		return v.NumberValue()
+	case v.IsString():
+		return v.StringValue()
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = ruleValue(e)
+		}
+		return out
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			out[string(k)] = ruleValue(e)
+		}
+		return out
+	default:
+		return nil // assets, archives, references: no rule reads them
+	}
 }

@@ -1,0 +1,374 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Resource type tokens the rules look at.
+const (
+	TypeQueue        = "aws:sqs/queue:Queue"
+	TypeQueuePolicy  = "aws:sqs/queuePolicy:QueuePolicy"
+	TypeDomainName   = "aws:apigateway/domainName:DomainName"
+	TypeRestAPI      = "aws:apigateway/restApi:RestApi"
+	TypeMethod       = "aws:apigateway/method:Method"
+	TypeIntegration  = "aws:apigateway/integration:Integration"
+	TypeMapping      = "aws:lambda/eventSourceMapping:EventSourceMapping"
+	TypeFunction     = "aws:lambda/function:Function"
+	TypeLogGroup     = "aws:cloudwatch/logGroup:LogGroup"
+	TypeBasePathMapp = "aws:apigateway/basePathMapping:BasePathMapping"
+)
+
+// Enforcement levels.
+const (
+	Mandatory = "mandatory"
+	Advisory  = "advisory"
+	Disabled  = "disabled"
+)
+
+// Config holds the bounds the rules check against. Zero values take the
+// defaults (see Defaults).
+type Config struct {
+	// MinReceiveCount and MaxReceiveCount bound a redrive's maxReceiveCount.
+	MinReceiveCount int `json:"minReceiveCount"`
+	MaxReceiveCount int `json:"maxReceiveCount"`
+	// AllowedSecurityPolicies are the TLS policies a custom domain may use.
+	AllowedSecurityPolicies []string `json:"allowedSecurityPolicies"`
+	// ExemptHTTPMethods may be open (CORS preflight).
+	ExemptHTTPMethods []string `json:"exemptHttpMethods"`
+	// Levels overrides the enforcement level of rules by name.
+	Levels map[string]string `json:"-"`
+}
+
+// Defaults returns the default bounds.
+func Defaults() Config {
+	return Config{
+		MinReceiveCount:         3,
+		MaxReceiveCount:         25,
+		AllowedSecurityPolicies: []string{"TLS_1_2", "SecurityPolicy_TLS13_1_3_2025_09", "SecurityPolicy_TLS13_1_2_2021_06", "SecurityPolicy_TLS13_1_2_PQ_2025_09"},
+		ExemptHTTPMethods:       []string{"OPTIONS"},
+	}
+}
+
+// WithDefaults fills every zero bound with its default.
+func (c Config) WithDefaults() Config {
+	d := Defaults()
+	if c.MinReceiveCount == 0 {
+		c.MinReceiveCount = d.MinReceiveCount
+	}
+	if c.MaxReceiveCount == 0 {
+		c.MaxReceiveCount = d.MaxReceiveCount
+	}
+	if len(c.AllowedSecurityPolicies) == 0 {
+		c.AllowedSecurityPolicies = d.AllowedSecurityPolicies
+	}
+	if c.ExemptHTTPMethods == nil {
+		c.ExemptHTTPMethods = d.ExemptHTTPMethods
+	}
+	return c
+}
+
+// ResourceRule checks one resource at a time.
+type ResourceRule struct {
+	Name, Description, Level string
+	// ConfigKeys are the Config fields (JSON names) the rule reads.
+	ConfigKeys []string
+	Check      func(r Resource, c Config) []string
+}
+
+// Finding is a stack rule's violation of one resource.
+type Finding struct{ URN, Message string }
+
+// StackRule checks relations between resources.
+type StackRule struct {
+	Name, Description, Level string
+	Check                    func(rs []Resource, c Config) []Finding
+}
+
+// ResourceRules and StackRules are every rule of the pack, in documentation order.
+var (
+	ResourceRules = []ResourceRule{
+		{"fifo-ordering", "Webhook queues are FIFO with a deduplication strategy, so each message group keeps its order.", Mandatory, nil, fifoOrdering},
+		{"max-receive-count", "A redrive's maxReceiveCount lies within the configured bounds.", Mandatory, []string{"minReceiveCount", "maxReceiveCount"}, maxReceiveCount},
+		{"tls-only", "Custom domains use TLS 1.2 or stronger on a REGIONAL endpoint with an ACM certificate; queue policies deny non-TLS access.", Mandatory, []string{"allowedSecurityPolicies"}, tlsOnly},
+		{"partial-batch-responses", "SQS event source mappings report batch item failures, so one failed record does not retry the whole batch.", Mandatory, nil, partialBatch},
+		{"authorized-methods", "No API Gateway method is open: each needs an authorizer, IAM or an API key.", Mandatory, []string{"exemptHttpMethods"}, authorizedMethods},
+		{"encryption-at-rest", "Queues are encrypted at rest.", Advisory, nil, encryptionAtRest},
+		{"log-retention", "Every log group has a retention period.", Advisory, nil, logRetention},
+		{"no-receive-route", "No API Gateway integration exposes SQS ReceiveMessage, DeleteMessage or PurgeQueue.", Advisory, nil, noReceiveRoute},
+	}
+	StackRules = []StackRule{
+		{"dlq-required", "Every queue that is not a DLQ redrives to a DLQ; a FIFO queue's DLQ is FIFO and keeps messages at least as long.", Mandatory, dlqRequired},
+		{"visibility-timeout", "A queue's visibility timeout is at least 6 x the timeout of the function consuming it.", Mandatory, visibilityTimeout},
+		{"tls-only-coverage", "Every queue has a TLS-only policy, and a REST API behind a custom domain has its default endpoint disabled.", Mandatory, tlsCoverage},
+	}
+)
+
+// Evaluate runs every rule over the resources, as the offline plan does.
+func Evaluate(rs []Resource, c Config) []Violation {
+	c = c.WithDefaults()
+	level := func(name, def string) string {
+		if l, ok := c.Levels[name]; ok {
+			return l
+		}
+		return def
+	}
+	var out []Violation
+	for _, rule := range ResourceRules {
+		lvl := level(rule.Name, rule.Level)
+		if lvl == Disabled {
+			continue
+		}
+		for _, r := range rs {
+			for _, msg := range rule.Check(r, c) {
+				out = append(out, Violation{Policy: rule.Name, Level: lvl, URN: r.URN, Message: msg})
+			}
+		}
+	}
+	for _, rule := range StackRules {
+		lvl := level(rule.Name, rule.Level)
+		if lvl == Disabled {
+			continue
+		}
+		for _, f := range rule.Check(rs, c) {
+			out = append(out, Violation{Policy: rule.Name, Level: lvl, URN: f.URN, Message: f.Message})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Policy != out[j].Policy {
+			return out[i].Policy < out[j].Policy
+		}
+		return out[i].URN < out[j].URN
+	})
+	return out
+}
+
+// --- resource rules -----------------------------------------------------------
+
+func fifoOrdering(r Resource, _ Config) []string {
+	if r.Type != TypeQueue {
+		return nil
+	}
+	fifo, st := r.boolean("fifoQueue")
+	if st == unknown {
+		return nil
+	}
+	if !fifo {
+		return []string{fmt.Sprintf("queue %s is a standard queue, which does not keep order: set fifoQueue: true (with a name ending in .fifo)", r.Name)}
+	}
+	cbd, st := r.boolean("contentBasedDeduplication")
+	if st != unknown && !cbd {
+		return []string{fmt.Sprintf("FIFO queue %s has no deduplication strategy: set contentBasedDeduplication: true so a resent webhook without an event id is dropped", r.Name)}
+	}
+	return nil
+}
+
+func maxReceiveCount(r Resource, c Config) []string {
+	if r.Type != TypeQueue {
+		return nil
+	}
+	doc, st := r.jsonDoc("redrivePolicy")
+	if st != present {
+		return nil
+	}
+	n, ok := doc["maxReceiveCount"].(float64)
+	if !ok {
+		return []string{fmt.Sprintf("queue %s has a redrive policy without maxReceiveCount: set one between %d and %d", r.Name, c.MinReceiveCount, c.MaxReceiveCount)}
+	}
+	if int(n) < c.MinReceiveCount || int(n) > c.MaxReceiveCount {
+		return []string{fmt.Sprintf("queue %s redrives after %d receives: use a maxReceiveCount between %d and %d (too low dead-letters transient failures, too high holds a FIFO group for long)", r.Name, int(n), c.MinReceiveCount, c.MaxReceiveCount)}
+	}
+	return nil
+}
+
+func tlsOnly(r Resource, c Config) []string {
+	switch r.Type {
+	case TypeDomainName:
+		var out []string
+		sp, st := r.str("securityPolicy")
+		switch {
+		case st == absent:
+			out = append(out, fmt.Sprintf("domain %s sets no securityPolicy, and API Gateway then allows TLS 1.0: set securityPolicy: TLS_1_2", r.Name))
+		case st == present && !slices.Contains(c.AllowedSecurityPolicies, sp):
+			out = append(out, fmt.Sprintf("domain %s uses security policy %s: set securityPolicy to one of %s", r.Name, sp, strings.Join(c.AllowedSecurityPolicies, ", ")))
+		}
+		if types, st := r.str("endpointConfiguration", "types"); st == present && types != "REGIONAL" {
+			out = append(out, fmt.Sprintf("domain %s is %s: use a REGIONAL endpoint (types: REGIONAL) so its TLS policy and certificate are the ones you set", r.Name, types))
+		}
+		if _, st := r.get("certificateBody"); st != absent {
+			out = append(out, fmt.Sprintf("domain %s uses an uploaded certificate: use an ACM certificate (regionalCertificateArn) that renews itself", r.Name))
+		}
+		arn, st := r.str("regionalCertificateArn")
+		if st == absent {
+			arn, st = r.str("certificateArn")
+		}
+		switch {
+		case st == absent:
+			out = append(out, fmt.Sprintf("domain %s has no ACM certificate: set regionalCertificateArn", r.Name))
+		case st == present && !strings.Contains(arn, ":acm:"):
+			out = append(out, fmt.Sprintf("domain %s certificate %s is not an ACM certificate", r.Name, arn))
+		}
+		return out
+	case TypeQueuePolicy:
+		if m := denyInsecure(r, "policy"); m != "" {
+			return []string{m}
+		}
+	case TypeQueue:
+		if _, st := r.get("policy"); st == present {
+			if m := denyInsecure(r, "policy"); m != "" {
+				return []string{m}
+			}
+		}
+	}
+	return nil
+}
+
+// denyInsecure checks that the policy document at prop denies requests
+// without TLS; "" when it does or cannot be known yet.
+func denyInsecure(r Resource, prop string) string {
+	doc, st := r.jsonDoc(prop)
+	switch st {
+	case unknown:
+		return ""
+	case absent:
+		return fmt.Sprintf("%s %s has no readable policy document: add a statement that denies sqs:* when aws:SecureTransport is false", r.Type, r.Name)
+	}
+	if deniesInsecure(doc) {
+		return ""
+	}
+	return fmt.Sprintf("policy %s does not deny non-TLS access: add {\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"sqs:*\",\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}", r.Name)
+}
+
+func deniesInsecure(doc map[string]any) bool {
+	var stmts []any
+	switch s := doc["Statement"].(type) {
+	case []any:
+		stmts = s
+	case map[string]any:
+		stmts = []any{s}
+	}
+	for _, s := range stmts {
+		st, ok := s.(map[string]any)
+		if !ok || st["Effect"] != "Deny" {
+			continue
+		}
+		cond, _ := st["Condition"].(map[string]any)
+		b, _ := cond["Bool"].(map[string]any)
+		if v, ok := b["aws:SecureTransport"]; ok && (v == "false" || v == false) {
+			return true
+		}
+	}
+	return false
+}
+
+func partialBatch(r Resource, _ Config) []string {
+	if r.Type != TypeMapping {
+		return nil
+	}
+	arn, st := r.str("eventSourceArn")
+	switch st {
+	case present:
+		if !isSQSArn(arn) {
+			return nil
+		}
+	case unknown:
+		// A stream or broker mapping says where to start or what to read;
+		// an SQS mapping does not. Without those it is SQS for sure.
+		for _, p := range []string{"startingPosition", "topics", "queues", "selfManagedEventSource"} {
+			if _, st := r.get(p); st != absent {
+				return nil
+			}
+		}
+	default:
+		return nil
+	}
+	types, st := r.strings("functionResponseTypes")
+	if st == unknown || slices.Contains(types, "ReportBatchItemFailures") {
+		return nil
+	}
+	return []string{fmt.Sprintf("mapping %s does not report batch item failures: set functionResponseTypes: [ReportBatchItemFailures] so one failed record does not redeliver (and reorder) the whole batch", r.Name)}
+}
+
+func authorizedMethods(r Resource, c Config) []string {
+	if r.Type != TypeMethod {
+		return nil
+	}
+	auth, st := r.str("authorization")
+	if st != present || auth != "NONE" {
+		return nil
+	}
+	if m, st := r.str("httpMethod"); st == present && slices.Contains(c.ExemptHTTPMethods, m) {
+		return nil
+	}
+	key, st := r.boolean("apiKeyRequired")
+	if st == unknown || key {
+		return nil
+	}
+	return []string{fmt.Sprintf("method %s is open to anyone: set authorization (COGNITO_USER_POOLS, AWS_IAM, CUSTOM) or apiKeyRequired: true", r.Name)}
+}
+
+func encryptionAtRest(r Resource, _ Config) []string {
+	if r.Type != TypeQueue {
+		return nil
+	}
+	if _, st := r.get("kmsMasterKeyId"); st != absent {
+		return nil
+	}
+	sse, st := r.boolean("sqsManagedSseEnabled")
+	if st == present && !sse {
+		return []string{fmt.Sprintf("queue %s is not encrypted at rest: set sqsManagedSseEnabled: true or a kmsMasterKeyId", r.Name)}
+	}
+	return nil
+}
+
+func logRetention(r Resource, _ Config) []string {
+	if r.Type != TypeLogGroup {
+		return nil
+	}
+	n, st := r.number("retentionInDays")
+	if st == unknown || (st == present && n > 0) {
+		return nil
+	}
+	return []string{fmt.Sprintf("log group %s keeps logs forever: set retentionInDays", r.Name)}
+}
+
+var receiveActions = []string{"receivemessage", "deletemessage", "purgequeue", "changemessagevisibility"}
+
+func noReceiveRoute(r Resource, _ Config) []string {
+	if r.Type != TypeIntegration {
+		return nil
+	}
+	uri, st := r.str("uri")
+	if st == present && !strings.Contains(uri, ":sqs:") {
+		return nil
+	}
+	texts := []string{strings.ToLower(uri)}
+	if v, st := r.get("requestTemplates"); st == present {
+		if m, ok := v.(map[string]any); ok {
+			for _, t := range m {
+				if s, ok := unwrap(t).(string); ok {
+					texts = append(texts, strings.ToLower(s))
+				}
+			}
+		}
+	}
+	if v, st := r.get("requestParameters"); st == present {
+		if m, ok := v.(map[string]any); ok {
+			for _, t := range m {
+				if s, ok := unwrap(t).(string); ok {
+					texts = append(texts, strings.ToLower(s))
+				}
+			}
+		}
+	}
+	for _, t := range texts {
+		for _, a := range receiveActions {
+			if strings.Contains(t, "action="+a) || strings.Contains(t, "action/"+a) || strings.Contains(t, "amazonsqs."+a) {
+				return []string{fmt.Sprintf("integration %s lets callers %s on a queue: webhook routes may only SendMessage", r.Name, a)}
+			}
+		}
+	}
+	return nil
+}

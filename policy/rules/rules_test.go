@@ -1,0 +1,221 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hookline/hookline/policy/rules"
+)
+
+func res(typ string, props map[string]any) rules.Resource {
+	return rules.Resource{URN: "urn:pulumi:s::p::" + typ + "::r", Type: typ, Name: "r", Props: props}
+}
+
+// check runs every rule over rs and returns the policies that fired.
+func check(rs ...rules.Resource) map[string]string {
+	out := map[string]string{}
+	for _, v := range rules.Evaluate(rs, rules.Config{}) {
+		out[v.Policy] = v.Message
+	}
+	return out
+}
+
+var unknown = rules.Unknown{}
+
+func TestResourceRules(t *testing.T) {
+	tlsPolicy := `{"Statement":[{"Effect":"Deny","Principal":"*","Action":["sqs:*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+	cases := []struct {
+		name   string
+		r      rules.Resource
+		policy string // "" = compliant for that rule
+		rule   string
+		want   string // substring of the message
+	}{
+		{"fifo ok", res(rules.TypeQueue, map[string]any{"fifoQueue": true, "contentBasedDeduplication": true}), "", "fifo-ordering", ""},
+		{"standard queue", res(rules.TypeQueue, map[string]any{"fifoQueue": false}), "fifo-ordering", "fifo-ordering", "standard queue"},
+		{"fifo flag absent", res(rules.TypeQueue, map[string]any{}), "fifo-ordering", "fifo-ordering", "fifoQueue: true"},
+		{"fifo unknown", res(rules.TypeQueue, map[string]any{"fifoQueue": unknown}), "", "fifo-ordering", ""},
+		{"fifo as secret", res(rules.TypeQueue, map[string]any{"fifoQueue": rules.Secret{V: true}, "contentBasedDeduplication": true}), "", "fifo-ordering", ""},
+		{"no dedup strategy", res(rules.TypeQueue, map[string]any{"fifoQueue": true, "contentBasedDeduplication": false}), "fifo-ordering", "fifo-ordering", "deduplication"},
+		{"redrive in bounds", res(rules.TypeQueue, map[string]any{"redrivePolicy": `{"deadLetterTargetArn":"x","maxReceiveCount":5}`}), "", "max-receive-count", ""},
+		{"redrive too low", res(rules.TypeQueue, map[string]any{"redrivePolicy": `{"deadLetterTargetArn":"x","maxReceiveCount":1}`}), "max-receive-count", "max-receive-count", "between 3 and 25"},
+		{"redrive unknown", res(rules.TypeQueue, map[string]any{"redrivePolicy": unknown}), "", "max-receive-count", ""},
+		{"domain ok", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}), "", "tls-only", ""},
+		{"domain cert unknown", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": unknown}), "", "tls-only", ""},
+		{"domain TLS 1.0", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_0", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "TLS_1_0"},
+		{"domain without policy", res(rules.TypeDomainName, map[string]any{"endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "TLS 1.0"},
+		{"edge domain", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "EDGE"}, "certificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "REGIONAL"},
+		{"uploaded certificate", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "certificateBody": rules.Secret{V: "PEM"}}), "tls-only", "tls-only", "ACM"},
+		{"queue policy ok", res(rules.TypeQueuePolicy, map[string]any{"policy": tlsPolicy, "queueUrl": "u"}), "", "tls-only", ""},
+		{"queue policy allows http", res(rules.TypeQueuePolicy, map[string]any{"policy": `{"Statement":[{"Effect":"Allow","Action":"sqs:*"}]}`, "queueUrl": "u"}), "tls-only", "tls-only", "non-TLS"},
+		{"queue policy unknown", res(rules.TypeQueuePolicy, map[string]any{"policy": unknown, "queueUrl": "u"}), "", "tls-only", ""},
+		{"mapping ok", res(rules.TypeMapping, map[string]any{"eventSourceArn": "arn:aws:sqs:r:1:q", "functionResponseTypes": []any{"ReportBatchItemFailures"}}), "", "partial-batch-responses", ""},
+		{"mapping without partial batches", res(rules.TypeMapping, map[string]any{"eventSourceArn": "arn:aws:sqs:r:1:q"}), "partial-batch-responses", "partial-batch-responses", "ReportBatchItemFailures"},
+		{"preview mapping on SQS", res(rules.TypeMapping, map[string]any{"eventSourceArn": unknown}), "partial-batch-responses", "partial-batch-responses", "ReportBatchItemFailures"},
+		{"preview mapping on a stream", res(rules.TypeMapping, map[string]any{"eventSourceArn": unknown, "startingPosition": "LATEST"}), "", "partial-batch-responses", ""},
+		{"kinesis mapping", res(rules.TypeMapping, map[string]any{"eventSourceArn": "arn:aws:kinesis:r:1:stream/s"}), "", "partial-batch-responses", ""},
+		{"method with api key", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "apiKeyRequired": true, "httpMethod": "POST"}), "", "authorized-methods", ""},
+		{"method with iam", res(rules.TypeMethod, map[string]any{"authorization": "AWS_IAM", "httpMethod": "POST"}), "", "authorized-methods", ""},
+		{"open method", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "POST"}), "authorized-methods", "authorized-methods", "open to anyone"},
+		{"open OPTIONS", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "OPTIONS"}), "", "authorized-methods", ""},
+		{"unencrypted queue", res(rules.TypeQueue, map[string]any{"fifoQueue": true, "contentBasedDeduplication": true, "sqsManagedSseEnabled": false}), "encryption-at-rest", "encryption-at-rest", "sqsManagedSseEnabled"},
+		{"kms queue", res(rules.TypeQueue, map[string]any{"sqsManagedSseEnabled": false, "kmsMasterKeyId": "alias/x"}), "", "encryption-at-rest", ""},
+		{"log group forever", res(rules.TypeLogGroup, map[string]any{"name": "g"}), "log-retention", "log-retention", "retentionInDays"},
+		{"log group 30 days", res(rules.TypeLogGroup, map[string]any{"retentionInDays": 30.0}), "", "log-retention", ""},
+		{"send route", res(rules.TypeIntegration, map[string]any{"uri": "arn:aws:apigateway:r:sqs:path/1/q", "requestTemplates": map[string]any{"application/json": "Action=SendMessage&MessageBody=x"}}), "", "no-receive-route", ""},
+		{"receive route", res(rules.TypeIntegration, map[string]any{"uri": "arn:aws:apigateway:r:sqs:path/1/q", "requestTemplates": map[string]any{"application/json": "Action=ReceiveMessage"}}), "no-receive-route", "no-receive-route", "receivemessage"},
+		{"lambda integration", res(rules.TypeIntegration, map[string]any{"uri": "arn:aws:apigateway:r:lambda:path/fn", "requestTemplates": map[string]any{"a": "Action=ReceiveMessage"}}), "", "no-receive-route", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := check(tc.r)
+			msg, fired := got[tc.rule]
+			if tc.policy == "" {
+				if fired {
+					t.Errorf("%s fired: %s", tc.rule, msg)
+				}
+				return
+			}
+			if !fired || !strings.Contains(msg, tc.want) {
+				t.Errorf("%s: fired=%v message %q, want it to contain %q (all: %v)", tc.rule, fired, msg, tc.want, got)
+			}
+		})
+	}
+}
+
+func queue(urn, name string, props map[string]any) rules.Resource {
+	p := map[string]any{"name": name, "arn": "arn:aws:sqs:r:1:" + name, "url": "https://sqs/1/" + name,
+		"fifoQueue": true, "contentBasedDeduplication": true}
+	for k, v := range props {
+		p[k] = v
+	}
+	return rules.Resource{URN: urn, Type: rules.TypeQueue, Name: name, Props: p}
+}
+
+func tlsPolicyFor(urn, url string) rules.Resource {
+	return rules.Resource{URN: urn, Type: rules.TypeQueuePolicy, Name: "p-" + urn, Props: map[string]any{
+		"queueUrl": url, "policy": `{"Statement":[{"Effect":"Deny","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`}}
+}
+
+func TestStackRules(t *testing.T) {
+	redrive := func(target string) string {
+		return `{"deadLetterTargetArn":"arn:aws:sqs:r:1:` + target + `","maxReceiveCount":5}`
+	}
+	good := []rules.Resource{
+		queue("q", "src.fifo", map[string]any{"redrivePolicy": redrive("dlq.fifo"), "visibilityTimeoutSeconds": 180.0}),
+		queue("d", "dlq.fifo", map[string]any{"messageRetentionSeconds": 1209600.0}),
+		tlsPolicyFor("pq", "https://sqs/1/src.fifo"), tlsPolicyFor("pd", "https://sqs/1/dlq.fifo"),
+		{URN: "f", Type: rules.TypeFunction, Name: "fn", Props: map[string]any{"arn": "arn:aws:lambda:r:1:function:fn", "name": "fn", "timeout": 30.0}},
+		{URN: "m", Type: rules.TypeMapping, Name: "m", Props: map[string]any{"eventSourceArn": "arn:aws:sqs:r:1:src.fifo", "functionName": "arn:aws:lambda:r:1:function:fn", "functionResponseTypes": []any{"ReportBatchItemFailures"}}},
+	}
+	if got := check(good...); len(got) != 0 {
+		t.Fatalf("a compliant stack violates: %v", got)
+	}
+	mutate := func(i int, k string, v any) []rules.Resource {
+		rs := make([]rules.Resource, len(good))
+		copy(rs, good)
+		p := map[string]any{}
+		for kk, vv := range rs[i].Props {
+			p[kk] = vv
+		}
+		if v == nil {
+			delete(p, k)
+		} else {
+			p[k] = v
+		}
+		rs[i].Props = p
+		return rs
+	}
+	cases := []struct {
+		name string
+		rs   []rules.Resource
+		rule string
+		want string
+	}{
+		{"no redrive", mutate(0, "redrivePolicy", nil), "dlq-required", "no dead-letter queue"},
+		{"standard DLQ of a FIFO queue", mutate(1, "fifoQueue", false), "dlq-required", "must be FIFO"},
+		{"DLQ keeps less", mutate(1, "messageRetentionSeconds", 60.0), "dlq-required", "expire first"},
+		{"short visibility", mutate(0, "visibilityTimeoutSeconds", 60.0), "visibility-timeout", "at least 180"},
+		{"default visibility with a 30 s function", mutate(0, "visibilityTimeoutSeconds", nil), "visibility-timeout", "30 s visibility"},
+		{"queue without TLS policy", append(append([]rules.Resource{}, good[:2]...), good[3:]...), "tls-only-coverage", "src.fifo"},
+		{"domain and an open default endpoint", append(append([]rules.Resource{}, good...),
+			rules.Resource{URN: "dn", Type: rules.TypeDomainName, Name: "dn", Props: map[string]any{}},
+			rules.Resource{URN: "api", Type: rules.TypeRestAPI, Name: "api", Props: map[string]any{"disableExecuteApiEndpoint": false}}), "tls-only-coverage", "disableExecuteApiEndpoint"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := check(tc.rs...)
+			if msg, ok := got[tc.rule]; !ok || !strings.Contains(msg, tc.want) {
+				t.Errorf("%s: %q, want %q (all: %v)", tc.rule, msg, tc.want, got)
+			}
+		})
+	}
+}
+
+// TestPreview: during preview ARNs are unknown; the rules follow property
+// dependencies, and skip what they cannot know yet.
+func TestPreview(t *testing.T) {
+	src := queue("q", "src.fifo", map[string]any{"redrivePolicy": unknown, "arn": unknown, "url": unknown})
+	src.PropertyDependencies = map[string][]string{"redrivePolicy": {"d"}}
+	dlq := queue("d", "dlq.fifo", map[string]any{"fifoQueue": false, "arn": unknown, "url": unknown})
+	pol := rules.Resource{URN: "p", Type: rules.TypeQueuePolicy, Name: "p", Props: map[string]any{"queueUrl": unknown, "policy": unknown},
+		PropertyDependencies: map[string][]string{"queueUrl": {"q"}}}
+	pol2 := rules.Resource{URN: "p2", Type: rules.TypeQueuePolicy, Name: "p2", Props: map[string]any{"queueUrl": unknown, "policy": unknown},
+		PropertyDependencies: map[string][]string{"queueUrl": {"d"}}}
+	got := check(src, dlq, pol, pol2)
+	if msg := got["dlq-required"]; !strings.Contains(msg, "must be FIFO") {
+		t.Errorf("a standard DLQ found through dependencies: %v", got)
+	}
+	if _, ok := got["tls-only-coverage"]; ok {
+		t.Errorf("queues covered by policies with unknown URLs were flagged: %v", got)
+	}
+	// Nothing known about the queue itself: no rule reports on those values
+	// (that it has no TLS policy at all is known, and reported).
+	blank := queue("q", "x", map[string]any{"redrivePolicy": unknown, "fifoQueue": unknown, "contentBasedDeduplication": unknown})
+	got = check(blank)
+	for _, rule := range []string{"fifo-ordering", "dlq-required", "max-receive-count", "encryption-at-rest"} {
+		if msg, ok := got[rule]; ok {
+			t.Errorf("unknown values reported by %s: %s", rule, msg)
+		}
+	}
+	if _, ok := got["tls-only-coverage"]; !ok {
+		t.Error("a queue with no policy resource at all must be reported")
+	}
+}
+
+func TestLevelsAndDisable(t *testing.T) {
+	r := res(rules.TypeQueue, map[string]any{"fifoQueue": false, "redrivePolicy": `{"maxReceiveCount":5}`})
+	vs := rules.Evaluate([]rules.Resource{r}, rules.Config{Levels: map[string]string{"fifo-ordering": rules.Advisory, "dlq-required": rules.Disabled}})
+	for _, v := range vs {
+		if v.Policy == "fifo-ordering" && v.Level != rules.Advisory {
+			t.Errorf("level override ignored: %v", v)
+		}
+		if v.Policy == "dlq-required" {
+			t.Errorf("disabled rule ran: %v", v)
+		}
+	}
+}
+
+// TestNeverPanics: malformed values of every kind never crash a rule.
+func TestNeverPanics(t *testing.T) {
+	weird := []any{nil, unknown, rules.Secret{V: unknown}, 3.0, "str", true, []any{unknown, 1.0}, map[string]any{"types": unknown}, "{not json"}
+	types := []string{rules.TypeQueue, rules.TypeQueuePolicy, rules.TypeDomainName, rules.TypeRestAPI, rules.TypeMethod,
+		rules.TypeIntegration, rules.TypeMapping, rules.TypeFunction, rules.TypeLogGroup}
+	props := []string{"fifoQueue", "contentBasedDeduplication", "redrivePolicy", "policy", "queueUrl", "securityPolicy",
+		"endpointConfiguration", "regionalCertificateArn", "certificateArn", "authorization", "apiKeyRequired", "httpMethod",
+		"uri", "requestTemplates", "requestParameters", "eventSourceArn", "functionName", "functionResponseTypes",
+		"retentionInDays", "sqsManagedSseEnabled", "visibilityTimeoutSeconds", "timeout", "arn", "name", "url",
+		"messageRetentionSeconds", "disableExecuteApiEndpoint"}
+	var rs []rules.Resource
+	for i, typ := range types {
+		for j, w := range weird {
+			p := map[string]any{}
+			for k, name := range props {
+				p[name] = weird[(j+k+i)%len(weird)]
+			}
+			_ = w
+			rs = append(rs, rules.Resource{URN: typ, Type: typ, Name: typ, Props: p})
+		}
+	}
+	_ = rules.Evaluate(rs, rules.Config{})
+}

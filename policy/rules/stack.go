@@ -1,0 +1,184 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// index finds resources by the identifiers other resources refer to them with.
+type index struct {
+	byURN map[string]*Resource
+	all   []Resource
+}
+
+func newIndex(rs []Resource) index {
+	ix := index{byURN: map[string]*Resource{}, all: rs}
+	for i := range rs {
+		ix.byURN[rs[i].URN] = &rs[i]
+	}
+	return ix
+}
+
+// resolve finds the resource of type typ that r's property prop refers to:
+// by value (an ARN, URL, name or id) when it is known, else through the
+// property's dependencies (preview). nil when it cannot be known.
+func (ix index) resolve(r Resource, prop, typ string, keys ...string) *Resource {
+	if v, st := r.str(prop); st == present {
+		for i := range ix.all {
+			c := &ix.all[i]
+			if c.Type != typ {
+				continue
+			}
+			for _, k := range keys {
+				if s, st := c.str(k); st == present && s != "" && (s == v || strings.HasSuffix(v, ":"+s)) {
+					return c
+				}
+			}
+		}
+		return nil
+	}
+	for _, u := range r.PropertyDependencies[prop] {
+		if c, ok := ix.byURN[u]; ok && c.Type == typ {
+			return c
+		}
+	}
+	return nil
+}
+
+func dlqRequired(rs []Resource, _ Config) []Finding {
+	ix := newIndex(rs)
+	targets := map[string]*Resource{} // source URN → DLQ
+	isDLQ := map[string]bool{}
+	for _, q := range rs {
+		if q.Type != TypeQueue {
+			continue
+		}
+		if doc, st := q.jsonDoc("redrivePolicy"); st == present {
+			if arn, ok := doc["deadLetterTargetArn"].(string); ok {
+				probe := Resource{Props: map[string]any{"target": arn}}
+				if d := ix.resolve(probe, "target", TypeQueue, "arn", "name"); d != nil {
+					targets[q.URN], isDLQ[d.URN] = d, true
+				}
+			}
+		} else if st == unknown {
+			if d := ix.resolve(q, "redrivePolicy", TypeQueue); d != nil {
+				targets[q.URN], isDLQ[d.URN] = d, true
+			}
+		}
+	}
+	var out []Finding
+	for _, q := range rs {
+		if q.Type != TypeQueue || isDLQ[q.URN] {
+			continue
+		}
+		_, st := q.get("redrivePolicy")
+		if st == absent {
+			out = append(out, Finding{q.URN, fmt.Sprintf("queue %s has no dead-letter queue: a poison message would block its group until it expires; create a FIFO DLQ with 14 days retention and set redrivePolicy {deadLetterTargetArn, maxReceiveCount}", q.Name)})
+			continue
+		}
+		d := targets[q.URN]
+		if d == nil {
+			continue // unknown yet, or a DLQ outside this stack
+		}
+		srcFIFO, st1 := q.boolean("fifoQueue")
+		dlqFIFO, st2 := d.boolean("fifoQueue")
+		if st1 == present && srcFIFO && st2 != unknown && !dlqFIFO {
+			out = append(out, Finding{q.URN, fmt.Sprintf("queue %s is FIFO but its DLQ %s is a standard queue: a FIFO queue's DLQ must be FIFO (fifoQueue: true)", q.Name, d.Name)})
+		}
+		srcRet, st1 := numberOr(&q, "messageRetentionSeconds", 345600)
+		dlqRet, st2 := numberOr(d, "messageRetentionSeconds", 345600)
+		if st1 != unknown && st2 != unknown && dlqRet < srcRet {
+			out = append(out, Finding{q.URN, fmt.Sprintf("DLQ %s keeps messages %.0f s, less than its source %s (%.0f s): dead letters would expire first; set the DLQ's messageRetentionSeconds to 1209600", d.Name, dlqRet, q.Name, srcRet)})
+		}
+	}
+	return out
+}
+
+func numberOr(r *Resource, prop string, def float64) (float64, state) {
+	n, st := r.number(prop)
+	if st == absent {
+		return def, present
+	}
+	return n, st
+}
+
+func visibilityTimeout(rs []Resource, _ Config) []Finding {
+	ix := newIndex(rs)
+	var out []Finding
+	for _, m := range rs {
+		if m.Type != TypeMapping {
+			continue
+		}
+		q := ix.resolve(m, "eventSourceArn", TypeQueue, "arn")
+		fn := ix.resolve(m, "functionName", TypeFunction, "arn", "name")
+		if q == nil || fn == nil {
+			continue
+		}
+		vt, st1 := numberOr(q, "visibilityTimeoutSeconds", 30)
+		ft, st2 := numberOr(fn, "timeout", 3)
+		if st1 == unknown || st2 == unknown {
+			continue
+		}
+		if vt < 6*ft {
+			out = append(out, Finding{q.URN, fmt.Sprintf("queue %s has a %.0f s visibility timeout but its consumer %s may run %.0f s: set visibilityTimeoutSeconds to at least %.0f (6 x the function timeout), or a message is delivered twice while still being processed", q.Name, vt, fn.Name, ft, 6*ft)})
+		}
+	}
+	return out
+}
+
+func tlsCoverage(rs []Resource, _ Config) []Finding {
+	ix := newIndex(rs)
+	covered := map[string]bool{}
+	for _, p := range rs {
+		if p.Type != TypeQueuePolicy {
+			continue
+		}
+		if doc, st := p.jsonDoc("policy"); st == present && !deniesInsecure(doc) {
+			continue // tls-only reports it
+		}
+		if q := ix.resolve(p, "queueUrl", TypeQueue, "url", "id"); q != nil {
+			covered[q.URN] = true
+		} else if _, st := p.str("queueUrl"); st != present {
+			// preview without dependencies: cannot tell which queue
+			for _, u := range p.PropertyDependencies["queueUrl"] {
+				covered[u] = true
+			}
+		}
+	}
+	unresolved := false
+	for _, p := range rs {
+		if p.Type == TypeQueuePolicy {
+			if _, st := p.str("queueUrl"); st == unknown && len(p.PropertyDependencies["queueUrl"]) == 0 {
+				unresolved = true
+			}
+		}
+	}
+	var out []Finding
+	for _, q := range rs {
+		if q.Type != TypeQueue || covered[q.URN] {
+			continue
+		}
+		if _, st := q.get("policy"); st != absent {
+			continue // inline policy: tls-only checks it
+		}
+		if unresolved {
+			continue // a policy may cover it; we cannot know yet
+		}
+		out = append(out, Finding{q.URN, fmt.Sprintf("queue %s has no policy denying non-TLS access: add an aws.sqs.QueuePolicy that denies sqs:* when aws:SecureTransport is false", q.Name)})
+	}
+
+	hasDomain := slices.ContainsFunc(rs, func(r Resource) bool { return r.Type == TypeDomainName })
+	if hasDomain {
+		for _, a := range rs {
+			if a.Type != TypeRestAPI {
+				continue
+			}
+			if off, st := a.boolean("disableExecuteApiEndpoint"); st == unknown || off {
+				continue
+			}
+			out = append(out, Finding{a.URN, fmt.Sprintf("REST API %s is behind a custom domain but keeps its default execute-api endpoint, which bypasses the domain's TLS policy: set disableExecuteApiEndpoint: true", a.Name)})
+		}
+	}
+	return out
+}
