@@ -13,11 +13,14 @@ all: check test
 ## run (installed into bin/ when missing), then every test, and a short run
 ## of every fuzz target.
 test: check tools
-	$(GO) test -count=1 ./...
+	HOOKLINE_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
-## tools: the Lambda Runtime Interface Emulator, pinned in tools/go.mod.
+## tools: the Lambda Runtime Interface Emulator (pinned in tools/go.mod) and
+## the Pulumi CLI at the SDK's version in go.mod (unless one is on PATH),
+## into bin/. Fast when both are there.
 tools: $(RIE)
+	@bash scripts/build-pulumi.sh
 
 $(RIE): tools/go.mod tools/go.sum
 	cd tools && GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
