@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -171,29 +172,47 @@ type collector struct {
 	mu         sync.Mutex
 	violations []Violation
 	ch         chan events.EngineEvent
-	done       chan struct{}
+	stop, done chan struct{}
 }
 
 func (s *Stack) collect() *collector {
-	c := &collector{ch: make(chan events.EngineEvent), done: make(chan struct{})}
+	c := &collector{ch: make(chan events.EngineEvent), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		for ev := range c.ch {
-			if p := ev.PolicyEvent; p != nil {
-				c.mu.Lock()
-				c.violations = append(c.violations, violation(p))
-				c.mu.Unlock()
-			}
-			if s.opts.Events != nil {
-				s.opts.Events(ev)
+		for {
+			select {
+			case ev, ok := <-c.ch:
+				if !ok {
+					return
+				}
+				if p := ev.PolicyEvent; p != nil {
+					c.mu.Lock()
+					c.violations = append(c.violations, violation(p))
+					c.mu.Unlock()
+				}
+				if s.opts.Events != nil {
+					s.opts.Events(ev)
+				}
+			case <-c.stop:
+				return
 			}
 		}
 	}()
 	return c
 }
 
+// eventGrace is how long to wait for the event stream's end after the
+// operation returned: when the CLI fails before streaming (a locked stack),
+// the Automation API never closes the stream.
+const eventGrace = 5 * time.Second
+
 func (c *collector) wait() []Violation {
-	<-c.done
+	select {
+	case <-c.done:
+	case <-time.After(eventGrace):
+		close(c.stop)
+		<-c.done
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sort.Slice(c.violations, func(i, j int) bool {

@@ -251,8 +251,8 @@ func TestSourceChangeRedeploys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pre.Changes["update"] != 1 || pre.Changes["replace"] != 1 || pre.Changes["create"] != 0 || pre.Changes["delete"] != 0 {
-		t.Errorf("preview: %v, want 1 update (the integration) and 1 replace (the deployment)", pre.Changes)
+	if pre.Changes["update"] != 2 || pre.Changes["replace"] != 1 || pre.Changes["create"] != 0 || pre.Changes["delete"] != 0 {
+		t.Errorf("preview: %v, want 2 updates (the integration, the stage) and 1 replace (the deployment)", pre.Changes)
 	}
 	var updated, replaced []string
 	for _, c := range e.calls(t)[before:] {
@@ -265,7 +265,8 @@ func TestSourceChangeRedeploys(t *testing.T) {
 			updated = append(updated, c.Type+" "+strings.Join(c.Changes, ","))
 		}
 	}
-	if strings.Join(updated, ";") != "aws:apigateway/integration:Integration requestTemplates" {
+	// Exactly the route's integration changes, and the stage moves to the new deployment.
+	if strings.Join(updated, ";") != "aws:apigateway/integration:Integration requestTemplates;aws:apigateway/stage:Stage deployment" {
 		t.Errorf("updated: %v", updated)
 	}
 	if strings.Join(replaced, ";") != "aws:apigateway/deployment:Deployment triggers" {
@@ -275,7 +276,7 @@ func TestSourceChangeRedeploys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.Changes["replace"] != 1 || up.Changes["update"] != 1 {
+	if up.Changes["replace"] != 1 || up.Changes["update"] != 2 {
 		t.Errorf("up: %v", up.Changes)
 	}
 	_, _ = s.Destroy(ctx(t))

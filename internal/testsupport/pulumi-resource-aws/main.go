@@ -206,7 +206,10 @@ func (p *fakeAWS) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirp
 // attributes (everything the inputs did not set) are unknown.
 func (p *fakeAWS) state(urn string, inputs resource.PropertyMap, preview bool) (string, resource.PropertyMap, error) {
 	u := resource.URN(urn)
-	id, st, err := p.model.Compute(string(u.Type()), u.Name(), urn, inputs)
+	// A new physical resource gets new ids, as in AWS: a replacement must
+	// not reuse its predecessor's id. Equal inputs still give equal ids.
+	seed := urn + "@" + fmt.Sprint(inputs.Mappable())
+	id, st, err := p.model.Compute(string(u.Type()), u.Name(), seed, inputs)
 	if err != nil {
 		return "", nil, err
 	}
@@ -238,17 +241,28 @@ func (p *fakeAWS) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulu
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
 }
 
+// Update keeps the computed attributes of the existing resource (its id,
+// ARN, URLs) and takes the new inputs.
 func (p *fakeAWS) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
 	inputs, err := unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
 	}
-	_, st, err := p.state(req.GetUrn(), inputs, req.GetPreview())
+	olds, err := unmarshal(req.GetOlds())
 	if err != nil {
 		return nil, err
 	}
-	if !req.GetPreview() {
-		st["id"] = resource.NewStringProperty(req.GetId())
+	oldInputs, err := unmarshal(req.GetOldInputs())
+	if err != nil {
+		return nil, err
+	}
+	st := inputs.Copy()
+	for k, v := range olds {
+		if _, isInput := oldInputs[k]; !isInput {
+			if _, set := st[k]; !set {
+				st[k] = v
+			}
+		}
 	}
 	p.record(Call{Method: "Update", URN: req.GetUrn(), Type: string(resource.URN(req.GetUrn()).Type()), ID: req.GetId(), Preview: req.GetPreview()})
 	props, err := marshal(st)
