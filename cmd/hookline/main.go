@@ -27,6 +27,7 @@ const usage = `usage: hookline <command> [flags]
 commands:
   plan    run the program offline and print the resources it would create
   invoke  run a source's handler under the Lambda emulator with one signed webhook
+  cost    estimate the monthly cost per source (and --capacity: what each sustains)
 `
 
 func main() {
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return planCmd(args[1:], stdout, stderr)
 	case "invoke":
 		return invokeCmd(args[1:], stdout, stderr)
+	case "cost":
+		return costCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -60,8 +60,15 @@ func TestPlanJSON(t *testing.T) {
 			if string(doc["project"]) != `"hookline"` || string(doc["stack"]) != `"`+stack+`"` {
 				t.Errorf("project/stack: %s %s", doc["project"], doc["stack"])
 			}
-			if string(doc["policies"]) != "[]" || string(doc["cost"]) != "null" {
-				t.Errorf("policies %s, cost %s", doc["policies"], doc["cost"])
+			if string(doc["policies"]) != "[]" {
+				t.Errorf("policies %s", doc["policies"])
+			}
+			var cost struct {
+				Total   float64
+				Sources []struct{ Source string }
+			}
+			if err := json.Unmarshal(doc["cost"], &cost); err != nil || cost.Total <= 0 || len(cost.Sources) == 0 {
+				t.Errorf("cost %s (%v)", doc["cost"], err)
 			}
 			var resources []map[string]json.RawMessage
 			if err := json.Unmarshal(doc["resources"], &resources); err != nil {
@@ -217,5 +224,31 @@ func TestPlanPolicyFixtures(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("plan", "--inject-violation", "nope", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "unknown violation") {
 		t.Errorf("unknown violation: exit %d %s", code, errOut)
+	}
+}
+
+func TestCost(t *testing.T) {
+	code, out, errOut := runCLI("cost", "--stack", "prod", "--rps", "20", "--body-kb", "2", "--groups", "50", "--capacity", "--dir", "../..")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"payments", "partners", "internal", "total: $", "bound by", "capacity"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI("cost", "--stack", "dev", "--output", "json", "--dir", "../..")
+	var doc struct {
+		Cost struct {
+			Total   float64
+			Traffic struct{ RPS float64 }
+			Sources []struct{ Source, Dominant string }
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || doc.Cost.Total <= 0 || len(doc.Cost.Sources) != 2 || doc.Cost.Traffic.RPS != 1 {
+		t.Errorf("json: exit %d %s", code, out)
+	}
+	if code, _, errOut := runCLI("cost", "--body-kb", "2048", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "1 MiB") {
+		t.Errorf("oversized body: exit %d %s", code, errOut)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/awsmodel"
+	"github.com/hookline/hookline/internal/ops"
 	"github.com/hookline/hookline/internal/stackconfig"
 	"github.com/hookline/hookline/policy/rules"
 )
@@ -62,7 +63,7 @@ type Result struct {
 	Resources []Resource     `json:"resources"`
 	Outputs   map[string]any `json:"outputs"`
 	Policies  []Violation    `json:"policies"`
-	Cost      any            `json:"cost"`
+	Cost      *ops.Estimate  `json:"cost"`
 
 	// Config is the validated stack configuration the plan ran with.
 	Config *stackconfig.Config `json:"-"`
@@ -126,6 +127,8 @@ func Run(opts Options) (*Result, error) {
 		})
 	}
 	res.Policies = rules.Evaluate(RuleResources(res.Registered), opts.Policy)
+	est := ops.StackCost(cfg, ops.Traffic(cfg.Traffic), ops.DefaultPrices)
+	res.Cost = &est
 	if res.Policies == nil {
 		res.Policies = []Violation{}
 	}

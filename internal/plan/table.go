@@ -53,6 +53,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 	for _, k := range sortedKeys(r.Outputs) {
 		fmt.Fprintf(w, "  %s: %s\n", k, compact(r.Outputs[k], 0))
 	}
+	if c := r.Cost; c != nil {
+		fmt.Fprintf(w, "\nCost: about $%.2f/month at %.4g webhooks/s of %.4g KB per source (%d groups), mostly %s (hookline cost for details)\n",
+			c.Total, c.Traffic.RPS, c.Traffic.BodyKB, c.Traffic.Groups, c.Dominant)
+	}
 	if len(r.Policies) == 0 {
 		fmt.Fprintf(w, "\nPolicies: no violations\n")
 	} else {

@@ -36,6 +36,9 @@ type Config struct {
 	// program stores as SSM SecureString parameters (set them with
 	// pulumi config set --secret --path). Sources without an entry read a
 	// parameter that already exists.
+	// Traffic is the default load of the cost estimate in the offline plan.
+	Traffic Traffic `json:"traffic"`
+
 	SigningSecrets map[string]string `json:"signingSecrets,omitempty"`
 	ForwardSecrets map[string]string `json:"forwardSecrets,omitempty"`
 }
@@ -50,6 +53,14 @@ type Domain struct {
 type Throttle struct {
 	RateLimit  float64 `json:"rateLimit"`
 	BurstLimit int     `json:"burstLimit"`
+}
+
+// Traffic is a source's expected load, for estimates.
+type Traffic struct {
+	RPS      float64 `json:"rps"`
+	BodyKB   float64 `json:"bodyKb"`
+	Groups   int     `json:"groups"`
+	RecordMS float64 `json:"recordMs"`
 }
 
 // Alarms tunes the CloudWatch alarms.

@@ -28,6 +28,12 @@ const (
 	DefaultForwardTimeoutSeconds = 10
 	DefaultIdempotencyTTLHours   = 72
 
+	// The default traffic of the plan's cost estimate, per source.
+	DefaultTrafficRPS      = 1
+	DefaultTrafficBodyKB   = 1
+	DefaultTrafficGroups   = 10
+	DefaultTrafficRecordMS = 10
+
 	// VisibilityMultiple is AWS's guidance: a queue's visibility timeout is at
 	// least six times the timeout of the function that consumes it.
 	VisibilityMultiple = 6
@@ -52,6 +58,18 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Alarms.OldestMessageAgeSeconds == 0 {
 		c.Alarms.OldestMessageAgeSeconds = DefaultOldestMessageAgeSeconds
+	}
+	if c.Traffic.RPS == 0 {
+		c.Traffic.RPS = DefaultTrafficRPS
+	}
+	if c.Traffic.BodyKB == 0 {
+		c.Traffic.BodyKB = DefaultTrafficBodyKB
+	}
+	if c.Traffic.Groups == 0 {
+		c.Traffic.Groups = DefaultTrafficGroups
+	}
+	if c.Traffic.RecordMS == 0 {
+		c.Traffic.RecordMS = DefaultTrafficRecordMS
 	}
 	if c.Tags == nil {
 		c.Tags = map[string]string{}

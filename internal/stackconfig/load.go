@@ -47,7 +47,7 @@ func StackFile(stack string) string { return "Pulumi." + stack + ".yaml" }
 // topLevel maps every hookline key to the field it decodes into.
 var topLevel = []string{
 	"environment", "domain", "throttle", "logRetentionDays", "alarmEmails",
-	"alarms", "tags", "manageApiGatewayAccount", "sources", "signingSecrets", "forwardSecrets",
+	"alarms", "tags", "manageApiGatewayAccount", "sources", "signingSecrets", "forwardSecrets", "traffic",
 }
 
 // secretKeys must be set with `pulumi config set --secret`.
@@ -120,6 +120,7 @@ func Load(stack string, raw map[string]string, complete bool, secret []string) (
 	v.decode(raw, "alarms", &c.Alarms)
 	v.decode(raw, "alarmEmails", &c.AlarmEmails)
 	v.decode(raw, "tags", &c.Tags)
+	v.decode(raw, "traffic", &c.Traffic)
 	for _, k := range secretKeys {
 		key := Namespace + ":" + k
 		if _, ok := raw[key]; ok && !slices.Contains(secret, key) {

@@ -62,6 +62,9 @@ func (c *Config) validate(v *validator) {
 			v.add(ns+"tags."+k, "tag value longer than 256 characters")
 		}
 	}
+	if t := c.Traffic; t.RPS < 0 || t.BodyKB < 0 || t.BodyKB > 1024 || t.Groups < 0 || t.RecordMS < 0 {
+		v.add(ns+"traffic", "rps, bodyKb (at most 1024), groups and recordMs must be positive")
+	}
 	byName := map[string]Source{}
 	for _, s := range c.Sources {
 		byName[s.Name] = s
