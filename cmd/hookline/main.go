@@ -28,6 +28,8 @@ commands:
   plan    run the program offline and print the resources it would create
   invoke  run a source's handler under the Lambda emulator with one signed webhook
   cost    estimate the monthly cost per source (and --capacity: what each sustains)
+  send    sign a body with a source's scheme and POST it to the endpoint
+  redrive move dead-lettered messages back to the source queue, in order
 `
 
 func main() {
@@ -46,6 +48,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return invokeCmd(args[1:], stdout, stderr)
 	case "cost":
 		return costCmd(args[1:], stdout, stderr)
+	case "send":
+		return sendCmd(args[1:], stdout, stderr)
+	case "redrive":
+		return redriveCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -33,6 +33,13 @@ type Server struct {
 	parameters map[string]string
 	sent       []Sent
 	calls      []string
+
+	queues   map[string][]Message // SQS queues by URL
+	arns     map[string]string    // queue ARN → URL
+	tasks    []map[string]any     // message move tasks
+	receipts int
+	faults   map[string]map[int]Fault
+	counts   map[string]int
 }
 
 // New starts a fake serving the given SSM parameters.
@@ -73,12 +80,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.calls = append(s.calls, target)
+	f, failNow := s.fault(target)
 	s.mu.Unlock()
+	if failNow {
+		fail(w, f.Status, f.Type, "injected fault")
+		return
+	}
 	switch target {
 	case "AmazonSSM.GetParameter":
 		s.getParameter(w, body)
 	case "AmazonSQS.SendMessage":
 		s.sendMessage(w, body)
+	case "AmazonSQS.ReceiveMessage":
+		s.receiveMessage(w, body)
+	case "AmazonSQS.DeleteMessage":
+		s.deleteMessage(w, body)
+	case "AmazonSQS.ChangeMessageVisibility":
+		s.changeVisibility(w, body)
+	case "AmazonSQS.StartMessageMoveTask":
+		s.startMoveTask(w, body)
+	case "AmazonSQS.ListMessageMoveTasks":
+		s.listMoveTasks(w, body)
 	default:
 		fail(w, 400, "UnknownOperationException", "awsfake does not serve "+target)
 	}
@@ -129,6 +151,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, body []byte) {
 	s.mu.Lock()
 	s.sent = append(s.sent, Sent{QueueURL: in.QueueUrl, Body: in.MessageBody, GroupID: in.MessageGroupId,
 		DeduplicationID: in.MessageDeduplicationId, Attributes: attrs})
+	s.sendToQueue(in.QueueUrl, in.MessageBody, in.MessageGroupId, in.MessageDeduplicationId, attrs)
 	n := len(s.sent)
 	s.mu.Unlock()
 	sum := md5.Sum([]byte(in.MessageBody))

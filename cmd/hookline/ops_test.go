@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/internal/awsfake"
+	"github.com/hookline/hookline/internal/contract"
+)
+
+type httpHeader http.Header
+
+func (h httpHeader) Header(name string) string { return http.Header(h).Get(name) }
+
+// TestSend: send signs with the source's scheme, and the receiver verifies
+// it with the handler's own verifier.
+func TestSend(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	status := http.StatusAccepted
+	var verifyErr error
+	var gotKey, gotType string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		v, _ := signature.New(contract.SchemeStandardWebhooks, signature.Options{})
+		verifyErr = v.Verify(httpHeader(r.Header), body, []string{secret}, time.Now())
+		gotKey, gotType = r.Header.Get("x-api-key"), r.Header.Get("Content-Type")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "accepted", "messageId": "mid-1", "requestId": "rid-1"})
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	_ = os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	body := filepath.Join(t.TempDir(), "body.json")
+	_ = os.WriteFile(body, []byte(`{"type":"invoice.paid"}`), 0o644)
+
+	args := []string{"send", "--stack", "prod", "--source", "partners", "--body", body, "--secret", secret,
+		"--url", srv.URL + "/partners", "--header", "X-Partner-Account=acme", "--ca-file", ca, "--dir", "../.."}
+	code, out, errOut := runCLI(args...)
+	if code != 0 || verifyErr != nil {
+		t.Fatalf("exit %d, verify %v\n%s%s", code, verifyErr, out, errOut)
+	}
+	for _, want := range []string{"202 Accepted", "request id: rid-1", "message id: mid-1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if gotType != "application/json" || gotKey != "" {
+		t.Errorf("content type %q, api key %q", gotType, gotKey)
+	}
+
+	for _, tc := range []struct {
+		status int
+		want   string
+	}{{401, "not authenticated"}, {403, "forbidden"}, {413, "too large"}, {415, "not accepted"}} {
+		status = tc.status
+		code, _, errOut := runCLI(args...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%d: exit %d, %q", tc.status, code, errOut)
+		}
+	}
+	status = http.StatusAccepted
+
+	// Without trusting the endpoint's certificate the handshake is refused.
+	noCA := append([]string(nil), args[:len(args)-4]...)
+	noCA = append(noCA, "--dir", "../..")
+	if code, _, errOut := runCLI(noCA...); code != 2 || !strings.Contains(errOut, "TLS handshake") {
+		t.Errorf("untrusted certificate: exit %d, %q", code, errOut)
+	}
+	// An apiKey source needs a key; with one it is sent.
+	stripeArgs := []string{"send", "--stack", "dev", "--source", "payments", "--body", body, "--secret", "whsec_x",
+		"--url", srv.URL + "/payments", "--ca-file", ca, "--dir", "../..", "--api-key", "k-123"}
+	if code, _, errOut := runCLI(stripeArgs...); code != 0 || gotKey != "k-123" {
+		t.Errorf("api key: exit %d key %q %s", code, gotKey, errOut)
+	}
+	// No URL and no deployed stack: a clear error.
+	if code, _, errOut := runCLI("send", "--stack", "dev", "--source", "github", "--body", body, "--secret", "s", "--dir", t.TempDir()); code != 2 || errOut == "" {
+		t.Errorf("no outputs: exit %d %q", code, errOut)
+	}
+}
+
+func TestRedriveCommand(t *testing.T) {
+	srv := awsfake.New(nil)
+	defer srv.Close()
+	dlq, queue := "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-payments-dlq.fifo", "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-payments.fifo"
+	msg := func(g, id string) awsfake.Message {
+		return awsfake.Message{Body: `{}`, GroupID: g, DeduplicationID: id, Attributes: map[string]string{
+			contract.AttrEventID: id, contract.AttrFailureReason: "signature-mismatch"}}
+	}
+	srv.AddQueue(dlq, "arn:dlq", msg("cus_1", "evt_1"), msg("cus_2", "evt_2"), msg("cus_1", "evt_3"))
+	srv.AddQueue(queue, "arn:queue")
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_REGION", "eu-west-1")
+	base := []string{"redrive", "--source", "payments", "--queue-url", queue, "--queue-arn", "arn:queue", "--dlq-url", dlq, "--dlq-arn", "arn:dlq"}
+
+	code, out, errOut := runCLI(append(base, "--dry-run")...)
+	if code != 0 || !strings.Contains(out, "3 message(s) would move") || !strings.Contains(out, "signature-mismatch") || len(srv.Queue(dlq)) != 3 {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	srv.ExpireVisibility()
+	code, out, errOut = runCLI(append(base, "--group", "cus_1")...)
+	if code != 0 || !strings.Contains(out, "moved 2 message(s)") || len(srv.Queue(queue)) != 2 || len(srv.Queue(dlq)) != 1 {
+		t.Fatalf("group: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(base...)
+	if code != 0 || !strings.Contains(out, "COMPLETED") || len(srv.Queue(dlq)) != 0 {
+		t.Fatalf("whole queue: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("redrive", "--source", "payments", "--dir", t.TempDir()); code != 2 || errOut == "" {
+		t.Errorf("no outputs: exit %d %q", code, errOut)
+	}
+}

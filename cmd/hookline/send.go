@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/internal/contract"
+	"github.com/hookline/hookline/internal/stackconfig"
+)
+
+// sendCmd signs a body with the source's scheme and POSTs it to the
+// endpoint, the way the real sender would.
+func sendCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "dev", "stack whose config and outputs describe the source")
+	source := fs.String("source", "", "source name (required)")
+	bodyPath := fs.String("body", "", "file with the body, or - for stdin (required)")
+	secret := fs.String("secret", "", "signing secret (default: read from the source's SSM parameter)")
+	url := fs.String("url", "", "endpoint URL of the source (default: the stack output sources.<source>.url)")
+	apiKey := fs.String("api-key", "", "API key for apiKey sources (default: the stack output apiKeys.<source>)")
+	caFile := fs.String("ca-file", "", "PEM file of an extra CA to trust (a private or test endpoint)")
+	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+	var headers headerFlags
+	fs.Var(&headers, "header", "extra header Name=Value (repeatable), e.g. the groupBy header")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "hookline send: "+format+"\n", a...)
+		return 2
+	}
+	if *source == "" || *bodyPath == "" {
+		return fail("--source and --body are required")
+	}
+	projectDir, err := projectDirOrFind(*dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	raw, secretKeys, err := stackconfig.ReadStackFile(projectDir, *stack)
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg, err := stackconfig.Load(*stack, raw, true, secretKeys)
+	if err != nil {
+		return fail("%v", oneLine(err))
+	}
+	var src *stackconfig.Source
+	for i := range cfg.Sources {
+		if cfg.Sources[i].Name == *source {
+			src = &cfg.Sources[i]
+		}
+	}
+	if src == nil {
+		return fail("stack %s has no source %q", *stack, *source)
+	}
+	body, err := readBody(*bodyPath)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	var outs map[string]any
+	outputs := func() (map[string]any, error) {
+		if outs == nil {
+			o, err := stackOutputs(projectDir, *stack)
+			if err != nil {
+				return nil, err
+			}
+			outs = o
+		}
+		return outs, nil
+	}
+	if *url == "" {
+		o, err := outputs()
+		if err != nil {
+			return fail("%v (or pass --url)", err)
+		}
+		if *url, err = sourceOutput(o, *source, "url"); err != nil {
+			return fail("%v (or pass --url)", err)
+		}
+	}
+	if src.Auth.Type == stackconfig.AuthAPIKey && *apiKey == "" {
+		o, err := outputs()
+		if err != nil {
+			return fail("source %s needs an API key: %v (or pass --api-key)", *source, err)
+		}
+		keys, _ := o["apiKeys"].(map[string]any)
+		if *apiKey, _ = keys[*source].(string); *apiKey == "" {
+			return fail("source %s needs an API key and the stack has no output apiKeys.%s (pass --api-key)", *source, *source)
+		}
+	}
+	scheme := contract.Scheme(src.Signature.Scheme)
+	if *secret == "" && scheme != contract.SchemeNone {
+		s, err := readSSMSecret(src.Signature.SecretParameter)
+		if err != nil {
+			return fail("read the signing secret %s: %v (or pass --secret)", src.Signature.SecretParameter, err)
+		}
+		*secret = s
+	}
+
+	h := map[string]string{"Content-Type": src.ContentTypes[0]}
+	for _, kv := range headers {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fail("--header %q is not Name=Value", kv)
+		}
+		h[k] = v
+	}
+	req := contract.Request{Headers: h, Body: body}
+	if src.EventAt.Kind == contract.KindHeader && req.Select(src.EventAt) == "" {
+		h[src.EventAt.Name] = "evt_" + randHex(12)
+	}
+	if err := sign(h, scheme, src.Signature, *secret, req.Select(src.EventAt), time.Now(), body); err != nil {
+		return fail("sign: %v", err)
+	}
+	if *apiKey != "" {
+		h["x-api-key"] = *apiKey
+	}
+
+	client, err := httpClient(*caFile)
+	if err != nil {
+		return fail("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
+	if err != nil {
+		return fail("%v", err)
+	}
+	for k, v := range h {
+		hreq.Header.Set(k, v)
+	}
+	resp, err := client.Do(hreq)
+	if err != nil {
+		var certErr *tls.CertificateVerificationError
+		if errors.As(err, &certErr) || strings.Contains(err.Error(), "tls:") {
+			return fail("TLS handshake with %s failed: %v (the endpoint must present a valid certificate over TLS 1.2+; for a private CA use --ca-file)", hreq.URL.Host, err)
+		}
+		return fail("POST %s: %v", *url, err)
+	}
+	defer resp.Body.Close()
+	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var r struct{ Status, MessageID, RequestID, Error string }
+	_ = json.Unmarshal(respBody, &r)
+	if r.RequestID == "" {
+		r.RequestID = resp.Header.Get("x-amzn-RequestId")
+	}
+	fmt.Fprintf(stdout, "status:     %s\nrequest id: %s\n", resp.Status, r.RequestID)
+	if r.MessageID != "" {
+		fmt.Fprintf(stdout, "message id: %s\n", r.MessageID)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return 0
+	}
+	hint := map[int]string{
+		401: "not authenticated: check the API key, IAM signature or Cognito token of the source",
+		403: "forbidden: the API key, IAM identity or token is not allowed on this route",
+		413: "the body is too large for an SQS message (1 MiB with attributes)",
+		415: fmt.Sprintf("content type %q not accepted; source %s accepts %s", h["Content-Type"], *source, strings.Join(src.ContentTypes, ", ")),
+		429: "throttled: the stage, method or usage plan rate was exceeded; retry later",
+	}[resp.StatusCode]
+	if hint == "" {
+		hint = strings.TrimSpace(string(respBody))
+	}
+	fmt.Fprintf(stderr, "hookline send: %s: %s\n", resp.Status, hint)
+	return 1
+}
+
+func httpClient(caFile string) (*http.Client, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}}, nil
+}
+
+func readSSMSecret(name string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return "", err
+	}
+	out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return "", err
+	}
+	secrets := signature.ParseSecrets(aws.ToString(out.Parameter.Value))
+	if len(secrets) == 0 {
+		return "", errors.New("the parameter is empty")
+	}
+	return secrets[0], nil
+}
