@@ -1,8 +1,6 @@
 package infra
 
 import (
-	"sort"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/internal/stackconfig"
@@ -45,13 +43,4 @@ func FunctionName(c *stackconfig.Config, s stackconfig.Source) string { return c
 // FunctionLogGroup is the explicit log group of a source's function.
 func FunctionLogGroup(c *stackconfig.Config, s stackconfig.Source) string {
 	return "/aws/lambda/" + FunctionName(c, s)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -53,13 +53,21 @@ func BuildHandler(projectDir, outDir string) (string, error) {
 			return out, nil
 		}
 	}
-	// Build next to the target and rename, so a failed or interrupted build
-	// never leaves a half-written bootstrap behind.
-	tmp, err := filepath.Abs(out + ".tmp")
+	// Build to a file of this build's own next to the target and rename it
+	// into place: a failed or interrupted build never leaves a half-written
+	// bootstrap, and concurrent builds (parallel test packages, two
+	// programs) never write the same file.
+	f, err := os.CreateTemp(outDir, ".bootstrap-*")
+	if err != nil {
+		return "", fmt.Errorf("create build file: %w", err)
+	}
+	f.Close()
+	tmp, err := filepath.Abs(f.Name())
 	if err != nil {
 		return "", err
 	}
-	_ = os.Remove(tmp)
+	_ = os.Remove(tmp) // go build refuses to overwrite a non-object file
+	defer os.Remove(tmp)
 	args := append([]string{"build"}, HandlerBuildFlags...)
 	args = append(args, "-o", tmp, HandlerPackage)
 	cmd := exec.Command("go", args...)
@@ -73,7 +81,7 @@ func BuildHandler(projectDir, outDir string) (string, error) {
 	if err := os.Rename(tmp, out); err != nil {
 		return "", fmt.Errorf("install handler binary: %w", err)
 	}
-	if err := os.WriteFile(keyFile, []byte(key), 0o644); err != nil {
+	if err := writeAtomic(keyFile, []byte(key)); err != nil {
 		return "", fmt.Errorf("record handler build key: %w", err)
 	}
 	return out, nil
@@ -156,4 +164,21 @@ func sourceKey(projectDir string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeAtomic replaces path with data through a rename.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".key-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -131,3 +131,26 @@ func tinyProject(t *testing.T, main string) string {
 	}
 	return dir
 }
+
+// TestConcurrentHandlerBuilds: parallel builds into one place (test packages
+// run in parallel, programs run side by side) all succeed.
+func TestConcurrentHandlerBuilds(t *testing.T) {
+	proj := tinyProject(t, "package main\n\nfunc main() {}\n")
+	dir := t.TempDir()
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			_, err := infra.BuildHandler(proj, dir)
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("leftovers in the build dir: %v", entries)
+	}
+}

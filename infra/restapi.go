@@ -2,6 +2,8 @@ package infra
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -77,7 +79,7 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 		return nil, fmt.Errorf("create request validator: %w", err)
 	}
 
-	for _, typ := range sortedKeys(contract.GatewayResponses()) {
+	for _, typ := range slices.Sorted(maps.Keys(contract.GatewayResponses())) {
 		resp, err := apigateway.NewResponse(ctx, name+"-"+typ, &apigateway.ResponseArgs{
 			RestApiId:         api.ID(),
 			ResponseType:      pulumi.String(typ),

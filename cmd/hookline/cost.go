@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/hookline/hookline/internal/ops"
-	"github.com/hookline/hookline/internal/stackconfig"
 )
 
 // costCmd estimates a stack's monthly cost, and with --capacity what each
@@ -35,17 +34,9 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	if *output != "table" && *output != "json" {
 		return fail("--output must be table or json")
 	}
-	projectDir, err := projectDirOrFind(*dir)
+	_, cfg, err := loadStack(*dir, *stack)
 	if err != nil {
 		return fail("%v", err)
-	}
-	raw, secret, err := stackconfig.ReadStackFile(projectDir, *stack)
-	if err != nil {
-		return fail("%v", err)
-	}
-	cfg, err := stackconfig.Load(*stack, raw, true, secret)
-	if err != nil {
-		return fail("%v", oneLine(err))
 	}
 	t := ops.Traffic(cfg.Traffic)
 	for _, f := range []struct {

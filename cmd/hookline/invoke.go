@@ -58,26 +58,9 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	if *source == "" || *bodyPath == "" {
 		return fail("--source and --body are required")
 	}
-	projectDir, err := projectDirOrFind(*dir)
+	projectDir, cfg, src, err := stackSource(*dir, *stack, *source)
 	if err != nil {
 		return fail("%v", err)
-	}
-	raw, secretKeys, err := stackconfig.ReadStackFile(projectDir, *stack)
-	if err != nil {
-		return fail("%v", err)
-	}
-	cfg, err := stackconfig.Load(*stack, raw, true, secretKeys)
-	if err != nil {
-		return fail("%v", oneLine(err))
-	}
-	var src *stackconfig.Source
-	for i := range cfg.Sources {
-		if cfg.Sources[i].Name == *source {
-			src = &cfg.Sources[i]
-		}
-	}
-	if src == nil {
-		return fail("stack %s has no source %q", *stack, *source)
 	}
 	body, err := readBody(*bodyPath)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/hookline/hookline/internal/stackconfig"
 )
 
 // stackOutputs reads a deployed stack's outputs (secrets shown) with the
@@ -45,4 +47,35 @@ func sourceOutput(outs map[string]any, source, key string) (string, error) {
 		return "", fmt.Errorf("the stack has no output sources.%s.%s: is the source deployed (pulumi up)?", source, key)
 	}
 	return v, nil
+}
+
+// stackSource loads the stack's validated config and one of its sources.
+func stackSource(dir, stack, source string) (string, *stackconfig.Config, *stackconfig.Source, error) {
+	projectDir, cfg, err := loadStack(dir, stack)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	for i := range cfg.Sources {
+		if cfg.Sources[i].Name == source {
+			return projectDir, cfg, &cfg.Sources[i], nil
+		}
+	}
+	return "", nil, nil, fmt.Errorf("stack %s has no source %q", stack, source)
+}
+
+// loadStack finds the project and loads a stack's validated config.
+func loadStack(dir, stack string) (string, *stackconfig.Config, error) {
+	projectDir, err := projectDirOrFind(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	raw, secretKeys, err := stackconfig.ReadStackFile(projectDir, stack)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := stackconfig.Load(stack, raw, true, secretKeys)
+	if err != nil {
+		return "", nil, errors.New(oneLine(err))
+	}
+	return projectDir, cfg, nil
 }

@@ -280,12 +280,7 @@ func (s *Stack) Up(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return &Result{Violations: vs}, classify(err, vs)
 	}
-	counts := map[string]int{}
-	if res.Summary.ResourceChanges != nil {
-		for k, v := range *res.Summary.ResourceChanges {
-			counts[k] = v
-		}
-	}
+	counts := summary(res.Summary.ResourceChanges)
 	return &Result{Changes: counts, Violations: vs, Outputs: res.Outputs}, nil
 }
 
@@ -302,16 +297,21 @@ func (s *Stack) Destroy(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, classify(err, vs)
 	}
-	counts := map[string]int{}
-	if res.Summary.ResourceChanges != nil {
-		for k, v := range *res.Summary.ResourceChanges {
-			counts[k] = v
-		}
-	}
+	counts := summary(res.Summary.ResourceChanges)
 	return &Result{Changes: counts}, nil
 }
 
 // Remove deletes the stack itself (after Destroy).
 func (s *Stack) Remove(ctx context.Context) error {
 	return s.stack.Workspace().RemoveStack(ctx, s.opts.Stack)
+}
+
+func summary(changes *map[string]int) map[string]int {
+	out := map[string]int{}
+	if changes != nil {
+		for k, v := range *changes {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -50,7 +51,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "\n%d resources for stack %s (%s)\n", len(r.Resources), r.Stack, summary(r.CountByType()))
 
 	fmt.Fprintf(w, "\nOutputs:\n")
-	for _, k := range sortedKeys(r.Outputs) {
+	for _, k := range slices.Sorted(maps.Keys(r.Outputs)) {
 		fmt.Fprintf(w, "  %s: %s\n", k, compact(r.Outputs[k], 0))
 	}
 	if c := r.Cost; c != nil {
@@ -101,20 +102,11 @@ func compact(v any, limit int) string {
 }
 
 func summary(counts map[string]int) string {
-	keys := sortedKeys(counts)
+	keys := slices.Sorted(maps.Keys(counts))
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		short := k[strings.LastIndex(k, ":")+1:]
 		parts = append(parts, fmt.Sprintf("%d %s", counts[k], short))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
