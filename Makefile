@@ -5,15 +5,16 @@ STACK ?= dev
 BIN   := $(CURDIR)/bin
 RIE   := $(BIN)/aws-lambda-rie
 
-.PHONY: all test check tools policy plan plan-json build handler bench fuzz clean tidy
+.PHONY: all test check tools browser portal policy plan plan-json build handler bench fuzz clean tidy
 
 all: check test
 
 ## test: the README's test command — static checks, the tools the tests
 ## run (installed into bin/ when missing), then every test, and a short run
 ## of every fuzz target.
-test: check tools
-	HOOKLINE_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 30m ./...
+test: check tools browser
+	@mkdir -p $(CURDIR)/.build/test-output
+	HOOKLINE_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
 ## tools: the Lambda Runtime Interface Emulator (pinned in tools/go.mod) and
@@ -25,6 +26,16 @@ tools: $(RIE)
 $(RIE): tools/go.mod tools/go.sum
 	cd tools && GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 	@touch $@
+
+## browser: Debian's chromium for the portal's browser test, when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test ..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: the browser test will skip (HOOKLINE_REQUIRE_BROWSER=1 makes it fail)"; }
+
+## portal: the self-service portal on http://127.0.0.1:8080 with its defaults.
+portal:
+	$(GO) run ./cmd/hookline portal
 
 ## fuzz: every fuzz target for FUZZTIME each: a count of inputs (a duration such
 ## as 1m works too, but Go can then report a spurious "context deadline exceeded").

@@ -30,6 +30,7 @@ commands:
   cost    estimate the monthly cost per source (and --capacity: what each sustains)
   send    sign a body with a source's scheme and POST it to the endpoint
   redrive move dead-lettered messages back to the source queue, in order
+  portal  serve the self-service portal (teams provision their own endpoints)
 `
 
 func main() {
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return sendCmd(args[1:], stdout, stderr)
 	case "redrive":
 		return redriveCmd(args[1:], stdout, stderr)
+	case "portal":
+		return portalCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -99,10 +99,10 @@ type Result struct {
 	Outputs auto.OutputMap
 }
 
-// Open creates or selects the stack and sets its config.
-func Open(ctx context.Context, o Options) (*Stack, error) {
-	if o.Stack == "" || o.ProjectDir == "" {
-		return nil, errors.New("engine: ProjectDir and Stack are required")
+// prepare fills the defaults of o and returns the workspace options.
+func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
+	if o.ProjectDir == "" {
+		return nil, errors.New("engine: ProjectDir is required")
 	}
 	projectDir, err := filepath.Abs(o.ProjectDir)
 	if err != nil {
@@ -119,9 +119,8 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 		o.BackendURL = "file://" + o.StateDir
 	}
 	if o.Passphrase == "" {
-		return nil, errors.New("engine: a passphrase for the stack's secrets is required")
+		return nil, errors.New("engine: a passphrase for the stacks' secrets is required")
 	}
-
 	env := map[string]string{
 		"PULUMI_CONFIG_PASSPHRASE":             o.Passphrase,
 		"PULUMI_SKIP_UPDATE_CHECK":             "true",
@@ -138,19 +137,36 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: the Pulumi CLI: %w", err)
 	}
-	program := infra.Program(infra.ProgramOptions{ProjectDir: projectDir, Breaches: o.Breaches})
+	name := o.Stack
+	if name == "" {
+		name = "_list"
+	}
+	workDir := filepath.Join(o.StateDir, "workspaces", name)
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, err
+	}
 	proj := workspace.Project{
 		Name:    tokens.PackageName(stackconfig.Namespace),
 		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
 		Backend: &workspace.ProjectBackend{URL: o.BackendURL},
 	}
-	workDir := filepath.Join(o.StateDir, "workspaces", o.Stack)
-	if err := os.MkdirAll(workDir, 0o755); err != nil {
+	return []auto.LocalWorkspaceOption{
+		auto.Project(proj), auto.WorkDir(workDir), auto.Pulumi(cmd), auto.EnvVars(env),
+		auto.PulumiHome(filepath.Join(o.StateDir, "home")), auto.SecretsProvider("passphrase"),
+	}, nil
+}
+
+// Open creates or selects the stack and sets its config.
+func Open(ctx context.Context, o Options) (*Stack, error) {
+	if o.Stack == "" {
+		return nil, errors.New("engine: Stack is required")
+	}
+	wsOpts, err := prepare(&o)
+	if err != nil {
 		return nil, err
 	}
-	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, stackconfig.Namespace, program,
-		auto.Project(proj), auto.WorkDir(workDir), auto.Pulumi(cmd), auto.EnvVars(env),
-		auto.PulumiHome(filepath.Join(o.StateDir, "home")), auto.SecretsProvider("passphrase"))
+	program := infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Breaches: o.Breaches})
+	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, stackconfig.Namespace, program, wsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open stack %s: %w", o.Stack, err)
 	}
@@ -165,6 +181,34 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 		return nil, fmt.Errorf("engine: set config of %s: %w", o.Stack, err)
 	}
 	return &Stack{opts: o, stack: st}, nil
+}
+
+// List lists the stacks of the backend (o.Stack is ignored).
+func List(ctx context.Context, o Options) ([]auto.StackSummary, error) {
+	o.Stack = ""
+	wsOpts, err := prepare(&o)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, wsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: workspace: %w", err)
+	}
+	return ws.ListStacks(ctx)
+}
+
+// Tag reads a stack tag ("" when unset).
+func (s *Stack) Tag(ctx context.Context, key string) string {
+	v, err := s.stack.Workspace().GetTag(ctx, s.opts.Stack, key)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// SetTag sets a stack tag in the backend.
+func (s *Stack) SetTag(ctx context.Context, key, value string) error {
+	return s.stack.Workspace().SetTag(ctx, s.opts.Stack, key, value)
 }
 
 // collector gathers the events of one operation.

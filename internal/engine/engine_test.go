@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,50 +15,26 @@ import (
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/engine"
 	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/internal/testsupport"
 )
 
 const projectDir = "../.."
 
-var (
-	buildOnce sync.Once
-	pluginDir string // holds the test-double pulumi-resource-aws
-	packBin   string // the policy pack binary
-	buildErr  error
-)
+var pluginDir, packBin string
 
-// requireEngine skips when the Pulumi CLI is not built — unless
+// requireEngine skips when no Pulumi CLI is available — unless
 // HOOKLINE_REQUIRE_ENGINE is set (make test sets it), so CI never skips.
 func requireEngine(t *testing.T) {
 	t.Helper()
-	_, errBin := os.Stat(filepath.Join(projectDir, "bin", "pulumi"))
-	_, errPath := exec.LookPath("pulumi")
-	if errBin != nil && errPath != nil {
+	if !testsupport.HaveEngine(projectDir) {
 		if os.Getenv("HOOKLINE_REQUIRE_ENGINE") != "" {
-			t.Fatal("bin/pulumi is missing: make tools builds it")
+			t.Fatal("no Pulumi CLI: make tools builds bin/pulumi")
 		}
-		t.Skip("bin/pulumi is missing: run `make tools` to build the Pulumi CLI (make test does)")
+		t.Skip("no Pulumi CLI: run `make tools` to build bin/pulumi (make test does)")
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hookline-engine-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		pluginDir, packBin = dir, filepath.Join(dir, "hookline-policy")
-		for pkg, out := range map[string]string{
-			"./internal/testsupport/pulumi-resource-aws": filepath.Join(dir, "pulumi-resource-aws"),
-			"./policy": packBin,
-		} {
-			cmd := exec.Command("go", "build", "-o", out, pkg)
-			cmd.Dir = projectDir
-			if b, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("build %s: %v\n%s", pkg, err, b)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	var err error
+	if pluginDir, packBin, err = testsupport.EngineTools(projectDir); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -42,6 +42,9 @@ type Options struct {
 	Breaches infra.Breaches
 	// Policy configures the policy rules; zero is the defaults.
 	Policy rules.Config
+	// Config, when set, is the stack's raw config, used instead of reading
+	// Pulumi.<stack>.yaml (the portal plans requests that have no file).
+	Config map[string]string
 }
 
 // Resource is one planned resource.
@@ -79,9 +82,12 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Run plans a stack offline.
 func Run(opts Options) (*Result, error) {
-	raw, secret, err := stackconfig.ReadStackFile(opts.Dir, opts.Stack)
-	if err != nil {
-		return nil, &ConfigError{err}
+	raw, secret := opts.Config, []string(nil)
+	if raw == nil {
+		var err error
+		if raw, secret, err = stackconfig.ReadStackFile(opts.Dir, opts.Stack); err != nil {
+			return nil, &ConfigError{err}
+		}
 	}
 	cfg, err := stackconfig.Load(opts.Stack, raw, true, secret)
 	if err != nil {

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline/internal/engine"
+	"github.com/hookline/hookline/internal/portal"
+)
+
+// portalCmd serves the self-service portal.
+func portalCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
+	dataDir := fs.String("data", ".build/portal", "data directory: token file, local state, policy pack")
+	tokensPath := fs.String("tokens", "", "token file (default: <data>/tokens.json, created with a demo team token when missing)")
+	backend := fs.String("backend", "", "state backend URL: file://…, s3://…, https://api.pulumi.com (default: file://<data>/state)")
+	pack := fs.String("policy-pack", "", "policy pack binary (default: built into <data>/hookline-policy)")
+	hashToken := fs.String("hash-token", "", "print the token-file hash of a token and exit")
+	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *hashToken != "" {
+		fmt.Fprintln(stdout, portal.HashToken(*hashToken))
+		return 0
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "hookline portal: "+format+"\n", a...)
+		return 2
+	}
+	projectDir, err := projectDirOrFind(*dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fail("%v", err)
+	}
+	if *tokensPath == "" {
+		*tokensPath = filepath.Join(*dataDir, "tokens.json")
+		if _, err := os.Stat(*tokensPath); errors.Is(err, os.ErrNotExist) {
+			token := randToken()
+			b, _ := json.MarshalIndent(portal.Tokens{Teams: map[string][]string{"demo": {portal.HashToken(token)}}}, "", "  ")
+			if err := os.WriteFile(*tokensPath, b, 0o600); err != nil {
+				return fail("%v", err)
+			}
+			fmt.Fprintf(stdout, "created %s with a token for team demo (shown once): %s\n", *tokensPath, token)
+		}
+	}
+	tokens, err := portal.LoadTokens(*tokensPath)
+	if err != nil {
+		return fail("%v", err)
+	}
+	passphrase := os.Getenv("HOOKLINE_PORTAL_PASSPHRASE")
+	if passphrase == "" {
+		if passphrase, err = localPassphrase(*dataDir); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if *pack == "" {
+		*pack = filepath.Join(*dataDir, "hookline-policy")
+		abs, _ := filepath.Abs(*pack)
+		cmd := exec.Command("go", "build", "-o", abs, "./policy")
+		cmd.Dir = projectDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fail("build the policy pack: %v\n%s", err, out)
+		}
+	}
+	stateDir, _ := filepath.Abs(filepath.Join(*dataDir, "state"))
+	packAbs, _ := filepath.Abs(*pack)
+	srv, err := portal.New(portal.Options{
+		Tokens: tokens,
+		Engine: engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs},
+		Log:    slog.New(slog.NewJSONHandler(stderr, nil)),
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprintf(stdout, "hookline portal on http://%s (state: %s)\n", *addr, orDefault(*backend, "file://"+stateDir))
+	hs := &http.Server{Addr: *addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	if err := hs.ListenAndServe(); err != nil {
+		return fail("%v", err)
+	}
+	return 0
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+func randToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "hl_" + hex.EncodeToString(b)
+}
+
+// localPassphrase keeps a random passphrase for the local file backend in
+// the data directory (mode 0600).
+func localPassphrase(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "passphrase")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	p := randToken()
+	return p, os.WriteFile(path, []byte(p+"\n"), 0o600)
+}
