@@ -150,6 +150,9 @@ func TestUnderEmulator(t *testing.T) {
 	if reasons["b1"] != "signature-mismatch" || reasons["c1"] != "signature-stale" || len(reasons) != 2 {
 		t.Errorf("moved to the DLQ: %v", reasons)
 	}
+	// The emulator forwards output asynchronously: wait for the last lines.
+	emu.WaitForLog(`"msg":"record"`, 6, 5*time.Second)
+	emu.WaitForLog(`"CloudWatchMetrics"`, 1, 5*time.Second)
 	logs := emu.Logs()
 	if strings.Contains(logs, testSecret) || strings.Contains(logs, forwardSecret) || strings.Contains(logs, "v1,") {
 		t.Error("a secret or a signature reached the logs")

@@ -140,7 +140,8 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("unexpected response %s", out)
 	}
 
-	outcome, reason := "ok", ""
+	emu.WaitForLog(`"msg":"record"`, 1, 5*time.Second) // output arrives asynchronously
+	outcome, reason := "unknown", "the handler wrote no outcome line"
 	for _, line := range jsonLines(emu.Logs()) {
 		if line["msg"] == "record" {
 			outcome, _ = line["outcome"].(string)

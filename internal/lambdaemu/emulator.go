@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -169,5 +170,21 @@ func (e *Emulator) Stop() {
 	select {
 	case <-e.done:
 	case <-time.After(5 * time.Second):
+	}
+}
+
+// WaitForLog waits until the function's output holds substr at least n
+// times: the emulator forwards the function's output asynchronously, so the
+// last lines of an invocation may arrive after its response.
+func (e *Emulator) WaitForLog(substr string, n int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if strings.Count(e.Logs(), substr) >= n {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
