@@ -145,8 +145,10 @@ func (e *Emulator) Logs() string { return e.logs.String() }
 
 var initRE = regexp.MustCompile(`INIT REPORT.*?durationMs:\s*([0-9.]+)|Init Duration:\s*([0-9.]+)\s*ms`)
 
-// InitDuration is the function's init time from the emulator's report.
+// InitDuration is the function's init time from the emulator's report
+// (waiting briefly for it: the emulator's output is asynchronous).
 func (e *Emulator) InitDuration() (time.Duration, bool) {
+	e.WaitForLog("INIT REPORT", 1, 2*time.Second)
 	m := initRE.FindStringSubmatch(e.Logs())
 	if m == nil {
 		return 0, false
