@@ -49,7 +49,7 @@ func TestForward(t *testing.T) {
 	client.Transport.(*http.Transport).TLSClientConfig.MinVersion = tls.VersionTLS12
 
 	p, err := processor.New(contract.HandlerConfig{
-		Processor: "forward", ForwardURL: srv.URL + "/hook", ForwardSecret: "/fwd", ForwardTimeout: 200 * time.Millisecond,
+		Processor: "forward", ForwardURL: srv.URL + "/hook", ForwardSecret: "/fwd", ForwardTimeout: time.Second,
 	}, processor.Deps{Secrets: staticSecrets{"/fwd": {forwardSecret}}, HTTP: client})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestForward(t *testing.T) {
 		{"404 is permanent", 404, 0, "permanent", "forward-404"},
 		{"429 is retried", 429, 0, "retry", ""},
 		{"500 is retried", 500, 0, "retry", ""},
-		{"timeout is retried", 200, 400 * time.Millisecond, "retry", ""},
+		{"timeout is retried", 200, 1500 * time.Millisecond, "retry", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
