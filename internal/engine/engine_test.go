@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
-
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/engine"
 	"github.com/hookline/hookline/internal/stackconfig"
@@ -296,32 +294,23 @@ func TestPolicyBlocksPreview(t *testing.T) {
 // other fails with the engine's concurrent-update error, typed.
 func TestConcurrentUp(t *testing.T) {
 	e := newEnv(t, "dev")
-	// The second update starts once the first is under way (its first
-	// engine event), so the two always overlap.
-	started := make(chan struct{})
-	var once sync.Once
-	first := e.opts
-	first.Events = func(events.EngineEvent) { once.Do(func() { close(started) }) }
-	a, err := engine.Open(ctx(t), first)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := e.open(t)
+	a, b := e.open(t), e.open(t)
+	// Both updates start together, so both reach the stack's lock while it
+	// is free of checkpoint writes: one takes it, the other is refused.
+	// (Started later, the second can read the file backend's checkpoint
+	// while the first rewrites it, and fail on that instead.)
+	gate := make(chan struct{})
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		_, errs[0] = a.Up(ctx(t))
-	}()
-	go func() {
-		defer wg.Done()
-		select {
-		case <-started:
-		case <-time.After(2 * time.Minute):
-		}
-		_, errs[1] = b.Up(ctx(t))
-	}()
+	for i, s := range []*engine.Stack{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			_, errs[i] = s.Up(ctx(t))
+		}()
+	}
+	close(gate)
 	wg.Wait()
 	ok, conflict := 0, 0
 	for _, err := range errs {
