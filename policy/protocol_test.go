@@ -64,6 +64,21 @@ func marshal(t *testing.T, r awsmodel.Registered) *structpb.Struct {
 	return s
 }
 
+// connect does what the engine does first: Handshake, then ConfigureStack.
+func connect(t *testing.T, client pulumirpc.AnalyzerClient, stack string, dryRun bool) {
+	t.Helper()
+	ctx := context.Background()
+	root := ".."
+	if _, err := client.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &root}); err != nil {
+		t.Fatalf("Handshake: %v", err)
+	}
+	if _, err := client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{
+		Stack: stack, Project: "hookline", DryRun: dryRun,
+	}); err != nil {
+		t.Fatalf("ConfigureStack: %v", err)
+	}
+}
+
 type finding struct{ policy, level, urn, message string }
 
 func levelName(l pulumirpc.EnforcementLevel) string {
@@ -76,15 +91,7 @@ func levelName(l pulumirpc.EnforcementLevel) string {
 func analyze(t *testing.T, client pulumirpc.AnalyzerClient, res *plan.Result) []finding {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	root := ".."
-	if _, err := client.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &root}); err != nil {
-		t.Fatalf("Handshake: %v", err)
-	}
-	if _, err := client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{
-		Stack: res.Stack, Project: res.Project, DryRun: true,
-	}); err != nil {
-		t.Fatalf("ConfigureStack: %v", err)
-	}
+	connect(t, client, res.Stack, true)
 	var out []finding
 	collect := func(ds []*pulumirpc.AnalyzeDiagnostic) {
 		for _, d := range ds {
@@ -124,13 +131,7 @@ func stub(string) (pulumi.Archive, error) {
 func TestProtocol(t *testing.T) {
 	client := startPack(t)
 	ctx := context.Background()
-	root := ".."
-	if _, err := client.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &root}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{Stack: "dev", Project: "hookline"}); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, client, "dev", false)
 	info, err := client.GetAnalyzerInfo(ctx, &emptypb.Empty{})
 	if err != nil {
 		t.Fatal(err)
@@ -222,13 +223,7 @@ func TestProtocolConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	root := ".."
-	if _, err := client.Handshake(ctx, &pulumirpc.AnalyzerHandshakeRequest{RootDirectory: &root}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{Stack: "dev", Project: "hookline"}); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, client, "dev", false)
 	if _, err := client.Configure(ctx, &pulumirpc.ConfigureAnalyzerRequest{PolicyConfig: map[string]*pulumirpc.PolicyConfig{
 		"max-receive-count": {EnforcementLevel: pulumirpc.EnforcementLevel_ADVISORY, Properties: props},
 	}}); err != nil {

@@ -153,37 +153,32 @@ func plainJSON(v any) (any, error) {
 	return out, err
 }
 
-// PlainMap turns Pulumi property values into plain JSON values: secrets as
-// "[secret]", unknowns as "[unknown]", assets and archives as their SHA-256.
-func PlainMap(m resource.PropertyMap) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if k == "__defaults" {
-			continue
-		}
-		out[string(k)] = Plain(v)
-	}
-	return out
+// converter walks property values into plain Go values; what secrets,
+// unknowns and other leaves (assets, archives, references) become is the
+// caller's choice: placeholders for the JSON plan, markers for the rules.
+type converter struct {
+	secret  func(inner any) any
+	unknown any
+	other   func(resource.PropertyValue) any
 }
 
-// Plain turns one property value into a plain JSON value.
-func Plain(v resource.PropertyValue) any {
+func (c converter) value(v resource.PropertyValue) any {
 	switch {
 	case v.IsNull():
 		return nil
 	case v.IsSecret():
-		return Secret
+		return c.secret(c.value(v.SecretValue().Element))
 	case v.IsComputed():
-		return Unknown
+		return c.unknown
 	case v.IsOutput():
 		o := v.OutputValue()
-		if o.Secret {
-			return Secret
-		}
 		if !o.Known {
-			return Unknown
+			return c.unknown
 		}
-		return Plain(o.Element)
+		if o.Secret {
+			return c.secret(c.value(o.Element))
+		}
+		return c.value(o.Element)
 	case v.IsBool():
 		return v.BoolValue()
 	case v.IsNumber():
@@ -194,31 +189,68 @@ func Plain(v resource.PropertyValue) any {
 		arr := v.ArrayValue()
 		out := make([]any, len(arr))
 		for i, e := range arr {
-			out[i] = Plain(e)
+			out[i] = c.value(e)
 		}
 		return out
 	case v.IsObject():
-		return PlainMap(v.ObjectValue())
-	case v.IsAsset():
-		return map[string]any{"asset": assetDigest(v.AssetValue())}
-	case v.IsArchive():
-		a := v.ArchiveValue()
-		files := map[string]any{}
-		for name, e := range a.Assets {
-			switch t := e.(type) {
-			case *resource.Asset:
-				files[name] = assetDigest(t)
-			default:
-				files[name] = fmt.Sprintf("%T", e)
-			}
-		}
-		return map[string]any{"archive": files}
-	case v.IsResourceReference():
-		return string(v.ResourceReferenceValue().URN)
+		return c.object(v.ObjectValue())
 	default:
-		return fmt.Sprint(v.V)
+		return c.other(v)
 	}
 }
+
+func (c converter) object(m resource.PropertyMap) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k == "__defaults" {
+			continue
+		}
+		out[string(k)] = c.value(v)
+	}
+	return out
+}
+
+// plainValues shows secrets as "[secret]", unknowns as "[unknown]", assets
+// and archives as the SHA-256 of their contents.
+var plainValues = converter{
+	secret:  func(any) any { return Secret },
+	unknown: Unknown,
+	other: func(v resource.PropertyValue) any {
+		switch {
+		case v.IsAsset():
+			return map[string]any{"asset": assetDigest(v.AssetValue())}
+		case v.IsArchive():
+			files := map[string]any{}
+			for name, e := range v.ArchiveValue().Assets {
+				if a, ok := e.(*resource.Asset); ok {
+					files[name] = assetDigest(a)
+				} else {
+					files[name] = fmt.Sprintf("%T", e)
+				}
+			}
+			return map[string]any{"archive": files}
+		case v.IsResourceReference():
+			return string(v.ResourceReferenceValue().URN)
+		default:
+			return fmt.Sprint(v.V)
+		}
+	},
+}
+
+// ruleValues keeps secrets readable (rules.Secret) and unknowns marked
+// (rules.Unknown); no rule reads assets, archives or references.
+var ruleValues = converter{
+	secret:  func(inner any) any { return rules.Secret{V: inner} },
+	unknown: rules.Unknown{},
+	other:   func(resource.PropertyValue) any { return nil },
+}
+
+// PlainMap turns Pulumi property values into plain JSON values: secrets as
+// "[secret]", unknowns as "[unknown]", assets and archives as their SHA-256.
+func PlainMap(m resource.PropertyMap) map[string]any { return plainValues.object(m) }
+
+// Plain turns one property value into a plain JSON value.
+func Plain(v resource.PropertyValue) any { return plainValues.value(v) }
 
 // assetDigest names an asset by the SHA-256 of its contents, so a plan shows
 // whether the handler changed.
@@ -272,52 +304,7 @@ func RuleResources(regs []awsmodel.Registered) []rules.Resource {
 		if !r.Custom {
 			continue
 		}
-		props := map[string]any{}
-		for k, v := range r.State {
-			props[string(k)] = ruleValue(v)
-		}
-		out = append(out, rules.Resource{URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent, Props: props})
+		out = append(out, rules.Resource{URN: r.URN, Type: r.Type, Name: r.Name, Parent: r.Parent, Props: ruleValues.object(r.State)})
 	}
 	return out
-}
-
-func ruleValue(v resource.PropertyValue) any {
-	switch {
-	case v.IsNull():
-		return nil
-	case v.IsSecret():
-		return rules.Secret{V: ruleValue(v.SecretValue().Element)}
-	case v.IsComputed():
-		return rules.Unknown{}
-	case v.IsOutput():
-		o := v.OutputValue()
-		if !o.Known {
-			return rules.Unknown{}
-		}
-		if o.Secret {
-			return rules.Secret{V: ruleValue(o.Element)}
-		}
-		return ruleValue(o.Element)
-	case v.IsBool():
-		return v.BoolValue()
-	case v.IsNumber():
-		return v.NumberValue()
-	case v.IsString():
-		return v.StringValue()
-	case v.IsArray():
-		arr := v.ArrayValue()
-		out := make([]any, len(arr))
-		for i, e := range arr {
-			out[i] = ruleValue(e)
-		}
-		return out
-	case v.IsObject():
-		out := map[string]any{}
-		for k, e := range v.ObjectValue() {
-			out[string(k)] = ruleValue(e)
-		}
-		return out
-	default:
-		return nil // assets, archives, references: no rule reads them
-	}
 }
