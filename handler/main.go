@@ -8,7 +8,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"os"
@@ -31,13 +30,13 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	lambda.Start(newHandler(context.Background(), log, os.Getenv))
+	lambda.Start(newHandler(log, os.Getenv))
 }
 
 // newHandler builds the consumer. Configuration problems do not stop the
 // runtime: they make every record retry with the problem in its log line,
 // so nothing is acknowledged that was not verified and processed.
-func newHandler(ctx context.Context, log *slog.Logger, getenv func(string) string) *consumer.Handler {
+func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler {
 	h := &consumer.Handler{Log: log, Metrics: os.Stdout, Now: time.Now}
 	cfg, err := contract.ParseHandlerConfig(getenv)
 	h.Config = cfg

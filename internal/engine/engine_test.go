@@ -22,20 +22,8 @@ const projectDir = "../.."
 
 var pluginDir, packBin string
 
-// requireEngine skips when no Pulumi CLI is available — unless
-// HOOKLINE_REQUIRE_ENGINE is set (make test sets it), so CI never skips.
 func requireEngine(t *testing.T) {
-	t.Helper()
-	if !testsupport.HaveEngine(projectDir) {
-		if os.Getenv("HOOKLINE_REQUIRE_ENGINE") != "" {
-			t.Fatal("no Pulumi CLI: make tools builds bin/pulumi")
-		}
-		t.Skip("no Pulumi CLI: run `make tools` to build bin/pulumi (make test does)")
-	}
-	var err error
-	if pluginDir, packBin, err = testsupport.EngineTools(projectDir); err != nil {
-		t.Fatal(err)
-	}
+	pluginDir, packBin = testsupport.RequireEngine(t, projectDir)
 }
 
 type env struct {

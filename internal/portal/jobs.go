@@ -26,21 +26,10 @@ type JobView struct {
 	Outputs    map[string]any `json:"outputs,omitempty"`
 }
 
-// Job is one long operation (preview, apply, destroy) on a stack.
+// Job is one long operation (preview, apply, destroy) on a stack. The
+// embedded view is guarded by mu.
 type Job struct {
-	ID      string         `json:"id"`
-	Team    string         `json:"team"`
-	Stack   string         `json:"stack"`
-	Op      string         `json:"op"`
-	Status  string         `json:"status"` // running, succeeded, failed
-	Error   string         `json:"error,omitempty"`
-	Started time.Time      `json:"started"`
-	Ended   *time.Time     `json:"ended,omitempty"`
-	Changes map[string]int `json:"changes,omitempty"`
-	// Violations are the policy findings.
-	Violations []Violation `json:"violations"`
-	// Outputs are the stack outputs after an apply; apiKeys only for the team.
-	Outputs map[string]any `json:"outputs,omitempty"`
+	JobView
 
 	request *Request
 	mu      sync.Mutex
@@ -103,8 +92,7 @@ func (j *Job) finish(err error) {
 func (j *Job) snapshot(withKeys bool) JobView {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	c := JobView{ID: j.ID, Team: j.Team, Stack: j.Stack, Op: j.Op, Status: j.Status, Error: j.Error,
-		Started: j.Started, Ended: j.Ended, Changes: j.Changes, Violations: j.Violations}
+	c := j.JobView
 	if c.Violations == nil {
 		c.Violations = []Violation{}
 	}

@@ -24,16 +24,7 @@ var tokens = map[string]string{"pay": "tok-pay-123", "ops": "tok-ops-456", "admi
 
 func newPortal(t *testing.T) *httptest.Server {
 	t.Helper()
-	if !testsupport.HaveEngine(projectDir) {
-		if os.Getenv("HOOKLINE_REQUIRE_ENGINE") != "" {
-			t.Fatal("no Pulumi CLI: make tools builds bin/pulumi")
-		}
-		t.Skip("no Pulumi CLI: run `make tools` (make test does)")
-	}
-	plugins, pack, err := testsupport.EngineTools(projectDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plugins, pack := testsupport.RequireEngine(t, projectDir)
 	srv, err := portal.New(portal.Options{
 		Tokens: &portal.Tokens{
 			Teams:  map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}},

@@ -200,6 +200,18 @@ func (s *Server) engineOptions(stack string, raw map[string]string) engine.Optio
 	return o
 }
 
+// jobEngine is the engine options of a job: its stack, the request's
+// config, and the engine's events as the job's progress lines.
+func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
+	o := s.engineOptions(j.Stack, raw)
+	o.Events = func(ev events.EngineEvent) {
+		if line := eventLine(ev); line != "" {
+			j.logf("%s", line)
+		}
+	}
+	return o
+}
+
 // startJob registers a job unless the stack is busy (409).
 func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Request) (*Job, bool) {
 	s.mu.Lock()
@@ -211,7 +223,7 @@ func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Re
 		}{apiError{Error: "stack " + stack + " is busy with another operation"}, jid})
 		return nil, false
 	}
-	j := &Job{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now(),
+	j := &Job{JobView: JobView{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now()},
 		request: req, notify: make(chan struct{})}
 	s.jobs[j.ID] = j
 	s.busy[stack] = j.ID
@@ -248,12 +260,7 @@ func (s *Server) launch(w http.ResponseWriter, team string, req *Request, raw ma
 	accepted(j)
 	go func() {
 		ctx := context.Background()
-		o := s.engineOptions(stack, raw)
-		o.Events = func(ev events.EngineEvent) {
-			if line := eventLine(ev); line != "" {
-				j.logf("%s", line)
-			}
-		}
+		o := s.jobEngine(j, raw)
 		j.logf("%s %s: opening the stack", op, stack)
 		st, err := engine.Open(ctx, o)
 		if err != nil {
@@ -357,12 +364,7 @@ func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
 	writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team))
 	go func() {
 		ctx := context.Background()
-		o := s.engineOptions(stack, nil)
-		o.Events = func(ev events.EngineEvent) {
-			if line := eventLine(ev); line != "" {
-				j.logf("%s", line)
-			}
-		}
+		o := s.jobEngine(j, nil)
 		st, err := engine.Open(ctx, o)
 		if err == nil {
 			var res *engine.Result

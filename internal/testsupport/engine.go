@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"testing"
 )
 
 var (
@@ -41,8 +42,26 @@ func EngineTools(projectDir string) (plugins, pack string, err error) {
 	return pluginDir, packBin, buildErr
 }
 
-// HaveEngine reports whether a Pulumi CLI is available (bin/pulumi or PATH).
-func HaveEngine(projectDir string) bool {
+// RequireEngine skips the test when no Pulumi CLI is available — or fails
+// it when HOOKLINE_REQUIRE_ENGINE is set (make test sets it, so CI never
+// skips) — and returns the test-double provider's directory and the pack.
+func RequireEngine(t testing.TB, projectDir string) (plugins, pack string) {
+	t.Helper()
+	if !haveEngine(projectDir) {
+		if os.Getenv("HOOKLINE_REQUIRE_ENGINE") != "" {
+			t.Fatal("no Pulumi CLI: make tools builds bin/pulumi")
+		}
+		t.Skip("no Pulumi CLI: run `make tools` to build bin/pulumi (make test does)")
+	}
+	plugins, pack, err := EngineTools(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plugins, pack
+}
+
+// haveEngine reports whether a Pulumi CLI is available (bin/pulumi or PATH).
+func haveEngine(projectDir string) bool {
 	if _, err := os.Stat(filepath.Join(projectDir, "bin", "pulumi")); err == nil {
 		return true
 	}
