@@ -3,37 +3,23 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/internal/awsfake"
 	"github.com/hookline/hookline/internal/contract"
 	"github.com/hookline/hookline/internal/lambdaemu"
+	"github.com/hookline/hookline/internal/testsupport"
 )
-
-// build compiles pkg with the Lambda flags for goarch and returns the binary.
-func build(b *testing.B, pkg, goarch string) string {
-	out := filepath.Join(b.TempDir(), "bootstrap")
-	args := append([]string{"build"}, infra.HandlerBuildFlags...)
-	cmd := exec.Command("go", append(args, "-o", out, pkg)...)
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
-	if o, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build %s: %v\n%s", pkg, err, o)
-	}
-	return out
-}
 
 func size(b *testing.B, path string) (int64, int64) {
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	z, err := infra.HandlerZip(path)
+	z, err := build.Zip(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,13 +59,17 @@ func BenchmarkColdStart(b *testing.B) {
 	if err != nil {
 		b.Skip(err)
 	}
-	handlerArm, helloArm := build(b, infra.HandlerPackage, "arm64"), build(b, "./internal/lambdaemu/testdata/hello", "arm64")
+	hello := func(t build.Target) build.Spec {
+		return build.Spec{Package: "./internal/lambdaemu/testdata/hello", Target: t, Flags: build.Flags}
+	}
+	handlerArm := testsupport.Bootstrap(b, build.Lambda)
+	helloArm := testsupport.Binary(b, "hello", hello(build.Lambda))
 	hs, hz := size(b, handlerArm)
 	ws, wz := size(b, helloArm)
 
 	// Init is measured on this machine's architecture, which the emulator runs.
-	host := hostArch()
-	handlerHost, helloHost := build(b, infra.HandlerPackage, host), build(b, "./internal/lambdaemu/testdata/hello", host)
+	handlerHost := testsupport.Bootstrap(b, build.Emulator)
+	helloHost := testsupport.Binary(b, "hello", hello(build.Emulator))
 	aws := awsfake.New(nil)
 	defer aws.Close()
 	env := append(aws.Env(), contract.EnvSource+"=bench", contract.EnvScheme+"=none")
@@ -95,12 +85,4 @@ func BenchmarkColdStart(b *testing.B) {
 		b.ReportMetric(float64(helloInit.Microseconds())/1000, "hello-init-ms")
 		b.ReportMetric(float64(handlerInit-helloInit)/float64(time.Millisecond), "init-extra-ms")
 	}
-}
-
-func hostArch() string {
-	out, err := exec.Command("go", "env", "GOARCH").Output()
-	if err != nil {
-		return "amd64"
-	}
-	return string(out[:len(out)-1])
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,28 +18,18 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/awsfake"
 	"github.com/hookline/hookline/internal/contract"
 	"github.com/hookline/hookline/internal/lambdaemu"
+	"github.com/hookline/hookline/internal/testsupport"
 )
 
 const (
 	testSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	forwardSecret = "whsec_Zm9yd2FyZC1zZWNyZXQtZm9yLXRlc3Rz"
 )
-
-// buildBootstrap builds the handler for this machine, as the emulator runs it.
-func buildBootstrap(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build handler: %v\n%s", err, b)
-	}
-	return out
-}
 
 // TestUnderEmulator runs the real handler binary under the Lambda Runtime
 // Interface Emulator, with its SSM and SQS calls served by awsfake and the
@@ -98,9 +87,10 @@ func TestUnderEmulator(t *testing.T) {
 	dlq := "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-test-partners-dlq.fifo"
 	env = append(env, contract.EnvDLQURL+"="+dlq, "SSL_CERT_FILE="+caFile)
 
+	bootstrap := testsupport.Bootstrap(t, build.Emulator) // built before the deadline starts
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	emu, err := lambdaemu.Start(ctx, rie, buildBootstrap(t), env)
+	emu, err := lambdaemu.Start(ctx, rie, bootstrap, env)
 	if err != nil {
 		t.Fatal(err)
 	}

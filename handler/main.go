@@ -61,7 +61,7 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 		return failClosed(log, h, err)
 	}
 	h.Reserve = time.Second
-	if cfg.Processor == "forward" {
+	if cfg.Processor == contract.ProcessorForward {
 		h.Reserve += cfg.ForwardTimeout
 	}
 	return h

@@ -19,7 +19,7 @@ type ProgramOptions struct {
 	// the engine reports, else the working directory.
 	ProjectDir string
 	// Handler returns the handler archive. Default: build handler/ with
-	// BuildHandler and ship the result.
+	// build.Bootstrap and ship the result.
 	Handler func(projectDir string) (pulumi.Archive, error)
 	// Breaches injects guard-rail violations: for the policy pack's tests only.
 	Breaches Breaches

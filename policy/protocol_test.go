@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -19,20 +18,20 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/awsmodel"
 	"github.com/hookline/hookline/internal/plan"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/hookline/hookline/internal/testsupport"
 )
 
 // startPack builds the pack binary and starts it the way the engine does:
 // run it, read the port it prints, dial it.
 func startPack(t *testing.T) pulumirpc.AnalyzerClient {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hookline-policy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build the pack: %v\n%s", err, out)
-	}
+	bin := testsupport.Binary(t, "hookline-policy", build.Spec{Package: "./policy"})
 	cmd := exec.Command(bin)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

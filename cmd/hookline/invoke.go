@@ -12,11 +12,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/handler/build"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -32,6 +32,16 @@ type headerFlags []string
 
 func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
 func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+
+// has reports whether a header named name (any case) was given.
+func (h headerFlags) has(name string) bool {
+	for _, kv := range h {
+		if n, _, _ := strings.Cut(kv, "="); strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // invokeCmd runs the source's real handler under the Lambda Runtime
 // Interface Emulator with one signed webhook wrapped the way the ingest
@@ -72,9 +82,9 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 
 	hc := cfg.HandlerConfig(*src)
-	if hc.Processor == stackconfig.ProcessorForward {
+	if hc.Processor == contract.ProcessorForward {
 		fmt.Fprintf(stdout, "note: source %s forwards to %s; locally the log processor stands in\n", src.Name, hc.ForwardURL)
-		hc.Processor, hc.ForwardURL, hc.ForwardSecret = stackconfig.ProcessorLog, "", ""
+		hc.Processor, hc.ForwardURL, hc.ForwardSecret = contract.ProcessorLog, "", ""
 	}
 	if hc.IdempotencyTable != "" {
 		fmt.Fprintln(stdout, "note: long-window dedup needs DynamoDB; it is off for this local run")
@@ -108,7 +118,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 
 	fmt.Fprintf(stdout, "building the handler for this machine …\n")
-	bootstrap, err := buildLocalHandler(projectDir)
+	bootstrap, err := build.Bootstrap(context.Background(), projectDir, build.Emulator)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -223,21 +233,6 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// buildLocalHandler builds the handler for this machine's architecture.
-func buildLocalHandler(projectDir string) (string, error) {
-	out, err := filepath.Abs(filepath.Join(projectDir, ".build", "local", "bootstrap"))
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, infra.HandlerPackage)
-	cmd.Dir = projectDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build the handler: %v\n%s", err, b)
-	}
-	return out, nil
 }
 
 func jsonLines(s string) []map[string]any {

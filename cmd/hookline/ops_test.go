@@ -27,12 +27,12 @@ func TestSend(t *testing.T) {
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	status := http.StatusAccepted
 	var verifyErr error
-	var gotKey, gotType string
+	var gotKey, gotType, gotAuth string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		v, _ := signature.New(contract.SchemeStandardWebhooks, signature.Options{})
 		verifyErr = v.Verify(httpHeader(r.Header), body, []string{secret}, time.Now())
-		gotKey, gotType = r.Header.Get("x-api-key"), r.Header.Get("Content-Type")
+		gotKey, gotType, gotAuth = r.Header.Get("x-api-key"), r.Header.Get("Content-Type"), r.Header.Get("Authorization")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "accepted", "messageId": "mid-1", "requestId": "rid-1"})
@@ -44,7 +44,8 @@ func TestSend(t *testing.T) {
 	_ = os.WriteFile(body, []byte(`{"type":"invoice.paid"}`), 0o644)
 
 	args := []string{"send", "--stack", "prod", "--source", "partners", "--body", body, "--secret", secret,
-		"--url", srv.URL + "/partners", "--header", "X-Partner-Account=acme", "--ca-file", ca, "--dir", "../.."}
+		"--url", srv.URL + "/partners", "--header", "X-Partner-Account=acme", "--header", "authorization=Bearer tok-1",
+		"--ca-file", ca, "--dir", "../.."}
 	code, out, errOut := runCLI(args...)
 	if code != 0 || verifyErr != nil {
 		t.Fatalf("exit %d, verify %v\n%s%s", code, verifyErr, out, errOut)
@@ -54,8 +55,18 @@ func TestSend(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if gotType != "application/json" || gotKey != "" {
-		t.Errorf("content type %q, api key %q", gotType, gotKey)
+	if gotType != "application/json" || gotKey != "" || gotAuth != "Bearer tok-1" {
+		t.Errorf("content type %q, api key %q, authorization %q", gotType, gotKey, gotAuth)
+	}
+	// A Cognito source without a token, and an IAM source (no SigV4 yet):
+	// a clear error before anything is sent.
+	noToken := []string{"send", "--stack", "prod", "--source", "partners", "--body", body, "--secret", secret, "--url", srv.URL, "--dir", "../.."}
+	if code, _, errOut := runCLI(noToken...); code != 2 || !strings.Contains(errOut, "Authorization=Bearer") {
+		t.Errorf("cognito without a token: exit %d, %q", code, errOut)
+	}
+	iamArgs := []string{"send", "--stack", "prod", "--source", "internal", "--body", body, "--secret", secret, "--url", srv.URL, "--dir", "../.."}
+	if code, _, errOut := runCLI(iamArgs...); code != 2 || !strings.Contains(errOut, "SigV4") {
+		t.Errorf("iam source: exit %d, %q", code, errOut)
 	}
 
 	for _, tc := range []struct {

@@ -88,6 +88,17 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 			return fail("source %s needs an API key and the stack has no output apiKeys.%s (pass --api-key)", *source, *source)
 		}
 	}
+	// send speaks API keys; a Cognito source takes the caller's access token
+	// as a header, and SigV4 for IAM sources is not implemented yet: say so
+	// instead of letting API Gateway answer 401/403.
+	switch src.Auth.Type {
+	case stackconfig.AuthCognito:
+		if !headers.has("Authorization") {
+			return fail("source %s authenticates with Cognito: pass its access token as --header 'Authorization=Bearer <token>'", *source)
+		}
+	case stackconfig.AuthIAM:
+		return fail("source %s authenticates with IAM (SigV4), which send does not sign yet; use an apiKey source, or sign the request with your AWS tooling", *source)
+	}
 	scheme := contract.Scheme(src.Signature.Scheme)
 	if *secret == "" && scheme != contract.SchemeNone {
 		s, err := readSSMSecret(src.Signature.SecretParameter)

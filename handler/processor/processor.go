@@ -6,8 +6,9 @@
 // Adding a processor: write a type with Process(ctx, contract.Message) error
 // in a package of your own, register a Factory for it from an init function
 // (processor.Register("billing", newBilling)), import that package for its
-// side effect in handler/main.go, and set processor.type: billing on the
-// source. Process returns nil when done, an error wrapped with Permanent when
+// side effect in handler/processors.go, add "billing" to contract.Processors
+// (the list the stack config accepts), and set processor.type: billing on the
+// source. A handler test fails until the registry and that list agree. Process returns nil when done, an error wrapped with Permanent when
 // the message can never succeed (it is moved to the DLQ with the reason, for
 // inspection), and any other error to have SQS deliver it again.
 package processor
@@ -18,7 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,29 +62,29 @@ type Factory func(cfg contract.HandlerConfig, deps Deps) (Processor, error)
 
 var (
 	mu        sync.RWMutex
-	factories = map[string]Factory{}
+	factories = map[contract.ProcessorKind]Factory{}
 )
 
 // Register makes a processor available under name. Registering a name twice
 // panics: two processors answering to one name is a build mistake.
-func Register(name string, f Factory) {
+func Register(name contract.ProcessorKind, f Factory) {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := factories[name]; dup {
-		panic("processor: " + name + " registered twice")
+		panic("processor: " + string(name) + " registered twice")
 	}
 	factories[name] = f
 }
 
 // Names lists the registered processors.
-func Names() []string {
+func Names() []contract.ProcessorKind {
 	mu.RLock()
 	defer mu.RUnlock()
-	out := make([]string, 0, len(factories))
+	out := make([]contract.ProcessorKind, 0, len(factories))
 	for n := range factories {
 		out = append(out, n)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -102,8 +103,8 @@ func New(cfg contract.HandlerConfig, deps Deps) (Processor, error) {
 }
 
 func init() {
-	Register("log", func(contract.HandlerConfig, Deps) (Processor, error) { return Log{}, nil })
-	Register("forward", NewForward)
+	Register(contract.ProcessorLog, func(contract.HandlerConfig, Deps) (Processor, error) { return Log{}, nil })
+	Register(contract.ProcessorForward, NewForward)
 }
 
 // Log is the built-in processor that does nothing but acknowledge: the

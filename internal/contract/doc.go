@@ -5,7 +5,7 @@
 // IntegrationResponses, GatewayResponses) and the handler decodes SQS records
 // with it (Decode, ParseHandlerConfig), so the two sides cannot drift apart.
 //
-// The rules it encodes (see DESIGN.md §3):
+// The rules it encodes (the README's "The ingest contract"):
 //   - MessageBody is the exact raw request body, URL-encoded into the form body
 //     of an SQS SendMessage call and never re-serialised.
 //   - MessageGroupId follows the source's groupBy selector and falls back to the

@@ -34,7 +34,7 @@ type HandlerConfig struct {
 	SignatureEncoding string // hmac-sha256 only: hex or base64
 	SecretParameter   string // SSM parameter name; empty for scheme none
 	Tolerance         time.Duration
-	Processor         string // log or forward
+	Processor         ProcessorKind
 	ForwardURL        string
 	ForwardSecret     string // SSM parameter name of the re-signing secret
 	ForwardTimeout    time.Duration
@@ -49,7 +49,7 @@ func (c HandlerConfig) Env() map[string]string {
 		EnvSource:    c.Source,
 		EnvScheme:    string(c.Scheme),
 		EnvTolerance: strconv.Itoa(int(c.Tolerance / time.Second)),
-		EnvProcessor: c.Processor,
+		EnvProcessor: string(c.Processor),
 	}
 	set := func(k, v string) {
 		if v != "" {
@@ -79,7 +79,7 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		SignatureHeader:   getenv(EnvSignatureHeader),
 		SignatureEncoding: getenv(EnvSignatureEncoding),
 		SecretParameter:   getenv(EnvSecretParameter),
-		Processor:         getenv(EnvProcessor),
+		Processor:         ProcessorKind(getenv(EnvProcessor)),
 		ForwardURL:        getenv(EnvForwardURL),
 		ForwardSecret:     getenv(EnvForwardSecretParameter),
 		IdempotencyTable:  getenv(EnvIdempotencyTable),
@@ -117,9 +117,9 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		return c, err
 	}
 	if c.Processor == "" {
-		c.Processor = "log"
+		c.Processor = ProcessorLog
 	}
-	if c.Processor == "forward" && c.ForwardURL == "" {
+	if c.Processor == ProcessorForward && c.ForwardURL == "" {
 		return c, fmt.Errorf("%s is required for the forward processor", EnvForwardURL)
 	}
 	return c, nil

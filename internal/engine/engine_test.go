@@ -23,7 +23,7 @@ const projectDir = "../.."
 var pluginDir, packBin string
 
 func requireEngine(t *testing.T) {
-	pluginDir, packBin = testsupport.RequireEngine(t, projectDir)
+	pluginDir, packBin = testsupport.RequireEngine(t)
 }
 
 type env struct {

@@ -2,14 +2,13 @@ package lambdaemu_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/internal/lambdaemu"
+	"github.com/hookline/hookline/internal/testsupport"
 )
 
 // TestHelloUnderEmulator: a minimal aws-lambda-go function answers under the
@@ -19,13 +18,7 @@ func TestHelloUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	dir := t.TempDir()
-	bootstrap := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/hello")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bootstrap := testsupport.Binary(t, "hello", build.Spec{Package: "./internal/lambdaemu/testdata/hello", Target: build.Emulator, Flags: build.Flags})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e, err := lambdaemu.Start(ctx, rie, bootstrap, nil)

@@ -24,7 +24,7 @@ var tokens = map[string]string{"pay": "tok-pay-123", "ops": "tok-ops-456", "admi
 
 func newPortal(t *testing.T) *httptest.Server {
 	t.Helper()
-	plugins, pack := testsupport.RequireEngine(t, projectDir)
+	plugins, pack := testsupport.RequireEngine(t)
 	srv, err := portal.New(portal.Options{
 		Tokens: &portal.Tokens{
 			Teams:  map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}},

@@ -130,18 +130,12 @@ type Function struct {
 	MaxConcurrency int `json:"maxConcurrency"`
 }
 
-// Processor kinds.
-const (
-	ProcessorLog     = "log"
-	ProcessorForward = "forward"
-)
-
 // Processor is the business logic a source's verified messages go to.
 type Processor struct {
-	Type            string `json:"type"`
-	URL             string `json:"url,omitempty"`
-	SecretParameter string `json:"secretParameter,omitempty"`
-	TimeoutSeconds  int    `json:"timeoutSeconds,omitempty"`
+	Type            contract.ProcessorKind `json:"type"`
+	URL             string                 `json:"url,omitempty"`
+	SecretParameter string                 `json:"secretParameter,omitempty"`
+	TimeoutSeconds  int                    `json:"timeoutSeconds,omitempty"`
 }
 
 // Idempotency is the optional long-window dedup table.

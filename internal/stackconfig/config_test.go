@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hookline/hookline/internal/contract"
 	"github.com/hookline/hookline/internal/stackconfig"
 )
 
@@ -66,7 +68,7 @@ func TestDefaults(t *testing.T) {
 		{"visibility is 6 x timeout", s.VisibilityTimeoutSeconds, 6 * s.Function.TimeoutSeconds},
 		{"secret parameter", s.Signature.SecretParameter, "/hookline/dev/payments/signing-secret"},
 		{"tolerance", s.Signature.ToleranceSeconds, 300},
-		{"processor", s.Processor.Type, "log"},
+		{"processor", s.Processor.Type, contract.ProcessorLog},
 		{"high throughput", s.HighThroughputMode(), true},
 		{"max concurrency", s.Function.MaxConcurrency, 5},
 	}
@@ -186,6 +188,9 @@ func TestInvalid(t *testing.T) {
 		{"unknown processor", func(m map[string]any) {
 			source(m, func(s map[string]any) { s["processor"] = map[string]any{"type": "kafka"} })
 		}, "hookline:sources[0].processor.type", "unknown processor"},
+		{"log processor with forward settings", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["processor"] = map[string]any{"type": "log", "url": "https://example.com"} })
+		}, "hookline:sources[0].processor", "forward processor only"},
 		{"idempotency without event id", func(m map[string]any) {
 			source(m, func(s map[string]any) {
 				s["signature"] = map[string]any{"scheme": "none"}
@@ -357,5 +362,24 @@ func TestStackFiles(t *testing.T) {
 func TestReadStackFileErrors(t *testing.T) {
 	if _, _, err := stackconfig.ReadStackFile("../..", "nope"); err == nil || !strings.Contains(err.Error(), "Pulumi.nope.yaml") {
 		t.Errorf("missing stack file: got %v", err)
+	}
+}
+
+// TestRegisteredProcessorIsAccepted: a processor kind the handler ships
+// (declared in contract.Processors next to its registration in the handler)
+// is a valid processor.type, with no forward settings.
+func TestRegisteredProcessorIsAccepted(t *testing.T) {
+	saved := contract.Processors
+	t.Cleanup(func() { contract.Processors = saved })
+	contract.Processors = append(slices.Clone(saved), "billing")
+
+	m := base()
+	source(m, func(s map[string]any) { s["processor"] = map[string]any{"type": "billing"} })
+	c, err := stackconfig.Load("dev", raw(t, m), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.HandlerConfig(c.Sources[0]).Processor; got != "billing" {
+		t.Errorf("the function is configured with processor %q, want billing", got)
 	}
 }

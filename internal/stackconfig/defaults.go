@@ -24,7 +24,7 @@ const (
 	DefaultTimeoutSeconds = 30
 	DefaultMaxConcurrency = 5
 
-	DefaultProcessor             = ProcessorLog
+	DefaultProcessor             = contract.ProcessorLog
 	DefaultForwardTimeoutSeconds = 10
 	DefaultIdempotencyTTLHours   = 72
 
@@ -122,7 +122,7 @@ func (s *Source) applyDefaults(env string) {
 	if s.Processor.Type == "" {
 		s.Processor.Type = DefaultProcessor
 	}
-	if s.Processor.Type == ProcessorForward {
+	if s.Processor.Type == contract.ProcessorForward {
 		if s.Processor.TimeoutSeconds == 0 {
 			s.Processor.TimeoutSeconds = DefaultForwardTimeoutSeconds
 		}

@@ -86,7 +86,7 @@ func (c *Config) validate(v *validator) {
 	}
 	for _, name := range sortedKeys(c.ForwardSecrets) {
 		key := ns + "forwardSecrets." + name
-		if s, ok := byName[name]; !ok || s.Processor.Type != ProcessorForward {
+		if s, ok := byName[name]; !ok || s.Processor.Type != contract.ProcessorForward {
 			v.add(key, "no forward source is named %q", name)
 		} else if c.ForwardSecrets[name] == "" {
 			v.add(key, "empty secret")
@@ -249,11 +249,7 @@ func (s *Source) validate(v *validator, key string) {
 
 	// Processor.
 	switch s.Processor.Type {
-	case ProcessorLog:
-		if s.Processor.URL != "" {
-			v.add(key+".processor.url", "only the forward processor takes a url")
-		}
-	case ProcessorForward:
+	case contract.ProcessorForward:
 		u, err := url.Parse(s.Processor.URL)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			v.add(key+".processor.url", "forward needs an https:// URL, got %q", s.Processor.URL)
@@ -265,7 +261,14 @@ func (s *Source) validate(v *validator, key string) {
 			v.add(key+".processor.timeoutSeconds", "must be at least 1 and below function.timeoutSeconds (%d), got %d", t, to)
 		}
 	default:
-		v.add(key+".processor.type", "unknown processor %q (want log or forward)", s.Processor.Type)
+		// log, and any processor a team registered in the handler: they
+		// take no settings here.
+		if !s.Processor.Type.Ships() {
+			v.add(key+".processor.type", "unknown processor %q: the handler ships %v (to add one, see \"Processors\" in the README)", s.Processor.Type, contract.Processors)
+		}
+		if s.Processor.URL != "" || s.Processor.SecretParameter != "" || s.Processor.TimeoutSeconds != 0 {
+			v.add(key+".processor", "url, secretParameter and timeoutSeconds belong to the forward processor only")
+		}
 	}
 
 	if s.Idempotency.Enabled {

@@ -1,7 +1,8 @@
-package infra_test
+package build_test
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"os"
 	"path/filepath"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/handler/build"
 )
 
 // TestHandlerBuildIsDeterministic: two builds of the handler give
@@ -20,11 +21,11 @@ func TestHandlerBuildIsDeterministic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the handler twice")
 	}
-	a, err := infra.BuildHandler("..", t.TempDir())
+	a, err := build.Binary(context.Background(), project(t), build.Handler(build.Lambda), filepath.Join(t.TempDir(), "bootstrap"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := infra.BuildHandler("..", t.TempDir())
+	b, err := build.Binary(context.Background(), project(t), build.Handler(build.Lambda), filepath.Join(t.TempDir(), "bootstrap"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +34,11 @@ func TestHandlerBuildIsDeterministic(t *testing.T) {
 	if len(ba) == 0 || !bytes.Equal(ba, bb) {
 		t.Fatalf("two builds differ (%d vs %d bytes)", len(ba), len(bb))
 	}
-	za, err := infra.HandlerZip(a)
+	za, err := build.Zip(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zb, _ := infra.HandlerZip(b)
+	zb, _ := build.Zip(b)
 	if !bytes.Equal(za, zb) {
 		t.Error("two zips of equal binaries differ")
 	}
@@ -81,7 +82,7 @@ func TestHandlerBuildIsDeterministic(t *testing.T) {
 func TestHandlerBuildSkipsUnchangedSources(t *testing.T) {
 	dir := t.TempDir()
 	proj := tinyProject(t, "package main\n\nfunc main() {}\n")
-	p, err := infra.BuildHandler(proj, dir)
+	p, err := build.Binary(context.Background(), proj, build.Handler(build.Lambda), filepath.Join(dir, "bootstrap"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestHandlerBuildSkipsUnchangedSources(t *testing.T) {
 	if err := os.WriteFile(p, []byte("marker"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := infra.BuildHandler(proj, dir); err != nil {
+	if _, err := build.Binary(context.Background(), proj, build.Handler(build.Lambda), filepath.Join(dir, "bootstrap")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != "marker" || st1.Size() == 0 {
@@ -100,7 +101,7 @@ func TestHandlerBuildSkipsUnchangedSources(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(proj, "handler", "main.go"), []byte("package main\n\nfunc main() { println() }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := infra.BuildHandler(proj, dir); err != nil {
+	if _, err := build.Binary(context.Background(), proj, build.Handler(build.Lambda), filepath.Join(dir, "bootstrap")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); string(got) == "marker" {
@@ -111,7 +112,7 @@ func TestHandlerBuildSkipsUnchangedSources(t *testing.T) {
 // TestHandlerBuildReportsCompilerErrors: the compiler's message reaches the user.
 func TestHandlerBuildReportsCompilerErrors(t *testing.T) {
 	proj := tinyProject(t, "package main\n\nfunc main() { undefinedThing() }\n")
-	_, err := infra.BuildHandler(proj, t.TempDir())
+	_, err := build.Binary(context.Background(), proj, build.Handler(build.Lambda), filepath.Join(t.TempDir(), "bootstrap"))
 	if err == nil || !strings.Contains(err.Error(), "undefined: undefinedThing") {
 		t.Fatalf("got %v", err)
 	}
@@ -140,7 +141,7 @@ func TestConcurrentHandlerBuilds(t *testing.T) {
 	errs := make(chan error, 4)
 	for i := 0; i < 4; i++ {
 		go func() {
-			_, err := infra.BuildHandler(proj, dir)
+			_, err := build.Binary(context.Background(), proj, build.Handler(build.Lambda), filepath.Join(dir, "bootstrap"))
 			errs <- err
 		}()
 	}
@@ -150,7 +151,21 @@ func TestConcurrentHandlerBuilds(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 2 {
-		t.Errorf("leftovers in the build dir: %v", entries)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
 	}
+	if strings.Join(names, " ") != "bootstrap bootstrap.key bootstrap.lock" {
+		t.Errorf("leftovers in the build dir: %v", names)
+	}
+}
+
+// project is the root of this module.
+func project(t *testing.T) string {
+	t.Helper()
+	dir, err := build.ProjectDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
