@@ -43,7 +43,7 @@ FUZZTIME ?= 2000000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseStripeHeader$$' -fuzztime $(FUZZTIME) ./handler/signature/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyHeaders$$' -fuzztime $(FUZZTIME) ./handler/signature/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/contract/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./contract/
 
 ## check: gofmt, go vet and go mod tidy leave no diff.
 check:
@@ -81,8 +81,8 @@ handler:
 bench: tools
 	$(GO) test -run '^$$' -bench BenchmarkBatch -count 3 ./handler/consumer/
 	$(GO) test -run '^$$' -bench BenchmarkColdStart -benchtime 1x -count 1 ./handler/
-	$(GO) test -run '^$$' -bench BenchmarkPlanProd -benchmem -count 1 ./internal/plan/
-	HOOKLINE_BENCH_COMPILE=1 $(GO) test -run '^$$' -bench BenchmarkCompile -benchtime 1x -count 1 -timeout 30m ./internal/plan/
+	$(GO) test -run '^$$' -bench BenchmarkPlanProd -benchmem -count 1 ./plan/
+	HOOKLINE_BENCH_COMPILE=1 $(GO) test -run '^$$' -bench BenchmarkCompile -benchtime 1x -count 1 -timeout 30m ./plan/
 
 clean:
 	rm -rf bin .build

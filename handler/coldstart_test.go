@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/build"
-	"github.com/hookline/hookline/internal/awsfake"
-	"github.com/hookline/hookline/internal/contract"
-	"github.com/hookline/hookline/internal/lambdaemu"
-	"github.com/hookline/hookline/internal/testsupport"
+	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/local/lambdaemu"
+	"github.com/hookline/hookline/internal/testing/harness"
 )
 
 func size(b *testing.B, path string) (int64, int64) {
@@ -60,16 +60,16 @@ func BenchmarkColdStart(b *testing.B) {
 		b.Skip(err)
 	}
 	hello := func(t build.Target) build.Spec {
-		return build.Spec{Package: "./internal/lambdaemu/testdata/hello", Target: t, Flags: build.Flags}
+		return build.Spec{Package: "./internal/local/lambdaemu/testdata/hello", Target: t, Flags: build.Flags}
 	}
-	handlerArm := testsupport.Bootstrap(b, build.Lambda)
-	helloArm := testsupport.Binary(b, "hello", hello(build.Lambda))
+	handlerArm := harness.Bootstrap(b, build.Lambda)
+	helloArm := harness.Binary(b, "hello", hello(build.Lambda))
 	hs, hz := size(b, handlerArm)
 	ws, wz := size(b, helloArm)
 
 	// Init is measured on this machine's architecture, which the emulator runs.
-	handlerHost := testsupport.Bootstrap(b, build.Emulator)
-	helloHost := testsupport.Binary(b, "hello", hello(build.Emulator))
+	handlerHost := harness.Bootstrap(b, build.Emulator)
+	helloHost := harness.Binary(b, "hello", hello(build.Emulator))
 	aws := awsfake.New(nil)
 	defer aws.Close()
 	env := append(aws.Env(), contract.EnvSource+"=bench", contract.EnvScheme+"=none")

@@ -18,12 +18,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/awsfake"
-	"github.com/hookline/hookline/internal/contract"
-	"github.com/hookline/hookline/internal/lambdaemu"
-	"github.com/hookline/hookline/internal/testsupport"
+	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/local/lambdaemu"
+	"github.com/hookline/hookline/internal/testing/harness"
 )
 
 const (
@@ -87,7 +87,7 @@ func TestUnderEmulator(t *testing.T) {
 	dlq := "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-test-partners-dlq.fifo"
 	env = append(env, contract.EnvDLQURL+"="+dlq, "SSL_CERT_FILE="+caFile)
 
-	bootstrap := testsupport.Bootstrap(t, build.Emulator) // built before the deadline starts
+	bootstrap := harness.Bootstrap(t, build.Emulator) // built before the deadline starts
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	emu, err := lambdaemu.Start(ctx, rie, bootstrap, env)

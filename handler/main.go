@@ -2,7 +2,7 @@
 // bootstrap for provided.al2023 on arm64 by the Pulumi program.
 //
 // main only wires: it reads the source's configuration from the environment
-// (internal/contract), builds the AWS clients, the verifier, the idempotency
+// (contract/), builds the AWS clients, the verifier, the idempotency
 // store and the processor, and starts the Lambda runtime loop. The batch
 // logic is in handler/consumer.
 package main
@@ -20,12 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/secrets"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 func main() {

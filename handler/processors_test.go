@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/processor"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 // TestShippedProcessorsMatchTheContract: the processors this handler

@@ -8,7 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // SecurityPolicy is the TLS policy of the custom domain.

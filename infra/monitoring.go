@@ -9,7 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // MonitoringArgs configures alarms and the dashboard.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // ComponentName is the name of the stack's root component.

@@ -12,9 +12,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/infra"
-	"github.com/hookline/hookline/internal/awsmodel"
-	"github.com/hookline/hookline/internal/plan"
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/plan"
+	"github.com/hookline/hookline/plan/awsmodel"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // stubHandler stands in for the built handler: these tests are about the

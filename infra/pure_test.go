@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/hookline/hookline/infra"
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 func decode(t *testing.T, s string) map[string]any {

@@ -10,8 +10,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/hookline/hookline/internal/contract"
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // RestAPIArgs configures the REST API.

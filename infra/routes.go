@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"sort"
 
-	"github.com/hookline/hookline/internal/contract"
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // API Gateway authorization types.

@@ -22,16 +22,16 @@ import (
 
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/infra"
-	"github.com/hookline/hookline/internal/awsmodel"
-	"github.com/hookline/hookline/internal/plan"
-	"github.com/hookline/hookline/internal/testsupport"
+	"github.com/hookline/hookline/internal/testing/harness"
+	"github.com/hookline/hookline/plan"
+	"github.com/hookline/hookline/plan/awsmodel"
 )
 
 // startPack builds the pack binary and starts it the way the engine does:
 // run it, read the port it prints, dial it.
 func startPack(t *testing.T) pulumirpc.AnalyzerClient {
 	t.Helper()
-	bin := testsupport.Binary(t, "hookline-policy", build.Spec{Package: "./policy"})
+	bin := harness.Binary(t, "hookline-policy", build.Spec{Package: "./policy"})
 	cmd := exec.Command(bin)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

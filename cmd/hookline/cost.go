@@ -8,7 +8,7 @@ import (
 	"math"
 	"text/tabwriter"
 
-	"github.com/hookline/hookline/internal/ops"
+	"github.com/hookline/hookline/ops"
 )
 
 // costCmd estimates a stack's monthly cost, and with --capacity what each

@@ -20,12 +20,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/infra"
-	"github.com/hookline/hookline/internal/awsfake"
-	"github.com/hookline/hookline/internal/contract"
-	"github.com/hookline/hookline/internal/lambdaemu"
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/local/lambdaemu"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 type headerFlags []string

@@ -18,7 +18,7 @@ import (
 	"strings"
 
 	"github.com/hookline/hookline/infra"
-	"github.com/hookline/hookline/internal/plan"
+	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/policy/rules"
 )
 

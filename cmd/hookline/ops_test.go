@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/awsfake"
-	"github.com/hookline/hookline/internal/contract"
+	"github.com/hookline/hookline/internal/local/awsfake"
 )
 
 type httpHeader http.Header

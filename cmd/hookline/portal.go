@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookline/hookline/internal/engine"
-	"github.com/hookline/hookline/internal/portal"
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/portal"
 )
 
 // portalCmd serves the self-service portal.

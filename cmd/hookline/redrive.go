@@ -12,7 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/hookline/hookline/internal/redrive"
+	"github.com/hookline/hookline/ops/redrive"
 )
 
 // redriveCmd moves dead-lettered messages of a source back to its queue.

@@ -19,9 +19,9 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/contract"
-	"github.com/hookline/hookline/internal/stackconfig"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // sendCmd signs a body with the source's scheme and POSTs it to the

@@ -13,10 +13,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 // benchEvent is a 10-record FIFO batch of 1 KiB JSON bodies with Standard

@@ -22,11 +22,11 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/valyala/fastjson"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/handler/telemetry"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 // Secrets reads the active signing secrets of a parameter.

@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

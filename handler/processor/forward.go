@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 // Forward POSTs the verified payload to an HTTPS URL, re-signed with

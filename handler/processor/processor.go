@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hookline/hookline/internal/contract"
+	"github.com/hookline/hookline/contract"
 )
 
 // Processor handles one verified, deduplicated message.

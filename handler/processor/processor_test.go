@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 const forwardSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hookline/hookline/internal/contract"
+	"github.com/hookline/hookline/contract"
 )
 
 // Sentinel errors: every verification failure wraps exactly one of them, so

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/internal/contract"
 )
 
 type headers map[string]string

@@ -1,0 +1,361 @@
+// Package engine runs hookline's real program through the real Pulumi engine
+// with the Automation API: inline (no language host needed), against a local
+// file:// backend (or any backend URL) with a passphrase secrets provider,
+// for a stack whose config comes from a Pulumi.<stack>.yaml. Preview runs
+// with the policy pack binary. Engine events stream to a caller's sink and
+// policy violations come back as typed values. The engine tests use it now;
+// the self-service portal drives stacks through it.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/stackconfig"
+)
+
+// Options describe one stack to drive.
+type Options struct {
+	// ProjectDir holds Pulumi.yaml, handler/ and bin/ (a bin/pulumi there is
+	// used; otherwise the pulumi on PATH).
+	ProjectDir string
+	// Stack is the stack name.
+	Stack string
+	// Config is the stack's raw config (as stackconfig.ReadStackFile returns).
+	Config map[string]string
+	// BackendURL is where state lives: file://<dir>, s3://…, or empty for
+	// file://<StateDir>.
+	BackendURL string
+	// StateDir is the local state and workspace directory (file backend).
+	StateDir string
+	// Passphrase protects the stack's secrets (passphrase secrets provider).
+	Passphrase string
+	// PolicyPack is the path of the policy pack (binary or directory); empty: none.
+	PolicyPack string
+	// Env is added to the engine's environment (PATH for plugins, AWS settings…).
+	Env map[string]string
+	// Events receives every engine event, if set.
+	Events func(events.EngineEvent)
+	// Breaches injects guard-rail violations: for the policy pack's tests only.
+	Breaches infra.Breaches
+}
+
+// Violation is a policy violation the engine reported.
+type Violation struct {
+	Policy, Pack, Level, URN, Message string
+}
+
+// PolicyError is a preview or update blocked by mandatory policy violations.
+type PolicyError struct {
+	Violations []Violation
+	Err        error
+}
+
+func (e *PolicyError) Error() string {
+	var names []string
+	for _, v := range e.Violations {
+		if v.Level == "mandatory" {
+			names = append(names, v.Policy)
+		}
+	}
+	return fmt.Sprintf("blocked by mandatory policies %s: %v", strings.Join(names, ", "), e.Err)
+}
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+// ErrConcurrentUpdate is returned when another update of the stack is in
+// progress (the engine's stack lock).
+var ErrConcurrentUpdate = errors.New("another update of this stack is in progress")
+
+// Stack is a stack opened through the Automation API.
+type Stack struct {
+	opts  Options
+	stack auto.Stack
+}
+
+// Result is the outcome of a preview, update or destroy.
+type Result struct {
+	// Changes counts the steps by operation (create, update, replace, same, delete…).
+	Changes map[string]int
+	// Violations are every policy finding, advisory ones included.
+	Violations []Violation
+	// Outputs are the stack outputs after an update (secrets included, marked).
+	Outputs auto.OutputMap
+}
+
+// prepare fills the defaults of o and returns the workspace options.
+func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
+	if o.ProjectDir == "" {
+		return nil, errors.New("engine: ProjectDir is required")
+	}
+	projectDir, err := filepath.Abs(o.ProjectDir)
+	if err != nil {
+		return nil, err
+	}
+	o.ProjectDir = projectDir
+	if o.StateDir == "" {
+		o.StateDir = filepath.Join(projectDir, ".build", "state")
+	}
+	if err := os.MkdirAll(o.StateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("engine: state dir: %w", err)
+	}
+	if o.BackendURL == "" {
+		o.BackendURL = "file://" + o.StateDir
+	}
+	if o.Passphrase == "" {
+		return nil, errors.New("engine: a passphrase for the stacks' secrets is required")
+	}
+	env := map[string]string{
+		"PULUMI_CONFIG_PASSPHRASE":             o.Passphrase,
+		"PULUMI_SKIP_UPDATE_CHECK":             "true",
+		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	cmdOpts := &auto.PulumiCommandOptions{}
+	if _, err := os.Stat(filepath.Join(projectDir, "bin", "pulumi")); err == nil {
+		cmdOpts.Root = projectDir // uses <root>/bin/pulumi
+	}
+	cmd, err := auto.NewPulumiCommand(cmdOpts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the Pulumi CLI: %w", err)
+	}
+	name := o.Stack
+	if name == "" {
+		name = "_list"
+	}
+	workDir := filepath.Join(o.StateDir, "workspaces", name)
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, err
+	}
+	proj := workspace.Project{
+		Name:    tokens.PackageName(stackconfig.Namespace),
+		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+		Backend: &workspace.ProjectBackend{URL: o.BackendURL},
+	}
+	return []auto.LocalWorkspaceOption{
+		auto.Project(proj), auto.WorkDir(workDir), auto.Pulumi(cmd), auto.EnvVars(env),
+		auto.PulumiHome(filepath.Join(o.StateDir, "home")), auto.SecretsProvider("passphrase"),
+	}, nil
+}
+
+// Open creates or selects the stack and sets its config.
+func Open(ctx context.Context, o Options) (*Stack, error) {
+	if o.Stack == "" {
+		return nil, errors.New("engine: Stack is required")
+	}
+	wsOpts, err := prepare(&o)
+	if err != nil {
+		return nil, err
+	}
+	program := infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Breaches: o.Breaches})
+	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, stackconfig.Namespace, program, wsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open stack %s: %w", o.Stack, err)
+	}
+	cfg := auto.ConfigMap{}
+	for k, v := range o.Config {
+		if v == stackconfig.SecretPlaceholder {
+			return nil, fmt.Errorf("engine: %s is encrypted in the stack file; set it on the engine's stack with pulumi config set --secret", k)
+		}
+		cfg[k] = auto.ConfigValue{Value: v}
+	}
+	if err := st.SetAllConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("engine: set config of %s: %w", o.Stack, err)
+	}
+	return &Stack{opts: o, stack: st}, nil
+}
+
+// List lists the stacks of the backend (o.Stack is ignored).
+func List(ctx context.Context, o Options) ([]auto.StackSummary, error) {
+	o.Stack = ""
+	wsOpts, err := prepare(&o)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, wsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: workspace: %w", err)
+	}
+	return ws.ListStacks(ctx)
+}
+
+// Tag reads a stack tag ("" when unset).
+func (s *Stack) Tag(ctx context.Context, key string) string {
+	v, err := s.stack.Workspace().GetTag(ctx, s.opts.Stack, key)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// SetTag sets a stack tag in the backend.
+func (s *Stack) SetTag(ctx context.Context, key, value string) error {
+	return s.stack.Workspace().SetTag(ctx, s.opts.Stack, key, value)
+}
+
+// collector gathers the events of one operation.
+type collector struct {
+	mu         sync.Mutex
+	violations []Violation
+	ch         chan events.EngineEvent
+	stop, done chan struct{}
+}
+
+func (s *Stack) collect() *collector {
+	c := &collector{ch: make(chan events.EngineEvent), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for {
+			select {
+			case ev, ok := <-c.ch:
+				if !ok {
+					return
+				}
+				if p := ev.PolicyEvent; p != nil {
+					c.mu.Lock()
+					c.violations = append(c.violations, violation(p))
+					c.mu.Unlock()
+				}
+				if s.opts.Events != nil {
+					s.opts.Events(ev)
+				}
+			case <-c.stop:
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// eventGrace is how long to wait for the event stream's end after the
+// operation returned: when the CLI fails before streaming (a locked stack),
+// the Automation API never closes the stream.
+const eventGrace = 5 * time.Second
+
+func (c *collector) wait() []Violation {
+	select {
+	case <-c.done:
+	case <-time.After(eventGrace):
+		close(c.stop)
+		<-c.done
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sort.Slice(c.violations, func(i, j int) bool {
+		return c.violations[i].Policy+c.violations[i].URN < c.violations[j].Policy+c.violations[j].URN
+	})
+	return c.violations
+}
+
+func violation(p *apitype.PolicyEvent) Violation {
+	level := p.EnforcementLevel
+	if level == "warning" {
+		level = "advisory"
+	}
+	return Violation{Policy: p.PolicyName, Pack: p.PolicyPackName, Level: level, URN: p.ResourceURN, Message: p.Message}
+}
+
+// classify turns an engine error into hookline's typed errors.
+func classify(err error, vs []Violation) error {
+	if err == nil {
+		return nil
+	}
+	if auto.IsConcurrentUpdateError(err) {
+		return fmt.Errorf("%w: %v", ErrConcurrentUpdate, err)
+	}
+	for _, v := range vs {
+		if v.Level == "mandatory" {
+			return &PolicyError{Violations: vs, Err: err}
+		}
+	}
+	return err
+}
+
+func changes(m map[apitype.OpType]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range m {
+		out[string(k)] = v
+	}
+	return out
+}
+
+// Preview previews the stack with the policy pack.
+func (s *Stack) Preview(ctx context.Context) (*Result, error) {
+	c := s.collect()
+	opts := []optpreview.Option{optpreview.EventStreams(c.ch)}
+	if s.opts.PolicyPack != "" {
+		opts = append(opts, optpreview.PolicyPacks(s.opts.PolicyPack))
+	}
+	res, err := s.stack.Preview(ctx, opts...)
+	vs := c.wait()
+	if err != nil {
+		return &Result{Violations: vs}, classify(err, vs)
+	}
+	return &Result{Changes: changes(res.ChangeSummary), Violations: vs}, nil
+}
+
+// Up updates the stack with the policy pack and returns its outputs.
+func (s *Stack) Up(ctx context.Context) (*Result, error) {
+	c := s.collect()
+	opts := []optup.Option{optup.EventStreams(c.ch)}
+	if s.opts.PolicyPack != "" {
+		opts = append(opts, optup.PolicyPacks(s.opts.PolicyPack))
+	}
+	res, err := s.stack.Up(ctx, opts...)
+	vs := c.wait()
+	if err != nil {
+		return &Result{Violations: vs}, classify(err, vs)
+	}
+	counts := summary(res.Summary.ResourceChanges)
+	return &Result{Changes: counts, Violations: vs, Outputs: res.Outputs}, nil
+}
+
+// Outputs reads the stack's current outputs.
+func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
+	return s.stack.Outputs(ctx)
+}
+
+// Destroy deletes every resource of the stack.
+func (s *Stack) Destroy(ctx context.Context) (*Result, error) {
+	c := s.collect()
+	res, err := s.stack.Destroy(ctx, optdestroy.EventStreams(c.ch))
+	vs := c.wait()
+	if err != nil {
+		return nil, classify(err, vs)
+	}
+	counts := summary(res.Summary.ResourceChanges)
+	return &Result{Changes: counts}, nil
+}
+
+// Remove deletes the stack itself (after Destroy).
+func (s *Stack) Remove(ctx context.Context) error {
+	return s.stack.Workspace().RemoveStack(ctx, s.opts.Stack)
+}
+
+func summary(changes *map[string]int) map[string]int {
+	out := map[string]int{}
+	if changes != nil {
+		for k, v := range *changes {
+			out[k] = v
+		}
+	}
+	return out
+}

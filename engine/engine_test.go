@@ -1,0 +1,318 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/testing/harness"
+	"github.com/hookline/hookline/stackconfig"
+)
+
+const projectDir = ".."
+
+var pluginDir, packBin string
+
+func requireEngine(t *testing.T) {
+	pluginDir, packBin = harness.RequireEngine(t)
+}
+
+type env struct {
+	opts engine.Options
+	log  string
+}
+
+func newEnv(t *testing.T, stack string) *env {
+	t.Helper()
+	requireEngine(t)
+	raw, _, err := stackconfig.ReadStackFile(projectDir, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	log := filepath.Join(state, "provider.log")
+	return &env{log: log, opts: engine.Options{
+		ProjectDir: projectDir, Stack: stack, Config: raw, StateDir: state, Passphrase: "test-only",
+		PolicyPack: packBin,
+		Env: map[string]string{
+			"PATH":                  pluginDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"HOOKLINE_FAKE_AWS_LOG": log,
+		},
+	}}
+}
+
+func (e *env) open(t *testing.T) *engine.Stack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := engine.Open(ctx, e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type call struct {
+	Method, URN, Type, ID string
+	Preview               bool
+	Changes, Replace      []string
+}
+
+// calls reads what the test-double provider was sent.
+func (e *env) calls(t *testing.T) []call {
+	t.Helper()
+	f, err := os.Open(e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []call
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var c call
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func mandatory(vs []engine.Violation) []engine.Violation {
+	var out []engine.Violation
+	for _, v := range vs {
+		if v.Level == "mandatory" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestLifecycle: for dev and prod, a preview with the policy pack passes, up
+// succeeds with the expected outputs, a second preview shows no changes,
+// and destroy removes everything.
+func TestLifecycle(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			e := newEnv(t, stack)
+			s := e.open(t)
+			start := time.Now()
+			pre, err := s.Preview(ctx(t))
+			if err != nil {
+				t.Fatalf("preview: %v", err)
+			}
+			t.Logf("%s preview: %v in %s", stack, pre.Changes, time.Since(start).Round(time.Millisecond))
+			if m := mandatory(pre.Violations); len(m) > 0 {
+				t.Fatalf("mandatory violations: %v", m)
+			}
+			if pre.Changes["create"] == 0 {
+				t.Fatalf("preview creates nothing: %v", pre.Changes)
+			}
+
+			start = time.Now()
+			up, err := s.Up(ctx(t))
+			if err != nil {
+				t.Fatalf("up: %v", err)
+			}
+			t.Logf("%s up: %v in %s", stack, up.Changes, time.Since(start).Round(time.Millisecond))
+			endpoint, _ := up.Outputs["endpoint"].Value.(string)
+			if !strings.HasPrefix(endpoint, "https://") {
+				t.Errorf("endpoint output %v", up.Outputs["endpoint"])
+			}
+			sources, _ := up.Outputs["sources"].Value.(map[string]any)
+			cfg, _ := stackconfig.Load(stack, e.opts.Config, true, nil)
+			for _, src := range cfg.Sources {
+				m, _ := sources[src.Name].(map[string]any)
+				if q, _ := m["queueUrl"].(string); !strings.HasSuffix(q, infra.QueueName(cfg, src)) {
+					t.Errorf("source %s queueUrl = %v", src.Name, m["queueUrl"])
+				}
+			}
+			if !up.Outputs["apiKeys"].Secret {
+				t.Error("apiKeys is not a secret output")
+			}
+
+			again, err := s.Preview(ctx(t))
+			if err != nil {
+				t.Fatalf("second preview: %v", err)
+			}
+			for op, n := range again.Changes {
+				if op != "same" && n > 0 {
+					t.Errorf("second preview wants %d %s (a non-deterministic archive or trigger?): %v", n, op, again.Changes)
+				}
+			}
+
+			created := 0
+			for _, c := range e.calls(t) {
+				if c.Method == "Create" && !c.Preview {
+					created++
+				}
+			}
+			d, err := s.Destroy(ctx(t))
+			if err != nil {
+				t.Fatalf("destroy: %v", err)
+			}
+			deleted := 0
+			for _, c := range e.calls(t) {
+				if c.Method == "Delete" {
+					deleted++
+				}
+			}
+			if deleted != created || created == 0 {
+				t.Errorf("created %d resources, deleted %d (destroy summary %v)", created, deleted, d.Changes)
+			}
+			if out, err := s.Outputs(ctx(t)); err != nil || len(out) != 0 {
+				t.Errorf("outputs after destroy: %v %v", out, err)
+			}
+		})
+	}
+}
+
+// setSource edits one source of the raw config.
+func setSource(t *testing.T, raw map[string]string, name string, edit func(map[string]any)) {
+	t.Helper()
+	var sources []map[string]any
+	if err := json.Unmarshal([]byte(raw["hookline:sources"]), &sources); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sources {
+		if s["name"] == name {
+			edit(s)
+		}
+	}
+	b, _ := json.Marshal(sources)
+	raw["hookline:sources"] = string(b)
+}
+
+// TestSourceChangeRedeploys: changing a source's groupBy updates exactly its
+// integration, and replaces the API Deployment.
+func TestSourceChangeRedeploys(t *testing.T) {
+	e := newEnv(t, "dev")
+	s := e.open(t)
+	if _, err := s.Up(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.calls(t))
+	setSource(t, e.opts.Config, "github", func(m map[string]any) { m["groupBy"] = "header:X-GitHub-Hook-Installation-Target-ID" })
+	s = e.open(t)
+	pre, err := s.Preview(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pre.Changes["update"] != 2 || pre.Changes["replace"] != 1 || pre.Changes["create"] != 0 || pre.Changes["delete"] != 0 {
+		t.Errorf("preview: %v, want 2 updates (the integration, the stage) and 1 replace (the deployment)", pre.Changes)
+	}
+	var updated, replaced []string
+	for _, c := range e.calls(t)[before:] {
+		if c.Method != "Diff" || len(c.Changes) == 0 {
+			continue
+		}
+		if len(c.Replace) > 0 {
+			replaced = append(replaced, c.Type+" "+strings.Join(c.Replace, ","))
+		} else {
+			updated = append(updated, c.Type+" "+strings.Join(c.Changes, ","))
+		}
+	}
+	// Exactly the route's integration changes, and the stage moves to the new deployment.
+	if strings.Join(updated, ";") != "aws:apigateway/integration:Integration requestTemplates;aws:apigateway/stage:Stage deployment" {
+		t.Errorf("updated: %v", updated)
+	}
+	if strings.Join(replaced, ";") != "aws:apigateway/deployment:Deployment triggers" {
+		t.Errorf("replaced: %v", replaced)
+	}
+	up, err := s.Up(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Changes["replace"] != 1 || up.Changes["update"] != 2 {
+		t.Errorf("up: %v", up.Changes)
+	}
+	_, _ = s.Destroy(ctx(t))
+}
+
+// TestPolicyBlocksPreview: the same components with a test-only breach are
+// blocked at preview by the pack, the rule named in the violation.
+func TestPolicyBlocksPreview(t *testing.T) {
+	for breach, rule := range map[infra.Breach]string{
+		infra.BreachStandardQueue: "fifo-ordering",
+		infra.BreachTLS10:         "tls-only",
+	} {
+		t.Run(string(breach), func(t *testing.T) {
+			e := newEnv(t, "prod")
+			e.opts.Breaches = infra.Breaches{breach: true}
+			s := e.open(t)
+			_, err := s.Preview(ctx(t))
+			var pe *engine.PolicyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("want a *engine.PolicyError, got %v", err)
+			}
+			found := false
+			for _, v := range pe.Violations {
+				if v.Policy == rule && v.Level == "mandatory" && v.Pack == "hookline" && v.URN != "" {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no mandatory %s violation in %+v", rule, pe.Violations)
+			}
+			for _, c := range e.calls(t) {
+				if c.Method == "Create" && !c.Preview {
+					t.Fatalf("a blocked preview created %s", c.URN)
+				}
+			}
+		})
+	}
+}
+
+// TestConcurrentUp: two updates of one stack at once — one succeeds, the
+// other fails with the engine's concurrent-update error, typed.
+func TestConcurrentUp(t *testing.T) {
+	e := newEnv(t, "dev")
+	a, b := e.open(t), e.open(t)
+	// Both updates start together, so both reach the stack's lock while it
+	// is free of checkpoint writes: one takes it, the other is refused.
+	// (Started later, the second can read the file backend's checkpoint
+	// while the first rewrites it, and fail on that instead.)
+	gate := make(chan struct{})
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, s := range []*engine.Stack{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			_, errs[i] = s.Up(ctx(t))
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	ok, conflict := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, engine.ErrConcurrentUpdate):
+			conflict++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 || conflict != 1 {
+		t.Errorf("%d succeeded, %d conflicted: %v", ok, conflict, errs)
+	}
+	_, _ = a.Destroy(ctx(t))
+}

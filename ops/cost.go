@@ -1,0 +1,146 @@
+// Package ops holds the arithmetic of operating a webhook endpoint: what it
+// costs per month at a given traffic, and how much traffic it sustains and
+// which limit binds first. Pure functions, table-tested against hand-computed
+// cases.
+package ops
+
+import (
+	"math"
+	"sort"
+
+	"github.com/hookline/hookline/stackconfig"
+)
+
+// Prices is the price table the estimate uses (us-east-1, USD). Every field
+// is documented in the README with its unit; change them for other regions.
+type Prices struct {
+	APIRequestsPerMillion     float64 // REST API requests
+	SQSRequestsPerMillion     float64 // FIFO requests, per 64 KB chunk of payload
+	LambdaRequestsPerMillion  float64
+	LambdaGBSecond            float64 // arm64
+	LogsIngestionPerGB        float64
+	DynamoDBWriteUnitsPerMill float64 // on-demand write request units (1 KB each)
+}
+
+// DefaultPrices are us-east-1 list prices.
+var DefaultPrices = Prices{
+	APIRequestsPerMillion:     3.50,
+	SQSRequestsPerMillion:     0.50,
+	LambdaRequestsPerMillion:  0.20,
+	LambdaGBSecond:            0.0000133334,
+	LogsIngestionPerGB:        0.50,
+	DynamoDBWriteUnitsPerMill: 0.625,
+}
+
+// SecondsPerMonth is a 30-day month.
+const SecondsPerMonth = 30 * 24 * 3600
+
+// Log volume per event (bytes), measured from hookline's own lines: one
+// outcome line per record, an EMF document and Lambda's START/END/REPORT per
+// invocation, one access log line per API request.
+const (
+	LogBytesPerRecord     = 330
+	LogBytesPerInvocation = 900
+	LogBytesPerRequest    = 420
+)
+
+// Traffic describes a source's load.
+type Traffic struct {
+	RPS      float64 // webhooks per second
+	BodyKB   float64 // average body size
+	Groups   int     // active message groups
+	RecordMS float64 // processing time per record
+}
+
+// Costs is one source's monthly estimate in USD.
+type Costs struct {
+	Source         string  `json:"source"`
+	BatchSize      float64 `json:"batchSize"`
+	APIGateway     float64 `json:"apiGateway"`
+	SQS            float64 `json:"sqs"`
+	LambdaRequests float64 `json:"lambdaRequests"`
+	LambdaCompute  float64 `json:"lambdaCompute"`
+	Logs           float64 `json:"logs"`
+	DynamoDB       float64 `json:"dynamodb"`
+	Total          float64 `json:"total"`
+	Dominant       string  `json:"dominant"`
+}
+
+// Estimate is a stack's monthly estimate.
+type Estimate struct {
+	Traffic  Traffic `json:"traffic"`
+	Sources  []Costs `json:"sources"`
+	Total    float64 `json:"total"`
+	Dominant string  `json:"dominant"`
+	Note     string  `json:"note"`
+}
+
+// BatchSize is the records per invocation the traffic allows: a FIFO
+// mapping runs min(groups, maxConcurrency) invocations at once, each
+// receiving what arrived for it in about a second, at most 10.
+func BatchSize(rps float64, groups, maxConcurrency int) float64 {
+	conc := float64(min(max(groups, 1), max(maxConcurrency, 1)))
+	return math.Min(10, math.Max(1, math.Floor(rps/conc)))
+}
+
+func chunks(kb float64) float64 { return math.Max(1, math.Ceil(kb/64)) }
+
+// SourceCost estimates one source's monthly cost.
+func SourceCost(s stackconfig.Source, t Traffic, p Prices) Costs {
+	msgs := t.RPS * SecondsPerMonth
+	b := BatchSize(t.RPS, t.Groups, s.Function.MaxConcurrency)
+	invocations := msgs / b
+	c := Costs{Source: s.Name, BatchSize: b}
+	c.APIGateway = msgs / 1e6 * p.APIRequestsPerMillion
+	sends := msgs * chunks(t.BodyKB)
+	receives := invocations * chunks(b*t.BodyKB)
+	deletes := invocations * chunks(b*t.BodyKB/64) // DeleteMessageBatch carries receipt handles, not bodies
+	c.SQS = (sends + receives + deletes) / 1e6 * p.SQSRequestsPerMillion
+	c.LambdaRequests = invocations / 1e6 * p.LambdaRequestsPerMillion
+	billedSeconds := math.Max(1, math.Ceil(b*t.RecordMS)) / 1000
+	c.LambdaCompute = invocations * billedSeconds * float64(s.Function.MemoryMB) / 1024 * p.LambdaGBSecond
+	logBytes := msgs*(LogBytesPerRecord+LogBytesPerRequest) + invocations*LogBytesPerInvocation
+	c.Logs = logBytes / (1 << 30) * p.LogsIngestionPerGB
+	if s.Idempotency.Enabled {
+		c.DynamoDB = 2 * msgs / 1e6 * p.DynamoDBWriteUnitsPerMill // take the marker, make it final
+	}
+	parts := map[string]float64{"apiGateway": c.APIGateway, "sqs": c.SQS, "lambdaRequests": c.LambdaRequests,
+		"lambdaCompute": c.LambdaCompute, "logs": c.Logs, "dynamodb": c.DynamoDB}
+	c.Total = c.APIGateway + c.SQS + c.LambdaRequests + c.LambdaCompute + c.Logs + c.DynamoDB
+	c.Dominant = dominant(parts)
+	return c
+}
+
+func dominant(parts map[string]float64) string {
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	best := ""
+	for _, k := range keys {
+		if best == "" || parts[k] > parts[best] {
+			best = k
+		}
+	}
+	return best
+}
+
+// StackCost estimates every source of a stack, each receiving t.
+func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
+	e := Estimate{Traffic: t, Note: "monthly USD at list prices, each source receiving the traffic; excludes free tiers, data transfer, alarms and the dashboard"}
+	parts := map[string]float64{}
+	for _, s := range c.Sources {
+		sc := SourceCost(s, t, p)
+		e.Sources = append(e.Sources, sc)
+		e.Total += sc.Total
+		parts["apiGateway"] += sc.APIGateway
+		parts["sqs"] += sc.SQS
+		parts["lambdaRequests"] += sc.LambdaRequests
+		parts["lambdaCompute"] += sc.LambdaCompute
+		parts["logs"] += sc.Logs
+		parts["dynamodb"] += sc.DynamoDB
+	}
+	e.Dominant = dominant(parts)
+	return e
+}

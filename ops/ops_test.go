@@ -1,0 +1,119 @@
+package ops_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/hookline/hookline/ops"
+	"github.com/hookline/hookline/stackconfig"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-6*math.Max(1, math.Abs(b)) }
+
+// Hand-computed cases. Case "busy": 10 webhooks/s of 1 KB for a month
+// (25,920,000 messages); min(10 groups, 5 concurrency) = 5 consumers, so
+// batches of floor(10/5) = 2 and 12,960,000 invocations.
+//
+//	API      25.92 M x $3.50/M                                   = 90.72
+//	SQS      (25.92 M sends + 12.96 M receives + 12.96 M deletes) x $0.50/M = 25.92
+//	Lambda   12.96 M x $0.20/M                                   = 2.592
+//	compute  12.96 M x 0.020 s x 0.25 GB x $0.0000133334         = 0.8640043
+//	logs     (25.92 M x 750 B + 12.96 M x 900 B) / 2^30 x $0.50   = 14.4838...
+//	DynamoDB 2 x 25.92 M x $0.625/M                              = 32.40
+//
+// Case "trickle": 0.1 webhook/s of 100 KB (two 64 KB chunks), one group:
+// 259,200 messages in batches of 1.
+//
+//	API      0.2592 M x 3.50                                     = 0.9072
+//	SQS      (518,400 sends + 518,400 receives + 259,200 deletes) x 0.50/M = 0.6480
+//	Lambda   0.2592 M x 0.20                                     = 0.05184
+//	compute  259,200 x 0.050 s x 0.5 GB x 0.0000133334            = 0.0864004
+//	logs     259,200 x 1,650 B / 2^30 x 0.50                     = 0.1991556
+func TestSourceCost(t *testing.T) {
+	busyLogs := (25920000.0*750 + 12960000.0*900) / (1 << 30) * 0.5
+	trickleLogs := 259200.0 * 1650 / (1 << 30) * 0.5
+	cases := []struct {
+		name    string
+		source  stackconfig.Source
+		traffic ops.Traffic
+		want    ops.Costs
+	}{
+		{"busy", stackconfig.Source{Name: "busy", Function: stackconfig.Function{MemoryMB: 256, MaxConcurrency: 5}, Idempotency: stackconfig.Idempotency{Enabled: true}},
+			ops.Traffic{RPS: 10, BodyKB: 1, Groups: 10, RecordMS: 10},
+			ops.Costs{Source: "busy", BatchSize: 2, APIGateway: 90.72, SQS: 25.92, LambdaRequests: 2.592, LambdaCompute: 0.864004320, Logs: busyLogs, DynamoDB: 32.4,
+				Total: 90.72 + 25.92 + 2.592 + 0.86400432 + busyLogs + 32.4, Dominant: "apiGateway"}},
+		{"trickle", stackconfig.Source{Name: "trickle", Function: stackconfig.Function{MemoryMB: 512, MaxConcurrency: 2}},
+			ops.Traffic{RPS: 0.1, BodyKB: 100, Groups: 1, RecordMS: 50},
+			ops.Costs{Source: "trickle", BatchSize: 1, APIGateway: 0.9072, SQS: 0.648, LambdaRequests: 0.05184, LambdaCompute: 0.086400432, Logs: trickleLogs,
+				Total: 0.9072 + 0.648 + 0.05184 + 0.086400432 + trickleLogs, Dominant: "apiGateway"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ops.SourceCost(tc.source, tc.traffic, ops.DefaultPrices)
+			for _, f := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"batch", got.BatchSize, tc.want.BatchSize}, {"api", got.APIGateway, tc.want.APIGateway}, {"sqs", got.SQS, tc.want.SQS},
+				{"lambda requests", got.LambdaRequests, tc.want.LambdaRequests}, {"compute", got.LambdaCompute, tc.want.LambdaCompute},
+				{"logs", got.Logs, tc.want.Logs}, {"dynamodb", got.DynamoDB, tc.want.DynamoDB}, {"total", got.Total, tc.want.Total},
+			} {
+				if !near(f.got, f.want) {
+					t.Errorf("%s = %.9f, want %.9f", f.name, f.got, f.want)
+				}
+			}
+			if got.Dominant != tc.want.Dominant {
+				t.Errorf("dominant = %s", got.Dominant)
+			}
+		})
+	}
+}
+
+func TestBatchSize(t *testing.T) {
+	for _, tc := range []struct {
+		rps          float64
+		groups, conc int
+		want         float64
+	}{{0.01, 1, 5, 1}, {10, 10, 5, 2}, {1000, 3, 50, 10}, {50, 100, 5, 10}, {7, 0, 0, 7}} {
+		if got := ops.BatchSize(tc.rps, tc.groups, tc.conc); got != tc.want {
+			t.Errorf("BatchSize(%v, %d, %d) = %v, want %v", tc.rps, tc.groups, tc.conc, got, tc.want)
+		}
+	}
+}
+
+func TestCapacity(t *testing.T) {
+	c := &stackconfig.Config{Throttle: stackconfig.Throttle{RateLimit: 50, BurstLimit: 25}}
+	f := false
+	cases := []struct {
+		name     string
+		source   stackconfig.Source
+		groups   int
+		recordMS float64
+		rate     float64
+		binds    string
+		problem  bool
+	}{
+		// usage plan 20/s < stage 50/s; 3 groups x 100/s = 300; 2 x 100 = 200.
+		{"usage plan binds", stackconfig.Source{Auth: stackconfig.Auth{UsagePlan: &stackconfig.UsagePlan{RateLimit: 20}}, Function: stackconfig.Function{MaxConcurrency: 2, TimeoutSeconds: 30}}, 3, 10, 20, "api-gateway", false},
+		// one group at 50 ms/record: 20/s, below concurrency (10 x 20 = 200) and the stage (50).
+		{"one group binds", stackconfig.Source{Function: stackconfig.Function{MaxConcurrency: 10, TimeoutSeconds: 30}}, 1, 50, 20, "group-count", false},
+		// 100 groups, 2 concurrent invocations at 50 ms: 40/s.
+		{"concurrency binds", stackconfig.Source{Function: stackconfig.Function{MaxConcurrency: 2, TimeoutSeconds: 30}}, 100, 50, 40, "function-concurrency", false},
+		// high throughput off: 300 SendMessage/s, under a 10,000/s stage.
+		{"FIFO rate binds", stackconfig.Source{HighThroughput: &f, Function: stackconfig.Function{MaxConcurrency: 1000, TimeoutSeconds: 30}}, 10000, 1, 300, "fifo-api-rate", false},
+		// 10 records x 5 s > 30 s timeout.
+		{"batch exceeds timeout", stackconfig.Source{Function: stackconfig.Function{MaxConcurrency: 2, TimeoutSeconds: 30}}, 1, 5000, 0.2, "group-count", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := *c
+			if tc.name == "FIFO rate binds" {
+				cfg.Throttle.RateLimit = 10000
+			}
+			got := ops.SourceCapacity(&cfg, tc.source, tc.groups, tc.recordMS)
+			if !near(got.Rate, tc.rate) || got.Binds != tc.binds || (got.Problem != "") != tc.problem {
+				t.Errorf("got %.3f/s bound by %s (problem %q), want %.3f by %s", got.Rate, got.Binds, got.Problem, tc.rate, tc.binds)
+			}
+		})
+	}
+}

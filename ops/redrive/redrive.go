@@ -1,0 +1,237 @@
+// Package redrive moves dead-lettered messages back to their source queue.
+//
+// A whole queue goes back with SQS's own message move task. A selective
+// redrive (one message group, or at most N messages) re-sends messages
+// itself, group by group in order, keeping each message's group id and
+// deduplication id, and deletes a message from the DLQ only after its send
+// succeeded: an interrupted or failed run leaves every message in the DLQ or
+// in the source queue — the worst case is a copy in both, which the FIFO
+// queue's deduplication absorbs when the run is repeated within 5 minutes.
+package redrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/hookline/hookline/contract"
+)
+
+// API is the part of the SQS client redrive uses.
+type API interface {
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+	StartMessageMoveTask(ctx context.Context, in *sqs.StartMessageMoveTaskInput, optFns ...func(*sqs.Options)) (*sqs.StartMessageMoveTaskOutput, error)
+	ListMessageMoveTasks(ctx context.Context, in *sqs.ListMessageMoveTasksInput, optFns ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error)
+}
+
+// Queues names the source queue and its DLQ.
+type Queues struct {
+	QueueURL, QueueArn, DLQURL, DLQArn string
+}
+
+// Options select what to move.
+type Options struct {
+	Group  string        // only this message group
+	Max    int           // at most this many messages (0: all)
+	Rate   float64       // messages per second (0: unlimited)
+	DryRun bool          // list, move nothing
+	Wait   time.Duration // how long an empty receive waits (default 1 s)
+	// Progress receives one line per event (moved message, task status).
+	Progress func(string)
+}
+
+// Entry is one dead-lettered message, as a dry run lists it.
+type Entry struct {
+	MessageID, Group, EventID, Reason string
+	Age                               time.Duration
+	ReceiveCount                      int
+}
+
+// Result says what a redrive did.
+type Result struct {
+	Moved   int
+	Listed  []Entry
+	Failed  []string // groups stopped by a failed send (their messages stay in the DLQ)
+	Warning []string
+}
+
+// Selective reports whether the options ask for a selective redrive.
+func (o Options) Selective() bool { return o.Group != "" || o.Max > 0 || o.DryRun }
+
+func (o Options) progress(format string, a ...any) {
+	if o.Progress != nil {
+		o.Progress(fmt.Sprintf(format, a...))
+	}
+}
+
+// Run redrives according to o.
+func Run(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
+	if !o.Selective() {
+		return moveAll(ctx, api, q, o)
+	}
+	return selective(ctx, api, q, o)
+}
+
+// moveAll starts SQS's message move task and reports progress until it ends.
+func moveAll(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
+	start, err := api.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{
+		SourceArn: aws.String(q.DLQArn), DestinationArn: aws.String(q.QueueArn),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start message move task: %w", err)
+	}
+	o.progress("move task %s started", aws.ToString(start.TaskHandle))
+	for {
+		out, err := api.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(q.DLQArn), MaxResults: aws.Int32(1)})
+		if err != nil {
+			return nil, fmt.Errorf("follow message move task: %w", err)
+		}
+		if len(out.Results) == 0 {
+			return nil, errors.New("the message move task disappeared")
+		}
+		t := out.Results[0]
+		moved, toMove := t.ApproximateNumberOfMessagesMoved, aws.ToInt64(t.ApproximateNumberOfMessagesToMove)
+		o.progress("move task %s: %d of %d moved", aws.ToString(t.Status), moved, toMove)
+		switch aws.ToString(t.Status) {
+		case "COMPLETED":
+			return &Result{Moved: int(moved)}, nil
+		case "FAILED", "CANCELLED":
+			return &Result{Moved: int(moved)}, fmt.Errorf("message move task %s: %s", aws.ToString(t.Status), aws.ToString(t.FailureReason))
+		}
+		select {
+		case <-ctx.Done():
+			return &Result{Moved: int(moved)}, fmt.Errorf("stopped following the task (it goes on in SQS): %w", ctx.Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// visibility is how long a received DLQ message stays hidden while it is
+// being moved.
+const visibility = 60
+
+func selective(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
+	res := &Result{}
+	wait := o.Wait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	var tick <-chan time.Time
+	if o.Rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	stopped := map[string]bool{}
+	var held []types.Message // received but not ours to move: released at the end
+	defer func() {
+		release(context.WithoutCancel(ctx), api, q.DLQURL, held)
+	}()
+	for ctx.Err() == nil && (o.Max == 0 || res.Moved < o.Max) {
+		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(q.DLQURL), MaxNumberOfMessages: 10, VisibilityTimeout: visibility,
+			WaitTimeSeconds:             int32(wait / time.Second),
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return res, fmt.Errorf("receive from the DLQ: %w", err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			group := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
+			skip := ctx.Err() != nil || (o.Group != "" && group != o.Group) || stopped[group] ||
+				(o.Max > 0 && res.Moved >= o.Max) || o.DryRun
+			if o.DryRun && (o.Group == "" || group == o.Group) && (o.Max == 0 || len(res.Listed) < o.Max) {
+				res.Listed = append(res.Listed, entry(m))
+			}
+			if skip {
+				held = append(held, m)
+				continue
+			}
+			if tick != nil {
+				select {
+				case <-tick:
+				case <-ctx.Done():
+					held = append(held, m)
+					continue
+				}
+			}
+			if err := send(ctx, api, q.QueueURL, m, group); err != nil {
+				// Keep the group's order: nothing after a failed message moves.
+				stopped[group] = true
+				res.Failed = append(res.Failed, fmt.Sprintf("group %s: %v", group, err))
+				held = append(held, m)
+				o.progress("group %s stopped: %v", group, err)
+				continue
+			}
+			if _, err := api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.DLQURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				res.Warning = append(res.Warning, fmt.Sprintf("message %s was re-sent but is still in the DLQ (%v); the source queue's deduplication drops a second copy sent within 5 minutes", aws.ToString(m.MessageId), err))
+			}
+			res.Moved++
+			o.progress("moved %s (group %s)", aws.ToString(m.MessageId), group)
+		}
+	}
+	sort.Slice(res.Failed, func(i, j int) bool { return res.Failed[i] < res.Failed[j] })
+	return res, nil
+}
+
+// send re-sends a dead-lettered message to its source queue unchanged: body,
+// group, deduplication id and attributes, without the failure reason.
+func send(ctx context.Context, api API, queueURL string, m types.Message, group string) error {
+	attrs := map[string]types.MessageAttributeValue{}
+	for k, v := range m.MessageAttributes {
+		if k == contract.AttrFailureReason || v.StringValue == nil {
+			continue
+		}
+		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: v.StringValue}
+	}
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: m.Body, MessageGroupId: aws.String(group),
+		MessageAttributes: attrs}
+	if d := m.Attributes[string(types.MessageSystemAttributeNameMessageDeduplicationId)]; d != "" {
+		in.MessageDeduplicationId = aws.String(d)
+	}
+	_, err := api.SendMessage(ctx, in)
+	return err
+}
+
+// release makes messages this run received but did not move visible again.
+func release(ctx context.Context, api API, dlqURL string, ms []types.Message) {
+	for _, m := range ms {
+		_, _ = api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(dlqURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0,
+		})
+	}
+}
+
+func entry(m types.Message) Entry {
+	e := Entry{MessageID: aws.ToString(m.MessageId), Group: m.Attributes["MessageGroupId"]}
+	if n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]); err == nil {
+		e.ReceiveCount = n
+	}
+	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
+		e.Age = time.Since(time.UnixMilli(ms)).Round(time.Second)
+	}
+	if v, ok := m.MessageAttributes[contract.AttrEventID]; ok {
+		e.EventID = aws.ToString(v.StringValue)
+	}
+	if v, ok := m.MessageAttributes[contract.AttrFailureReason]; ok {
+		e.Reason = aws.ToString(v.StringValue)
+	}
+	return e
+}

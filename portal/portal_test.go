@@ -1,0 +1,257 @@
+package portal_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/internal/testing/harness"
+	"github.com/hookline/hookline/portal"
+)
+
+const projectDir = ".."
+
+var tokens = map[string]string{"pay": "tok-pay-123", "ops": "tok-ops-456", "admin": "tok-admin-789"}
+
+func newPortal(t *testing.T) *httptest.Server {
+	t.Helper()
+	plugins, pack := harness.RequireEngine(t)
+	srv, err := portal.New(portal.Options{
+		Tokens: &portal.Tokens{
+			Teams:  map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}},
+			Admins: []string{portal.HashToken(tokens["admin"])},
+		},
+		Engine: engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only", PolicyPack: pack,
+			Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func call(t *testing.T, hs *httptest.Server, who, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, hs.URL+path, rd)
+	if who != "" {
+		req.Header.Set("Authorization", "Bearer "+tokens[who])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(raw) > 0 && raw[0] == '{' {
+		_ = json.Unmarshal(raw, &out)
+	}
+	if out == nil {
+		out = map[string]any{"_raw": string(raw)}
+	}
+	return resp.StatusCode, out
+}
+
+func request(env string, extra map[string]any) map[string]any {
+	orders := map[string]any{"name": "orders", "signature": map[string]any{"scheme": "standard-webhooks"}, "groupBy": "header:X-Customer"}
+	for k, v := range extra {
+		orders[k] = v
+	}
+	return map[string]any{"env": env, "region": "eu-west-1", "sources": []any{
+		orders, map[string]any{"name": "refunds", "signature": map[string]any{"scheme": "github"}},
+	}}
+}
+
+// wait polls a job until it ends.
+func wait(t *testing.T, hs *httptest.Server, who string, job map[string]any) map[string]any {
+	t.Helper()
+	id, _ := job["id"].(string)
+	if id == "" {
+		t.Fatalf("no job in %v", job)
+	}
+	deadline := time.Now().Add(4 * time.Minute)
+	for time.Now().Before(deadline) {
+		code, j := call(t, hs, who, "GET", "/api/jobs/"+id, nil)
+		if code != 200 {
+			t.Fatalf("job %s: %d %v", id, code, j)
+		}
+		if j["status"] != "running" {
+			return j
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("job %s did not end", id)
+	return nil
+}
+
+func TestLifecycle(t *testing.T) {
+	hs := newPortal(t)
+	base := "/api/stacks/pay/dev"
+
+	code, v := call(t, hs, "pay", "POST", base+"/validate", request("dev", nil))
+	if code != 200 || len(v["policies"].([]any)) != 0 || v["cost"].(map[string]any)["total"].(float64) <= 0 {
+		t.Fatalf("validate: %d %v", code, v)
+	}
+
+	// Apply before any preview is refused.
+	_, j := call(t, hs, "pay", "POST", base+"/apply", request("dev", nil))
+	if j = wait(t, hs, "pay", j); j["status"] != "failed" || !strings.Contains(fmt.Sprint(j["error"]), "preview") {
+		t.Fatalf("apply without preview: %v", j)
+	}
+
+	start := time.Now()
+	code, j = call(t, hs, "pay", "POST", base+"/preview", request("dev", nil))
+	if code != 202 {
+		t.Fatalf("preview: %d %v", code, j)
+	}
+	if j = wait(t, hs, "pay", j); j["status"] != "succeeded" {
+		t.Fatalf("preview job: %v", j)
+	}
+	t.Logf("preview of a two-source stack: %s", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	_, j = call(t, hs, "pay", "POST", base+"/apply", request("dev", nil))
+	j = wait(t, hs, "pay", j)
+	t.Logf("apply to outputs of a two-source stack: %s", time.Since(start).Round(time.Millisecond))
+	outs, _ := j["outputs"].(map[string]any)
+	if j["status"] != "succeeded" || !strings.HasPrefix(fmt.Sprint(outs["endpoint"]), "https://") {
+		t.Fatalf("apply job: %v", j)
+	}
+	if keys, _ := outs["apiKeys"].(map[string]any); len(keys) != 2 {
+		t.Errorf("the owning team does not see its API keys: %v", outs["apiKeys"])
+	}
+	// The admin sees the job, but not the keys.
+	_, aj := call(t, hs, "admin", "GET", "/api/jobs/"+j["id"].(string), nil)
+	if ao, _ := aj["outputs"].(map[string]any); ao["apiKeys"] != nil {
+		t.Error("API keys shown to someone else than the owning team")
+	}
+
+	code, st := call(t, hs, "pay", "GET", base, nil)
+	if code != 200 || st["name"] != "pay-dev" || st["outputs"] == nil {
+		t.Fatalf("show: %d %v", code, st)
+	}
+
+	// Update: a changed request needs its own preview first.
+	changed := request("dev", map[string]any{"maxReceiveCount": 7})
+	_, j = call(t, hs, "pay", "POST", base+"/apply", changed)
+	if j = wait(t, hs, "pay", j); j["status"] != "failed" {
+		t.Errorf("apply of an unpreviewed change: %v", j)
+	}
+	_, j = call(t, hs, "pay", "POST", base+"/preview", changed)
+	wait(t, hs, "pay", j)
+	_, j = call(t, hs, "pay", "POST", base+"/apply", changed)
+	if j = wait(t, hs, "pay", j); j["status"] != "succeeded" || j["changes"].(map[string]any)["update"] == nil {
+		t.Errorf("update: %v", j)
+	}
+
+	if code, _ := call(t, hs, "pay", "POST", base+"/destroy", map[string]any{"confirm": "nope"}); code != 400 {
+		t.Errorf("destroy without confirmation: %d", code)
+	}
+	_, j = call(t, hs, "pay", "POST", base+"/destroy", map[string]any{"confirm": "pay-dev"})
+	if j = wait(t, hs, "pay", j); j["status"] != "succeeded" {
+		t.Errorf("destroy: %v", j)
+	}
+	if code, _ := call(t, hs, "pay", "GET", base, nil); code != 404 {
+		t.Errorf("destroyed stack still listed: %d", code)
+	}
+}
+
+func TestPolicyBlocksRequest(t *testing.T) {
+	hs := newPortal(t)
+	// Valid for the program (1-1000) but outside the pack's bound (3-25).
+	req := request("stg", map[string]any{"maxReceiveCount": 50})
+	code, v := call(t, hs, "pay", "POST", "/api/stacks/pay/stg/validate", req)
+	if code != 200 || !strings.Contains(fmt.Sprint(v["policies"]), "max-receive-count") {
+		t.Errorf("validate: %d %v", code, v)
+	}
+	_, j := call(t, hs, "pay", "POST", "/api/stacks/pay/stg/preview", req)
+	j = wait(t, hs, "pay", j)
+	if j["status"] != "failed" || !strings.Contains(fmt.Sprint(j["violations"]), "max-receive-count") {
+		t.Errorf("preview: %v", j)
+	}
+}
+
+func TestAccessAndInput(t *testing.T) {
+	hs := newPortal(t)
+	cases := []struct {
+		name, who, method, path string
+		body                    any
+		code                    int
+		field                   string
+	}{
+		{"no token", "", "GET", "/api/stacks", nil, 401, "auth"},
+		{"another team's stack", "ops", "POST", "/api/stacks/pay/dev/validate", request("dev", nil), 404, ""},
+		{"another team's stack (show)", "ops", "GET", "/api/stacks/pay/dev", nil, 404, ""},
+		{"bad source name", "pay", "POST", "/api/stacks/pay/dev/validate", map[string]any{"env": "dev", "region": "eu-west-1",
+			"sources": []any{map[string]any{"name": "Bad Name", "signature": map[string]any{"scheme": "none"}}}}, 400, "sources[0].name"},
+		{"unknown field", "pay", "POST", "/api/stacks/pay/dev/validate", map[string]any{"env": "dev", "colour": "red"}, 400, "body"},
+		{"env mismatch", "pay", "POST", "/api/stacks/pay/dev/validate", request("prd", nil), 400, "env"},
+		{"missing region", "pay", "POST", "/api/stacks/pay/dev/validate", map[string]any{"env": "dev", "sources": []any{}}, 400, "region"},
+		{"too large", "pay", "POST", "/api/stacks/pay/dev/validate", bytes.Repeat([]byte("x"), portal.MaxBody+1), 413, "body"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, v := call(t, hs, tc.who, tc.method, tc.path, tc.body)
+			if code != tc.code || (tc.field != "" && v["field"] != tc.field) {
+				t.Errorf("got %d %v, want %d field %q", code, v, tc.code, tc.field)
+			}
+		})
+	}
+}
+
+// TestBusyStack: a second operation on a busy stack is a 409.
+func TestBusyStack(t *testing.T) {
+	hs := newPortal(t)
+	code, j := call(t, hs, "ops", "POST", "/api/stacks/ops/dev/preview", request("dev", nil))
+	if code != 202 {
+		t.Fatalf("%d %v", code, j)
+	}
+	code2, v := call(t, hs, "ops", "POST", "/api/stacks/ops/dev/apply", request("dev", nil))
+	if code2 != 409 {
+		t.Errorf("second operation: %d %v", code2, v)
+	}
+	// The progress stream of the first ends with the job.
+	req, _ := http.NewRequest("GET", hs.URL+"/api/jobs/"+j["id"].(string)+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+tokens["ops"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	lines, done := 0, false
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "data: ") {
+			lines++
+		}
+		if sc.Text() == "event: done" {
+			done = true
+		}
+	}
+	if !done || lines < 3 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("stream: done=%v lines=%d type=%s", done, lines, resp.Header.Get("Content-Type"))
+	}
+	if strings.Contains(fmt.Sprint(wait(t, hs, "ops", j)), "test-only") {
+		t.Error("the passphrase reached the job output")
+	}
+}

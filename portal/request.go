@@ -1,0 +1,104 @@
+package portal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hookline/hookline/stackconfig"
+)
+
+// Request describes a team's webhook environment: the stack config's keys,
+// without the namespace, plus the environment name.
+type Request struct {
+	Env              string                `json:"env"`
+	Region           string                `json:"region"`
+	Throttle         *stackconfig.Throttle `json:"throttle,omitempty"`
+	LogRetentionDays int                   `json:"logRetentionDays,omitempty"`
+	AlarmEmails      []string              `json:"alarmEmails,omitempty"`
+	Sources          []json.RawMessage     `json:"sources"`
+}
+
+var envRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,4}$`)
+
+// FieldError is a 4xx naming the field of the request that is wrong.
+type FieldError struct {
+	Field, Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// StackName is a team environment's stack.
+func StackName(team, env string) string { return team + "-" + env }
+
+// ParseRequest decodes a request body strictly.
+func ParseRequest(body []byte) (*Request, error) {
+	var r Request
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, &FieldError{Field: "body", Message: err.Error()}
+	}
+	return &r, nil
+}
+
+// Config turns a request into the stack's raw config and validates it with
+// the program's own validation; errors name the request's field.
+func (r *Request) Config(team string) (map[string]string, *stackconfig.Config, error) {
+	if !envRE.MatchString(r.Env) {
+		return nil, nil, &FieldError{"env", fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", r.Env)}
+	}
+	if r.Region == "" {
+		return nil, nil, &FieldError{"region", "required"}
+	}
+	raw := map[string]string{
+		stackconfig.RegionKey:              r.Region,
+		"hookline:environment":             StackName(team, r.Env),
+		"hookline:tags":                    fmt.Sprintf(`{"team":%q}`, team),
+		"hookline:manageApiGatewayAccount": "false",
+	}
+	put := func(key string, v any) {
+		b, _ := json.Marshal(v)
+		raw["hookline:"+key] = string(b)
+	}
+	put("sources", r.Sources)
+	if r.Throttle != nil {
+		put("throttle", r.Throttle)
+	}
+	if r.LogRetentionDays != 0 {
+		put("logRetentionDays", r.LogRetentionDays)
+	}
+	if len(r.AlarmEmails) > 0 {
+		put("alarmEmails", r.AlarmEmails)
+	}
+	cfg, err := stackconfig.Load(StackName(team, r.Env), raw, true, nil)
+	if err != nil {
+		var ce *stackconfig.Error
+		if errors.As(err, &ce) && len(ce.Problems) > 0 {
+			p := ce.Problems[0]
+			field := strings.TrimPrefix(strings.TrimPrefix(p.Key, "hookline:"), "aws:")
+			if field == "environment" {
+				field = "env"
+			}
+			return nil, nil, &FieldError{Field: field, Message: p.Message}
+		}
+		return nil, nil, &FieldError{Field: "body", Message: err.Error()}
+	}
+	return raw, cfg, nil
+}
+
+// Hash identifies a request's content: apply needs a passed preview of the
+// same hash.
+func (r *Request) Hash(team string) string {
+	b, _ := json.Marshal(struct {
+		Team string
+		R    *Request
+	}{team, r})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,198 @@
+// Package stackconfig is hookline's typed stack configuration: what a
+// Pulumi.<stack>.yaml may say, its defaults (all in Defaults), and its
+// validation. Loading is a pure function of the raw config values, so the
+// program, the offline plan and the tests share it.
+package stackconfig
+
+import (
+	"time"
+
+	"github.com/hookline/hookline/contract"
+)
+
+// Namespace is the Pulumi config namespace of hookline's keys (the project name).
+const Namespace = "hookline"
+
+// RegionKey is the provider's region key, which hookline reads too.
+const RegionKey = "aws:region"
+
+// Config is one stack's validated configuration with every default applied.
+type Config struct {
+	// Stack is the Pulumi stack name; File is the stack file it came from.
+	Stack string `json:"-"`
+	File  string `json:"-"`
+
+	Environment             string            `json:"environment"`
+	Region                  string            `json:"-"`
+	Domain                  *Domain           `json:"domain,omitempty"`
+	Throttle                Throttle          `json:"throttle"`
+	LogRetentionDays        int               `json:"logRetentionDays"`
+	AlarmEmails             []string          `json:"alarmEmails"`
+	Alarms                  Alarms            `json:"alarms"`
+	Tags                    map[string]string `json:"tags"`
+	ManageAPIGatewayAccount bool              `json:"manageApiGatewayAccount"`
+	Sources                 []Source          `json:"sources"`
+	// SigningSecrets and ForwardSecrets map source names to secrets the
+	// program stores as SSM SecureString parameters (set them with
+	// pulumi config set --secret --path). Sources without an entry read a
+	// parameter that already exists.
+	// Traffic is the default load of the cost estimate in the offline plan.
+	Traffic Traffic `json:"traffic"`
+
+	SigningSecrets map[string]string `json:"signingSecrets,omitempty"`
+	ForwardSecrets map[string]string `json:"forwardSecrets,omitempty"`
+}
+
+// Domain is the optional custom domain in front of the API.
+type Domain struct {
+	Name         string `json:"name"`
+	HostedZoneID string `json:"hostedZoneId"`
+}
+
+// Throttle is an API Gateway rate (requests per second) and burst.
+type Throttle struct {
+	RateLimit  float64 `json:"rateLimit"`
+	BurstLimit int     `json:"burstLimit"`
+}
+
+// Traffic is a source's expected load, for estimates.
+type Traffic struct {
+	RPS      float64 `json:"rps"`
+	BodyKB   float64 `json:"bodyKb"`
+	Groups   int     `json:"groups"`
+	RecordMS float64 `json:"recordMs"`
+}
+
+// Alarms tunes the CloudWatch alarms.
+type Alarms struct {
+	// OldestMessageAgeSeconds alarms when a source queue's oldest message is older.
+	OldestMessageAgeSeconds int `json:"oldestMessageAgeSeconds"`
+}
+
+// Source is one sending system: its route, queue pair, function and alarms.
+type Source struct {
+	Name                     string      `json:"name"`
+	Auth                     Auth        `json:"auth"`
+	Signature                Signature   `json:"signature"`
+	GroupBy                  string      `json:"groupBy"`
+	EventID                  string      `json:"eventId"`
+	ContentTypes             []string    `json:"contentTypes"`
+	MaxReceiveCount          int         `json:"maxReceiveCount"`
+	RetentionDays            int         `json:"retentionDays"`
+	VisibilityTimeoutSeconds int         `json:"visibilityTimeoutSeconds"`
+	HighThroughput           *bool       `json:"highThroughput,omitempty"`
+	Function                 Function    `json:"function"`
+	Processor                Processor   `json:"processor"`
+	Idempotency              Idempotency `json:"idempotency"`
+	Throttle                 *Throttle   `json:"throttle,omitempty"`
+
+	// Parsed forms, filled by validation.
+	Group   contract.Selector `json:"-"`
+	EventAt contract.Selector `json:"-"`
+}
+
+// Auth kinds.
+const (
+	AuthAPIKey  = "apiKey"
+	AuthCognito = "cognito"
+	AuthIAM     = "iam"
+)
+
+// Auth says how senders authenticate to API Gateway.
+type Auth struct {
+	Type        string     `json:"type"`
+	UsagePlan   *UsagePlan `json:"usagePlan,omitempty"`
+	UserPoolARN string     `json:"userPoolArn,omitempty"`
+	Scopes      []string   `json:"scopes,omitempty"`
+}
+
+// UsagePlan is the throttle and quota of an apiKey source's key.
+type UsagePlan struct {
+	RateLimit   float64 `json:"rateLimit"`
+	BurstLimit  int     `json:"burstLimit"`
+	QuotaLimit  int     `json:"quotaLimit"`
+	QuotaPeriod string  `json:"quotaPeriod"`
+}
+
+// Signature says how the handler verifies the sender's signature.
+type Signature struct {
+	Scheme           string `json:"scheme"`
+	SecretParameter  string `json:"secretParameter"`
+	Header           string `json:"header,omitempty"`
+	Encoding         string `json:"encoding,omitempty"`
+	ToleranceSeconds int    `json:"toleranceSeconds"`
+}
+
+// Function sizes the consumer Lambda.
+type Function struct {
+	MemoryMB       int `json:"memoryMb"`
+	TimeoutSeconds int `json:"timeoutSeconds"`
+	MaxConcurrency int `json:"maxConcurrency"`
+}
+
+// Processor is the business logic a source's verified messages go to.
+type Processor struct {
+	Type            contract.ProcessorKind `json:"type"`
+	URL             string                 `json:"url,omitempty"`
+	SecretParameter string                 `json:"secretParameter,omitempty"`
+	TimeoutSeconds  int                    `json:"timeoutSeconds,omitempty"`
+}
+
+// Idempotency is the optional long-window dedup table.
+type Idempotency struct {
+	Enabled  bool `json:"enabled"`
+	TTLHours int  `json:"ttlHours"`
+}
+
+// Spec is the ingest contract of the source.
+func (s Source) Spec() contract.Spec {
+	return contract.Spec{
+		Source:           s.Name,
+		GroupBy:          s.Group,
+		EventID:          s.EventAt,
+		SignatureHeaders: contract.Scheme(s.Signature.Scheme).SignatureHeaders(s.Signature.Header),
+		ContentTypes:     s.ContentTypes,
+	}
+}
+
+// VisibilityTimeout is the source queue's visibility timeout in seconds.
+func (s Source) VisibilityTimeout() int { return s.VisibilityTimeoutSeconds }
+
+// HighThroughputMode reports whether the queue uses FIFO high-throughput mode.
+func (s Source) HighThroughputMode() bool { return s.HighThroughput == nil || *s.HighThroughput }
+
+// HandlerConfig is the run-time configuration of the source's function.
+func (c *Config) HandlerConfig(s Source) contract.HandlerConfig {
+	h := contract.HandlerConfig{
+		Source:            s.Name,
+		Scheme:            contract.Scheme(s.Signature.Scheme),
+		SignatureHeader:   s.Signature.Header,
+		SignatureEncoding: s.Signature.Encoding,
+		SecretParameter:   s.Signature.SecretParameter,
+		Tolerance:         time.Duration(s.Signature.ToleranceSeconds) * time.Second,
+		Processor:         s.Processor.Type,
+		ForwardURL:        s.Processor.URL,
+		ForwardSecret:     s.Processor.SecretParameter,
+		ForwardTimeout:    time.Duration(s.Processor.TimeoutSeconds) * time.Second,
+	}
+	if s.Idempotency.Enabled {
+		h.IdempotencyTable = c.ResourceName(s.Name, "idempotency")
+		h.IdempotencyTTL = time.Duration(s.Idempotency.TTLHours) * time.Hour
+	}
+	return h
+}
+
+// ResourceName is the physical name of a per-source AWS resource:
+// hookline-<environment>-<source>[-<suffix>]. Names are explicit so that
+// dashboards, alarms and operators can find them; the environment keeps
+// stacks in one account apart.
+func (c *Config) ResourceName(source string, suffix ...string) string {
+	n := "hookline-" + c.Environment
+	if source != "" {
+		n += "-" + source
+	}
+	for _, s := range suffix {
+		n += "-" + s
+	}
+	return n
+}

@@ -1,0 +1,385 @@
+package stackconfig_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/stackconfig"
+)
+
+// base is a minimal valid stack: one source with every default.
+func base() map[string]any {
+	return map[string]any{
+		"aws:region": "eu-west-1",
+		"hookline:sources": []any{
+			map[string]any{"name": "payments", "signature": map[string]any{"scheme": "stripe"}},
+		},
+	}
+}
+
+// raw renders structured values as JSON text, the way Pulumi passes them.
+func raw(t *testing.T, m map[string]any) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			out[k] = s
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = string(b)
+	}
+	return out
+}
+
+func source(m map[string]any, mutate func(map[string]any)) {
+	mutate(m["hookline:sources"].([]any)[0].(map[string]any))
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := stackconfig.Load("dev", raw(t, base()), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sources[0]
+	checks := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"environment defaults to the stack", c.Environment, "dev"},
+		{"stage rate is AWS's account default", c.Throttle.RateLimit, float64(10000)},
+		{"stage burst is AWS's account default", c.Throttle.BurstLimit, 5000},
+		{"log retention", c.LogRetentionDays, stackconfig.DefaultLogRetentionDays},
+		{"auth", s.Auth.Type, "apiKey"},
+		{"groupBy", s.GroupBy, "source"},
+		{"stripe event id from the body", s.EventID, "body:$.id"},
+		{"content type", strings.Join(s.ContentTypes, ","), "application/json"},
+		{"maxReceiveCount", s.MaxReceiveCount, 5},
+		{"visibility is 6 x timeout", s.VisibilityTimeoutSeconds, 6 * s.Function.TimeoutSeconds},
+		{"secret parameter", s.Signature.SecretParameter, "/hookline/dev/payments/signing-secret"},
+		{"tolerance", s.Signature.ToleranceSeconds, 300},
+		{"processor", s.Processor.Type, contract.ProcessorLog},
+		{"high throughput", s.HighThroughputMode(), true},
+		{"max concurrency", s.Function.MaxConcurrency, 5},
+	}
+	for _, tc := range checks {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestIdempotencyAndForwardDefaults(t *testing.T) {
+	m := base()
+	source(m, func(s map[string]any) {
+		s["idempotency"] = map[string]any{"enabled": true}
+		s["processor"] = map[string]any{"type": "forward", "url": "https://example.com/hook"}
+	})
+	c, err := stackconfig.Load("dev", raw(t, m), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sources[0]
+	if s.Idempotency.TTLHours != 72 {
+		t.Errorf("ttl: got %d, want 72", s.Idempotency.TTLHours)
+	}
+	if s.Processor.TimeoutSeconds != 10 || s.Processor.SecretParameter != "/hookline/dev/payments/forward-secret" {
+		t.Errorf("forward defaults: %+v", s.Processor)
+	}
+	hc := c.HandlerConfig(s)
+	if hc.IdempotencyTable != "hookline-dev-payments-idempotency" {
+		t.Errorf("table: %q", hc.IdempotencyTable)
+	}
+}
+
+// TestInvalid: every invalid value fails with an error naming the stack file
+// and the key.
+func TestInvalid(t *testing.T) {
+	cases := []struct {
+		name    string
+		mutate  func(m map[string]any)
+		wantKey string
+		wantMsg string
+	}{
+		{"unknown top-level key", func(m map[string]any) { m["hookline:sourcez"] = "x" }, "hookline:sourcez", "unknown key"},
+		{"unknown source key", func(m map[string]any) { source(m, func(s map[string]any) { s["colour"] = "red" }) }, "hookline:sources[0]", `unknown key "colour"`},
+		{"wrong kind", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = "five" }) }, "hookline:sources[0].maxReceiveCount", "want a int"},
+		{"missing region", func(m map[string]any) { delete(m, "aws:region") }, "aws:region", "required"},
+		{"bad region", func(m map[string]any) { m["aws:region"] = "mars-1" }, "aws:region", "not an AWS region"},
+		{"bad environment", func(m map[string]any) { m["hookline:environment"] = "Prod_1" }, "hookline:environment", "lower-case"},
+		{"no sources", func(m map[string]any) { m["hookline:sources"] = []any{} }, "hookline:sources", "at least one"},
+		{"bad source name", func(m map[string]any) { source(m, func(s map[string]any) { s["name"] = "Pay Ments" }) }, "hookline:sources[0].name", "lower-case"},
+		{"duplicate source", func(m map[string]any) {
+			m["hookline:sources"] = append(m["hookline:sources"].([]any),
+				map[string]any{"name": "payments", "signature": map[string]any{"scheme": "none"}})
+		}, "hookline:sources[1].name", "duplicate"},
+		{"maxReceiveCount below 1", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = -1 }) }, "hookline:sources[0].maxReceiveCount", "between 1 and 1000"},
+		{"visibility below 6x timeout", func(m map[string]any) {
+			source(m, func(s map[string]any) {
+				s["function"] = map[string]any{"timeoutSeconds": 30}
+				s["visibilityTimeoutSeconds"] = 60
+			})
+		}, "hookline:sources[0].visibilityTimeoutSeconds", "at least 180"},
+		{"function timeout over 900", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["function"] = map[string]any{"timeoutSeconds": 901} })
+		}, "hookline:sources[0].function.timeoutSeconds", "between 1 and 900"},
+		{"max concurrency 1", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["function"] = map[string]any{"maxConcurrency": 1} })
+		}, "hookline:sources[0].function.maxConcurrency", "between 2 and 1000"},
+		{"domain without zone", func(m map[string]any) { m["hookline:domain"] = map[string]any{"name": "hooks.example.com"} }, "hookline:domain.hostedZoneId", "required"},
+		{"bad domain", func(m map[string]any) {
+			m["hookline:domain"] = map[string]any{"name": "not a domain", "hostedZoneId": "Z123"}
+		}, "hookline:domain.name", "DNS name"},
+		{"unknown auth", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["auth"] = map[string]any{"type": "basic"} })
+		}, "hookline:sources[0].auth.type", "unknown auth"},
+		{"cognito without pool", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["auth"] = map[string]any{"type": "cognito"} })
+		}, "hookline:sources[0].auth.userPoolArn", "required for cognito"},
+		{"usage plan on iam", func(m map[string]any) {
+			source(m, func(s map[string]any) {
+				s["auth"] = map[string]any{"type": "iam", "usagePlan": map[string]any{"rateLimit": 1}}
+			})
+		}, "hookline:sources[0].auth.usagePlan", "only apiKey"},
+		{"quota without period", func(m map[string]any) {
+			source(m, func(s map[string]any) {
+				s["auth"] = map[string]any{"type": "apiKey", "usagePlan": map[string]any{"rateLimit": 1, "quotaLimit": 10}}
+			})
+		}, "hookline:sources[0].auth.usagePlan.quotaPeriod", "DAY, WEEK or MONTH"},
+		{"missing scheme", func(m map[string]any) { source(m, func(s map[string]any) { delete(s, "signature") }) }, "hookline:sources[0].signature.scheme", "required"},
+		{"unknown scheme", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["signature"] = map[string]any{"scheme": "md5"} })
+		}, "hookline:sources[0].signature.scheme", "unknown signature scheme"},
+		{"hmac without header", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["signature"] = map[string]any{"scheme": "hmac-sha256"} })
+		}, "hookline:sources[0].signature.header", "required for hmac-sha256"},
+		{"bad groupBy", func(m map[string]any) { source(m, func(s map[string]any) { s["groupBy"] = "cookie:x" }) }, "hookline:sources[0].groupBy", "unknown selector kind"},
+		{"groupBy header with quote", func(m map[string]any) { source(m, func(s map[string]any) { s["groupBy"] = `header:X"Y` }) }, "hookline:sources[0].groupBy", "header name"},
+		{"bad eventId path", func(m map[string]any) { source(m, func(s map[string]any) { s["eventId"] = "body:id" }) }, "hookline:sources[0].eventId", "body path"},
+		{"body selector on form content", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["contentTypes"] = []any{"application/x-www-form-urlencoded"} })
+		}, "hookline:sources[0].contentTypes[0]", "not JSON"},
+		{"binary content type", func(m map[string]any) {
+			source(m, func(s map[string]any) {
+				s["contentTypes"] = []any{"application/octet-stream"}
+				s["eventId"] = "header:X-Id"
+			})
+		}, "hookline:sources[0].contentTypes[0]", "binary"},
+		{"forward over http", func(m map[string]any) {
+			source(m, func(s map[string]any) {
+				s["processor"] = map[string]any{"type": "forward", "url": "http://example.com"}
+			})
+		}, "hookline:sources[0].processor.url", "https://"},
+		{"forward timeout not below function timeout", func(m map[string]any) {
+			source(m, func(s map[string]any) {
+				s["processor"] = map[string]any{"type": "forward", "url": "https://example.com", "timeoutSeconds": 30}
+			})
+		}, "hookline:sources[0].processor.timeoutSeconds", "below function.timeoutSeconds"},
+		{"unknown processor", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["processor"] = map[string]any{"type": "kafka"} })
+		}, "hookline:sources[0].processor.type", "unknown processor"},
+		{"log processor with forward settings", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["processor"] = map[string]any{"type": "log", "url": "https://example.com"} })
+		}, "hookline:sources[0].processor", "forward processor only"},
+		{"idempotency without event id", func(m map[string]any) {
+			source(m, func(s map[string]any) {
+				s["signature"] = map[string]any{"scheme": "none"}
+				s["idempotency"] = map[string]any{"enabled": true}
+			})
+		}, "hookline:sources[0].idempotency", "needs an eventId"},
+		{"log retention not allowed", func(m map[string]any) { m["hookline:logRetentionDays"] = "10" }, "hookline:logRetentionDays", "not a CloudWatch retention period"},
+		{"bad alarm e-mail", func(m map[string]any) { m["hookline:alarmEmails"] = []any{"oncall"} }, "hookline:alarmEmails[0]", "e-mail"},
+		{"bad throttle", func(m map[string]any) { m["hookline:throttle"] = map[string]any{"rateLimit": -5} }, "hookline:throttle.rateLimit", "> 0"},
+		{"bad bool", func(m map[string]any) { m["hookline:manageApiGatewayAccount"] = "yes please" }, "hookline:manageApiGatewayAccount", "true or false"},
+		{"plain-text secret", func(m map[string]any) { m["hookline:signingSecrets"] = map[string]any{"payments": "s3cret"} }, "hookline:signingSecrets", "pulumi config set --secret"},
+		{"aws tag key", func(m map[string]any) { m["hookline:tags"] = map[string]any{"aws:owner": "x"} }, "hookline:tags", "aws:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			tc.mutate(m)
+			_, err := stackconfig.Load("dev", raw(t, m), true, nil)
+			if err == nil {
+				t.Fatal("want an error, got none")
+			}
+			var cfgErr *stackconfig.Error
+			if !errors.As(err, &cfgErr) {
+				t.Fatalf("want *stackconfig.Error, got %T: %v", err, err)
+			}
+			if cfgErr.File != "Pulumi.dev.yaml" || !strings.HasPrefix(err.Error(), "Pulumi.dev.yaml: ") {
+				t.Errorf("error does not name the stack file: %v", err)
+			}
+			for _, p := range cfgErr.Problems {
+				if p.Key == tc.wantKey && strings.Contains(p.Message, tc.wantMsg) {
+					return
+				}
+			}
+			t.Errorf("no problem at %s containing %q; got: %v", tc.wantKey, tc.wantMsg, err)
+		})
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	secret := []string{"hookline:signingSecrets", "hookline:forwardSecrets"}
+	cases := []struct {
+		name    string
+		signing map[string]any
+		forward map[string]any
+		want    string
+	}{
+		{"valid", map[string]any{"payments": "whsec_abc", "partners": "[secret]"}, map[string]any{"payments": "x"}, ""},
+		{"unknown source", map[string]any{"nope": "x"}, nil, `hookline:signingSecrets.nope: no source is named "nope"`},
+		{"not whsec", map[string]any{"partners": "abc"}, nil, "starts with whsec_"},
+		{"scheme none", map[string]any{"open": "abc"}, nil, "scheme none"},
+		{"forward to a log source", nil, map[string]any{"partners": "x"}, "no forward source"},
+		{"empty", map[string]any{"payments": ""}, nil, "empty secret"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			source(m, func(s map[string]any) {
+				s["processor"] = map[string]any{"type": "forward", "url": "https://example.com/h"}
+			})
+			m["hookline:sources"] = append(m["hookline:sources"].([]any),
+				map[string]any{"name": "partners", "signature": map[string]any{"scheme": "standard-webhooks"}},
+				map[string]any{"name": "open", "signature": map[string]any{"scheme": "none"}})
+			if tc.signing != nil {
+				m["hookline:signingSecrets"] = tc.signing
+			}
+			if tc.forward != nil {
+				m["hookline:forwardSecrets"] = tc.forward
+			}
+			c, err := stackconfig.Load("dev", raw(t, m), true, secret)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.SigningSecrets["payments"] != "whsec_abc" || c.ForwardSecrets["payments"] != "x" {
+					t.Errorf("secrets not loaded: %v %v", c.SigningSecrets, c.ForwardSecrets)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadStackFileRedactsSecureValues(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "config:\n  aws:region: eu-west-1\n  hookline:signingSecrets:\n    payments:\n      secure: v1:AAAA\n  plainKey: 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.x.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw, secret, err := stackconfig.ReadStackFile(dir, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw["hookline:signingSecrets"] != `{"payments":"[secret]"}` || raw["hookline:plainKey"] != "3" {
+		t.Errorf("raw: %v", raw)
+	}
+	if strings.Join(secret, ",") != "hookline:signingSecrets" {
+		t.Errorf("secret keys: %v", secret)
+	}
+}
+
+// TestEveryProblemReported: several problems come back together, one per line.
+func TestEveryProblemReported(t *testing.T) {
+	m := base()
+	m["hookline:environment"] = "BAD"
+	source(m, func(s map[string]any) { s["maxReceiveCount"] = 0; s["name"] = "x y" })
+	_, err := stackconfig.Load("prod", raw(t, m), true, nil)
+	var cfgErr *stackconfig.Error
+	if !errors.As(err, &cfgErr) {
+		t.Fatalf("want *stackconfig.Error, got %v", err)
+	}
+	if len(cfgErr.Problems) < 2 {
+		t.Fatalf("want at least 2 problems, got %v", cfgErr.Problems)
+	}
+	if !strings.HasPrefix(err.Error(), "Pulumi.prod.yaml: invalid configuration (") {
+		t.Errorf("unexpected error text: %v", err)
+	}
+}
+
+// TestIncompleteConfigIgnoresUnknownKeys: when only known keys were read
+// (the program under an engine that does not pass the whole config), unknown
+// keys cannot be seen and are not reported.
+func TestIncompleteConfigIgnoresUnknownKeys(t *testing.T) {
+	m := base()
+	m["hookline:other"] = "x"
+	if _, err := stackconfig.Load("dev", raw(t, m), false, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStackFiles: the real stack files load, and say what the README says.
+func TestStackFiles(t *testing.T) {
+	for _, tc := range []struct {
+		stack   string
+		sources int
+		domain  bool
+		emails  int
+	}{{"dev", 2, false, 0}, {"prod", 3, true, 2}} {
+		t.Run(tc.stack, func(t *testing.T) {
+			r, secret, err := stackconfig.ReadStackFile("..", tc.stack)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := stackconfig.Load(tc.stack, r, true, secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Sources) != tc.sources || (c.Domain != nil) != tc.domain || len(c.AlarmEmails) != tc.emails {
+				t.Errorf("got %d sources, domain %v, %d e-mails", len(c.Sources), c.Domain != nil, len(c.AlarmEmails))
+			}
+			if tc.stack == "prod" {
+				auth := map[string]bool{}
+				for _, s := range c.Sources {
+					auth[s.Auth.Type] = true
+				}
+				if len(auth) != 3 {
+					t.Errorf("prod must have one source per auth kind, got %v", auth)
+				}
+			}
+			if tc.stack == "dev" && c.Throttle.RateLimit >= stackconfig.DefaultRateLimit {
+				t.Errorf("dev throttle should be far below the account default, got %v", c.Throttle.RateLimit)
+			}
+		})
+	}
+}
+
+func TestReadStackFileErrors(t *testing.T) {
+	if _, _, err := stackconfig.ReadStackFile("..", "nope"); err == nil || !strings.Contains(err.Error(), "Pulumi.nope.yaml") {
+		t.Errorf("missing stack file: got %v", err)
+	}
+}
+
+// TestRegisteredProcessorIsAccepted: a processor kind the handler ships
+// (declared in contract.Processors next to its registration in the handler)
+// is a valid processor.type, with no forward settings.
+func TestRegisteredProcessorIsAccepted(t *testing.T) {
+	saved := contract.Processors
+	t.Cleanup(func() { contract.Processors = saved })
+	contract.Processors = append(slices.Clone(saved), "billing")
+
+	m := base()
+	source(m, func(s map[string]any) { s["processor"] = map[string]any{"type": "billing"} })
+	c, err := stackconfig.Load("dev", raw(t, m), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.HandlerConfig(c.Sources[0]).Processor; got != "billing" {
+		t.Errorf("the function is configured with processor %q, want billing", got)
+	}
+}

@@ -1,0 +1,136 @@
+package stackconfig
+
+import "github.com/hookline/hookline/contract"
+
+// Defaults: every default of the stack config lives here, nowhere else.
+const (
+	// DefaultRateLimit and DefaultBurstLimit are AWS's account-level defaults
+	// for a REST API stage (10,000 requests/s, burst 5,000).
+	DefaultRateLimit  = 10000
+	DefaultBurstLimit = 5000
+
+	DefaultLogRetentionDays        = 30
+	DefaultOldestMessageAgeSeconds = 900
+
+	DefaultAuth             = AuthAPIKey
+	DefaultGroupBy          = "source"
+	DefaultContentType      = "application/json"
+	DefaultMaxReceiveCount  = 5
+	DefaultRetentionDays    = 4
+	DefaultToleranceSeconds = 300
+	DefaultEncoding         = "hex"
+
+	DefaultMemoryMB       = 256
+	DefaultTimeoutSeconds = 30
+	DefaultMaxConcurrency = 5
+
+	DefaultProcessor             = contract.ProcessorLog
+	DefaultForwardTimeoutSeconds = 10
+	DefaultIdempotencyTTLHours   = 72
+
+	// The default traffic of the plan's cost estimate, per source.
+	DefaultTrafficRPS      = 1
+	DefaultTrafficBodyKB   = 1
+	DefaultTrafficGroups   = 10
+	DefaultTrafficRecordMS = 10
+
+	// VisibilityMultiple is AWS's guidance: a queue's visibility timeout is at
+	// least six times the timeout of the function that consumes it.
+	VisibilityMultiple = 6
+	// DLQRetentionSeconds is SQS's maximum retention (14 days), used for DLQs.
+	DLQRetentionSeconds = 14 * 24 * 3600
+)
+
+// applyDefaults fills every zero value with its default. It runs before
+// validation, so validation sees the values that will be deployed.
+func (c *Config) applyDefaults() {
+	if c.Environment == "" {
+		c.Environment = c.Stack
+	}
+	if c.Throttle.RateLimit == 0 {
+		c.Throttle.RateLimit = DefaultRateLimit
+	}
+	if c.Throttle.BurstLimit == 0 {
+		c.Throttle.BurstLimit = DefaultBurstLimit
+	}
+	if c.LogRetentionDays == 0 {
+		c.LogRetentionDays = DefaultLogRetentionDays
+	}
+	if c.Alarms.OldestMessageAgeSeconds == 0 {
+		c.Alarms.OldestMessageAgeSeconds = DefaultOldestMessageAgeSeconds
+	}
+	if c.Traffic.RPS == 0 {
+		c.Traffic.RPS = DefaultTrafficRPS
+	}
+	if c.Traffic.BodyKB == 0 {
+		c.Traffic.BodyKB = DefaultTrafficBodyKB
+	}
+	if c.Traffic.Groups == 0 {
+		c.Traffic.Groups = DefaultTrafficGroups
+	}
+	if c.Traffic.RecordMS == 0 {
+		c.Traffic.RecordMS = DefaultTrafficRecordMS
+	}
+	if c.Tags == nil {
+		c.Tags = map[string]string{}
+	}
+	for i := range c.Sources {
+		c.Sources[i].applyDefaults(c.Environment)
+	}
+}
+
+func (s *Source) applyDefaults(env string) {
+	if s.Auth.Type == "" {
+		s.Auth.Type = DefaultAuth
+	}
+	if s.GroupBy == "" {
+		s.GroupBy = DefaultGroupBy
+	}
+	if s.EventID == "" {
+		s.EventID = contract.Scheme(s.Signature.Scheme).DefaultEventID().String()
+	}
+	if len(s.ContentTypes) == 0 {
+		s.ContentTypes = []string{DefaultContentType}
+	}
+	if s.MaxReceiveCount == 0 {
+		s.MaxReceiveCount = DefaultMaxReceiveCount
+	}
+	if s.RetentionDays == 0 {
+		s.RetentionDays = DefaultRetentionDays
+	}
+	if s.Signature.ToleranceSeconds == 0 {
+		s.Signature.ToleranceSeconds = DefaultToleranceSeconds
+	}
+	if s.Signature.Scheme != string(contract.SchemeNone) && s.Signature.SecretParameter == "" {
+		s.Signature.SecretParameter = "/hookline/" + env + "/" + s.Name + "/signing-secret"
+	}
+	if s.Signature.Scheme == string(contract.SchemeHMACSHA256) && s.Signature.Encoding == "" {
+		s.Signature.Encoding = DefaultEncoding
+	}
+	if s.Function.MemoryMB == 0 {
+		s.Function.MemoryMB = DefaultMemoryMB
+	}
+	if s.Function.TimeoutSeconds == 0 {
+		s.Function.TimeoutSeconds = DefaultTimeoutSeconds
+	}
+	if s.Function.MaxConcurrency == 0 {
+		s.Function.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if s.VisibilityTimeoutSeconds == 0 {
+		s.VisibilityTimeoutSeconds = VisibilityMultiple * s.Function.TimeoutSeconds
+	}
+	if s.Processor.Type == "" {
+		s.Processor.Type = DefaultProcessor
+	}
+	if s.Processor.Type == contract.ProcessorForward {
+		if s.Processor.TimeoutSeconds == 0 {
+			s.Processor.TimeoutSeconds = DefaultForwardTimeoutSeconds
+		}
+		if s.Processor.SecretParameter == "" {
+			s.Processor.SecretParameter = "/hookline/" + env + "/" + s.Name + "/forward-secret"
+		}
+	}
+	if s.Idempotency.Enabled && s.Idempotency.TTLHours == 0 {
+		s.Idempotency.TTLHours = DefaultIdempotencyTTLHours
+	}
+}

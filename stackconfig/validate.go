@@ -1,0 +1,285 @@
+package stackconfig
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/hookline/hookline/contract"
+)
+
+var (
+	envNameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
+	domainNameRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	zoneIDRE     = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
+	regionRE     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
+	ssmNameRE    = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]{1,1000}$`)
+	userPoolRE   = regexp.MustCompile(`^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/[a-z0-9-]+_[A-Za-z0-9]+$`)
+	scopeRE      = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
+)
+
+// LogRetentionValues are the retention periods CloudWatch Logs accepts.
+var LogRetentionValues = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func (c *Config) validate(v *validator) {
+	ns := Namespace + ":"
+	if c.Region != "" && !regionRE.MatchString(c.Region) {
+		v.add(RegionKey, "%q is not an AWS region name", c.Region)
+	}
+	if !envNameRE.MatchString(c.Environment) {
+		v.add(ns+"environment", "%q must be 1-16 lower-case letters, digits or '-', starting with a letter (it prefixes every resource name)", c.Environment)
+	}
+	if d := c.Domain; d != nil {
+		if !domainNameRE.MatchString(d.Name) {
+			v.add(ns+"domain.name", "%q is not a lower-case DNS name", d.Name)
+		}
+		if d.HostedZoneID == "" {
+			v.add(ns+"domain.hostedZoneId", "required with a domain: the Route 53 hosted zone that holds %s", d.Name)
+		} else if !zoneIDRE.MatchString(d.HostedZoneID) {
+			v.add(ns+"domain.hostedZoneId", "%q is not a Route 53 hosted zone id (Z...)", d.HostedZoneID)
+		}
+	}
+	checkThrottle(v, ns+"throttle", c.Throttle)
+	if !slices.Contains(LogRetentionValues, c.LogRetentionDays) {
+		v.add(ns+"logRetentionDays", "%d is not a CloudWatch retention period (one of %v)", c.LogRetentionDays, LogRetentionValues)
+	}
+	for i, e := range c.AlarmEmails {
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+			v.add(fmt.Sprintf("%salarmEmails[%d]", ns, i), "%q is not a plain e-mail address", e)
+		}
+	}
+	if c.Alarms.OldestMessageAgeSeconds < 60 {
+		v.add(ns+"alarms.oldestMessageAgeSeconds", "must be at least 60, got %d", c.Alarms.OldestMessageAgeSeconds)
+	}
+	for k, val := range c.Tags {
+		if k == "" || len(k) > 128 || strings.HasPrefix(strings.ToLower(k), "aws:") {
+			v.add(ns+"tags", "tag key %q must be 1-128 characters and not start with aws:", k)
+		}
+		if len(val) > 256 {
+			v.add(ns+"tags."+k, "tag value longer than 256 characters")
+		}
+	}
+	if t := c.Traffic; t.RPS < 0 || t.BodyKB < 0 || t.BodyKB > 1024 || t.Groups < 0 || t.RecordMS < 0 {
+		v.add(ns+"traffic", "rps, bodyKb (at most 1024), groups and recordMs must be positive")
+	}
+	byName := map[string]Source{}
+	for _, s := range c.Sources {
+		byName[s.Name] = s
+	}
+	for _, name := range sortedKeys(c.SigningSecrets) {
+		key := ns + "signingSecrets." + name
+		s, ok := byName[name]
+		switch {
+		case !ok:
+			v.add(key, "no source is named %q", name)
+		case s.Signature.Scheme == string(contract.SchemeNone):
+			v.add(key, "source %s verifies no signature (scheme none)", name)
+		case c.SigningSecrets[name] == "":
+			v.add(key, "empty secret")
+		case s.Signature.Scheme == string(contract.SchemeStandardWebhooks) && c.SigningSecrets[name] != SecretPlaceholder &&
+			!strings.HasPrefix(c.SigningSecrets[name], "whsec_"):
+			v.add(key, "a Standard Webhooks secret starts with whsec_")
+		}
+	}
+	for _, name := range sortedKeys(c.ForwardSecrets) {
+		key := ns + "forwardSecrets." + name
+		if s, ok := byName[name]; !ok || s.Processor.Type != contract.ProcessorForward {
+			v.add(key, "no forward source is named %q", name)
+		} else if c.ForwardSecrets[name] == "" {
+			v.add(key, "empty secret")
+		}
+	}
+	if len(c.Sources) == 0 {
+		v.add(ns+"sources", "at least one source is required")
+	}
+	seen := map[string]int{}
+	for i := range c.Sources {
+		key := fmt.Sprintf("%ssources[%d]", ns, i)
+		s := &c.Sources[i]
+		if j, dup := seen[s.Name]; dup {
+			v.add(key+".name", "duplicate source name %q (also sources[%d])", s.Name, j)
+		}
+		seen[s.Name] = i
+		s.validate(v, key)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func checkThrottle(v *validator, key string, t Throttle) {
+	if t.RateLimit <= 0 {
+		v.add(key+".rateLimit", "must be > 0 requests per second, got %v", t.RateLimit)
+	}
+	if t.BurstLimit < 0 {
+		v.add(key+".burstLimit", "must be >= 0, got %d", t.BurstLimit)
+	}
+}
+
+func (s *Source) validate(v *validator, key string) {
+	if !contract.ValidSourceName(s.Name) {
+		v.add(key+".name", "%q must be 1-30 lower-case letters, digits or '-', starting with a letter (it is the URL path segment)", s.Name)
+	}
+
+	// Auth.
+	switch s.Auth.Type {
+	case AuthAPIKey:
+		if p := s.Auth.UsagePlan; p != nil {
+			checkThrottle(v, key+".auth.usagePlan", Throttle{RateLimit: p.RateLimit, BurstLimit: p.BurstLimit})
+			if p.QuotaLimit < 0 {
+				v.add(key+".auth.usagePlan.quotaLimit", "must be >= 0, got %d", p.QuotaLimit)
+			}
+			if p.QuotaLimit > 0 && !slices.Contains([]string{"DAY", "WEEK", "MONTH"}, p.QuotaPeriod) {
+				v.add(key+".auth.usagePlan.quotaPeriod", "want DAY, WEEK or MONTH with a quotaLimit, got %q", p.QuotaPeriod)
+			}
+		}
+	case AuthCognito:
+		if !userPoolRE.MatchString(s.Auth.UserPoolARN) {
+			v.add(key+".auth.userPoolArn", "required for cognito: a Cognito user pool ARN, got %q", s.Auth.UserPoolARN)
+		}
+		for j, sc := range s.Auth.Scopes {
+			if !scopeRE.MatchString(sc) {
+				v.add(fmt.Sprintf("%s.auth.scopes[%d]", key, j), "%q is not an OAuth scope", sc)
+			}
+		}
+	case AuthIAM:
+	default:
+		v.add(key+".auth.type", "unknown auth %q (want apiKey, cognito or iam)", s.Auth.Type)
+	}
+	if s.Auth.Type != AuthAPIKey && s.Auth.UsagePlan != nil {
+		v.add(key+".auth.usagePlan", "only apiKey sources have a usage plan")
+	}
+	if s.Auth.Type != AuthCognito && (s.Auth.UserPoolARN != "" || len(s.Auth.Scopes) > 0) {
+		v.add(key+".auth.userPoolArn", "userPoolArn and scopes belong to cognito sources only")
+	}
+
+	// Signature.
+	scheme, err := contract.ParseScheme(s.Signature.Scheme)
+	if err != nil {
+		if s.Signature.Scheme == "" {
+			v.add(key+".signature.scheme", "required: one of standard-webhooks, github, stripe, hmac-sha256 or none (none must be said explicitly)")
+		} else {
+			v.add(key+".signature.scheme", "%v", err)
+		}
+	}
+	if scheme != contract.SchemeNone && scheme != "" && !ssmNameRE.MatchString(s.Signature.SecretParameter) {
+		v.add(key+".signature.secretParameter", "%q is not an SSM parameter name (/path/name)", s.Signature.SecretParameter)
+	}
+	if scheme == contract.SchemeHMACSHA256 {
+		if s.Signature.Header == "" {
+			v.add(key+".signature.header", "required for hmac-sha256: the header that carries the signature")
+		} else if _, err := contract.ParseSelector("header:"+s.Signature.Header, false); err != nil {
+			v.add(key+".signature.header", "%v", err)
+		}
+		if s.Signature.Encoding != "hex" && s.Signature.Encoding != "base64" {
+			v.add(key+".signature.encoding", "want hex or base64, got %q", s.Signature.Encoding)
+		}
+	} else if s.Signature.Header != "" || s.Signature.Encoding != "" {
+		v.add(key+".signature.header", "header and encoding belong to the hmac-sha256 scheme only")
+	}
+	if t := s.Signature.ToleranceSeconds; t < 1 || t > 3600 {
+		v.add(key+".signature.toleranceSeconds", "must be between 1 and 3600, got %d", t)
+	}
+
+	// Contract.
+	g, err := contract.ParseSelector(s.GroupBy, true)
+	if err != nil {
+		v.add(key+".groupBy", "%v", err)
+	}
+	s.Group = g
+	if s.EventID != "" {
+		e, err := contract.ParseSelector(s.EventID, false)
+		if err != nil {
+			v.add(key+".eventId", "%v", err)
+		}
+		s.EventAt = e
+	}
+	for j, ct := range s.ContentTypes {
+		if ct == "multipart/form-data" || strings.HasPrefix(ct, "image/") || ct == "application/octet-stream" {
+			v.add(fmt.Sprintf("%s.contentTypes[%d]", key, j), "%q is binary; webhooks must be text so the body reaches SQS byte for byte", ct)
+		}
+	}
+	bodySelected := g.Kind == contract.KindBody || s.EventAt.Kind == contract.KindBody
+	if bodySelected {
+		for j, ct := range s.ContentTypes {
+			if ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+				v.add(fmt.Sprintf("%s.contentTypes[%d]", key, j), "%q is not JSON, but groupBy/eventId read the body with a JSONPath", ct)
+			}
+		}
+	}
+	if err == nil && g.Kind != "" && contract.ValidSourceName(s.Name) {
+		if err := s.Spec().Validate(); err != nil {
+			v.add(key, "%v", err)
+		}
+	}
+
+	// Queue and function.
+	if n := s.MaxReceiveCount; n < 1 || n > 1000 {
+		v.add(key+".maxReceiveCount", "must be between 1 and 1000, got %d", n)
+	}
+	if d := s.RetentionDays; d < 1 || d > 14 {
+		v.add(key+".retentionDays", "must be between 1 and 14 (the DLQ keeps 14), got %d", d)
+	}
+	if m := s.Function.MemoryMB; m < 128 || m > 10240 {
+		v.add(key+".function.memoryMb", "must be between 128 and 10240, got %d", m)
+	}
+	t := s.Function.TimeoutSeconds
+	if t < 1 || t > 900 {
+		v.add(key+".function.timeoutSeconds", "must be between 1 and 900, got %d", t)
+	}
+	if c := s.Function.MaxConcurrency; c < 2 || c > 1000 {
+		v.add(key+".function.maxConcurrency", "must be between 2 and 1000 (the SQS event source mapping's range), got %d", c)
+	}
+	vt := s.VisibilityTimeoutSeconds
+	switch {
+	case vt > 43200:
+		v.add(key+".visibilityTimeoutSeconds", "must be at most 43200 (12 h), got %d", vt)
+	case vt < VisibilityMultiple*t:
+		v.add(key+".visibilityTimeoutSeconds", "%d is less than %d x function.timeoutSeconds (%d): lower the timeout or raise the visibility timeout to at least %d", vt, VisibilityMultiple, t, VisibilityMultiple*t)
+	}
+
+	// Processor.
+	switch s.Processor.Type {
+	case contract.ProcessorForward:
+		u, err := url.Parse(s.Processor.URL)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			v.add(key+".processor.url", "forward needs an https:// URL, got %q", s.Processor.URL)
+		}
+		if !ssmNameRE.MatchString(s.Processor.SecretParameter) {
+			v.add(key+".processor.secretParameter", "%q is not an SSM parameter name", s.Processor.SecretParameter)
+		}
+		if to := s.Processor.TimeoutSeconds; to < 1 || to >= t {
+			v.add(key+".processor.timeoutSeconds", "must be at least 1 and below function.timeoutSeconds (%d), got %d", t, to)
+		}
+	default:
+		// log, and any processor a team registered in the handler: they
+		// take no settings here.
+		if !s.Processor.Type.Ships() {
+			v.add(key+".processor.type", "unknown processor %q: the handler ships %v (to add one, see \"Processors\" in the README)", s.Processor.Type, contract.Processors)
+		}
+		if s.Processor.URL != "" || s.Processor.SecretParameter != "" || s.Processor.TimeoutSeconds != 0 {
+			v.add(key+".processor", "url, secretParameter and timeoutSeconds belong to the forward processor only")
+		}
+	}
+
+	if s.Idempotency.Enabled {
+		if h := s.Idempotency.TTLHours; h < 1 || h > 8760 {
+			v.add(key+".idempotency.ttlHours", "must be between 1 and 8760, got %d", h)
+		}
+		if s.EventAt.IsZero() {
+			v.add(key+".idempotency", "long-window dedup needs an eventId to key on")
+		}
+	}
+	if s.Throttle != nil {
+		checkThrottle(v, key+".throttle", *s.Throttle)
+	}
+}
