@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -82,6 +84,28 @@ func (s Selector) String() string {
 
 // IsZero reports whether the selector selects nothing.
 func (s Selector) IsZero() bool { return s.Kind == "" }
+
+// MarshalText writes the selector in the form ParseSelector reads.
+func (s Selector) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a selector once, where configuration is decoded; an
+// empty text is the zero selector. Whether the "source" form fits is the
+// caller's to judge (it does for groupBy, not for an event id). A malformed
+// selector is reported as a *json.UnmarshalTypeError, which encoding/json
+// fills with the field it was decoding, so a configuration error can name
+// the key.
+func (s *Selector) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*s = Selector{}
+		return nil
+	}
+	sel, err := ParseSelector(string(text), true)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: err.Error(), Type: reflect.TypeFor[Selector]()}
+	}
+	*s = sel
+	return nil
+}
 
 // lazyRE compiles a pattern on first use: the handler imports this package,
 // and a cold start should not pay for validation it never runs.

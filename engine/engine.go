@@ -26,8 +26,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -49,29 +51,29 @@ type Options struct {
 	Passphrase string
 	// PolicyPack is the path of the policy pack (binary or directory); empty: none.
 	PolicyPack string
+	// PolicyConfig is the pack's config file (--policy-pack-config); empty:
+	// the rules' defaults. rules.LoadConfigFile reads the same file, so the
+	// offline plan judges by the same bounds.
+	PolicyConfig string
 	// Env is added to the engine's environment (PATH for plugins, AWS settings…).
 	Env map[string]string
 	// Events receives every engine event, if set.
 	Events func(events.EngineEvent)
-	// Breaches injects guard-rail violations: for the policy pack's tests only.
-	Breaches infra.Breaches
-}
-
-// Violation is a policy violation the engine reported.
-type Violation struct {
-	Policy, Pack, Level, URN, Message string
+	// Transformations rewrite resources' inputs as the program registers
+	// them (see infra.ProgramOptions).
+	Transformations []pulumi.ResourceTransformation
 }
 
 // PolicyError is a preview or update blocked by mandatory policy violations.
 type PolicyError struct {
-	Violations []Violation
+	Violations []rules.Violation
 	Err        error
 }
 
 func (e *PolicyError) Error() string {
 	var names []string
 	for _, v := range e.Violations {
-		if v.Level == "mandatory" {
+		if v.Level == rules.Mandatory {
 			names = append(names, v.Policy)
 		}
 	}
@@ -94,7 +96,7 @@ type Result struct {
 	// Changes counts the steps by operation (create, update, replace, same, delete…).
 	Changes map[string]int
 	// Violations are every policy finding, advisory ones included.
-	Violations []Violation
+	Violations []rules.Violation
 	// Outputs are the stack outputs after an update (secrets included, marked).
 	Outputs auto.OutputMap
 }
@@ -165,7 +167,7 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	program := infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Breaches: o.Breaches})
+	program := infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Transformations: o.Transformations})
 	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, stackconfig.Namespace, program, wsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open stack %s: %w", o.Stack, err)
@@ -214,7 +216,7 @@ func (s *Stack) SetTag(ctx context.Context, key, value string) error {
 // collector gathers the events of one operation.
 type collector struct {
 	mu         sync.Mutex
-	violations []Violation
+	violations []rules.Violation
 	ch         chan events.EngineEvent
 	stop, done chan struct{}
 }
@@ -250,7 +252,7 @@ func (s *Stack) collect() *collector {
 // the Automation API never closes the stream.
 const eventGrace = 5 * time.Second
 
-func (c *collector) wait() []Violation {
+func (c *collector) wait() []rules.Violation {
 	select {
 	case <-c.done:
 	case <-time.After(eventGrace):
@@ -265,16 +267,16 @@ func (c *collector) wait() []Violation {
 	return c.violations
 }
 
-func violation(p *apitype.PolicyEvent) Violation {
+func violation(p *apitype.PolicyEvent) rules.Violation {
 	level := p.EnforcementLevel
 	if level == "warning" {
-		level = "advisory"
+		level = rules.Advisory
 	}
-	return Violation{Policy: p.PolicyName, Pack: p.PolicyPackName, Level: level, URN: p.ResourceURN, Message: p.Message}
+	return rules.Violation{Policy: p.PolicyName, Level: level, URN: p.ResourceURN, Message: p.Message}
 }
 
 // classify turns an engine error into hookline's typed errors.
-func classify(err error, vs []Violation) error {
+func classify(err error, vs []rules.Violation) error {
 	if err == nil {
 		return nil
 	}
@@ -282,7 +284,7 @@ func classify(err error, vs []Violation) error {
 		return fmt.Errorf("%w: %v", ErrConcurrentUpdate, err)
 	}
 	for _, v := range vs {
-		if v.Level == "mandatory" {
+		if v.Level == rules.Mandatory {
 			return &PolicyError{Violations: vs, Err: err}
 		}
 	}
@@ -303,6 +305,9 @@ func (s *Stack) Preview(ctx context.Context) (*Result, error) {
 	opts := []optpreview.Option{optpreview.EventStreams(c.ch)}
 	if s.opts.PolicyPack != "" {
 		opts = append(opts, optpreview.PolicyPacks(s.opts.PolicyPack))
+		if s.opts.PolicyConfig != "" {
+			opts = append(opts, optpreview.PolicyPackConfigs(s.opts.PolicyConfig))
+		}
 	}
 	res, err := s.stack.Preview(ctx, opts...)
 	vs := c.wait()
@@ -318,6 +323,9 @@ func (s *Stack) Up(ctx context.Context) (*Result, error) {
 	opts := []optup.Option{optup.EventStreams(c.ch)}
 	if s.opts.PolicyPack != "" {
 		opts = append(opts, optup.PolicyPacks(s.opts.PolicyPack))
+		if s.opts.PolicyConfig != "" {
+			opts = append(opts, optup.PolicyPackConfigs(s.opts.PolicyConfig))
+		}
 	}
 	res, err := s.stack.Up(ctx, opts...)
 	vs := c.wait()

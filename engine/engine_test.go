@@ -14,7 +14,9 @@ import (
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/testing/fixtures"
 	"github.com/hookline/hookline/internal/testing/harness"
+	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -93,10 +95,10 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func mandatory(vs []engine.Violation) []engine.Violation {
-	var out []engine.Violation
+func mandatory(vs []rules.Violation) []rules.Violation {
+	var out []rules.Violation
 	for _, v := range vs {
-		if v.Level == "mandatory" {
+		if v.Level == rules.Mandatory {
 			out = append(out, v)
 		}
 	}
@@ -155,6 +157,20 @@ func TestLifecycle(t *testing.T) {
 					t.Errorf("second preview wants %d %s (a non-deterministic archive or trigger?): %v", n, op, again.Changes)
 				}
 			}
+
+			// The pack config file reaches the pack: with maxReceiveCount
+			// bounded to 3-4 the deployed queues (5) block a preview.
+			strict := filepath.Join(t.TempDir(), "policy-config.json")
+			if err := os.WriteFile(strict, []byte(`{"max-receive-count": {"maxReceiveCount": 4}}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e.opts.PolicyConfig = strict
+			_, err = e.open(t).Preview(ctx(t))
+			var pe *engine.PolicyError
+			if !errors.As(err, &pe) || len(mandatory(pe.Violations)) == 0 || mandatory(pe.Violations)[0].Policy != "max-receive-count" {
+				t.Errorf("preview with a strict pack config: %v", err)
+			}
+			e.opts.PolicyConfig = ""
 
 			created := 0
 			for _, c := range e.calls(t) {
@@ -244,16 +260,18 @@ func TestSourceChangeRedeploys(t *testing.T) {
 	_, _ = s.Destroy(ctx(t))
 }
 
-// TestPolicyBlocksPreview: the same components with a test-only breach are
-// blocked at preview by the pack, the rule named in the violation.
+// TestPolicyBlocksPreview: the real program, misconfigured from outside by a
+// fixture's stack transformation, is blocked at preview by the pack with the
+// rule named, and nothing is created.
 func TestPolicyBlocksPreview(t *testing.T) {
-	for breach, rule := range map[infra.Breach]string{
-		infra.BreachStandardQueue: "fifo-ordering",
-		infra.BreachTLS10:         "tls-only",
-	} {
-		t.Run(string(breach), func(t *testing.T) {
-			e := newEnv(t, "prod")
-			e.opts.Breaches = infra.Breaches{breach: true}
+	for _, f := range fixtures.All {
+		if f.Level != rules.Mandatory {
+			continue
+		}
+		rule := f.Rule
+		t.Run(f.Name, func(t *testing.T) {
+			e := newEnv(t, f.Stack)
+			e.opts.Transformations = f.Transformations()
 			s := e.open(t)
 			_, err := s.Preview(ctx(t))
 			var pe *engine.PolicyError
@@ -262,7 +280,7 @@ func TestPolicyBlocksPreview(t *testing.T) {
 			}
 			found := false
 			for _, v := range pe.Violations {
-				if v.Policy == rule && v.Level == "mandatory" && v.Pack == "hookline" && v.URN != "" {
+				if v.Policy == rule && v.Level == rules.Mandatory && v.URN != "" {
 					found = true
 				}
 			}

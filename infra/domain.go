@@ -16,10 +16,9 @@ const SecurityPolicy = "TLS_1_2"
 
 // DomainArgs configures the custom domain.
 type DomainArgs struct {
-	Config   *stackconfig.Config
-	API      *RestAPI
-	Stage    *ApiStage
-	Breaches Breaches // tests of the policy pack only
+	Config *stackconfig.Config
+	API    *RestAPI
+	Stage  *ApiStage
 }
 
 // Domain is the custom domain in front of the API: an ACM certificate
@@ -77,18 +76,11 @@ func NewDomain(ctx *pulumi.Context, name string, args *DomainArgs, opts ...pulum
 		return nil, fmt.Errorf("validate certificate for %s: %w", dn.Name, err)
 	}
 
-	policy, endpoint := SecurityPolicy, "REGIONAL"
-	if args.Breaches.has(BreachTLS10) {
-		policy = "TLS_1_0"
-	}
-	if args.Breaches.has(BreachEdgeDomain) {
-		endpoint = "EDGE"
-	}
 	d.DomainName, err = apigateway.NewDomainName(ctx, name, &apigateway.DomainNameArgs{
 		DomainName:             pulumi.String(dn.Name),
 		RegionalCertificateArn: validation.CertificateArn,
-		EndpointConfiguration:  &apigateway.DomainNameEndpointConfigurationArgs{Types: pulumi.String(endpoint)},
-		SecurityPolicy:         pulumi.String(policy),
+		EndpointConfiguration:  &apigateway.DomainNameEndpointConfigurationArgs{Types: pulumi.String("REGIONAL")},
+		SecurityPolicy:         pulumi.String(SecurityPolicy),
 		Tags:                   tagMap(c),
 	}, parent)
 	if err != nil {

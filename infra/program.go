@@ -21,8 +21,12 @@ type ProgramOptions struct {
 	// Handler returns the handler archive. Default: build handler/ with
 	// build.Bootstrap and ship the result.
 	Handler func(projectDir string) (pulumi.Archive, error)
-	// Breaches injects guard-rail violations: for the policy pack's tests only.
-	Breaches Breaches
+	// Transformations are registered as stack transformations before any
+	// resource: each sees every resource's type, name and typed args as the
+	// components register them and may rewrite them, the way a user's
+	// program would (organisation-wide tags, say). The policy pack's
+	// fixtures use them to build misconfigured stacks from outside.
+	Transformations []pulumi.ResourceTransformation
 	// OnOutputs, when set, receives the stack outputs once they are exported
 	// (the offline plan reads them from here).
 	OnOutputs func(ctx *pulumi.Context, outputs pulumi.Map) error
@@ -58,6 +62,11 @@ func LoadConfig(ctx *pulumi.Context) (*stackconfig.Config, error) {
 // component and export its outputs.
 func Program(opts ProgramOptions) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
+		for _, t := range opts.Transformations {
+			if err := ctx.RegisterStackTransformation(t); err != nil {
+				return fmt.Errorf("register a stack transformation: %w", err)
+			}
+		}
 		cfg, err := LoadConfig(ctx)
 		if err != nil {
 			return err
@@ -94,5 +103,5 @@ func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("build the handler: %w", err)
 	}
-	return NewWebhook(ctx, ComponentName, &WebhookArgs{Config: cfg, Code: code, Breaches: opts.Breaches})
+	return NewWebhook(ctx, ComponentName, &WebhookArgs{Config: cfg, Code: code})
 }

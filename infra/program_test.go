@@ -12,20 +12,17 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/stackconfig"
 )
 
-// stubHandler stands in for the built handler: these tests are about the
+// harness.StubHandler stands in for the built handler: these tests are about the
 // graph, and TestHandlerBuild covers the build.
-func stubHandler(string) (pulumi.Archive, error) {
-	return pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewStringAsset("stub")}), nil
-}
-
 func runPlan(t *testing.T, dir, stack string) *plan.Result {
 	t.Helper()
-	res, err := plan.Run(plan.Options{Dir: dir, Stack: stack, Handler: stubHandler})
+	res, err := plan.Run(plan.Options{Dir: dir, Stack: stack, Handler: harness.StubHandler})
 	if err != nil {
 		t.Fatalf("plan %s: %v", stack, err)
 	}
@@ -451,7 +448,7 @@ func TestInvalidConfigRegistersNothing(t *testing.T) {
 	}
 	raw["hookline:logRetentionDays"] = "10"
 	mocks := awsmodel.NewMocks("hookline", "dev", "eu-west-1")
-	err = pulumi.RunErr(infra.Program(infra.ProgramOptions{Handler: stubHandler}),
+	err = pulumi.RunErr(infra.Program(infra.ProgramOptions{Handler: harness.StubHandler}),
 		pulumi.WithMocks("hookline", "dev", mocks), func(info *pulumi.RunInfo) { info.Config = raw })
 	var cfgErr *stackconfig.Error
 	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "Pulumi.dev.yaml") || !strings.Contains(err.Error(), "hookline:logRetentionDays") {

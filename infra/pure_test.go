@@ -116,7 +116,7 @@ func TestDeploymentTriggers(t *testing.T) {
 	}
 	changes := map[string]func(c *stackconfig.Config){
 		"auth":          func(c *stackconfig.Config) { c.Sources[1].Auth.Type = stackconfig.AuthIAM },
-		"group by":      func(c *stackconfig.Config) { c.Sources[1].Group.Name = "X-Other" },
+		"group by":      func(c *stackconfig.Config) { c.Sources[1].GroupBy.Name = "X-Other" },
 		"content types": func(c *stackconfig.Config) { c.Sources[1].ContentTypes = []string{"application/json"} },
 		"source name":   func(c *stackconfig.Config) { c.Sources[1].Name = "gh" },
 	}

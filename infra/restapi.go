@@ -16,8 +16,7 @@ import (
 
 // RestAPIArgs configures the REST API.
 type RestAPIArgs struct {
-	Config   *stackconfig.Config
-	Breaches Breaches // tests of the policy pack only
+	Config *stackconfig.Config
 }
 
 // RestAPI is the REST API shell every source's route hangs off: the API
@@ -91,15 +90,11 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 		r.GatewayResponses = append(r.GatewayResponses, resp)
 	}
 
-	lga := &cloudwatch.LogGroupArgs{
+	r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/apigateway/" + APIName(c) + "/access"),
 		RetentionInDays: pulumi.Int(c.LogRetentionDays),
 		Tags:            tagMap(c),
-	}
-	if args.Breaches.has(BreachNoRetention) {
-		lga.RetentionInDays = nil
-	}
-	r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", lga, parent)
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create access log group: %w", err)
 	}

@@ -33,8 +33,6 @@ type SourceArgs struct {
 	API *RestAPI
 	// Code is the handler archive (bootstrap at its root).
 	Code pulumi.Archive
-	// Breaches injects guard-rail violations: for the policy pack's tests only.
-	Breaches Breaches
 }
 
 // Source is everything one sending system gets: its route and SQS
@@ -60,8 +58,6 @@ type Source struct {
 	DLQArn       pulumi.StringOutput `pulumi:"dlqArn"`
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
 	FunctionArn  pulumi.StringOutput `pulumi:"functionArn"`
-
-	breaches Breaches
 }
 
 // NewSource creates a source's resources under the component.
@@ -77,7 +73,6 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource(TypeSource, name, src, opts...); err != nil {
 		return nil, err
 	}
-	src.breaches = args.Breaches
 	if err := src.queues(ctx, name, c, s); err != nil {
 		return nil, err
 	}
@@ -106,19 +101,14 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source) error {
 	parent := pulumi.Parent(src)
 	var err error
-	dlqArgs := &sqs.QueueArgs{
+	src.DLQ, err = sqs.NewQueue(ctx, name+"-dlq", &sqs.QueueArgs{
 		Name:                      pulumi.String(DLQName(c, s)),
 		FifoQueue:                 pulumi.Bool(true),
 		ContentBasedDeduplication: pulumi.Bool(true),
 		MessageRetentionSeconds:   pulumi.Int(stackconfig.DLQRetentionSeconds),
 		SqsManagedSseEnabled:      pulumi.Bool(true),
 		Tags:                      tagMap(c),
-	}
-	if src.breaches.has(BreachStandardDLQ) {
-		dlqArgs.Name = pulumi.String(strings.TrimSuffix(DLQName(c, s), ".fifo"))
-		dlqArgs.FifoQueue, dlqArgs.ContentBasedDeduplication = pulumi.Bool(false), nil
-	}
-	src.DLQ, err = sqs.NewQueue(ctx, name+"-dlq", dlqArgs, parent)
+	}, parent)
 	if err != nil {
 		return fmt.Errorf("create dlq for %s: %w", s.Name, err)
 	}
@@ -135,18 +125,7 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 		}).(pulumi.StringOutput),
 		Tags: tagMap(c),
 	}
-	switch {
-	case src.breaches.has(BreachStandardQueue):
-		qa.Name = pulumi.String(strings.TrimSuffix(QueueName(c, s), ".fifo"))
-		qa.FifoQueue, qa.ContentBasedDeduplication = pulumi.Bool(false), nil
-	case src.breaches.has(BreachNoRedrive):
-		qa.RedrivePolicy = nil
-	case src.breaches.has(BreachShortVisibility):
-		qa.VisibilityTimeoutSeconds = pulumi.Int(2 * s.Function.TimeoutSeconds)
-	case src.breaches.has(BreachUnencryptedQueue):
-		qa.SqsManagedSseEnabled = pulumi.Bool(false)
-	}
-	if s.HighThroughputMode() && !src.breaches.has(BreachStandardQueue) {
+	if s.HighThroughputMode() {
 		// Throughput then scales with the number of active message groups.
 		qa.DeduplicationScope = pulumi.String("messageGroup")
 		qa.FifoThroughputLimit = pulumi.String("perMessageGroupId")
@@ -166,9 +145,6 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 		suffix string
 		queue  *sqs.Queue
 	}{{"-queue-tls", src.Queue}, {"-dlq-tls", src.DLQ}} {
-		if src.breaches.has(BreachNoQueuePolicy) && q.queue == src.Queue {
-			continue
-		}
 		if _, err := sqs.NewQueuePolicy(ctx, name+q.suffix, &sqs.QueuePolicyArgs{
 			QueueUrl: q.queue.Url,
 			Policy:   q.queue.Arn.ApplyT(TLSOnlyQueuePolicy).(pulumi.StringOutput),
@@ -219,10 +195,7 @@ func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config
 		RequestParameters:  pulumi.ToBoolMap(r.RequestParameters),
 		RequestValidatorId: api.Validator.ID(),
 	}
-	if src.breaches.has(BreachOpenMethod) {
-		ma.Authorization, ma.ApiKeyRequired = pulumi.String(AuthorizationNone), pulumi.Bool(false)
-		ma.AuthorizationScopes = nil
-	} else if r.Authorization == AuthorizationCognito {
+	if r.Authorization == AuthorizationCognito {
 		authz, err := apigateway.NewAuthorizer(ctx, name+"-authorizer", &apigateway.AuthorizerArgs{
 			RestApi:        api.ID,
 			Name:           pulumi.String(s.Name + "-cognito"),
@@ -253,7 +226,7 @@ func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config
 		Credentials:         role.Arn,
 		PassthroughBehavior: pulumi.String("NEVER"),
 		RequestParameters:   pulumi.ToStringMap(r.IntegrationRequest),
-		RequestTemplates:    requestTemplates(r, src.breaches),
+		RequestTemplates:    pulumi.ToStringMap(r.RequestTemplates),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{sendPolicy}))
 	if err != nil {
 		return fmt.Errorf("create sqs integration for %s: %w", s.Name, err)
@@ -410,7 +383,7 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 
 	// Creating the mapping checks the role's SQS permissions and that the
 	// function timeout fits the queue's visibility timeout.
-	esm := &lambda.EventSourceMappingArgs{
+	src.Mapping, err = lambda.NewEventSourceMapping(ctx, name+"-mapping", &lambda.EventSourceMappingArgs{
 		EventSourceArn:        src.Queue.Arn,
 		FunctionName:          src.Function.Arn,
 		BatchSize:             pulumi.Int(BatchSize),
@@ -419,11 +392,7 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 			MaximumConcurrency: pulumi.Int(s.Function.MaxConcurrency),
 		},
 		Tags: tagMap(c),
-	}
-	if src.breaches.has(BreachNoPartialBatch) {
-		esm.FunctionResponseTypes = nil
-	}
-	src.Mapping, err = lambda.NewEventSourceMapping(ctx, name+"-mapping", esm, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
 	if err != nil {
 		return fmt.Errorf("create event source mapping for %s: %w", s.Name, err)
 	}
@@ -436,17 +405,4 @@ func handlerEnv(hc contract.HandlerConfig, dlqURL pulumi.StringOutput) pulumi.St
 	env := pulumi.ToStringMap(hc.Env())
 	env[contract.EnvDLQURL] = dlqURL
 	return env
-}
-
-// requestTemplates are the route's mapping templates (with a ReceiveMessage
-// action instead of SendMessage under the receive-route breach).
-func requestTemplates(r RouteSpec, b Breaches) pulumi.StringMap {
-	out := pulumi.StringMap{}
-	for ct, t := range r.RequestTemplates {
-		if b.has(BreachReceiveRoute) {
-			t = strings.Replace(t, "Action=SendMessage", "Action=ReceiveMessage", 1)
-		}
-		out[ct] = pulumi.String(t)
-	}
-	return out
 }

@@ -13,8 +13,6 @@ type WebhookArgs struct {
 	Config *stackconfig.Config
 	// Code is the handler archive shared by every source's function.
 	Code pulumi.Archive
-	// Breaches injects guard-rail violations: for the policy pack's tests only.
-	Breaches Breaches
 }
 
 // Webhook is one environment's complete data path.
@@ -45,12 +43,12 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	parent := pulumi.Parent(w)
 
 	var err error
-	if w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c, Breaches: args.Breaches}, parent); err != nil {
+	if w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c}, parent); err != nil {
 		return nil, err
 	}
 	var watched []pulumi.Resource
 	for _, s := range c.Sources {
-		src, err := NewSource(ctx, name+"-"+s.Name, &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code, Breaches: args.Breaches}, parent)
+		src, err := NewSource(ctx, name+"-"+s.Name, &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code}, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +60,7 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	}
 	w.Endpoint = w.Stage.InvokeURL
 	if c.Domain != nil {
-		if w.Domain, err = NewDomain(ctx, name+"-domain", &DomainArgs{Config: c, API: w.API, Stage: w.Stage, Breaches: args.Breaches}, parent); err != nil {
+		if w.Domain, err = NewDomain(ctx, name+"-domain", &DomainArgs{Config: c, API: w.API, Stage: w.Stage}, parent); err != nil {
 			return nil, err
 		}
 		w.Endpoint = w.Domain.URL

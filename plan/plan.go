@@ -38,8 +38,9 @@ type Options struct {
 	Stack string
 	// Handler overrides how the handler archive is made (tests); default builds it.
 	Handler func(projectDir string) (pulumi.Archive, error)
-	// Breaches injects guard-rail violations (the policy pack's tests).
-	Breaches infra.Breaches
+	// Transformations rewrite resources' inputs as the program registers
+	// them (see infra.ProgramOptions).
+	Transformations []pulumi.ResourceTransformation
 	// Policy configures the policy rules; zero is the defaults.
 	Policy rules.Config
 	// Config, when set, is the stack's raw config, used instead of reading
@@ -96,9 +97,9 @@ func Run(opts Options) (*Result, error) {
 	mocks := awsmodel.NewMocks(stackconfig.Namespace, opts.Stack, cfg.Region)
 	outputs := map[string]any{}
 	program := infra.Program(infra.ProgramOptions{
-		ProjectDir: opts.Dir,
-		Handler:    opts.Handler,
-		Breaches:   opts.Breaches,
+		ProjectDir:      opts.Dir,
+		Handler:         opts.Handler,
+		Transformations: opts.Transformations,
 		OnOutputs: func(ctx *pulumi.Context, outs pulumi.Map) error {
 			for k, v := range outs {
 				r, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(v))
@@ -248,9 +249,6 @@ var ruleValues = converter{
 // PlainMap turns Pulumi property values into plain JSON values: secrets as
 // "[secret]", unknowns as "[unknown]", assets and archives as their SHA-256.
 func PlainMap(m resource.PropertyMap) map[string]any { return plainValues.object(m) }
-
-// Plain turns one property value into a plain JSON value.
-func Plain(v resource.PropertyValue) any { return plainValues.value(v) }
 
 // assetDigest names an asset by the SHA-256 of its contents, so a plan shows
 // whether the handler changed.

@@ -18,10 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
 	"github.com/hookline/hookline/handler/build"
-	"github.com/hookline/hookline/infra"
+	"github.com/hookline/hookline/internal/testing/fixtures"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/plan/awsmodel"
@@ -120,10 +118,6 @@ func analyze(t *testing.T, client pulumirpc.AnalyzerClient, res *plan.Result) []
 	return out
 }
 
-func stub(string) (pulumi.Archive, error) {
-	return pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewStringAsset("stub")}), nil
-}
-
 // TestProtocol: the built pack, spoken to over the Analyzer protocol, finds
 // exactly what `hookline plan` finds with the same rule functions, for the
 // real stacks (nothing) and for every injected violation.
@@ -152,30 +146,20 @@ func TestProtocol(t *testing.T) {
 		t.Errorf("pack name %q", info.Name)
 	}
 
-	cases := []struct {
+	type tcase struct {
 		stack   string
-		breach  infra.Breach
-		want    string
+		fixture fixtures.Fixture
 		noFinds bool
-	}{
-		{"dev", "", "", true},
-		{"prod", "", "", true},
-		{"prod", infra.BreachStandardQueue, "fifo-ordering", false},
-		{"prod", infra.BreachStandardDLQ, "dlq-required", false},
-		{"prod", infra.BreachNoRedrive, "dlq-required", false},
-		{"prod", infra.BreachTLS10, "tls-only", false},
-		{"prod", infra.BreachEdgeDomain, "tls-only", false},
-		{"prod", infra.BreachOpenMethod, "authorized-methods", false},
-		{"dev", infra.BreachNoPartialBatch, "partial-batch-responses", false},
-		{"dev", infra.BreachShortVisibility, "visibility-timeout", false},
-		{"dev", infra.BreachNoQueuePolicy, "tls-only-coverage", false},
-		{"dev", infra.BreachReceiveRoute, "no-receive-route", false},
+	}
+	cases := []tcase{{stack: "dev", noFinds: true}, {stack: "prod", noFinds: true}}
+	for _, f := range fixtures.All {
+		cases = append(cases, tcase{stack: f.Stack, fixture: f})
 	}
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("%s/%s", tc.stack, tc.breach), func(t *testing.T) {
-			opts := plan.Options{Dir: "..", Stack: tc.stack, Handler: stub}
-			if tc.breach != "" {
-				opts.Breaches = infra.Breaches{tc.breach: true}
+		t.Run(fmt.Sprintf("%s/%s", tc.stack, tc.fixture.Name), func(t *testing.T) {
+			opts := plan.Options{Dir: "..", Stack: tc.stack, Handler: harness.StubHandler}
+			if tc.fixture.Name != "" {
+				opts.Transformations = tc.fixture.Transformations()
 			}
 			res, err := plan.Run(opts)
 			if err != nil {
@@ -193,8 +177,8 @@ func TestProtocol(t *testing.T) {
 			if tc.noFinds && len(got) != 0 {
 				t.Errorf("the real %s stack violates: %v", tc.stack, got)
 			}
-			if tc.want != "" && !hasPolicy(got, tc.want) {
-				t.Errorf("no %s violation in %v", tc.want, got)
+			if tc.fixture.Rule != "" && !hasPolicy(got, tc.fixture.Rule) {
+				t.Errorf("no %s violation in %v", tc.fixture.Rule, got)
 			}
 		})
 	}
@@ -213,7 +197,7 @@ func hasPolicy(fs []finding, name string) bool {
 // and an enforcement level set through Configure change the findings.
 func TestProtocolConfig(t *testing.T) {
 	client := startPack(t)
-	res, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Handler: stub})
+	res, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Handler: harness.StubHandler})
 	if err != nil {
 		t.Fatal(err)
 	}

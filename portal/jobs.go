@@ -9,21 +9,23 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+
+	"github.com/hookline/hookline/policy/rules"
 )
 
 // JobView is what the API shows of a job.
 type JobView struct {
-	ID         string         `json:"id"`
-	Team       string         `json:"team"`
-	Stack      string         `json:"stack"`
-	Op         string         `json:"op"`
-	Status     string         `json:"status"`
-	Error      string         `json:"error,omitempty"`
-	Started    time.Time      `json:"started"`
-	Ended      *time.Time     `json:"ended,omitempty"`
-	Changes    map[string]int `json:"changes,omitempty"`
-	Violations []Violation    `json:"violations"`
-	Outputs    map[string]any `json:"outputs,omitempty"`
+	ID         string            `json:"id"`
+	Team       string            `json:"team"`
+	Stack      string            `json:"stack"`
+	Op         string            `json:"op"`
+	Status     string            `json:"status"`
+	Error      string            `json:"error,omitempty"`
+	Started    time.Time         `json:"started"`
+	Ended      *time.Time        `json:"ended,omitempty"`
+	Changes    map[string]int    `json:"changes,omitempty"`
+	Violations []rules.Violation `json:"violations"`
+	Outputs    map[string]any    `json:"outputs,omitempty"`
 }
 
 // Job is one long operation (preview, apply, destroy) on a stack. The
@@ -36,14 +38,6 @@ type Job struct {
 	lines   []string
 	notify  chan struct{}
 	apiKeys any
-}
-
-// Violation is a policy finding as the API shows it.
-type Violation struct {
-	Policy  string `json:"policy"`
-	Level   string `json:"level"`
-	URN     string `json:"urn"`
-	Message string `json:"message"`
 }
 
 func newJobID() string {
@@ -94,7 +88,7 @@ func (j *Job) snapshot(withKeys bool) JobView {
 	defer j.mu.Unlock()
 	c := j.JobView
 	if c.Violations == nil {
-		c.Violations = []Violation{}
+		c.Violations = []rules.Violation{}
 	}
 	if j.Outputs != nil {
 		c.Outputs = map[string]any{}

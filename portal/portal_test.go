@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,13 +25,20 @@ var tokens = map[string]string{"pay": "tok-pay-123", "ops": "tok-ops-456", "admi
 
 func newPortal(t *testing.T) *httptest.Server {
 	t.Helper()
+	return newPortalWith(t, "")
+}
+
+// newPortalWith starts a portal whose pack (and offline checks) read the
+// policy config file policyConfig (empty: the rules' defaults).
+func newPortalWith(t *testing.T, policyConfig string) *httptest.Server {
+	t.Helper()
 	plugins, pack := harness.RequireEngine(t)
 	srv, err := portal.New(portal.Options{
 		Tokens: &portal.Tokens{
 			Teams:  map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}},
 			Admins: []string{portal.HashToken(tokens["admin"])},
 		},
-		Engine: engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only", PolicyPack: pack,
+		Engine: engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only", PolicyPack: pack, PolicyConfig: policyConfig,
 			Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH")}},
 	})
 	if err != nil {
@@ -176,10 +184,20 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
+// TestPolicyBlocksRequest: a portal run with a stricter pack config (here
+// maxReceiveCount 3-4, where the request keeps the default 5) shows the
+// finding on validate and fails the preview naming the rule; a value outside
+// the stack config's own bounds never gets that far (a 400 naming the field).
 func TestPolicyBlocksRequest(t *testing.T) {
-	hs := newPortal(t)
-	// Valid for the program (1-1000) but outside the pack's bound (3-25).
-	req := request("stg", map[string]any{"maxReceiveCount": 50})
+	if code, v := call(t, newPortal(t), "pay", "POST", "/api/stacks/pay/stg/validate", request("stg", map[string]any{"maxReceiveCount": 50})); code != 400 || v["field"] != "sources[0].maxReceiveCount" {
+		t.Errorf("maxReceiveCount 50: %d %v", code, v)
+	}
+	strict := filepath.Join(t.TempDir(), "policy-config.json")
+	if err := os.WriteFile(strict, []byte(`{"max-receive-count": {"maxReceiveCount": 4}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hs := newPortalWith(t, strict)
+	req := request("stg", nil)
 	code, v := call(t, hs, "pay", "POST", "/api/stacks/pay/stg/validate", req)
 	if code != 200 || !strings.Contains(fmt.Sprint(v["policies"]), "max-receive-count") {
 		t.Errorf("validate: %d %v", code, v)

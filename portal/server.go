@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/ops"
 	"github.com/hookline/hookline/plan"
+	"github.com/hookline/hookline/policy/rules"
 )
 
 // MaxBody is the largest request body the portal reads.
@@ -39,16 +40,18 @@ var templateFS embed.FS
 type Options struct {
 	Tokens *Tokens
 	// Engine is the engine template: ProjectDir, StateDir or BackendURL,
-	// Passphrase, PolicyPack, Env. Stack and Config are set per request.
+	// Passphrase, PolicyPack, PolicyConfig, Env. Stack and Config are set
+	// per request. The offline checks read the same PolicyConfig.
 	Engine engine.Options
 	Log    *slog.Logger
 }
 
 // Server is the portal's HTTP handler.
 type Server struct {
-	opts  Options
-	pages *template.Template
-	mux   *http.ServeMux
+	opts   Options
+	policy rules.Config // the pack config, for the offline checks
+	pages  *template.Template
+	mux    *http.ServeMux
 
 	mu   sync.Mutex
 	jobs map[string]*Job
@@ -63,11 +66,15 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	policy, err := rules.LoadConfigFile(o.Engine.PolicyConfig)
+	if err != nil {
+		return nil, fmt.Errorf("portal: %w", err)
+	}
 	pages, err := template.ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, pages: pages, mux: http.NewServeMux(), jobs: map[string]*Job{}, busy: map[string]string{}}
+	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: map[string]*Job{}, busy: map[string]string{}}
 	s.routes()
 	return s, nil
 }
@@ -177,7 +184,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request, id Identity) {
 	if !ok {
 		return
 	}
-	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: StackName(team, req.Env), Config: raw})
+	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: StackName(team, req.Env), Config: raw, Policy: s.policy})
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "body", err.Error())
 		return
@@ -311,7 +318,7 @@ func (s *Server) launch(w http.ResponseWriter, team string, req *Request, raw ma
 // offlinePolicies runs the policy rules over the offline plan of the
 // request; mandatory findings block the preview.
 func (s *Server) offlinePolicies(j *Job, stack string, raw map[string]string) error {
-	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: stack, Config: raw})
+	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: stack, Config: raw, Policy: s.policy})
 	if err != nil {
 		return err
 	}
@@ -319,9 +326,9 @@ func (s *Server) offlinePolicies(j *Job, stack string, raw map[string]string) er
 	for _, v := range res.Policies {
 		j.logf("policy %s %s on %s: %s", v.Level, v.Policy, v.URN, v.Message)
 		j.mu.Lock()
-		j.Violations = append(j.Violations, Violation{Policy: v.Policy, Level: v.Level, URN: v.URN, Message: v.Message})
+		j.Violations = append(j.Violations, v)
 		j.mu.Unlock()
-		if v.Level == "mandatory" {
+		if v.Level == rules.Mandatory {
 			blocked = append(blocked, v.Policy)
 		}
 	}
@@ -339,7 +346,7 @@ func (j *Job) record(res *engine.Result) {
 	defer j.mu.Unlock()
 	j.Changes = res.Changes
 	for _, v := range res.Violations {
-		j.Violations = append(j.Violations, Violation{Policy: v.Policy, Level: v.Level, URN: v.URN, Message: v.Message})
+		j.Violations = append(j.Violations, v)
 	}
 }
 

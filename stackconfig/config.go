@@ -32,13 +32,13 @@ type Config struct {
 	Tags                    map[string]string `json:"tags"`
 	ManageAPIGatewayAccount bool              `json:"manageApiGatewayAccount"`
 	Sources                 []Source          `json:"sources"`
+	// Traffic is the default load of the cost estimate in the offline plan.
+	Traffic Traffic `json:"traffic"`
+
 	// SigningSecrets and ForwardSecrets map source names to secrets the
 	// program stores as SSM SecureString parameters (set them with
 	// pulumi config set --secret --path). Sources without an entry read a
 	// parameter that already exists.
-	// Traffic is the default load of the cost estimate in the offline plan.
-	Traffic Traffic `json:"traffic"`
-
 	SigningSecrets map[string]string `json:"signingSecrets,omitempty"`
 	ForwardSecrets map[string]string `json:"forwardSecrets,omitempty"`
 }
@@ -71,24 +71,22 @@ type Alarms struct {
 
 // Source is one sending system: its route, queue pair, function and alarms.
 type Source struct {
-	Name                     string      `json:"name"`
-	Auth                     Auth        `json:"auth"`
-	Signature                Signature   `json:"signature"`
-	GroupBy                  string      `json:"groupBy"`
-	EventID                  string      `json:"eventId"`
-	ContentTypes             []string    `json:"contentTypes"`
-	MaxReceiveCount          int         `json:"maxReceiveCount"`
-	RetentionDays            int         `json:"retentionDays"`
-	VisibilityTimeoutSeconds int         `json:"visibilityTimeoutSeconds"`
-	HighThroughput           *bool       `json:"highThroughput,omitempty"`
-	Function                 Function    `json:"function"`
-	Processor                Processor   `json:"processor"`
-	Idempotency              Idempotency `json:"idempotency"`
-	Throttle                 *Throttle   `json:"throttle,omitempty"`
-
-	// Parsed forms, filled by validation.
-	Group   contract.Selector `json:"-"`
-	EventAt contract.Selector `json:"-"`
+	Name      string    `json:"name"`
+	Auth      Auth      `json:"auth"`
+	Signature Signature `json:"signature"`
+	// GroupBy selects the message group: source, header:<Name> or body:<JSONPath>.
+	GroupBy contract.Selector `json:"groupBy"`
+	// EventID selects the sender's event id, the deduplication id.
+	EventID                  contract.Selector `json:"eventId"`
+	ContentTypes             []string          `json:"contentTypes"`
+	MaxReceiveCount          int               `json:"maxReceiveCount"`
+	RetentionDays            int               `json:"retentionDays"`
+	VisibilityTimeoutSeconds int               `json:"visibilityTimeoutSeconds"`
+	HighThroughput           *bool             `json:"highThroughput,omitempty"`
+	Function                 Function          `json:"function"`
+	Processor                Processor         `json:"processor"`
+	Idempotency              Idempotency       `json:"idempotency"`
+	Throttle                 *Throttle         `json:"throttle,omitempty"`
 }
 
 // Auth kinds.
@@ -148,8 +146,8 @@ type Idempotency struct {
 func (s Source) Spec() contract.Spec {
 	return contract.Spec{
 		Source:           s.Name,
-		GroupBy:          s.Group,
-		EventID:          s.EventAt,
+		GroupBy:          s.GroupBy,
+		EventID:          s.EventID,
 		SignatureHeaders: contract.Scheme(s.Signature.Scheme).SignatureHeaders(s.Signature.Header),
 		ContentTypes:     s.ContentTypes,
 	}

@@ -61,8 +61,8 @@ func TestDefaults(t *testing.T) {
 		{"stage burst is AWS's account default", c.Throttle.BurstLimit, 5000},
 		{"log retention", c.LogRetentionDays, stackconfig.DefaultLogRetentionDays},
 		{"auth", s.Auth.Type, "apiKey"},
-		{"groupBy", s.GroupBy, "source"},
-		{"stripe event id from the body", s.EventID, "body:$.id"},
+		{"groupBy", s.GroupBy, stackconfig.DefaultGroupBy},
+		{"stripe event id from the body", s.EventID.String(), "body:$.id"},
 		{"content type", strings.Join(s.ContentTypes, ","), "application/json"},
 		{"maxReceiveCount", s.MaxReceiveCount, 5},
 		{"visibility is 6 x timeout", s.VisibilityTimeoutSeconds, 6 * s.Function.TimeoutSeconds},
@@ -123,7 +123,10 @@ func TestInvalid(t *testing.T) {
 			m["hookline:sources"] = append(m["hookline:sources"].([]any),
 				map[string]any{"name": "payments", "signature": map[string]any{"scheme": "none"}})
 		}, "hookline:sources[1].name", "duplicate"},
-		{"maxReceiveCount below 1", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = -1 }) }, "hookline:sources[0].maxReceiveCount", "between 1 and 1000"},
+		{"maxReceiveCount below the guard rail", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 2 }) }, "hookline:sources[0].maxReceiveCount", "between 3 and 25"},
+		{"maxReceiveCount above the guard rail", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 30 }) }, "hookline:sources[0].maxReceiveCount", "between 3 and 25"},
+		{"eventId source", func(m map[string]any) { source(m, func(s map[string]any) { s["eventId"] = "source" }) }, "hookline:sources[0].eventId", "not allowed"},
+		{"bad eventId", func(m map[string]any) { source(m, func(s map[string]any) { s["eventId"] = "body:id" }) }, "hookline:sources[0].eventId", "body path"},
 		{"visibility below 6x timeout", func(m map[string]any) {
 			source(m, func(s map[string]any) {
 				s["function"] = map[string]any{"timeoutSeconds": 30}

@@ -2,6 +2,9 @@ package stackconfig
 
 import "github.com/hookline/hookline/contract"
 
+// DefaultGroupBy puts all of a source's messages in one group: strict order.
+var DefaultGroupBy = contract.Selector{Kind: contract.KindSource}
+
 // Defaults: every default of the stack config lives here, nowhere else.
 const (
 	// DefaultRateLimit and DefaultBurstLimit are AWS's account-level defaults
@@ -12,10 +15,22 @@ const (
 	DefaultLogRetentionDays        = 30
 	DefaultOldestMessageAgeSeconds = 900
 
-	DefaultAuth             = AuthAPIKey
-	DefaultGroupBy          = "source"
-	DefaultContentType      = "application/json"
-	DefaultMaxReceiveCount  = 5
+	DefaultAuth            = AuthAPIKey
+	DefaultContentType     = "application/json"
+	DefaultMaxReceiveCount = 5
+
+	// MinReceiveCount and MaxReceiveCount bound a source's maxReceiveCount,
+	// the deliveries before SQS moves a message to the DLQ. They are the one
+	// definition that the config validation, the policy rule
+	// max-receive-count (its default bounds) and the pack's config schema
+	// (how far a pack config may move them) all use. At least 3: fewer turns
+	// one transient failure (a throttled downstream, a timeout) into a dead
+	// letter; AWS recommends at least 5 for most workloads. At most 25: on a
+	// FIFO queue every redelivery holds the message's whole group, so a
+	// poison message blocks its group for up to maxReceiveCount x the
+	// visibility timeout (25 x 180 s = 75 min with the defaults).
+	MinReceiveCount         = 3
+	MaxReceiveCount         = 25
 	DefaultRetentionDays    = 4
 	DefaultToleranceSeconds = 300
 	DefaultEncoding         = "hex"
@@ -83,11 +98,11 @@ func (s *Source) applyDefaults(env string) {
 	if s.Auth.Type == "" {
 		s.Auth.Type = DefaultAuth
 	}
-	if s.GroupBy == "" {
+	if s.GroupBy.IsZero() {
 		s.GroupBy = DefaultGroupBy
 	}
-	if s.EventID == "" {
-		s.EventID = contract.Scheme(s.Signature.Scheme).DefaultEventID().String()
+	if s.EventID.IsZero() {
+		s.EventID = contract.Scheme(s.Signature.Scheme).DefaultEventID()
 	}
 	if len(s.ContentTypes) == 0 {
 		s.ContentTypes = []string{DefaultContentType}

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/hookline/hookline/contract"
 )
 
 // Problem is one invalid configuration value.
@@ -176,6 +179,8 @@ func (v *validator) decodeJSON(key string, data []byte, dst any) {
 	}
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "" && typeErr.Type == reflect.TypeFor[contract.Selector]():
+		v.add(key+"."+typeErr.Field, "%s", typeErr.Value) // the selector's own message
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		v.add(key+"."+typeErr.Field, "want a %s, got a JSON %s", typeErr.Type, typeErr.Value)
 	case errors.As(err, &typeErr):

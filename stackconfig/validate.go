@@ -190,25 +190,16 @@ func (s *Source) validate(v *validator, key string) {
 		v.add(key+".signature.toleranceSeconds", "must be between 1 and 3600, got %d", t)
 	}
 
-	// Contract.
-	g, err := contract.ParseSelector(s.GroupBy, true)
-	if err != nil {
-		v.add(key+".groupBy", "%v", err)
-	}
-	s.Group = g
-	if s.EventID != "" {
-		e, err := contract.ParseSelector(s.EventID, false)
-		if err != nil {
-			v.add(key+".eventId", "%v", err)
-		}
-		s.EventAt = e
+	// Contract. The selectors were parsed when the source was decoded.
+	if s.EventID.Kind == contract.KindSource {
+		v.add(key+".eventId", "%q is not allowed here; use header:<Name> or body:<JSONPath>", s.EventID)
 	}
 	for j, ct := range s.ContentTypes {
 		if ct == "multipart/form-data" || strings.HasPrefix(ct, "image/") || ct == "application/octet-stream" {
 			v.add(fmt.Sprintf("%s.contentTypes[%d]", key, j), "%q is binary; webhooks must be text so the body reaches SQS byte for byte", ct)
 		}
 	}
-	bodySelected := g.Kind == contract.KindBody || s.EventAt.Kind == contract.KindBody
+	bodySelected := s.GroupBy.Kind == contract.KindBody || s.EventID.Kind == contract.KindBody
 	if bodySelected {
 		for j, ct := range s.ContentTypes {
 			if ct != "application/json" && !strings.HasSuffix(ct, "+json") {
@@ -216,15 +207,15 @@ func (s *Source) validate(v *validator, key string) {
 			}
 		}
 	}
-	if err == nil && g.Kind != "" && contract.ValidSourceName(s.Name) {
+	if contract.ValidSourceName(s.Name) {
 		if err := s.Spec().Validate(); err != nil {
 			v.add(key, "%v", err)
 		}
 	}
 
 	// Queue and function.
-	if n := s.MaxReceiveCount; n < 1 || n > 1000 {
-		v.add(key+".maxReceiveCount", "must be between 1 and 1000, got %d", n)
+	if n := s.MaxReceiveCount; n < MinReceiveCount || n > MaxReceiveCount {
+		v.add(key+".maxReceiveCount", "must be between %d and %d, got %d (fewer dead-letters transient failures; more holds a FIFO group behind a poison message)", MinReceiveCount, MaxReceiveCount, n)
 	}
 	if d := s.RetentionDays; d < 1 || d > 14 {
 		v.add(key+".retentionDays", "must be between 1 and 14 (the DLQ keeps 14), got %d", d)
@@ -275,7 +266,7 @@ func (s *Source) validate(v *validator, key string) {
 		if h := s.Idempotency.TTLHours; h < 1 || h > 8760 {
 			v.add(key+".idempotency.ttlHours", "must be between 1 and 8760, got %d", h)
 		}
-		if s.EventAt.IsZero() {
+		if s.EventID.IsZero() {
 			v.add(key+".idempotency", "long-window dedup needs an eventId to key on")
 		}
 	}

@@ -16,11 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookline/hookline/handler/build"
-
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/local/awsfake"
@@ -105,10 +104,10 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		req.Headers[k] = v
 	}
-	if src.EventAt.Kind == contract.KindHeader && req.Select(src.EventAt) == "" {
-		req.Headers[src.EventAt.Name] = "evt_local_" + randHex(8)
+	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
+		req.Headers[src.EventID.Name] = "evt_local_" + randHex(8)
 	}
-	if err := sign(req.Headers, scheme, src.Signature, *secret, req.Select(src.EventAt), now, body); err != nil {
+	if err := sign(req.Headers, scheme, src.Signature, *secret, req.Select(src.EventID), now, body); err != nil {
 		return fail("sign: %v", err)
 	}
 	record := src.Spec().Simulate(req, "local-"+randHex(8))

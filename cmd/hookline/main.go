@@ -1,11 +1,20 @@
-// Command hookline is the operator's tool for a hookline project.
+// Command hookline is the operator's tool for a hookline project:
 //
-//	hookline plan [--stack dev] [--output table|json] [--dir .]
-//	hookline invoke --stack dev --source <name> --body <file|-> [--secret s] [--header K=V]
+//	hookline plan    [--stack dev] [--output table|json] [--policy-config f] [--dir .]
+//	hookline invoke  --stack dev --source <name> --body <file|-> [--secret s] [--header K=V]
+//	hookline cost    --stack dev [--rps n] [--body-kb n] [--groups n] [--capacity]
+//	hookline send    --stack dev --source <name> --body <file|-> [--header K=V]
+//	hookline redrive --stack dev --source <name> [--group g] [--max n] [--dry-run]
+//	hookline portal  [--addr 127.0.0.1:8080] [--data .build/portal]
 //
 // plan runs the real Pulumi program offline, under mocks backed by the
-// offline AWS model, and prints every resource it would create. Exit codes:
-// 0 success, 1 a mandatory policy is violated, 2 any error (one line on stderr).
+// offline AWS model, and prints every resource it would create with the
+// policy pack's findings; invoke runs a source's handler under the Lambda
+// emulator; cost estimates the monthly bill; send posts a signed webhook to
+// a deployed endpoint; redrive moves dead letters back in order; portal
+// serves the self-service portal. Exit codes: 0 success, 1 a mandatory policy
+// is violated (plan) or the request failed (invoke, send), 2 any error (one
+// line on stderr).
 package main
 
 import (
@@ -17,7 +26,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/policy/rules"
 )
@@ -70,12 +78,11 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	stack := fs.String("stack", "dev", "stack to plan (reads Pulumi.<stack>.yaml)")
 	output := fs.String("output", "table", "output format: table or json")
 	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
-	var inject headerFlags
-	fs.Var(&inject, "inject-violation", "inject a guard-rail violation (tests of the policy pack only; repeatable)")
+	policyConfig := fs.String("policy-config", "", "the policy pack's config file, as pulumi preview --policy-pack-config takes it (levels and bounds)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	breaches, err := infra.ParseBreaches(inject)
+	policy, err := rules.LoadConfigFile(*policyConfig)
 	if err != nil {
 		fmt.Fprintf(stderr, "hookline plan: %v\n", err)
 		return 2
@@ -98,7 +105,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		projectDir = d
 	}
 
-	res, err := plan.Run(plan.Options{Dir: projectDir, Stack: *stack, Breaches: breaches})
+	res, err := plan.Run(plan.Options{Dir: projectDir, Stack: *stack, Policy: policy})
 	if err != nil {
 		var cfgErr *plan.ConfigError
 		if errors.As(err, &cfgErr) {

@@ -177,53 +177,54 @@ func TestInvoke(t *testing.T) {
 	}
 }
 
-// TestPlanPolicyFixtures: every non-compliant fixture makes the plan exit 1
-// naming the rule it breaks; the real stacks pass.
-func TestPlanPolicyFixtures(t *testing.T) {
-	cases := []struct{ stack, breach, rule string }{
-		{"prod", "standard-queue", "fifo-ordering"},
-		{"prod", "standard-dlq", "dlq-required"},
-		{"prod", "no-redrive", "dlq-required"},
-		{"prod", "tls-1-0", "tls-only"},
-		{"prod", "edge-domain", "tls-only"},
-		{"prod", "open-method", "authorized-methods"},
-		{"dev", "no-partial-batch", "partial-batch-responses"},
-		{"dev", "short-visibility", "visibility-timeout"},
-		{"dev", "no-queue-policy", "tls-only-coverage"},
+// TestPlanPolicyConfig: with the pack's config file (the one pulumi preview
+// --policy-pack-config takes), the plan judges by its bounds and levels: a
+// mandatory finding exits 1 naming the rule, an advisory one is printed and
+// exits 0, and a config the pack would refuse is an error. (Every rule's own
+// fixture runs through the plan in internal/testing/fixtures.)
+func TestPlanPolicyConfig(t *testing.T) {
+	write := func(doc string) string {
+		p := filepath.Join(t.TempDir(), "policy-config.json")
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	for _, tc := range cases {
-		t.Run(tc.breach, func(t *testing.T) {
-			code, out, errOut := runCLI("plan", "--stack", tc.stack, "--inject-violation", tc.breach, "--output", "json", "--dir", "../..")
-			if code != 1 {
-				t.Fatalf("exit %d, want 1: %s", code, errOut)
-			}
-			if !strings.Contains(errOut, "violates mandatory policy "+tc.rule) {
-				t.Errorf("stderr %q does not name %s", errOut, tc.rule)
-			}
-			var doc struct {
-				Policies []struct{ Policy, Level, URN, Message string }
-			}
-			if err := json.Unmarshal([]byte(out), &doc); err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for _, p := range doc.Policies {
-				if p.Policy == tc.rule && p.Level == "mandatory" && p.URN != "" && p.Message != "" {
-					found = true
-				}
-			}
-			if !found {
-				t.Errorf("policies %v lack %s", doc.Policies, tc.rule)
-			}
-		})
+	// The dev sources redrive after 5 receives; this pack config allows 3-4.
+	strict := write(`{"max-receive-count": {"maxReceiveCount": 4}}`)
+	code, out, errOut := runCLI("plan", "--stack", "dev", "--policy-config", strict, "--output", "json", "--dir", "../..")
+	if code != 1 || !strings.Contains(errOut, "violates mandatory policy max-receive-count") {
+		t.Fatalf("exit %d, want 1 naming max-receive-count: %s", code, errOut)
 	}
-	// Advisory findings are printed but do not fail the plan.
-	code, out, _ := runCLI("plan", "--stack", "dev", "--inject-violation", "no-log-retention", "--dir", "../..")
-	if code != 0 || !strings.Contains(out, "[advisory] log-retention") {
+	var doc struct {
+		Policies []struct{ Policy, Level, URN, Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, p := range doc.Policies {
+		if p.Policy == "max-receive-count" && p.Level == "mandatory" && p.URN != "" && strings.Contains(p.Message, "between 3 and 4") {
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("want both dev source queues flagged, got %v", doc.Policies)
+	}
+
+	advisory := write(`{"max-receive-count": {"enforcementLevel": "advisory", "maxReceiveCount": 4}}`)
+	code, out, _ = runCLI("plan", "--stack", "dev", "--policy-config", advisory, "--dir", "../..")
+	if code != 0 || !strings.Contains(out, "[advisory] max-receive-count") {
 		t.Errorf("advisory: exit %d\n%s", code, out)
 	}
-	if code, _, errOut := runCLI("plan", "--inject-violation", "nope", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "unknown violation") {
-		t.Errorf("unknown violation: exit %d %s", code, errOut)
+	for name, bad := range map[string]string{
+		"unknown policy":    `{"no-such-rule": "advisory"}`,
+		"beyond the bounds": `{"max-receive-count": {"maxReceiveCount": 40}}`,
+		"unknown property":  `{"fifo-ordering": {"colour": "red"}}`,
+	} {
+		if code, _, errOut := runCLI("plan", "--stack", "dev", "--policy-config", write(bad), "--dir", "../.."); code != 2 || !strings.Contains(errOut, "policy config") {
+			t.Errorf("%s: exit %d %s", name, code, errOut)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,12 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/portal"
 )
 
@@ -29,6 +30,7 @@ func portalCmd(args []string, stdout, stderr io.Writer) int {
 	tokensPath := fs.String("tokens", "", "token file (default: <data>/tokens.json, created with a demo team token when missing)")
 	backend := fs.String("backend", "", "state backend URL: file://…, s3://…, https://api.pulumi.com (default: file://<data>/state)")
 	pack := fs.String("policy-pack", "", "policy pack binary (default: built into <data>/hookline-policy)")
+	policyConfig := fs.String("policy-config", "", "the policy pack's config file (levels and bounds), for previews and the offline checks alike")
 	hashToken := fs.String("hash-token", "", "print the token-file hash of a token and exit")
 	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
 	if err := fs.Parse(args); err != nil {
@@ -71,19 +73,20 @@ func portalCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *pack == "" {
-		*pack = filepath.Join(*dataDir, "hookline-policy")
-		abs, _ := filepath.Abs(*pack)
-		cmd := exec.Command("go", "build", "-o", abs, "./policy")
-		cmd.Dir = projectDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fail("build the policy pack: %v\n%s", err, out)
+		abs, _ := filepath.Abs(filepath.Join(*dataDir, "hookline-policy"))
+		if *pack, err = build.Binary(context.Background(), projectDir, build.Spec{Package: "./policy"}, abs); err != nil {
+			return fail("build the policy pack: %v", err)
 		}
+	}
+	configAbs := ""
+	if *policyConfig != "" {
+		configAbs, _ = filepath.Abs(*policyConfig)
 	}
 	stateDir, _ := filepath.Abs(filepath.Join(*dataDir, "state"))
 	packAbs, _ := filepath.Abs(*pack)
 	srv, err := portal.New(portal.Options{
 		Tokens: tokens,
-		Engine: engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs},
+		Engine: engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
 		Log:    slog.New(slog.NewJSONHandler(stderr, nil)),
 	})
 	if err != nil {

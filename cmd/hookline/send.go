@@ -117,10 +117,10 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		h[k] = v
 	}
 	req := contract.Request{Headers: h, Body: body}
-	if src.EventAt.Kind == contract.KindHeader && req.Select(src.EventAt) == "" {
-		h[src.EventAt.Name] = "evt_" + randHex(12)
+	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
+		h[src.EventID.Name] = "evt_" + randHex(12)
 	}
-	if err := sign(h, scheme, src.Signature, *secret, req.Select(src.EventAt), time.Now(), body); err != nil {
+	if err := sign(h, scheme, src.Signature, *secret, req.Select(src.EventID), time.Now(), body); err != nil {
 		return fail("sign: %v", err)
 	}
 	if *apiKey != "" {

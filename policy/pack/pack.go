@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
 	"github.com/hookline/hookline/policy/rules"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // Name and Version identify the pack.
@@ -21,10 +22,13 @@ const (
 	Version = "0.1.0"
 )
 
-// configSchemas are the bounds each rule takes, as JSON schema.
+// configSchemas are the bounds each rule takes, as JSON schema. The receive
+// count bounds may only narrow the stack config's own (stackconfig.MinReceiveCount
+// to MaxReceiveCount, with the reasons there): the pack never lets through a
+// configuration the program refuses, nor refuses one the program's defaults make.
 var configSchemas = map[string]map[string]any{
-	"minReceiveCount": {"type": "integer", "minimum": 1, "maximum": 1000, "default": rules.Defaults().MinReceiveCount},
-	"maxReceiveCount": {"type": "integer", "minimum": 1, "maximum": 1000, "default": rules.Defaults().MaxReceiveCount},
+	"minReceiveCount": {"type": "integer", "minimum": stackconfig.MinReceiveCount, "maximum": stackconfig.MaxReceiveCount, "default": rules.Defaults().MinReceiveCount},
+	"maxReceiveCount": {"type": "integer", "minimum": stackconfig.MinReceiveCount, "maximum": stackconfig.MaxReceiveCount, "default": rules.Defaults().MaxReceiveCount},
 	"allowedSecurityPolicies": {"type": "array", "items": map[string]any{"type": "string"},
 		"default": toAny(rules.Defaults().AllowedSecurityPolicies)},
 	"exemptHttpMethods": {"type": "array", "items": map[string]any{"type": "string"},

@@ -5,20 +5,21 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // Resource type tokens the rules look at.
 const (
-	TypeQueue        = "aws:sqs/queue:Queue"
-	TypeQueuePolicy  = "aws:sqs/queuePolicy:QueuePolicy"
-	TypeDomainName   = "aws:apigateway/domainName:DomainName"
-	TypeRestAPI      = "aws:apigateway/restApi:RestApi"
-	TypeMethod       = "aws:apigateway/method:Method"
-	TypeIntegration  = "aws:apigateway/integration:Integration"
-	TypeMapping      = "aws:lambda/eventSourceMapping:EventSourceMapping"
-	TypeFunction     = "aws:lambda/function:Function"
-	TypeLogGroup     = "aws:cloudwatch/logGroup:LogGroup"
-	TypeBasePathMapp = "aws:apigateway/basePathMapping:BasePathMapping"
+	TypeQueue       = "aws:sqs/queue:Queue"
+	TypeQueuePolicy = "aws:sqs/queuePolicy:QueuePolicy"
+	TypeDomainName  = "aws:apigateway/domainName:DomainName"
+	TypeRestAPI     = "aws:apigateway/restApi:RestApi"
+	TypeMethod      = "aws:apigateway/method:Method"
+	TypeIntegration = "aws:apigateway/integration:Integration"
+	TypeMapping     = "aws:lambda/eventSourceMapping:EventSourceMapping"
+	TypeFunction    = "aws:lambda/function:Function"
+	TypeLogGroup    = "aws:cloudwatch/logGroup:LogGroup"
 )
 
 // Enforcement levels.
@@ -45,8 +46,8 @@ type Config struct {
 // Defaults returns the default bounds.
 func Defaults() Config {
 	return Config{
-		MinReceiveCount:         3,
-		MaxReceiveCount:         25,
+		MinReceiveCount:         stackconfig.MinReceiveCount,
+		MaxReceiveCount:         stackconfig.MaxReceiveCount,
 		AllowedSecurityPolicies: []string{"TLS_1_2", "SecurityPolicy_TLS13_1_3_2025_09", "SecurityPolicy_TLS13_1_2_2021_06", "SecurityPolicy_TLS13_1_2_PQ_2025_09"},
 		ExemptHTTPMethods:       []string{"OPTIONS"},
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/hookline/hookline/handler/build"
 )
 
@@ -69,4 +71,10 @@ func run(t testing.TB, what string, f func(context.Context) (string, error)) str
 		t.Logf("built %s in %v", what, d.Round(100*time.Millisecond))
 	}
 	return path
+}
+
+// StubHandler stands in for the handler archive in tests that plan a stack
+// without building the handler (a real build is proven in handler/build).
+func StubHandler(string) (pulumi.Archive, error) {
+	return pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewStringAsset("stub")}), nil
 }
