@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -428,4 +429,61 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %+v from %q", m, source)
 		}
 	})
+}
+
+// TestParserAgreesWithAWSLambdaGo: the handler's one-pass parser reads every
+// field hookline uses exactly as aws-lambda-go's events.SQSEvent decoding
+// does, on the golden event and on records with binary, missing and escaped
+// values.
+func TestParserAgreesWithAWSLambdaGo(t *testing.T) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "sqs-event.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crafted, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "m-1", Body: "line\nbreak \"quoted\" \u00e9 \\ </script>", Attributes: map[string]string{
+			"MessageGroupId": "g/1", "MessageDeduplicationId": "d-1", "ApproximateReceiveCount": "7"},
+			MessageAttributes: map[string]events.SQSMessageAttribute{
+				"hookline-source": {StringValue: func(s string) *string { return &s }("a"), DataType: "String"},
+				"blob":            {BinaryValue: []byte{0, 1}, DataType: "Binary"},
+			}},
+		{MessageId: "m-2", Body: ""}, // no attributes at all
+	}})
+	for name, raw := range map[string][]byte{"golden": golden, "crafted": crafted} {
+		t.Run(name, func(t *testing.T) {
+			var ev events.SQSEvent
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			var p contract.EventParser
+			recs, err := p.Parse(raw, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != len(ev.Records) {
+				t.Fatalf("%d records, aws-lambda-go sees %d", len(recs), len(ev.Records))
+			}
+			for i, want := range ev.Records {
+				got := recs[i]
+				n, _ := strconv.Atoi(want.Attributes["ApproximateReceiveCount"])
+				if got.MessageID != want.MessageId || string(got.Body) != want.Body ||
+					got.GroupID != want.Attributes["MessageGroupId"] ||
+					got.DeduplicationID != want.Attributes["MessageDeduplicationId"] || got.ReceiveCount != n {
+					t.Errorf("record %d: parser %+v, aws-lambda-go %+v", i, got, want)
+				}
+				if len(got.Attrs) != len(want.MessageAttributes) {
+					t.Errorf("record %d: %d attributes, aws-lambda-go %d", i, len(got.Attrs), len(want.MessageAttributes))
+				}
+				for _, a := range got.Attrs {
+					w, ok := want.MessageAttributes[a.Name]
+					switch {
+					case !ok:
+						t.Errorf("record %d: attribute %q unknown to aws-lambda-go", i, a.Name)
+					case w.StringValue == nil && !a.Binary, w.StringValue != nil && (a.Binary || a.Value != *w.StringValue):
+						t.Errorf("record %d: attribute %q = %+v, aws-lambda-go %+v", i, a.Name, a, w)
+					}
+				}
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -54,10 +55,21 @@ func (m Message) Header(name string) string {
 // it cannot have come through hookline's API, so it is never processed.
 var ErrMalformedRecord = errors.New("record does not follow the ingest contract")
 
-// Decode reads an aws-lambda-go SQS record written by the request template.
+// Decode reads an aws-lambda-go SQS record written by the request template,
+// for tools and tests. It encodes the record as the Lambda runtime delivers
+// it and decodes it with the handler's own parser (EventParser): there is one
+// decoder of SQS records, the handler's.
 func Decode(r events.SQSMessage) (Message, error) {
-	rec := FromSQS(r)
-	return DecodeRecord(&rec)
+	raw, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{r}})
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrMalformedRecord, err)
+	}
+	var p EventParser
+	recs, err := p.Parse(raw, nil)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrMalformedRecord, err)
+	}
+	return DecodeRecord(&recs[0])
 }
 
 // DecodeRecord reads a record written by the request template. It never

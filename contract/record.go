@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/valyala/fastjson"
 )
 
@@ -37,27 +36,6 @@ func (r *Record) Attr(name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// FromSQS converts an aws-lambda-go record.
-func FromSQS(m events.SQSMessage) Record {
-	r := Record{
-		MessageID:       m.MessageId,
-		GroupID:         m.Attributes["MessageGroupId"],
-		DeduplicationID: m.Attributes["MessageDeduplicationId"],
-		Body:            []byte(m.Body),
-	}
-	if n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]); err == nil {
-		r.ReceiveCount = n
-	}
-	for name, a := range m.MessageAttributes {
-		if a.StringValue == nil {
-			r.Attrs = append(r.Attrs, Attr{Name: name, Binary: true})
-			continue
-		}
-		r.Attrs = append(r.Attrs, Attr{Name: name, Value: *a.StringValue})
-	}
-	return r
 }
 
 // ErrMalformedEvent marks an invocation payload that is not an SQS event.

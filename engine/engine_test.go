@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/engine"
-	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/testing/fixtures"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/policy/rules"
@@ -140,7 +139,7 @@ func TestLifecycle(t *testing.T) {
 			cfg, _ := stackconfig.Load(stack, e.opts.Config, true, nil)
 			for _, src := range cfg.Sources {
 				m, _ := sources[src.Name].(map[string]any)
-				if q, _ := m["queueUrl"].(string); !strings.HasSuffix(q, infra.QueueName(cfg, src)) {
+				if q, _ := m["queueUrl"].(string); !strings.HasSuffix(q, cfg.QueueName(src)) {
 					t.Errorf("source %s queueUrl = %v", src.Name, m["queueUrl"])
 				}
 			}

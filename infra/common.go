@@ -33,14 +33,3 @@ func Tags(c *stackconfig.Config) map[string]string {
 }
 
 func tagMap(c *stackconfig.Config) pulumi.StringMap { return pulumi.ToStringMap(Tags(c)) }
-
-// APIName is the REST API's name (also the ApiName dimension of its metrics).
-func APIName(c *stackconfig.Config) string { return c.ResourceName("", "api") }
-
-// FunctionName is a source's Lambda function name.
-func FunctionName(c *stackconfig.Config, s stackconfig.Source) string { return c.ResourceName(s.Name) }
-
-// FunctionLogGroup is the explicit log group of a source's function.
-func FunctionLogGroup(c *stackconfig.Config, s stackconfig.Source) string {
-	return "/aws/lambda/" + FunctionName(c, s)
-}

@@ -51,40 +51,40 @@ func AlarmSpecs(c *stackconfig.Config) []AlarmSpec {
 	for _, s := range c.Sources {
 		out = append(out,
 			AlarmSpec{
-				Name:        c.ResourceName(s.Name, "dlq-not-empty"),
+				Name:        c.SourceAlarmName(s, "dlq-not-empty"),
 				Description: "Messages of source " + s.Name + " reached the DLQ: inspect them, fix the cause, then redrive.",
 				Namespace:   "AWS/SQS", Metric: "ApproximateNumberOfMessagesVisible",
-				Dimensions: map[string]string{"QueueName": DLQName(c, s)},
+				Dimensions: map[string]string{"QueueName": c.DLQName(s)},
 				Statistic:  "Maximum", Threshold: 0, Periods: 1,
 			},
 			AlarmSpec{
-				Name:        c.ResourceName(s.Name, "oldest-message"),
+				Name:        c.SourceAlarmName(s, "oldest-message"),
 				Description: "The oldest message of source " + s.Name + " waits longer than " + strconv.Itoa(c.Alarms.OldestMessageAgeSeconds) + " s: a group is stuck or the consumer is too slow.",
 				Namespace:   "AWS/SQS", Metric: "ApproximateAgeOfOldestMessage",
-				Dimensions: map[string]string{"QueueName": QueueName(c, s)},
+				Dimensions: map[string]string{"QueueName": c.QueueName(s)},
 				Statistic:  "Maximum", Threshold: float64(c.Alarms.OldestMessageAgeSeconds), Periods: 3,
 			},
 			AlarmSpec{
-				Name:        c.ResourceName(s.Name, "function-errors"),
+				Name:        c.SourceAlarmName(s, "function-errors"),
 				Description: "The consumer of source " + s.Name + " failed invocations.",
 				Namespace:   "AWS/Lambda", Metric: "Errors",
-				Dimensions: map[string]string{"FunctionName": FunctionName(c, s)},
+				Dimensions: map[string]string{"FunctionName": c.FunctionName(s)},
 				Statistic:  "Sum", Threshold: 0, Periods: 1,
 			},
 			AlarmSpec{
-				Name:        c.ResourceName(s.Name, "function-throttles"),
+				Name:        c.SourceAlarmName(s, "function-throttles"),
 				Description: "The consumer of source " + s.Name + " is throttled: raise its concurrency or the account limit.",
 				Namespace:   "AWS/Lambda", Metric: "Throttles",
-				Dimensions: map[string]string{"FunctionName": FunctionName(c, s)},
+				Dimensions: map[string]string{"FunctionName": c.FunctionName(s)},
 				Statistic:  "Sum", Threshold: 0, Periods: 1,
 			},
 		)
 	}
 	out = append(out, AlarmSpec{
-		Name:        c.ResourceName("", "api-5xx"),
+		Name:        c.StackAlarmName("api-5xx"),
 		Description: "The webhook API answered 5XX: senders will retry, but check the integration.",
 		Namespace:   "AWS/ApiGateway", Metric: "5XXError",
-		Dimensions: map[string]string{"ApiName": APIName(c), "Stage": StageName},
+		Dimensions: map[string]string{"ApiName": c.APIName(), "Stage": StageName},
 		Statistic:  "Sum", Threshold: 0, Periods: 1,
 	})
 	return out
@@ -105,7 +105,7 @@ func DashboardBody(c *stackconfig.Config) string {
 			"title": title, "region": c.Region, "view": "timeSeries", "stat": "Sum", "period": 60, "metrics": metrics,
 		}}
 	}
-	api := APIName(c)
+	api := c.APIName()
 	ws := []widget{
 		metricWidget(0, 0, "API requests", [][]any{
 			{"AWS/ApiGateway", "Count", "ApiName", api, "Stage", StageName},
@@ -119,7 +119,7 @@ func DashboardBody(c *stackconfig.Config) string {
 	}
 	for i, s := range c.Sources {
 		y := 6 * (i + 1)
-		q, dlq, fn := QueueName(c, s), DLQName(c, s), FunctionName(c, s)
+		q, dlq, fn := c.QueueName(s), c.DLQName(s), c.FunctionName(s)
 		ws = append(ws,
 			metricWidget(0, y, s.Name+": queue", [][]any{
 				{"AWS/SQS", "NumberOfMessagesSent", "QueueName", q},
@@ -160,7 +160,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	// The topic is not encrypted with the AWS-managed SNS key: CloudWatch
 	// alarms cannot publish to a topic under that key.
 	m.Topic, err = sns.NewTopic(ctx, name+"-alarms", &sns.TopicArgs{
-		Name: pulumi.String(c.ResourceName("", "alarms")),
+		Name: pulumi.String(c.AlarmTopicName()),
 		Tags: tagMap(c),
 	}, parent)
 	if err != nil {
@@ -201,7 +201,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	}
 
 	dash, err := cloudwatch.NewDashboard(ctx, name+"-dashboard", &cloudwatch.DashboardArgs{
-		DashboardName: pulumi.String(c.ResourceName("", "webhooks")),
+		DashboardName: pulumi.String(c.DashboardName()),
 		DashboardBody: pulumi.String(DashboardBody(c)),
 	}, parent)
 	if err != nil {

@@ -80,13 +80,13 @@ func checkQueues(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 	}
 	model := awsmodel.New(c.Region)
 	for _, s := range c.Sources {
-		q, ok := queues[infra.QueueName(c, s)]
+		q, ok := queues[c.QueueName(s)]
 		if !ok {
 			t.Fatalf("no queue for %s", s.Name)
 		}
-		dlq := queues[infra.DLQName(c, s)]
+		dlq := queues[c.DLQName(s)]
 		redrive := decode(t, q.Inputs["redrivePolicy"].(string))
-		wantDLQ := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", c.Region, model.Account, infra.DLQName(c, s))
+		wantDLQ := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", c.Region, model.Account, c.DLQName(s))
 		if redrive["deadLetterTargetArn"] != wantDLQ || num(redrive["maxReceiveCount"]) != s.MaxReceiveCount {
 			t.Errorf("%s redrive: %v", s.Name, redrive)
 		}
@@ -155,7 +155,7 @@ func checkAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		if in.Inputs["type"] != "AWS" || in.Inputs["passthroughBehavior"] != "NEVER" {
 			t.Errorf("%s integration: %v %v", s.Name, in.Inputs["type"], in.Inputs["passthroughBehavior"])
 		}
-		wantURI := fmt.Sprintf("arn:aws:apigateway:%s:sqs:path/%s/%s", c.Region, awsmodel.DefaultAccount, infra.QueueName(c, s))
+		wantURI := fmt.Sprintf("arn:aws:apigateway:%s:sqs:path/%s/%s", c.Region, awsmodel.DefaultAccount, c.QueueName(s))
 		if in.Inputs["uri"] != wantURI {
 			t.Errorf("%s uri = %v, want %s", s.Name, in.Inputs["uri"], wantURI)
 		}
@@ -283,7 +283,7 @@ func checkFunctions(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		}
 		env := path(fn.Inputs, "environment.variables").(map[string]any)
 		if env["HOOKLINE_SOURCE"] != s.Name || env["HOOKLINE_SIGNATURE_SCHEME"] != s.Signature.Scheme ||
-			!strings.HasSuffix(fmt.Sprint(env["HOOKLINE_DLQ_URL"]), infra.DLQName(c, s)) {
+			!strings.HasSuffix(fmt.Sprint(env["HOOKLINE_DLQ_URL"]), c.DLQName(s)) {
 			t.Errorf("%s environment: %v", s.Name, env)
 		}
 		m := find(t, maps, infra.ComponentName+"-"+s.Name+"-mapping")
@@ -291,7 +291,7 @@ func checkFunctions(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 			num(path(m.Inputs, "scalingConfig.maximumConcurrency")) != s.Function.MaxConcurrency {
 			t.Errorf("%s mapping: %v", s.Name, m.Inputs)
 		}
-		wantQueue := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", c.Region, awsmodel.DefaultAccount, infra.QueueName(c, s))
+		wantQueue := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", c.Region, awsmodel.DefaultAccount, c.QueueName(s))
 		if m.Inputs["eventSourceArn"] != wantQueue {
 			t.Errorf("%s mapping reads %v", s.Name, m.Inputs["eventSourceArn"])
 		}
@@ -346,7 +346,7 @@ func checkOutputs(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 	sources := o["sources"].(map[string]any)
 	for _, s := range c.Sources {
 		src := sources[s.Name].(map[string]any)
-		if src["url"] != o["endpoint"].(string)+"/"+s.Name || !strings.HasSuffix(src["queueUrl"].(string), infra.QueueName(c, s)) {
+		if src["url"] != o["endpoint"].(string)+"/"+s.Name || !strings.HasSuffix(src["queueUrl"].(string), c.QueueName(s)) {
 			t.Errorf("%s outputs: %v", s.Name, src)
 		}
 	}

@@ -157,16 +157,16 @@ func TestAlarmSpecsAndDashboard(t *testing.T) {
 func TestResourceNamesFitAWSLimits(t *testing.T) {
 	c := &stackconfig.Config{Environment: strings.Repeat("e", 16)}
 	s := stackconfig.Source{Name: "s" + strings.Repeat("x", 29)}
-	if n := infra.DLQName(c, s); len(n) > 80 {
+	if n := c.DLQName(s); len(n) > 80 {
 		t.Errorf("queue name %q is %d > 80", n, len(n))
 	}
-	if n := infra.FunctionName(c, s); len(n) > 64 {
+	if n := c.FunctionName(s); len(n) > 64 {
 		t.Errorf("function name %q is %d > 64", n, len(n))
 	}
-	if n := c.ResourceName(s.Name, "apigw"); len(n) > 64 {
+	if n := c.IntegrationRoleName(s); len(n) > 64 {
 		t.Errorf("role name %q is %d > 64", n, len(n))
 	}
-	if n := c.ResourceName(s.Name, "idempotency"); len(n) > 255 {
+	if n := c.SourceAlarmName(s, "idempotency"); len(n) > 255 {
 		t.Errorf("table name too long: %q", n)
 	}
 }

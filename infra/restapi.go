@@ -51,7 +51,7 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 	parent := pulumi.Parent(r)
 
 	api, err := apigateway.NewRestApi(ctx, name, &apigateway.RestApiArgs{
-		Name:        pulumi.String(APIName(c)),
+		Name:        pulumi.String(c.APIName()),
 		Description: pulumi.String("hookline inbound webhooks (" + c.Environment + ")"),
 		EndpointConfiguration: &apigateway.RestApiEndpointConfigurationArgs{
 			Types: pulumi.String("REGIONAL"),
@@ -91,7 +91,7 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 	}
 
 	r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String("/aws/apigateway/" + APIName(c) + "/access"),
+		Name:            pulumi.String(c.AccessLogGroup()),
 		RetentionInDays: pulumi.Int(c.LogRetentionDays),
 		Tags:            tagMap(c),
 	}, parent)
@@ -101,7 +101,7 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 
 	if c.ManageAPIGatewayAccount {
 		role, err := iam.NewRole(ctx, name+"-cloudwatch", &iam.RoleArgs{
-			Name:             pulumi.String(c.ResourceName("", "apigw-cloudwatch")),
+			Name:             pulumi.String(c.CloudWatchRoleName()),
 			AssumeRolePolicy: pulumi.String(AssumeRolePolicy("apigateway.amazonaws.com")),
 			Tags:             tagMap(c),
 		}, parent)

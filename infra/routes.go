@@ -36,16 +36,6 @@ type RouteSpec struct {
 	IntegrationResponse []contract.IntegrationResponse `json:"integrationResponses"`
 }
 
-// QueueName is the FIFO queue name of a source.
-func QueueName(c *stackconfig.Config, s stackconfig.Source) string {
-	return c.ResourceName(s.Name) + ".fifo"
-}
-
-// DLQName is the FIFO dead-letter queue name of a source.
-func DLQName(c *stackconfig.Config, s stackconfig.Source) string {
-	return c.ResourceName(s.Name, "dlq") + ".fifo"
-}
-
 // NewRouteSpec derives a source's route from its validated config.
 func NewRouteSpec(c *stackconfig.Config, s stackconfig.Source) RouteSpec {
 	spec := s.Spec()
@@ -59,7 +49,7 @@ func NewRouteSpec(c *stackconfig.Config, s stackconfig.Source) RouteSpec {
 			"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
 			"integration.request.header.Accept":       "'application/json'",
 		},
-		QueueName:           QueueName(c, s),
+		QueueName:           c.QueueName(s),
 		MethodStatusCodes:   contract.MethodStatusCodes,
 		IntegrationResponse: contract.IntegrationResponses(),
 	}

@@ -102,7 +102,7 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 	parent := pulumi.Parent(src)
 	var err error
 	src.DLQ, err = sqs.NewQueue(ctx, name+"-dlq", &sqs.QueueArgs{
-		Name:                      pulumi.String(DLQName(c, s)),
+		Name:                      pulumi.String(c.DLQName(s)),
 		FifoQueue:                 pulumi.Bool(true),
 		ContentBasedDeduplication: pulumi.Bool(true),
 		MessageRetentionSeconds:   pulumi.Int(stackconfig.DLQRetentionSeconds),
@@ -114,7 +114,7 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 	}
 
 	qa := &sqs.QueueArgs{
-		Name:                      pulumi.String(QueueName(c, s)),
+		Name:                      pulumi.String(c.QueueName(s)),
 		FifoQueue:                 pulumi.Bool(true),
 		ContentBasedDeduplication: pulumi.Bool(true),
 		VisibilityTimeoutSeconds:  pulumi.Int(s.VisibilityTimeout()),
@@ -161,7 +161,7 @@ func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config
 	r := src.Route
 
 	role, err := iam.NewRole(ctx, name+"-apigw", &iam.RoleArgs{
-		Name:             pulumi.String(c.ResourceName(s.Name, "apigw")),
+		Name:             pulumi.String(c.IntegrationRoleName(s)),
 		AssumeRolePolicy: pulumi.String(AssumeRolePolicy("apigateway.amazonaws.com")),
 		Tags:             tagMap(c),
 	}, parent)
@@ -276,7 +276,7 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 	hc := c.HandlerConfig(s)
 
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(FunctionLogGroup(c, s)),
+		Name:            pulumi.String(c.FunctionLogGroup(s)),
 		RetentionInDays: pulumi.Int(c.LogRetentionDays),
 		Tags:            tagMap(c),
 	}, parent)
@@ -308,7 +308,7 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 	}
 
 	role, err := iam.NewRole(ctx, name+"-function", &iam.RoleArgs{
-		Name:             pulumi.String(c.ResourceName(s.Name, "fn")),
+		Name:             pulumi.String(c.FunctionRoleName(s)),
 		AssumeRolePolicy: pulumi.String(AssumeRolePolicy("lambda.amazonaws.com")),
 		Tags:             tagMap(c),
 	}, parent)
@@ -358,7 +358,7 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 	}
 
 	src.Function, err = lambda.NewFunction(ctx, name+"-function", &lambda.FunctionArgs{
-		Name:          pulumi.String(FunctionName(c, s)),
+		Name:          pulumi.String(c.FunctionName(s)),
 		Description:   pulumi.String("hookline consumer for source " + s.Name + " (" + c.Environment + ")"),
 		Role:          role.Arn,
 		Runtime:       pulumi.String(LambdaRuntime),

@@ -169,7 +169,7 @@ func (st *ApiStage) usagePlan(ctx *pulumi.Context, name string, c *stackconfig.C
 		plan = &stackconfig.UsagePlan{RateLimit: c.Throttle.RateLimit, BurstLimit: c.Throttle.BurstLimit}
 	}
 	upa := &apigateway.UsagePlanArgs{
-		Name:        pulumi.String(c.ResourceName(s.Name, "plan")),
+		Name:        pulumi.String(c.UsagePlanName(s)),
 		Description: pulumi.String("API key plan of source " + s.Name),
 		ApiStages: apigateway.UsagePlanApiStageArray{apigateway.UsagePlanApiStageArgs{
 			ApiId: api.ID,
@@ -196,7 +196,7 @@ func (st *ApiStage) usagePlan(ctx *pulumi.Context, name string, c *stackconfig.C
 		return nil, fmt.Errorf("create usage plan for %s: %w", s.Name, err)
 	}
 	key, err := apigateway.NewApiKey(ctx, name+"-"+s.Name+"-key", &apigateway.ApiKeyArgs{
-		Name:        pulumi.String(c.ResourceName(s.Name, "key")),
+		Name:        pulumi.String(c.APIKeyName(s)),
 		Description: pulumi.String("API key of source " + s.Name),
 		Enabled:     pulumi.Bool(true),
 		Tags:        tagMap(c),

@@ -174,23 +174,8 @@ func (c *Config) HandlerConfig(s Source) contract.HandlerConfig {
 		ForwardTimeout:    time.Duration(s.Processor.TimeoutSeconds) * time.Second,
 	}
 	if s.Idempotency.Enabled {
-		h.IdempotencyTable = c.ResourceName(s.Name, "idempotency")
+		h.IdempotencyTable = c.IdempotencyTable(s)
 		h.IdempotencyTTL = time.Duration(s.Idempotency.TTLHours) * time.Hour
 	}
 	return h
-}
-
-// ResourceName is the physical name of a per-source AWS resource:
-// hookline-<environment>-<source>[-<suffix>]. Names are explicit so that
-// dashboards, alarms and operators can find them; the environment keeps
-// stacks in one account apart.
-func (c *Config) ResourceName(source string, suffix ...string) string {
-	n := "hookline-" + c.Environment
-	if source != "" {
-		n += "-" + source
-	}
-	for _, s := range suffix {
-		n += "-" + s
-	}
-	return n
 }

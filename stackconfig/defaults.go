@@ -117,7 +117,7 @@ func (s *Source) applyDefaults(env string) {
 		s.Signature.ToleranceSeconds = DefaultToleranceSeconds
 	}
 	if s.Signature.Scheme != string(contract.SchemeNone) && s.Signature.SecretParameter == "" {
-		s.Signature.SecretParameter = "/hookline/" + env + "/" + s.Name + "/signing-secret"
+		s.Signature.SecretParameter = SecretParameter(env, s.Name, "signing")
 	}
 	if s.Signature.Scheme == string(contract.SchemeHMACSHA256) && s.Signature.Encoding == "" {
 		s.Signature.Encoding = DefaultEncoding
@@ -142,7 +142,7 @@ func (s *Source) applyDefaults(env string) {
 			s.Processor.TimeoutSeconds = DefaultForwardTimeoutSeconds
 		}
 		if s.Processor.SecretParameter == "" {
-			s.Processor.SecretParameter = "/hookline/" + env + "/" + s.Name + "/forward-secret"
+			s.Processor.SecretParameter = SecretParameter(env, s.Name, "forward")
 		}
 	}
 	if s.Idempotency.Enabled && s.Idempotency.TTLHours == 0 {

@@ -21,7 +21,6 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/handler/signature"
-	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/local/lambdaemu"
 	"github.com/hookline/hookline/stackconfig"
@@ -127,7 +126,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	aws := awsfake.New(params)
 	defer aws.Close()
-	dlq := "https://sqs." + cfg.Region + ".amazonaws.com/" + "000000000000/" + infra.DLQName(cfg, *src)
+	dlq := "https://sqs." + cfg.Region + ".amazonaws.com/" + "000000000000/" + cfg.DLQName(*src)
 	env := append(aws.Env(), contract.EnvDLQURL+"="+dlq, "AWS_REGION="+cfg.Region)
 	for k, v := range hc.Env() {
 		env = append(env, k+"="+v)

@@ -100,13 +100,19 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return out, err
 }
 
-// Handle processes an aws-lambda-go event (tests and tools use it).
+// Handle processes an aws-lambda-go event (tests and tools use it), through
+// the same decoding as Invoke.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	records := make([]contract.Record, len(ev.Records))
-	for i, r := range ev.Records {
-		records[i] = contract.FromSQS(r)
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return events.SQSEventResponse{}, err
 	}
-	return h.HandleRecords(ctx, records)
+	var resp events.SQSEventResponse
+	err = h.parser.With(raw, func(records []contract.Record) error {
+		resp, err = h.HandleRecords(ctx, records)
+		return err
+	})
+	return resp, err
 }
 
 // HandleRecords processes a batch and reports the records SQS must deliver again.

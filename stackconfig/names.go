@@ -1,0 +1,75 @@
+package stackconfig
+
+// Every physical name a stack gives an AWS resource lives in this file.
+// Names are explicit (not Pulumi's random suffixes) so that dashboards,
+// alarms, operators and the redrive tool can find them; the environment keeps
+// stacks in one account apart. AWS's length limits (queue 80, function and
+// role 64) bound the environment (16) and source (30) names.
+
+// ResourceName is hookline-<environment>[-<source>][-<suffix>…]; the other
+// names below are built from it.
+func (c *Config) ResourceName(source string, suffix ...string) string {
+	n := "hookline-" + c.Environment
+	if source != "" {
+		n += "-" + source
+	}
+	for _, s := range suffix {
+		n += "-" + s
+	}
+	return n
+}
+
+// QueueName is a source's FIFO queue.
+func (c *Config) QueueName(s Source) string { return c.ResourceName(s.Name) + ".fifo" }
+
+// DLQName is a source's FIFO dead-letter queue.
+func (c *Config) DLQName(s Source) string { return c.ResourceName(s.Name, "dlq") + ".fifo" }
+
+// FunctionName is a source's Lambda function.
+func (c *Config) FunctionName(s Source) string { return c.ResourceName(s.Name) }
+
+// FunctionLogGroup is the explicit log group of a source's function.
+func (c *Config) FunctionLogGroup(s Source) string { return "/aws/lambda/" + c.FunctionName(s) }
+
+// FunctionRoleName is the execution role of a source's function.
+func (c *Config) FunctionRoleName(s Source) string { return c.ResourceName(s.Name, "fn") }
+
+// IntegrationRoleName is the role API Gateway assumes to send to a source's queue.
+func (c *Config) IntegrationRoleName(s Source) string { return c.ResourceName(s.Name, "apigw") }
+
+// IdempotencyTable is a source's long-window dedup table.
+func (c *Config) IdempotencyTable(s Source) string { return c.ResourceName(s.Name, "idempotency") }
+
+// UsagePlanName is an apiKey source's usage plan.
+func (c *Config) UsagePlanName(s Source) string { return c.ResourceName(s.Name, "plan") }
+
+// APIKeyName is an apiKey source's API key.
+func (c *Config) APIKeyName(s Source) string { return c.ResourceName(s.Name, "key") }
+
+// SourceAlarmName is one of a source's alarms (dlq-not-empty, oldest-message, …).
+func (c *Config) SourceAlarmName(s Source, alarm string) string { return c.ResourceName(s.Name, alarm) }
+
+// APIName is the REST API (also the ApiName dimension of its metrics).
+func (c *Config) APIName() string { return c.ResourceName("", "api") }
+
+// AccessLogGroup is the API stage's access log group.
+func (c *Config) AccessLogGroup() string { return "/aws/apigateway/" + c.APIName() + "/access" }
+
+// CloudWatchRoleName is the region's API Gateway CloudWatch role, where the
+// stack manages it.
+func (c *Config) CloudWatchRoleName() string { return c.ResourceName("", "apigw-cloudwatch") }
+
+// StackAlarmName is one of the stack-wide alarms (api-5xx).
+func (c *Config) StackAlarmName(alarm string) string { return c.ResourceName("", alarm) }
+
+// AlarmTopicName is the SNS topic alarms notify.
+func (c *Config) AlarmTopicName() string { return c.ResourceName("", "alarms") }
+
+// DashboardName is the stack's CloudWatch dashboard.
+func (c *Config) DashboardName() string { return c.ResourceName("", "webhooks") }
+
+// SecretParameter is the default SSM parameter of a source's secret of kind
+// "signing" or "forward": /hookline/<environment>/<source>/<kind>-secret.
+func SecretParameter(environment, source, kind string) string {
+	return "/hookline/" + environment + "/" + source + "/" + kind + "-secret"
+}
