@@ -10,8 +10,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
+	"strings"
 )
 
 // Tokens is the token file: hashed bearer tokens per team, and admins.
@@ -93,3 +95,14 @@ func (t *Tokens) identify(token string) (Identity, bool) {
 
 // may reports whether id may see and change team's stacks.
 func (id Identity) may(team string) bool { return id.Admin || id.Team == team }
+
+// identify reads the bearer token (API) or the session cookie (pages).
+func (s *Server) identify(r *http.Request) (Identity, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		if c, err := r.Cookie("hookline_token"); err == nil {
+			token = c.Value
+		}
+	}
+	return s.opts.Tokens.identify(strings.TrimSpace(token))
+}

@@ -1,15 +1,20 @@
 package portal
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/policy/rules"
 )
 
@@ -135,4 +140,144 @@ func urnName(urn string) string {
 		return urn[i+2:]
 	}
 	return urn
+}
+
+func (s *Server) engineOptions(stack string, raw map[string]string) engine.Options {
+	o := s.opts.Engine
+	o.Stack, o.Config = stack, raw
+	return o
+}
+
+// jobEngine is the engine options of a job: its stack, the request's
+// config, and the engine's events as the job's progress lines.
+func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
+	o := s.engineOptions(j.Stack, raw)
+	o.Events = func(ev events.EngineEvent) {
+		if line := eventLine(ev); line != "" {
+			j.logf("%s", line)
+		}
+	}
+	return o
+}
+
+// startJob registers a job unless the stack is busy (409).
+func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Request) (*Job, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if jid, busy := s.busy[stack]; busy {
+		writeJSON(w, http.StatusConflict, struct {
+			apiError
+			Job string `json:"job"`
+		}{apiError{Error: "stack " + stack + " is busy with another operation"}, jid})
+		return nil, false
+	}
+	j := &Job{JobView: JobView{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now()},
+		request: req, notify: make(chan struct{})}
+	s.jobs[j.ID] = j
+	s.busy[stack] = j.ID
+	return j, true
+}
+
+func (s *Server) done(j *Job, err error) {
+	if errors.Is(err, engine.ErrConcurrentUpdate) {
+		err = fmt.Errorf("busy: %w", err)
+	}
+	j.finish(err)
+	s.mu.Lock()
+	delete(s.busy, j.Stack)
+	s.mu.Unlock()
+	s.opts.Log.Info("job finished", "job", j.ID, "stack", j.Stack, "op", j.Op, "status", j.Status)
+}
+
+// launch starts the job of op for a validated request.
+func (s *Server) launch(w http.ResponseWriter, team string, req *Request, raw map[string]string, op string, accepted func(*Job)) {
+	stack := StackName(team, req.Env)
+	j, ok := s.startJob(w, team, stack, op, req)
+	if !ok {
+		return
+	}
+	accepted(j)
+	go func() {
+		ctx := context.Background()
+		o := s.jobEngine(j, raw)
+		j.logf("%s %s: opening the stack", op, stack)
+		st, err := engine.Open(ctx, o)
+		if err != nil {
+			s.done(j, err)
+			return
+		}
+		_ = st.SetTag(ctx, tagTeam, team)
+		hash := req.Hash(team)
+		switch op {
+		case "preview":
+			// The offline plan runs the pack's rules with every value known
+			// (a new stack's preview cannot see ARNs yet), then the engine
+			// previews with the pack itself.
+			if blocked := s.offlinePolicies(j, stack, raw); blocked != nil {
+				s.done(j, blocked)
+				return
+			}
+			res, err := st.Preview(ctx)
+			j.record(res)
+			if err == nil {
+				err = st.SetTag(ctx, tagPreviewed, hash)
+			}
+			s.done(j, err)
+		case "apply":
+			if st.Tag(ctx, tagPreviewed) != hash {
+				s.done(j, errors.New("apply needs a passed preview of this same request first"))
+				return
+			}
+			res, err := st.Up(ctx)
+			j.record(res)
+			if res != nil && err == nil {
+				j.mu.Lock()
+				j.Outputs = map[string]any{}
+				for k, v := range res.Outputs {
+					if k == "apiKeys" {
+						j.apiKeys = v.Value
+						continue
+					}
+					j.Outputs[k] = v.Value
+				}
+				j.mu.Unlock()
+			}
+			s.done(j, err)
+		}
+	}()
+}
+
+// offlinePolicies runs the policy rules over the offline plan of the
+// request; mandatory findings block the preview.
+func (s *Server) offlinePolicies(j *Job, stack string, raw map[string]string) error {
+	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: stack, Config: raw, Policy: s.policy})
+	if err != nil {
+		return err
+	}
+	var blocked []string
+	for _, v := range res.Policies {
+		j.logf("policy %s %s on %s: %s", v.Level, v.Policy, v.URN, v.Message)
+		j.mu.Lock()
+		j.Violations = append(j.Violations, v)
+		j.mu.Unlock()
+		if v.Level == rules.Mandatory {
+			blocked = append(blocked, v.Policy)
+		}
+	}
+	if len(blocked) > 0 {
+		return fmt.Errorf("blocked by mandatory policies: %s", strings.Join(blocked, ", "))
+	}
+	return nil
+}
+
+func (j *Job) record(res *engine.Result) {
+	if res == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.Changes = res.Changes
+	for _, v := range res.Violations {
+		j.Violations = append(j.Violations, v)
+	}
 }

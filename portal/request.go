@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -101,4 +103,45 @@ func (r *Request) Hash(team string) string {
 	}{team, r})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// readRequest reads and validates the body against the path's team and env.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, id Identity) (string, *Request, map[string]string, bool) {
+	team, env := r.PathValue("team"), r.PathValue("env")
+	if !id.may(team) {
+		writeError(w, http.StatusNotFound, "", "no such stack")
+		return "", nil, nil, false
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("bodies are limited to %d bytes", MaxBody))
+		} else {
+			writeError(w, http.StatusBadRequest, "body", err.Error())
+		}
+		return "", nil, nil, false
+	}
+	req, err := ParseRequest(body)
+	if err == nil && req.Env == "" {
+		req.Env = env
+	}
+	var raw map[string]string
+	if err == nil {
+		if req.Env != env {
+			err = &FieldError{"env", fmt.Sprintf("%q does not match the stack's environment %q", req.Env, env)}
+		} else {
+			raw, _, err = req.Config(team)
+		}
+	}
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			writeError(w, http.StatusBadRequest, fe.Field, fe.Message)
+		} else {
+			writeError(w, http.StatusBadRequest, "body", err.Error())
+		}
+		return "", nil, nil, false
+	}
+	return team, req, raw, true
 }

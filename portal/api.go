@@ -1,0 +1,141 @@
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/ops"
+	"github.com/hookline/hookline/plan"
+)
+
+// validate is the instant check: the offline plan with policies and cost.
+func (s *Server) validate(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, req, raw, ok := s.readRequest(w, r, id)
+	if !ok {
+		return
+	}
+	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: StackName(team, req.Env), Config: raw, Policy: s.policy})
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "body", err.Error())
+		return
+	}
+	counts := map[string]int{}
+	for _, r := range res.Resources {
+		counts[r.Type]++
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Stack     string           `json:"stack"`
+		Resources map[string]int   `json:"resources"`
+		Policies  []plan.Violation `json:"policies"`
+		Cost      *ops.Estimate    `json:"cost"`
+	}{StackName(team, req.Env), counts, res.Policies, res.Cost})
+}
+
+// operate runs a preview or an apply as a job.
+func (s *Server) operate(w http.ResponseWriter, r *http.Request, id Identity, op string) {
+	team, req, raw, ok := s.readRequest(w, r, id)
+	if !ok {
+		return
+	}
+	s.launch(w, team, req, raw, op, func(j *Job) { writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team)) })
+}
+
+func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, env := r.PathValue("team"), r.PathValue("env")
+	if !id.may(team) {
+		writeError(w, http.StatusNotFound, "", "no such stack")
+		return
+	}
+	stack := StackName(team, env)
+	var body struct {
+		Confirm string `json:"confirm"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Confirm != stack {
+		writeError(w, http.StatusBadRequest, "confirm", "set confirm to the stack name "+stack+" to destroy it")
+		return
+	}
+	j, ok := s.startJob(w, team, stack, "destroy", nil)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team))
+	go func() {
+		ctx := context.Background()
+		o := s.jobEngine(j, nil)
+		st, err := engine.Open(ctx, o)
+		if err == nil {
+			var res *engine.Result
+			res, err = st.Destroy(ctx)
+			j.record(res)
+			if err == nil {
+				err = st.Remove(ctx)
+			}
+		}
+		s.done(j, err)
+	}()
+}
+
+func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, id Identity) {
+	vs, err := s.stacks(r.Context(), id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	if vs == nil {
+		vs = []StackView{}
+	}
+	writeJSON(w, http.StatusOK, vs)
+}
+
+func (s *Server) showStack(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, env := r.PathValue("team"), r.PathValue("env")
+	if !id.may(team) {
+		writeError(w, http.StatusNotFound, "", "no such stack")
+		return
+	}
+	vs, err := s.stacks(r.Context(), id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	for _, v := range vs {
+		if v.Name == StackName(team, env) {
+			st, err := engine.Open(r.Context(), s.engineOptions(v.Name, nil))
+			if err == nil {
+				if outs, err := st.Outputs(r.Context()); err == nil {
+					v.Outputs = map[string]any{}
+					for k, o := range outs {
+						if k == "apiKeys" && id.Team != team {
+							continue
+						}
+						v.Outputs[k] = o.Value
+					}
+				}
+			}
+			writeJSON(w, http.StatusOK, v)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "", "no such stack")
+}
+
+func (s *Server) job(id Identity, jid string) (*Job, bool) {
+	s.mu.Lock()
+	j, ok := s.jobs[jid]
+	s.mu.Unlock()
+	if !ok || !id.may(j.Team) {
+		return nil, false
+	}
+	return j, true
+}
+
+func (s *Server) showJob(w http.ResponseWriter, r *http.Request, id Identity) {
+	j, ok := s.job(id, r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "", "no such job")
+		return
+	}
+	writeJSON(w, http.StatusOK, j.snapshot(id.Team == j.Team))
+}

@@ -1,0 +1,49 @@
+package portal
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/hookline/hookline/engine"
+)
+
+// StackView is a stack as the API lists it.
+type StackView struct {
+	Name       string         `json:"name"`
+	Team       string         `json:"team"`
+	LastUpdate string         `json:"lastUpdate,omitempty"`
+	Status     string         `json:"status"`
+	Resources  int            `json:"resources"`
+	Outputs    map[string]any `json:"outputs,omitempty"`
+	RunningJob string         `json:"runningJob,omitempty"`
+}
+
+func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
+	sums, err := engine.List(ctx, s.opts.Engine)
+	if err != nil {
+		return nil, err
+	}
+	var out []StackView
+	for _, sum := range sums {
+		team, _, _ := strings.Cut(sum.Name, "-")
+		if !id.may(team) {
+			continue
+		}
+		v := StackView{Name: sum.Name, Team: team, LastUpdate: sum.LastUpdate, Status: "idle"}
+		if sum.ResourceCount != nil {
+			v.Resources = *sum.ResourceCount
+		}
+		if sum.UpdateInProgress {
+			v.Status = "updating"
+		}
+		s.mu.Lock()
+		if jid, ok := s.busy[sum.Name]; ok {
+			v.Status, v.RunningJob = "busy", jid
+		}
+		s.mu.Unlock()
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
