@@ -282,7 +282,7 @@ func checkFunctions(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 			t.Errorf("%s sizing", s.Name)
 		}
 		env := path(fn.Inputs, "environment.variables").(map[string]any)
-		if env["HOOKLINE_SOURCE"] != s.Name || env["HOOKLINE_SIGNATURE_SCHEME"] != s.Signature.Scheme ||
+		if env["HOOKLINE_SOURCE"] != s.Name || env["HOOKLINE_SIGNATURE_SCHEME"] != string(s.Signature.Scheme) ||
 			!strings.HasSuffix(fmt.Sprint(env["HOOKLINE_DLQ_URL"]), c.DLQName(s)) {
 			t.Errorf("%s environment: %v", s.Name, env)
 		}

@@ -114,11 +114,11 @@ type UsagePlan struct {
 
 // Signature says how the handler verifies the sender's signature.
 type Signature struct {
-	Scheme           string `json:"scheme"`
-	SecretParameter  string `json:"secretParameter"`
-	Header           string `json:"header,omitempty"`
-	Encoding         string `json:"encoding,omitempty"`
-	ToleranceSeconds int    `json:"toleranceSeconds"`
+	Scheme           contract.Scheme `json:"scheme"`
+	SecretParameter  string          `json:"secretParameter"`
+	Header           string          `json:"header,omitempty"`
+	Encoding         string          `json:"encoding,omitempty"`
+	ToleranceSeconds int             `json:"toleranceSeconds"`
 }
 
 // Function sizes the consumer Lambda.
@@ -148,7 +148,7 @@ func (s Source) Spec() contract.Spec {
 		Source:           s.Name,
 		GroupBy:          s.GroupBy,
 		EventID:          s.EventID,
-		SignatureHeaders: contract.Scheme(s.Signature.Scheme).SignatureHeaders(s.Signature.Header),
+		SignatureHeaders: s.Signature.Scheme.SignatureHeaders(s.Signature.Header),
 		ContentTypes:     s.ContentTypes,
 	}
 }
@@ -163,7 +163,7 @@ func (s Source) HighThroughputMode() bool { return s.HighThroughput == nil || *s
 func (c *Config) HandlerConfig(s Source) contract.HandlerConfig {
 	h := contract.HandlerConfig{
 		Source:            s.Name,
-		Scheme:            contract.Scheme(s.Signature.Scheme),
+		Scheme:            s.Signature.Scheme,
 		SignatureHeader:   s.Signature.Header,
 		SignatureEncoding: s.Signature.Encoding,
 		SecretParameter:   s.Signature.SecretParameter,

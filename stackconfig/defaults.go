@@ -102,7 +102,7 @@ func (s *Source) applyDefaults(env string) {
 		s.GroupBy = DefaultGroupBy
 	}
 	if s.EventID.IsZero() {
-		s.EventID = contract.Scheme(s.Signature.Scheme).DefaultEventID()
+		s.EventID = s.Signature.Scheme.DefaultEventID()
 	}
 	if len(s.ContentTypes) == 0 {
 		s.ContentTypes = []string{DefaultContentType}
@@ -116,10 +116,10 @@ func (s *Source) applyDefaults(env string) {
 	if s.Signature.ToleranceSeconds == 0 {
 		s.Signature.ToleranceSeconds = DefaultToleranceSeconds
 	}
-	if s.Signature.Scheme != string(contract.SchemeNone) && s.Signature.SecretParameter == "" {
+	if s.Signature.Scheme != contract.SchemeNone && s.Signature.SecretParameter == "" {
 		s.Signature.SecretParameter = SecretParameter(env, s.Name, "signing")
 	}
-	if s.Signature.Scheme == string(contract.SchemeHMACSHA256) && s.Signature.Encoding == "" {
+	if s.Signature.Scheme == contract.SchemeHMACSHA256 && s.Signature.Encoding == "" {
 		s.Signature.Encoding = DefaultEncoding
 	}
 	if s.Function.MemoryMB == 0 {

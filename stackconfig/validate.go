@@ -75,11 +75,11 @@ func (c *Config) validate(v *validator) {
 		switch {
 		case !ok:
 			v.add(key, "no source is named %q", name)
-		case s.Signature.Scheme == string(contract.SchemeNone):
+		case s.Signature.Scheme == contract.SchemeNone:
 			v.add(key, "source %s verifies no signature (scheme none)", name)
 		case c.SigningSecrets[name] == "":
 			v.add(key, "empty secret")
-		case s.Signature.Scheme == string(contract.SchemeStandardWebhooks) && c.SigningSecrets[name] != SecretPlaceholder &&
+		case s.Signature.Scheme == contract.SchemeStandardWebhooks && c.SigningSecrets[name] != SecretPlaceholder &&
 			!strings.HasPrefix(c.SigningSecrets[name], "whsec_"):
 			v.add(key, "a Standard Webhooks secret starts with whsec_")
 		}
@@ -163,7 +163,7 @@ func (s *Source) validate(v *validator, key string) {
 	}
 
 	// Signature.
-	scheme, err := contract.ParseScheme(s.Signature.Scheme)
+	scheme, err := contract.ParseScheme(string(s.Signature.Scheme))
 	if err != nil {
 		if s.Signature.Scheme == "" {
 			v.add(key+".signature.scheme", "required: one of standard-webhooks, github, stripe, hmac-sha256 or none (none must be said explicitly)")

@@ -88,7 +88,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "note: long-window dedup needs DynamoDB; it is off for this local run")
 		hc.IdempotencyTable = ""
 	}
-	scheme := contract.Scheme(src.Signature.Scheme)
+	scheme := src.Signature.Scheme
 	if *secret == "" {
 		*secret = freshSecret(scheme)
 	}

@@ -99,7 +99,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	case stackconfig.AuthIAM:
 		return fail("source %s authenticates with IAM (SigV4), which send does not sign yet; use an apiKey source, or sign the request with your AWS tooling", *source)
 	}
-	scheme := contract.Scheme(src.Signature.Scheme)
+	scheme := src.Signature.Scheme
 	if *secret == "" && scheme != contract.SchemeNone {
 		s, err := readSSMSecret(src.Signature.SecretParameter)
 		if err != nil {
