@@ -5,17 +5,24 @@ STACK ?= dev
 BIN   := $(CURDIR)/bin
 RIE   := $(BIN)/aws-lambda-rie
 
-.PHONY: all test check tools browser portal policy plan plan-json build handler bench fuzz clean tidy
+.PHONY: all test prereqs check tools browser portal policy plan plan-json build handler bench fuzz clean tidy
 
 all: check test
 
 ## test: the README's test command — static checks, the tools the tests
 ## run (installed into bin/ when missing), then every test, and a short run
 ## of every fuzz target.
-test: check tools browser
+test: prereqs
 	@mkdir -p $(CURDIR)/.build/test-output
+	@echo "running every test (the engine and portal tests drive the real Pulumi engine: a few minutes) ..."
 	HOOKLINE_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
+
+## prereqs: the static checks, the tools and the browser side by side: the
+## Pulumi CLI build is mostly compiling, chromium's install mostly waiting on
+## the network, and the checks compile what the tests then reuse.
+prereqs:
+	@$(MAKE) --no-print-directory -j3 --output-sync=line check tools browser
 
 ## tools: the Lambda Runtime Interface Emulator (pinned in tools/go.mod) and
 ## the Pulumi CLI at the SDK's version in go.mod (unless one is on PATH),
@@ -27,11 +34,19 @@ $(RIE): tools/go.mod tools/go.sum
 	cd tools && GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 	@touch $@
 
-## browser: Debian's chromium for the portal's browser test, when missing.
+## browser: a Chromium for the portal's browser test: HOOKLINE_CHROME or one
+## on PATH if there is one, else Debian's chromium (needs apt-get and root).
+CHROMES := chromium chromium-browser google-chrome google-chrome-stable
 browser:
-	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test ..."; \
+	@if [ -n "$$HOOKLINE_CHROME" ]; then exit 0; fi; \
+	for c in $(CHROMES); do command -v $$c >/dev/null 2>&1 && exit 0; done; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser test (about a minute) ..."; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "could not install chromium: the browser test will skip (HOOKLINE_REQUIRE_BROWSER=1 makes it fail)"; }
+	  || echo "could not install chromium: the browser test will skip (HOOKLINE_REQUIRE_BROWSER=1 makes it fail)"; \
+	else \
+	  echo "no Chromium or Chrome found and no root apt-get to install one: set HOOKLINE_CHROME=/path/to/chrome, or the browser test skips"; \
+	fi
 
 ## portal: the self-service portal on http://127.0.0.1:8080 with its defaults.
 portal:

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +18,12 @@ import (
 // watch the preview's progress stream to the end, apply, watch again, see
 // the endpoint URL, and keep a screenshot.
 func TestBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
+	chromium, err := findChrome()
 	if err != nil {
 		if os.Getenv("HOOKLINE_REQUIRE_BROWSER") != "" {
-			t.Fatal("chromium is missing: make browser installs it (Debian package chromium)")
+			t.Fatalf("%v: make browser installs Debian's chromium, or set HOOKLINE_CHROME to a Chrome or Chromium binary", err)
 		}
-		t.Skip("chromium is missing: run `make browser` (make test does) to install Debian's chromium")
+		t.Skipf("%v: run `make browser` (make test does), or set HOOKLINE_CHROME to a Chrome or Chromium binary", err)
 	}
 	hs := newPortal(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -79,4 +80,18 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+// findChrome is HOOKLINE_CHROME when set, else the first Chromium or Chrome
+// on PATH.
+func findChrome() (string, error) {
+	if p := os.Getenv("HOOKLINE_CHROME"); p != "" {
+		return exec.LookPath(p)
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no Chromium or Chrome on PATH")
 }
