@@ -110,6 +110,7 @@ func mandatory(vs []rules.Violation) []rules.Violation {
 func TestLifecycle(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
+			t.Parallel() // own state, provider log and PATH: nothing shared
 			e := newEnv(t, stack)
 			s := e.open(t)
 			start := time.Now()
@@ -276,6 +277,7 @@ func TestPolicyBlocksPreview(t *testing.T) {
 		}
 		rule := f.Rule
 		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, f.Stack)
 			if judgedAfterUp[f.Name] {
 				if _, err := e.open(t).Up(ctx(t)); err != nil {
