@@ -221,7 +221,9 @@ type collector struct {
 	stop, done chan struct{}
 }
 
-func (s *Stack) collect() *collector {
+// collect gathers an operation's policy events and, when forward is set,
+// hands every event to the caller's sink.
+func (s *Stack) collect(forward bool) *collector {
 	c := &collector{ch: make(chan events.EngineEvent), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -236,7 +238,7 @@ func (s *Stack) collect() *collector {
 					c.violations = append(c.violations, violation(p))
 					c.mu.Unlock()
 				}
-				if s.opts.Events != nil {
+				if forward && s.opts.Events != nil {
 					s.opts.Events(ev)
 				}
 			case <-c.stop:
@@ -300,8 +302,10 @@ func changes(m map[apitype.OpType]int) map[string]int {
 }
 
 // Preview previews the stack with the policy pack.
-func (s *Stack) Preview(ctx context.Context) (*Result, error) {
-	c := s.collect()
+func (s *Stack) Preview(ctx context.Context) (*Result, error) { return s.preview(ctx, true) }
+
+func (s *Stack) preview(ctx context.Context, forward bool) (*Result, error) {
+	c := s.collect(forward)
 	opts := []optpreview.Option{optpreview.EventStreams(c.ch)}
 	if s.opts.PolicyPack != "" {
 		opts = append(opts, optpreview.PolicyPacks(s.opts.PolicyPack))
@@ -317,9 +321,19 @@ func (s *Stack) Preview(ctx context.Context) (*Result, error) {
 	return &Result{Changes: changes(res.ChangeSummary), Violations: vs}, nil
 }
 
-// Up updates the stack with the policy pack and returns its outputs.
+// Up updates the stack with the policy pack and returns its outputs. With a
+// pack it previews first, as `pulumi up` does unless told to skip it, so a
+// configuration the pack refuses is refused before anything is created (the
+// Automation API's update alone would run the stack policies only after every
+// resource exists). The preview's events are not forwarded: the sink sees
+// the update's.
 func (s *Stack) Up(ctx context.Context) (*Result, error) {
-	c := s.collect()
+	if s.opts.PolicyPack != "" {
+		if res, err := s.preview(ctx, false); err != nil {
+			return res, err
+		}
+	}
+	c := s.collect(true)
 	opts := []optup.Option{optup.EventStreams(c.ch)}
 	if s.opts.PolicyPack != "" {
 		opts = append(opts, optup.PolicyPacks(s.opts.PolicyPack))
@@ -343,7 +357,7 @@ func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
 
 // Destroy deletes every resource of the stack.
 func (s *Stack) Destroy(ctx context.Context) (*Result, error) {
-	c := s.collect()
+	c := s.collect(true)
 	res, err := s.stack.Destroy(ctx, optdestroy.EventStreams(c.ch))
 	vs := c.wait()
 	if err != nil {

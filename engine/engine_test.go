@@ -260,16 +260,10 @@ func TestSourceChangeRedeploys(t *testing.T) {
 	_, _ = s.Destroy(ctx(t))
 }
 
-// judgedAfterUp are the fixtures the pack cannot judge on a stack's first
-// preview: the redrive policy embeds the DLQ's ARN, which is unknown until the
-// DLQ exists, so max-receive-count sees it only once the stack is deployed
-// (the offline plan and the portal's offline check see it at once).
-var judgedAfterUp = map[string]bool{"receive-count-40": true}
-
 // TestPolicyBlocksPreview: the real program, misconfigured from outside by a
-// fixture's stack transformation, is blocked at preview by the pack with the
-// rule named, and nothing is created — on a fresh stack, or for the fixtures
-// above, on the deployed compliant stack.
+// fixture's stack transformation, is blocked by the pack with the rule named
+// on a fresh stack's first preview, and an `up` of the same configuration is
+// refused before it creates anything.
 func TestPolicyBlocksPreview(t *testing.T) {
 	for _, f := range fixtures.All {
 		if f.Level != rules.Mandatory {
@@ -279,14 +273,6 @@ func TestPolicyBlocksPreview(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, f.Stack)
-			if judgedAfterUp[f.Name] {
-				if _, err := e.open(t).Up(ctx(t)); err != nil {
-					t.Fatalf("up of the compliant stack: %v", err)
-				}
-				if err := os.Truncate(e.log, 0); err != nil {
-					t.Fatal(err)
-				}
-			}
 			e.opts.Transformations = f.Transformations()
 			s := e.open(t)
 			_, err := s.Preview(ctx(t))
@@ -303,9 +289,15 @@ func TestPolicyBlocksPreview(t *testing.T) {
 			if !found {
 				t.Errorf("no mandatory %s violation in %+v", rule, pe.Violations)
 			}
+			// An up of the same configuration is refused before it creates
+			// anything.
+			_, err = s.Up(ctx(t))
+			if !errors.As(err, &pe) {
+				t.Fatalf("up: want a *engine.PolicyError, got %v", err)
+			}
 			for _, c := range e.calls(t) {
 				if c.Method == "Create" && !c.Preview {
-					t.Fatalf("a blocked preview created %s", c.URN)
+					t.Fatalf("a refused configuration created %s", c.URN)
 				}
 			}
 		})

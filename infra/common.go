@@ -1,6 +1,10 @@
 package infra
 
 import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/stackconfig"
@@ -33,3 +37,22 @@ func Tags(c *stackconfig.Config) map[string]string {
 }
 
 func tagMap(c *stackconfig.Config) pulumi.StringMap { return pulumi.ToStringMap(Tags(c)) }
+
+// Caller is the AWS partition and account a stack deploys into.
+type Caller struct{ Partition, Account string }
+
+// lookupCaller asks the provider whom the credentials belong to. The engine
+// answers this invoke during a preview too, so ARNs of the stack's own
+// resources can be written from known parts (stackconfig's QueueARN) and the
+// policy pack can judge them on a stack's first preview.
+func lookupCaller(ctx *pulumi.Context, opts ...pulumi.InvokeOption) (Caller, error) {
+	id, err := aws.GetCallerIdentity(ctx, nil, opts...)
+	if err != nil {
+		return Caller{}, fmt.Errorf("look up the AWS account (sts:GetCallerIdentity; are AWS credentials set?): %w", err)
+	}
+	parts := strings.SplitN(id.Arn, ":", 3)
+	if len(parts) < 3 || parts[0] != "arn" || parts[1] == "" || id.AccountId == "" {
+		return Caller{}, fmt.Errorf("unexpected caller identity: arn %q, account %q", id.Arn, id.AccountId)
+	}
+	return Caller{Partition: parts[1], Account: id.AccountId}, nil
+}

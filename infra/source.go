@@ -33,6 +33,9 @@ type SourceArgs struct {
 	API *RestAPI
 	// Code is the handler archive (bootstrap at its root).
 	Code pulumi.Archive
+	// Caller is the account the stack deploys into (the DLQ's ARN is written
+	// from it, so the redrive policy is known at preview).
+	Caller Caller
 }
 
 // Source is everything one sending system gets: its route and SQS
@@ -62,8 +65,8 @@ type Source struct {
 
 // NewSource creates a source's resources under the component.
 func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulumi.ResourceOption) (*Source, error) {
-	if args == nil || args.Config == nil || args.API == nil || args.Code == nil {
-		return nil, fmt.Errorf("source %s: Config, API and Code are required", name)
+	if args == nil || args.Config == nil || args.API == nil || args.Code == nil || args.Caller.Account == "" {
+		return nil, fmt.Errorf("source %s: Config, API, Code and Caller are required", name)
 	}
 	c, s := args.Config, args.Source
 	if err := s.Spec().Validate(); err != nil {
@@ -73,7 +76,7 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource(TypeSource, name, src, opts...); err != nil {
 		return nil, err
 	}
-	if err := src.queues(ctx, name, c, s); err != nil {
+	if err := src.queues(ctx, name, c, s, args.Caller); err != nil {
 		return nil, err
 	}
 	if err := src.route(ctx, name, c, s, args.API); err != nil {
@@ -98,7 +101,7 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 
 // queues creates the FIFO DLQ, the FIFO source queue that redrives to it, the
 // DLQ's allow policy and TLS-only policies on both.
-func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source) error {
+func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, caller Caller) error {
 	parent := pulumi.Parent(src)
 	var err error
 	src.DLQ, err = sqs.NewQueue(ctx, name+"-dlq", &sqs.QueueArgs{
@@ -120,17 +123,18 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 		VisibilityTimeoutSeconds:  pulumi.Int(s.VisibilityTimeout()),
 		MessageRetentionSeconds:   pulumi.Int(s.RetentionDays * 24 * 3600),
 		SqsManagedSseEnabled:      pulumi.Bool(true),
-		RedrivePolicy: src.DLQ.Arn.ApplyT(func(arn string) string {
-			return RedrivePolicy(arn, s.MaxReceiveCount)
-		}).(pulumi.StringOutput),
-		Tags: tagMap(c),
+		// Written from known parts, not from the DLQ's arn output, so the
+		// policy pack judges it on the first preview too; the DependsOn below
+		// keeps the DLQ created first, as SQS requires.
+		RedrivePolicy: pulumi.String(RedrivePolicy(c.QueueARN(caller.Partition, caller.Account, c.DLQName(s)), s.MaxReceiveCount)),
+		Tags:          tagMap(c),
 	}
 	if s.HighThroughputMode() {
 		// Throughput then scales with the number of active message groups.
 		qa.DeduplicationScope = pulumi.String("messageGroup")
 		qa.FifoThroughputLimit = pulumi.String("perMessageGroupId")
 	}
-	src.Queue, err = sqs.NewQueue(ctx, name+"-queue", qa, parent)
+	src.Queue, err = sqs.NewQueue(ctx, name+"-queue", qa, parent, pulumi.DependsOn([]pulumi.Resource{src.DLQ}))
 	if err != nil {
 		return fmt.Errorf("create queue for %s: %w", s.Name, err)
 	}

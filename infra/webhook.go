@@ -42,13 +42,16 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	}
 	parent := pulumi.Parent(w)
 
-	var err error
+	caller, err := lookupCaller(ctx, pulumi.Parent(w))
+	if err != nil {
+		return nil, err
+	}
 	if w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c}, parent); err != nil {
 		return nil, err
 	}
 	var watched []pulumi.Resource
 	for _, s := range c.Sources {
-		src, err := NewSource(ctx, name+"-"+s.Name, &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code}, parent)
+		src, err := NewSource(ctx, name+"-"+s.Name, &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code, Caller: caller}, parent)
 		if err != nil {
 			return nil, err
 		}

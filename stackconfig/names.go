@@ -19,6 +19,15 @@ func (c *Config) ResourceName(source string, suffix ...string) string {
 	return n
 }
 
+// QueueARN is the ARN of a queue of this stack, written from known parts as
+// AWS documents its form (arn:<partition>:sqs:<region>:<account>:<name>): the
+// account comes from the provider's getCallerIdentity, which a preview
+// answers, so an ARN written this way is known on a stack's first preview,
+// where the queue's own arn output is not.
+func (c *Config) QueueARN(partition, account, name string) string {
+	return "arn:" + partition + ":sqs:" + c.Region + ":" + account + ":" + name
+}
+
 // QueueName is a source's FIFO queue.
 func (c *Config) QueueName(s Source) string { return c.ResourceName(s.Name) + ".fifo" }
 

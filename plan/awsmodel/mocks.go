@@ -1,7 +1,6 @@
 package awsmodel
 
 import (
-	"fmt"
 	"sort"
 	"sync"
 
@@ -70,10 +69,14 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return reg.ID, reg.State, nil
 }
 
-// Call answers invokes. hookline's program makes none; one showing up is a
-// change the offline model must learn about.
+// Call answers invokes with the offline model; one it does not model is an
+// error, a change the model must learn about.
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return nil, fmt.Errorf("offline model: invoke %s is not modelled", args.Token)
+	out, err := m.Model.Invoke(args.Token)
+	if err != nil {
+		return nil, err
+	}
+	return resource.NewPropertyMapFromMap(out), nil
 }
 
 // Registered returns every registered resource, sorted by URN so that

@@ -349,3 +349,21 @@ var computers = map[string]func(r *res) string{
 		return name
 	},
 }
+
+// TokenGetCallerIdentity is the provider function the program calls to learn
+// its account and partition.
+const TokenGetCallerIdentity = "aws:index/getCallerIdentity:getCallerIdentity"
+
+// Invoke answers the provider functions the program calls, as AWS would for
+// the model's account: getCallerIdentity (the account, and a caller ARN whose
+// partition the program reads) and getRegion.
+func (m Model) Invoke(token string) (map[string]any, error) {
+	switch token {
+	case TokenGetCallerIdentity:
+		return map[string]any{"accountId": m.Account, "arn": "arn:aws:iam::" + m.Account + ":user/hookline-offline",
+			"userId": "AIDAHOOKLINEOFFLINE", "id": m.Account}, nil
+	case "aws:index/getRegion:getRegion":
+		return map[string]any{"name": m.Region, "region": m.Region, "id": m.Region}, nil
+	}
+	return nil, fmt.Errorf("offline model: invoke %s is not modelled", token)
+}

@@ -284,15 +284,15 @@ func (p *fakeAWS) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*empt
 
 func (p *fakeAWS) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
 	p.record(Call{Method: "Invoke", Type: req.GetTok()})
-	switch req.GetTok() {
-	case "aws:index/getCallerIdentity:getCallerIdentity":
-		out, _ := structpb.NewStruct(map[string]any{"accountId": p.model.Account, "arn": "arn:aws:iam::" + p.model.Account + ":user/test", "userId": "AIDATEST", "id": p.model.Account})
-		return &pulumirpc.InvokeResponse{Return: out}, nil
-	case "aws:index/getRegion:getRegion":
-		out, _ := structpb.NewStruct(map[string]any{"name": p.model.Region, "region": p.model.Region, "id": p.model.Region})
-		return &pulumirpc.InvokeResponse{Return: out}, nil
+	ret, err := p.model.Invoke(req.GetTok())
+	if err != nil {
+		return nil, fmt.Errorf("test-double aws provider: %w", err)
 	}
-	return nil, fmt.Errorf("test-double aws provider: invoke %s is not modelled", req.GetTok())
+	out, err := structpb.NewStruct(ret)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.InvokeResponse{Return: out}, nil
 }
 
 func (p *fakeAWS) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
