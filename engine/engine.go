@@ -274,7 +274,15 @@ func violation(p *apitype.PolicyEvent) rules.Violation {
 	if level == "warning" {
 		level = rules.Advisory
 	}
-	return rules.Violation{Policy: p.PolicyName, Level: level, URN: p.ResourceURN, Message: p.Message}
+	// The engine prefixes a policy's message with its description and ends
+	// it with a newline; the finding itself is what is between, exactly as
+	// the offline plan reports it.
+	msg := p.Message
+	if d := rules.Description(p.PolicyName); d != "" {
+		msg = strings.TrimPrefix(strings.TrimPrefix(msg, d), "\n")
+	}
+	msg = strings.TrimSpace(msg)
+	return rules.Violation{Policy: p.PolicyName, Level: level, URN: p.ResourceURN, Message: msg}
 }
 
 // classify turns an engine error into hookline's typed errors.

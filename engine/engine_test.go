@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/internal/testing/fixtures"
 	"github.com/hookline/hookline/internal/testing/harness"
+	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/stackconfig"
 )
@@ -94,6 +96,16 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
+// findings renders violations as one sorted string, for comparison.
+func findings(vs []rules.Violation) string {
+	lines := make([]string, len(vs))
+	for i, v := range vs {
+		lines[i] = v.Policy + " " + v.URN + " " + v.Message
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
 func mandatory(vs []rules.Violation) []rules.Violation {
 	var out []rules.Violation
 	for _, v := range vs {
@@ -121,6 +133,11 @@ func TestLifecycle(t *testing.T) {
 			t.Logf("%s preview: %v in %s", stack, pre.Changes, time.Since(start).Round(time.Millisecond))
 			if m := mandatory(pre.Violations); len(m) > 0 {
 				t.Fatalf("mandatory violations: %v", m)
+			}
+			for _, v := range pre.Violations {
+				if v.Policy == rules.CouldNotJudge {
+					t.Errorf("the first preview left an input unjudged: %s", v.Message)
+				}
 			}
 			if pre.Changes["create"] == 0 {
 				t.Fatalf("preview creates nothing: %v", pre.Changes)
@@ -289,6 +306,16 @@ func TestPolicyBlocksPreview(t *testing.T) {
 			if !found {
 				t.Errorf("no mandatory %s violation in %+v", rule, pe.Violations)
 			}
+			// One set of findings: the offline plan (which the portal's
+			// offline check runs) refuses it with the same rules, resources
+			// and messages.
+			res, err := plan.Run(plan.Options{Dir: projectDir, Stack: f.Stack, Handler: harness.StubHandler, Transformations: f.Transformations()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := findings(mandatory(pe.Violations)), findings(mandatory(res.Policies)); got != want {
+				t.Errorf("the preview and the offline plan disagree:\npreview: %q\nplan:    %q", got, want)
+			}
 			// An up of the same configuration is refused before it creates
 			// anything.
 			_, err = s.Up(ctx(t))
@@ -301,6 +328,32 @@ func TestPolicyBlocksPreview(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCouldNotJudgeAtPreview: a compliant program whose TLS policy is
+// computed from the queue's ARN output passes a first preview, but the
+// preview says which rule could not judge what, instead of skipping silently.
+func TestCouldNotJudgeAtPreview(t *testing.T) {
+	f, err := fixtures.Named("computed-tls-policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, f.Stack)
+	e.opts.Transformations = f.Transformations()
+	res, err := e.open(t).Preview(ctx(t))
+	if err != nil {
+		t.Fatalf("an advisory finding must not block the preview: %v", err)
+	}
+	found := 0
+	for _, v := range res.Violations {
+		if v.Policy == rules.CouldNotJudge && v.Level == rules.Advisory && strings.Contains(v.Message, "tls-only could not judge") &&
+			strings.Contains(v.Message, "policy unknown") {
+			found++
+		}
+	}
+	if found != 2 { // one per dev source
+		t.Errorf("want both dev source queues' policies named, got %+v", res.Violations)
 	}
 }
 

@@ -145,13 +145,15 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 	}, parent); err != nil {
 		return fmt.Errorf("create redrive allow policy for %s: %w", s.Name, err)
 	}
+	// The policy documents name their queue by an ARN written from known
+	// parts, so the policy pack reads them on the first preview too.
 	for _, q := range []struct {
-		suffix string
-		queue  *sqs.Queue
-	}{{"-queue-tls", src.Queue}, {"-dlq-tls", src.DLQ}} {
+		suffix, name string
+		queue        *sqs.Queue
+	}{{"-queue-tls", c.QueueName(s), src.Queue}, {"-dlq-tls", c.DLQName(s), src.DLQ}} {
 		if _, err := sqs.NewQueuePolicy(ctx, name+q.suffix, &sqs.QueuePolicyArgs{
 			QueueUrl: q.queue.Url,
-			Policy:   q.queue.Arn.ApplyT(TLSOnlyQueuePolicy).(pulumi.StringOutput),
+			Policy:   pulumi.String(TLSOnlyQueuePolicy(c.QueueARN(caller.Partition, caller.Account, q.name))),
 		}, parent); err != nil {
 			return fmt.Errorf("create tls-only policy for %s: %w", s.Name, err)
 		}

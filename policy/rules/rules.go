@@ -104,6 +104,7 @@ var (
 		{"dlq-required", "Every queue that is not a DLQ redrives to a DLQ; a FIFO queue's DLQ is FIFO and keeps messages at least as long.", Mandatory, dlqRequired},
 		{"visibility-timeout", "A queue's visibility timeout is at least 6 x the timeout of the function consuming it.", Mandatory, visibilityTimeout},
 		{"tls-only-coverage", "Every queue has a TLS-only policy, and a REST API behind a custom domain has its default endpoint disabled.", Mandatory, tlsCoverage},
+		{CouldNotJudge, "Names every input a mandatory rule could not judge because it is unknown at preview, so no rule skips silently.", Advisory, couldNotJudge},
 	}
 )
 

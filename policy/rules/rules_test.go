@@ -219,3 +219,60 @@ func TestNeverPanics(t *testing.T) {
 	}
 	_ = rules.Evaluate(rs, rules.Config{})
 }
+
+// TestCouldNotJudge: an input a mandatory rule needs that is unknown at
+// preview is named (advisory), with the rule and the resource; a reference
+// the engine's property dependencies resolve is not; known values never are.
+func TestCouldNotJudge(t *testing.T) {
+	src := queue("q", "src.fifo", map[string]any{"redrivePolicy": unknown, "fifoQueue": true, "contentBasedDeduplication": true})
+	pol := rules.Resource{URN: "p", Type: rules.TypeQueuePolicy, Name: "pol", Props: map[string]any{"queueUrl": unknown, "policy": `{}`},
+		PropertyDependencies: map[string][]string{"queueUrl": {"q"}}}
+	orphan := rules.Resource{URN: "o", Type: rules.TypeQueuePolicy, Name: "orphan", Props: map[string]any{"queueUrl": unknown, "policy": `{}`}}
+	var got []rules.Violation
+	for _, v := range rules.Evaluate([]rules.Resource{src, pol, orphan}, rules.Config{}) {
+		if v.Policy == rules.CouldNotJudge {
+			got = append(got, v)
+		}
+	}
+	want := map[string]string{
+		"q|max-receive-count": "max-receive-count could not judge src.fifo at preview: redrivePolicy unknown",
+		"q|dlq-required":      "dlq-required could not judge src.fifo at preview: redrivePolicy unknown",
+		"o|tls-only-coverage": "tls-only-coverage could not judge orphan at preview: queueUrl unknown",
+	}
+	for _, v := range got {
+		if v.Level != rules.Advisory {
+			t.Errorf("%v is not advisory", v)
+		}
+		key := ""
+		for k, prefix := range want {
+			if strings.HasPrefix(k, v.URN+"|") && strings.HasPrefix(v.Message, prefix) {
+				key = k
+			}
+		}
+		if key == "" {
+			t.Errorf("unexpected finding %v", v)
+			continue
+		}
+		delete(want, key)
+	}
+	for k := range want {
+		t.Errorf("missing finding %s", k)
+	}
+	// Everything known: nothing to report.
+	known := queue("k", "k.fifo", map[string]any{"redrivePolicy": `{"deadLetterTargetArn":"x","maxReceiveCount":5}`, "fifoQueue": true, "contentBasedDeduplication": true})
+	for _, v := range rules.Evaluate([]rules.Resource{known}, rules.Config{}) {
+		if v.Policy == rules.CouldNotJudge {
+			t.Errorf("known values reported: %v", v)
+		}
+	}
+}
+
+// TestEveryMandatoryRuleDeclaresItsInputs: could-not-judge knows what each
+// mandatory rule reads, so none of them can skip an unknown silently.
+func TestEveryMandatoryRuleDeclaresItsInputs(t *testing.T) {
+	for _, name := range rules.MandatoryRules() {
+		if !rules.DeclaresInputs(name) {
+			t.Errorf("mandatory rule %s declares no inputs for %s", name, rules.CouldNotJudge)
+		}
+	}
+}
