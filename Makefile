@@ -18,11 +18,12 @@ test: prereqs
 	HOOKLINE_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
-## prereqs: the static checks, the tools and the browser side by side: the
-## Pulumi CLI build is mostly compiling, chromium's install mostly waiting on
-## the network, and the checks compile what the tests then reuse.
-prereqs:
-	@$(MAKE) --no-print-directory -j3 --output-sync=line check tools browser
+## prereqs: the static checks first (they compile the dependencies the CLI
+## build shares, so it finds them built: run side by side on a cold cache,
+## both compiled them, which cost more than it saved on 2 cores), then the
+## tools side by side with the browser (compiling beside a download).
+prereqs: check
+	@$(MAKE) --no-print-directory -j2 tools browser
 
 ## tools: the Lambda Runtime Interface Emulator (pinned in tools/go.mod) and
 ## the Pulumi CLI at the SDK's version in go.mod (unless one is on PATH),

@@ -309,18 +309,26 @@ func changes(m map[apitype.OpType]int) map[string]int {
 	return out
 }
 
+// pack is the policy pack and its config file, as the CLI's --policy-pack
+// and --policy-pack-config take them (none without a pack).
+func (s *Stack) pack() (packs, configs []string) {
+	if s.opts.PolicyPack == "" {
+		return nil, nil
+	}
+	packs = []string{s.opts.PolicyPack}
+	if s.opts.PolicyConfig != "" {
+		configs = []string{s.opts.PolicyConfig}
+	}
+	return packs, configs
+}
+
 // Preview previews the stack with the policy pack.
 func (s *Stack) Preview(ctx context.Context) (*Result, error) { return s.preview(ctx, true) }
 
 func (s *Stack) preview(ctx context.Context, forward bool) (*Result, error) {
 	c := s.collect(forward)
-	opts := []optpreview.Option{optpreview.EventStreams(c.ch)}
-	if s.opts.PolicyPack != "" {
-		opts = append(opts, optpreview.PolicyPacks(s.opts.PolicyPack))
-		if s.opts.PolicyConfig != "" {
-			opts = append(opts, optpreview.PolicyPackConfigs(s.opts.PolicyConfig))
-		}
-	}
+	packs, configs := s.pack()
+	opts := []optpreview.Option{optpreview.EventStreams(c.ch), optpreview.PolicyPacks(packs...), optpreview.PolicyPackConfigs(configs...)}
 	res, err := s.stack.Preview(ctx, opts...)
 	vs := c.wait()
 	if err != nil {
@@ -342,13 +350,8 @@ func (s *Stack) Up(ctx context.Context) (*Result, error) {
 		}
 	}
 	c := s.collect(true)
-	opts := []optup.Option{optup.EventStreams(c.ch)}
-	if s.opts.PolicyPack != "" {
-		opts = append(opts, optup.PolicyPacks(s.opts.PolicyPack))
-		if s.opts.PolicyConfig != "" {
-			opts = append(opts, optup.PolicyPackConfigs(s.opts.PolicyConfig))
-		}
-	}
+	packs, configs := s.pack()
+	opts := []optup.Option{optup.EventStreams(c.ch), optup.PolicyPacks(packs...), optup.PolicyPackConfigs(configs...)}
 	res, err := s.stack.Up(ctx, opts...)
 	vs := c.wait()
 	if err != nil {
