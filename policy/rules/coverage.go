@@ -54,10 +54,11 @@ func couldNotJudge(rs []Resource, _ Config) []Finding {
 		if m.Type != TypeMapping {
 			continue
 		}
-		if q := ix.resolve(m, "eventSourceArn", TypeQueue, "arn"); q != nil {
+		q, fn := ix.consumer(m)
+		if q != nil {
 			consumed[q.URN] = true
 		}
-		if fn := ix.resolve(m, "functionName", TypeFunction, "arn", "name"); fn != nil {
+		if fn != nil {
 			consumed[fn.URN] = true
 		}
 	}
@@ -91,22 +92,6 @@ func couldNotJudge(rs []Resource, _ Config) []Finding {
 	return out
 }
 
-// MandatoryRules lists the rules whose default level is mandatory.
-func MandatoryRules() []string {
-	var out []string
-	for _, r := range ResourceRules {
-		if r.Level == Mandatory {
-			out = append(out, r.Name)
-		}
-	}
-	for _, r := range StackRules {
-		if r.Level == Mandatory {
-			out = append(out, r.Name)
-		}
-	}
-	return out
-}
-
 // Description is a rule's description ("" for an unknown rule).
 func Description(rule string) string {
 	for _, r := range ResourceRules {
@@ -121,6 +106,3 @@ func Description(rule string) string {
 	}
 	return ""
 }
-
-// DeclaresInputs reports whether could-not-judge knows what rule reads.
-func DeclaresInputs(rule string) bool { return len(needs[rule]) > 0 }

@@ -103,6 +103,12 @@ func numberOr(r *Resource, prop string, def float64) (float64, state) {
 	return n, st
 }
 
+// consumer finds the queue an event source mapping reads and the function it
+// invokes (nil where it cannot be known).
+func (ix index) consumer(m Resource) (q, fn *Resource) {
+	return ix.resolve(m, "eventSourceArn", TypeQueue, "arn"), ix.resolve(m, "functionName", TypeFunction, "arn", "name")
+}
+
 func visibilityTimeout(rs []Resource, _ Config) []Finding {
 	ix := newIndex(rs)
 	var out []Finding
@@ -110,8 +116,7 @@ func visibilityTimeout(rs []Resource, _ Config) []Finding {
 		if m.Type != TypeMapping {
 			continue
 		}
-		q := ix.resolve(m, "eventSourceArn", TypeQueue, "arn")
-		fn := ix.resolve(m, "functionName", TypeFunction, "arn", "name")
+		q, fn := ix.consumer(m)
 		if q == nil || fn == nil {
 			continue
 		}
