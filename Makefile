@@ -15,7 +15,7 @@ all: check test
 test: prereqs
 	@mkdir -p $(CURDIR)/.build/test-output
 	@echo "running every test (the engine and portal tests drive the real Pulumi engine: a few minutes) ..."
-	HOOKLINE_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
+	HOOKLINE_REQUIRE_ENGINE=1 HOOKLINE_REQUIRE_NODE=1 $(GO) test -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
 ## prereqs: the static checks first (they compile the dependencies the CLI

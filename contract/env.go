@@ -14,6 +14,8 @@ const (
 	EnvSignatureEncoding      = "HOOKLINE_SIGNATURE_ENCODING"
 	EnvSecretParameter        = "HOOKLINE_SECRET_PARAMETER"
 	EnvTolerance              = "HOOKLINE_TIMESTAMP_TOLERANCE_SECONDS"
+	EnvSecretTTL              = "HOOKLINE_SECRET_TTL_SECONDS"
+	EnvOpenEdge               = "HOOKLINE_OPEN_EDGE"
 	EnvProcessor              = "HOOKLINE_PROCESSOR"
 	EnvForwardURL             = "HOOKLINE_FORWARD_URL"
 	EnvForwardSecretParameter = "HOOKLINE_FORWARD_SECRET_PARAMETER"
@@ -34,13 +36,20 @@ type HandlerConfig struct {
 	SignatureEncoding string // hmac-sha256 only: hex or base64
 	SecretParameter   string // SSM parameter name; empty for scheme none
 	Tolerance         time.Duration
-	Processor         ProcessorKind
-	ForwardURL        string
-	ForwardSecret     string // SSM parameter name of the re-signing secret
-	ForwardTimeout    time.Duration
-	IdempotencyTable  string // empty: long-window dedup off
-	IdempotencyTTL    time.Duration
-	DLQURL            string // set from the environment only (see EnvDLQURL)
+	// SecretTTL is how long read secrets are used before they are read
+	// again (0: the handler's default).
+	SecretTTL time.Duration
+	// OpenEdge is set for sources open at the edge (auth kind signature):
+	// anyone can post, so a record that fails verification is counted and
+	// dropped, never dead-lettered.
+	OpenEdge         bool
+	Processor        ProcessorKind
+	ForwardURL       string
+	ForwardSecret    string // SSM parameter name of the re-signing secret
+	ForwardTimeout   time.Duration
+	IdempotencyTable string // empty: long-window dedup off
+	IdempotencyTTL   time.Duration
+	DLQURL           string // set from the environment only (see EnvDLQURL)
 }
 
 // Env renders the configuration as the function's environment variables.
@@ -61,6 +70,12 @@ func (c HandlerConfig) Env() map[string]string {
 	set(EnvSecretParameter, c.SecretParameter)
 	set(EnvForwardURL, c.ForwardURL)
 	set(EnvForwardSecretParameter, c.ForwardSecret)
+	if c.SecretTTL > 0 {
+		env[EnvSecretTTL] = strconv.Itoa(int(c.SecretTTL / time.Second))
+	}
+	if c.OpenEdge {
+		env[EnvOpenEdge] = "true"
+	}
 	if c.ForwardTimeout > 0 {
 		env[EnvForwardTimeout] = strconv.Itoa(int(c.ForwardTimeout / time.Second))
 	}
@@ -84,6 +99,7 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		ForwardSecret:     getenv(EnvForwardSecretParameter),
 		IdempotencyTable:  getenv(EnvIdempotencyTable),
 		DLQURL:            getenv(EnvDLQURL),
+		OpenEdge:          getenv(EnvOpenEdge) == "true",
 	}
 	if c.Source == "" {
 		return c, fmt.Errorf("%s is not set", EnvSource)
@@ -109,6 +125,12 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 	}
 	if c.Tolerance, err = secs(EnvTolerance, time.Second); err != nil {
 		return c, err
+	}
+	if c.SecretTTL, err = secs(EnvSecretTTL, time.Second); err != nil {
+		return c, err
+	}
+	if c.OpenEdge && !c.Scheme.SignsBody() {
+		return c, fmt.Errorf("%s is set but scheme %s signs nothing: an open source must verify a body signature", EnvOpenEdge, c.Scheme)
 	}
 	if c.ForwardTimeout, err = secs(EnvForwardTimeout, time.Second); err != nil {
 		return c, err

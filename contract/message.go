@@ -27,6 +27,8 @@ type Message struct {
 	RequestID string
 	// ReceivedAt is when API Gateway received the request.
 	ReceivedAt time.Time
+	// SentAt is when the message was sent to its queue (SQS's SentTimestamp).
+	SentAt time.Time
 	// SourceIP is the sender's address as API Gateway saw it.
 	SourceIP string
 	// ContentType is the request's Content-Type header.
@@ -39,6 +41,23 @@ type Message struct {
 	Headers []Attr
 	// Body is the exact raw request body.
 	Body []byte
+}
+
+func sentAt(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// ReceiptTime is the time a signed timestamp is judged against: when API
+// Gateway received the request (hookline-received-at, which a sender cannot
+// set), else when the message was sent to the queue, else zero.
+func (m Message) ReceiptTime() time.Time {
+	if !m.ReceivedAt.IsZero() {
+		return m.ReceivedAt
+	}
+	return m.SentAt
 }
 
 // Header returns the signature header name (any case), or "".
@@ -81,6 +100,7 @@ func DecodeRecord(r *Record) (Message, error) {
 		DeduplicationID: r.DeduplicationID,
 		ReceiveCount:    r.ReceiveCount,
 		Body:            r.Body,
+		SentAt:          sentAt(r.SentAt),
 		Headers:         make([]Attr, 0, 3),
 	}
 	if len(r.Attrs) > MaxMessageAttributes {

@@ -23,6 +23,8 @@ type Record struct {
 	GroupID         string
 	DeduplicationID string
 	ReceiveCount    int
+	// SentAt is SQS's SentTimestamp (epoch milliseconds), 0 when absent.
+	SentAt int64
 	// Body is the exact message body.
 	Body  []byte
 	Attrs []Attr
@@ -96,6 +98,9 @@ func parseEvent(p *fastjson.Parser, raw []byte, dst []Record) ([]Record, error) 
 			r.DeduplicationID = string(a.GetStringBytes("MessageDeduplicationId"))
 			if n, err := strconv.Atoi(string(a.GetStringBytes("ApproximateReceiveCount"))); err == nil {
 				r.ReceiveCount = n
+			}
+			if ms, err := strconv.ParseInt(string(a.GetStringBytes("SentTimestamp")), 10, 64); err == nil && ms > 0 {
+				r.SentAt = ms
 			}
 		}
 		if ma := rv.Get("messageAttributes"); ma != nil && ma.Type() == fastjson.TypeObject {

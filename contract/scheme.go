@@ -13,12 +13,14 @@ const (
 	SchemeStandardWebhooks Scheme = "standard-webhooks"
 	SchemeGitHub           Scheme = "github"
 	SchemeStripe           Scheme = "stripe"
+	SchemeSlack            Scheme = "slack"
+	SchemeShopify          Scheme = "shopify"
 	SchemeHMACSHA256       Scheme = "hmac-sha256"
 	SchemeNone             Scheme = "none"
 )
 
 // Schemes lists every known scheme, in documentation order.
-var Schemes = []Scheme{SchemeStandardWebhooks, SchemeGitHub, SchemeStripe, SchemeHMACSHA256, SchemeNone}
+var Schemes = []Scheme{SchemeStandardWebhooks, SchemeGitHub, SchemeStripe, SchemeSlack, SchemeShopify, SchemeHMACSHA256, SchemeNone}
 
 // ParseScheme returns the scheme named s or an error listing the known ones.
 func ParseScheme(s string) (Scheme, error) {
@@ -42,6 +44,10 @@ const (
 	HeaderGitHubSignature  = "X-Hub-Signature-256"
 	HeaderGitHubDelivery   = "X-GitHub-Delivery"
 	HeaderStripeSignature  = "Stripe-Signature"
+	HeaderSlackSignature   = "X-Slack-Signature"
+	HeaderSlackTimestamp   = "X-Slack-Request-Timestamp"
+	HeaderShopifyHMAC      = "X-Shopify-Hmac-Sha256"
+	HeaderShopifyWebhookID = "X-Shopify-Webhook-Id"
 )
 
 // SignatureHeaders returns the request headers a scheme needs to verify a
@@ -55,6 +61,10 @@ func (s Scheme) SignatureHeaders(customHeader string) []string {
 		return []string{HeaderGitHubSignature}
 	case SchemeStripe:
 		return []string{HeaderStripeSignature}
+	case SchemeSlack:
+		return []string{HeaderSlackTimestamp, HeaderSlackSignature}
+	case SchemeShopify:
+		return []string{HeaderShopifyHMAC}
 	case SchemeHMACSHA256:
 		if customHeader == "" {
 			return nil
@@ -76,6 +86,10 @@ func (s Scheme) DefaultEventID() Selector {
 		return Selector{Kind: KindHeader, Name: HeaderGitHubDelivery}
 	case SchemeStripe:
 		return Selector{Kind: KindBody, Name: "$.id"}
+	case SchemeSlack:
+		return Selector{Kind: KindBody, Name: "$.event_id"}
+	case SchemeShopify:
+		return Selector{Kind: KindHeader, Name: HeaderShopifyWebhookID}
 	default:
 		return Selector{}
 	}
@@ -85,3 +99,21 @@ func (s Scheme) DefaultEventID() Selector {
 // lower-case name, so the handler's lookup does not depend on how the sender
 // spelled it.
 func AttributeName(header string) string { return strings.ToLower(header) }
+
+// SignsBody reports whether the scheme's signature covers the body, so a
+// source using it may be open at the edge (auth kind signature): every
+// scheme but none.
+func (s Scheme) SignsBody() bool { return s != SchemeNone && s != "" }
+
+// SignsDeliveryID reports whether the scheme signs the sender's delivery
+// id or a timestamp along with the body. When it does not (GitHub, Shopify,
+// generic HMAC), a captured delivery can be replayed under a fresh id, so
+// long-window idempotency keys such a source on the body's hash.
+func (s Scheme) SignsDeliveryID() bool {
+	switch s {
+	case SchemeStandardWebhooks, SchemeStripe, SchemeSlack:
+		return true
+	default:
+		return false
+	}
+}

@@ -103,7 +103,7 @@ func TestUnderEmulator(t *testing.T) {
 		record(t, "A", "a1", now),
 		forged,
 		record(t, "A", "a2", now), // the receiver fails it: retry
-		record(t, "C", "c1", now.Add(-10*time.Minute)),
+		recordReceived(t, "C", "c1", now.Add(-10*time.Minute), now), // signed 10 min before it arrived
 		record(t, "A", "a3", now), // after a2 in group A: not processed
 		record(t, "B", "b2", now),
 	}}
@@ -167,6 +167,10 @@ var partners = contract.Spec{
 }
 
 func record(t *testing.T, group, id string, at time.Time) events.SQSMessage {
+	return recordReceived(t, group, id, at, at)
+}
+
+func recordReceived(t *testing.T, group, id string, at, receivedAt time.Time) events.SQSMessage {
 	body := fmt.Sprintf(`{"type":"invoice.paid","id":%q}`, id)
 	sig, err := signature.SignStandardWebhooks(testSecret, id, at.Unix(), []byte(body))
 	if err != nil {
@@ -175,6 +179,6 @@ func record(t *testing.T, group, id string, at time.Time) events.SQSMessage {
 	return partners.Simulate(contract.Request{
 		Headers: map[string]string{"x-account": group, "Content-Type": "application/json",
 			"webhook-id": id, "webhook-timestamp": fmt.Sprint(at.Unix()), "webhook-signature": sig},
-		Body: []byte(body), RequestID: "req-" + id, SourceIP: "198.51.100.1", ReceivedAt: at,
+		Body: []byte(body), RequestID: "req-" + id, SourceIP: "198.51.100.1", ReceivedAt: receivedAt,
 	}, "m-"+id)
 }

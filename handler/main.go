@@ -44,7 +44,9 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 		return failClosed(log, h, err)
 	}
 	awsCfg := lambdaAWSConfig(getenv)
-	h.Secrets = secrets.New(ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = endpointURL(getenv, "SSM") }))
+	store := secrets.New(ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = endpointURL(getenv, "SSM") }))
+	store.TTL = cfg.SecretTTL
+	h.Secrets = store
 	h.DLQ = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = endpointURL(getenv, "SQS") })
 	if cfg.IdempotencyTable != "" {
 		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpointURL(getenv, "DYNAMODB") })

@@ -41,6 +41,9 @@ type Config struct {
 	// parameter that already exists.
 	SigningSecrets map[string]string `json:"signingSecrets,omitempty"`
 	ForwardSecrets map[string]string `json:"forwardSecrets,omitempty"`
+	// Tokens maps token sources to the URL token their sender presents,
+	// stored like the secrets above (parameter auth.tokenParameter).
+	Tokens map[string]string `json:"tokens,omitempty"`
 }
 
 // Domain is the optional custom domain in front of the API.
@@ -94,14 +97,45 @@ const (
 	AuthAPIKey  = "apiKey"
 	AuthCognito = "cognito"
 	AuthIAM     = "iam"
+	// AuthToken: a secret token in the URL (?token=...), checked at the
+	// edge by hookline's REQUEST authorizer, for senders that can only be
+	// given a URL and a signing secret (GitHub, Stripe, Shopify, Slack).
+	AuthToken = "token"
+	// AuthSignature: no edge credential; the consumer verifies the body's
+	// signature and drops forgeries without dead-lettering them.
+	AuthSignature = "signature"
 )
+
+// AuthKinds lists every auth kind, in documentation order.
+var AuthKinds = []string{AuthAPIKey, AuthToken, AuthSignature, AuthCognito, AuthIAM}
+
+// TokenQueryParameter is the query string parameter of a token source's URL.
+const TokenQueryParameter = "token"
 
 // Auth says how senders authenticate to API Gateway.
 type Auth struct {
-	Type        string     `json:"type"`
+	Type string `json:"type"`
+	// UsagePlan throttles an apiKey or token source's key.
 	UsagePlan   *UsagePlan `json:"usagePlan,omitempty"`
 	UserPoolARN string     `json:"userPoolArn,omitempty"`
 	Scopes      []string   `json:"scopes,omitempty"`
+	// TokenParameter is the SSM SecureString holding a token source's
+	// token(s) (several, space-separated, during a rotation).
+	TokenParameter string `json:"tokenParameter,omitempty"`
+	// CacheTTLSeconds is how long API Gateway caches the authorizer's
+	// answer for a token (token sources; 0 to 3600).
+	CacheTTLSeconds *int `json:"cacheTtlSeconds,omitempty"`
+}
+
+// HasUsagePlan reports whether the source gets an API key with a usage plan.
+func (a Auth) HasUsagePlan() bool { return a.Type == AuthAPIKey || a.Type == AuthToken }
+
+// CacheTTL is the authorizer cache TTL of a token source in seconds.
+func (a Auth) CacheTTL() int {
+	if a.CacheTTLSeconds == nil {
+		return DefaultAuthorizerCacheTTLSeconds
+	}
+	return *a.CacheTTLSeconds
 }
 
 // UsagePlan is the throttle and quota of an apiKey source's key.
@@ -119,6 +153,9 @@ type Signature struct {
 	Header           string          `json:"header,omitempty"`
 	Encoding         string          `json:"encoding,omitempty"`
 	ToleranceSeconds int             `json:"toleranceSeconds"`
+	// SecretTTLSeconds is how long the consumer caches the secrets before
+	// reading them again (rotation takes effect within it).
+	SecretTTLSeconds int `json:"secretTtlSeconds"`
 }
 
 // Function sizes the consumer Lambda.
@@ -168,6 +205,8 @@ func (c *Config) HandlerConfig(s Source) contract.HandlerConfig {
 		SignatureEncoding: s.Signature.Encoding,
 		SecretParameter:   s.Signature.SecretParameter,
 		Tolerance:         time.Duration(s.Signature.ToleranceSeconds) * time.Second,
+		SecretTTL:         time.Duration(s.Signature.SecretTTLSeconds) * time.Second,
+		OpenEdge:          s.Auth.Type == AuthSignature,
 		Processor:         s.Processor.Type,
 		ForwardURL:        s.Processor.URL,
 		ForwardSecret:     s.Processor.SecretParameter,

@@ -33,7 +33,14 @@ const (
 	MaxReceiveCount         = 25
 	DefaultRetentionDays    = 4
 	DefaultToleranceSeconds = 300
-	DefaultEncoding         = "hex"
+	// DefaultSecretTTLSeconds: a rotated secret takes effect within 5
+	// minutes in every warm container (sooner on a mismatch, see
+	// handler/secrets).
+	DefaultSecretTTLSeconds = 300
+	// DefaultAuthorizerCacheTTLSeconds: the token authorizer runs once per
+	// token per 5 minutes, not per request.
+	DefaultAuthorizerCacheTTLSeconds = 300
+	DefaultEncoding                  = "hex"
 
 	DefaultMemoryMB       = 256
 	DefaultTimeoutSeconds = 30
@@ -115,6 +122,12 @@ func (s *Source) applyDefaults(env string) {
 	}
 	if s.Signature.ToleranceSeconds == 0 {
 		s.Signature.ToleranceSeconds = DefaultToleranceSeconds
+	}
+	if s.Signature.SecretTTLSeconds == 0 {
+		s.Signature.SecretTTLSeconds = DefaultSecretTTLSeconds
+	}
+	if s.Auth.Type == AuthToken && s.Auth.TokenParameter == "" {
+		s.Auth.TokenParameter = SecretParameter(env, s.Name, "token")
 	}
 	if s.Signature.Scheme != contract.SchemeNone && s.Signature.SecretParameter == "" {
 		s.Signature.SecretParameter = SecretParameter(env, s.Name, "signing")

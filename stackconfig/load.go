@@ -50,11 +50,11 @@ func StackFile(stack string) string { return "Pulumi." + stack + ".yaml" }
 // topLevel maps every hookline key to the field it decodes into.
 var topLevel = []string{
 	"environment", "domain", "throttle", "logRetentionDays", "alarmEmails",
-	"alarms", "tags", "manageApiGatewayAccount", "sources", "signingSecrets", "forwardSecrets", "traffic",
+	"alarms", "tags", "manageApiGatewayAccount", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
 }
 
 // secretKeys must be set with `pulumi config set --secret`.
-var secretKeys = []string{"signingSecrets", "forwardSecrets"}
+var secretKeys = []string{"signingSecrets", "forwardSecrets", "tokens"}
 
 // Keys lists every config key hookline reads, fully qualified.
 func Keys() []string {
@@ -132,6 +132,7 @@ func Load(stack string, raw map[string]string, complete bool, secret []string) (
 	}
 	v.decode(raw, "signingSecrets", &c.SigningSecrets)
 	v.decode(raw, "forwardSecrets", &c.ForwardSecrets)
+	v.decode(raw, "tokens", &c.Tokens)
 
 	// Sources are decoded one by one so a problem names its index.
 	if s, ok := raw[Namespace+":sources"]; ok {

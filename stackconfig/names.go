@@ -77,8 +77,23 @@ func (c *Config) AlarmTopicName() string { return c.ResourceName("", "alarms") }
 // DashboardName is the stack's CloudWatch dashboard.
 func (c *Config) DashboardName() string { return c.ResourceName("", "webhooks") }
 
+// AuthorizerName is the stack's token authorizer function.
+func (c *Config) AuthorizerName() string { return c.ResourceName("", "authorizer") }
+
+// AuthorizerLogGroup is the authorizer function's log group.
+func (c *Config) AuthorizerLogGroup() string { return "/aws/lambda/" + c.AuthorizerName() }
+
+// AuthorizerRoleName is the authorizer function's execution role.
+func (c *Config) AuthorizerRoleName() string { return c.ResourceName("", "authorizer-fn") }
+
+// UsageKeyParameter is the SSM SecureString holding the value of a token
+// source's API key, which the authorizer hands to API Gateway.
+func (c *Config) UsageKeyParameter(s Source) string {
+	return "/hookline/" + c.Environment + "/" + s.Name + "/usage-key"
+}
+
 // SecretParameter is the default SSM parameter of a source's secret of kind
-// "signing" or "forward": /hookline/<environment>/<source>/<kind>-secret.
+// "signing", "forward" or "token": /hookline/<environment>/<source>/<kind>-secret.
 func SecretParameter(environment, source, kind string) string {
 	return "/hookline/" + environment + "/" + source + "/" + kind + "-secret"
 }

@@ -17,8 +17,11 @@ var (
 	zoneIDRE     = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
 	regionRE     = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
 	ssmNameRE    = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]{1,1000}$`)
-	userPoolRE   = regexp.MustCompile(`^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/[a-z0-9-]+_[A-Za-z0-9]+$`)
-	scopeRE      = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
+	// tokenRE: a token travels in a URL, so only unreserved characters, and
+	// long enough not to be guessed.
+	tokenRE    = regexp.MustCompile(`^[A-Za-z0-9_\-.~]{32,512}$`)
+	userPoolRE = regexp.MustCompile(`^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/[a-z0-9-]+_[A-Za-z0-9]+$`)
+	scopeRE    = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
 )
 
 // LogRetentionValues are the retention periods CloudWatch Logs accepts.
@@ -84,6 +87,15 @@ func (c *Config) validate(v *validator) {
 			v.add(key, "a Standard Webhooks secret starts with whsec_")
 		}
 	}
+	for _, name := range sortedKeys(c.Tokens) {
+		key := ns + "tokens." + name
+		tok := c.Tokens[name]
+		if s, ok := byName[name]; !ok || s.Auth.Type != AuthToken {
+			v.add(key, "no token source is named %q", name)
+		} else if tok != SecretPlaceholder && !tokenRE.MatchString(tok) {
+			v.add(key, "a token is 32 to 512 URL-safe characters (A-Z a-z 0-9 - _ . ~); generate one with: openssl rand -hex 32")
+		}
+	}
 	for _, name := range sortedKeys(c.ForwardSecrets) {
 		key := ns + "forwardSecrets." + name
 		if s, ok := byName[name]; !ok || s.Processor.Type != contract.ProcessorForward {
@@ -132,7 +144,7 @@ func (s *Source) validate(v *validator, key string) {
 
 	// Auth.
 	switch s.Auth.Type {
-	case AuthAPIKey:
+	case AuthAPIKey, AuthToken:
 		if p := s.Auth.UsagePlan; p != nil {
 			checkThrottle(v, key+".auth.usagePlan", Throttle{RateLimit: p.RateLimit, BurstLimit: p.BurstLimit})
 			if p.QuotaLimit < 0 {
@@ -151,12 +163,26 @@ func (s *Source) validate(v *validator, key string) {
 				v.add(fmt.Sprintf("%s.auth.scopes[%d]", key, j), "%q is not an OAuth scope", sc)
 			}
 		}
+	case AuthSignature:
+		if !s.Signature.Scheme.SignsBody() {
+			v.add(key+".auth.type", "signature auth leaves the route open and relies on the body's signature, so it needs a signature scheme that signs the body, not %q", s.Signature.Scheme)
+		}
 	case AuthIAM:
 	default:
-		v.add(key+".auth.type", "unknown auth %q (want apiKey, cognito or iam)", s.Auth.Type)
+		v.add(key+".auth.type", "unknown auth %q (want one of %s)", s.Auth.Type, strings.Join(AuthKinds, ", "))
 	}
-	if s.Auth.Type != AuthAPIKey && s.Auth.UsagePlan != nil {
-		v.add(key+".auth.usagePlan", "only apiKey sources have a usage plan")
+	if !s.Auth.HasUsagePlan() && s.Auth.UsagePlan != nil {
+		v.add(key+".auth.usagePlan", "only apiKey and token sources have a usage plan")
+	}
+	if s.Auth.Type == AuthToken {
+		if !ssmNameRE.MatchString(s.Auth.TokenParameter) {
+			v.add(key+".auth.tokenParameter", "%q is not an SSM parameter name (/path/name)", s.Auth.TokenParameter)
+		}
+		if t := s.Auth.CacheTTL(); t < 0 || t > 3600 {
+			v.add(key+".auth.cacheTtlSeconds", "must be between 0 (no caching) and 3600, API Gateway's limit, got %d", t)
+		}
+	} else if s.Auth.TokenParameter != "" || s.Auth.CacheTTLSeconds != nil {
+		v.add(key+".auth.tokenParameter", "tokenParameter and cacheTtlSeconds belong to token sources only")
 	}
 	if s.Auth.Type != AuthCognito && (s.Auth.UserPoolARN != "" || len(s.Auth.Scopes) > 0) {
 		v.add(key+".auth.userPoolArn", "userPoolArn and scopes belong to cognito sources only")
@@ -166,7 +192,7 @@ func (s *Source) validate(v *validator, key string) {
 	scheme, err := contract.ParseScheme(string(s.Signature.Scheme))
 	if err != nil {
 		if s.Signature.Scheme == "" {
-			v.add(key+".signature.scheme", "required: one of standard-webhooks, github, stripe, hmac-sha256 or none (none must be said explicitly)")
+			v.add(key+".signature.scheme", "required: one of standard-webhooks, github, stripe, slack, shopify, hmac-sha256 or none (none must be said explicitly)")
 		} else {
 			v.add(key+".signature.scheme", "%v", err)
 		}
@@ -185,6 +211,9 @@ func (s *Source) validate(v *validator, key string) {
 		}
 	} else if s.Signature.Header != "" || s.Signature.Encoding != "" {
 		v.add(key+".signature.header", "header and encoding belong to the hmac-sha256 scheme only")
+	}
+	if t := s.Signature.SecretTTLSeconds; t < 1 || t > 3600 {
+		v.add(key+".signature.secretTtlSeconds", "must be between 1 and 3600, got %d", t)
 	}
 	if t := s.Signature.ToleranceSeconds; t < 1 || t > 3600 {
 		v.add(key+".signature.toleranceSeconds", "must be between 1 and 3600, got %d", t)

@@ -34,6 +34,13 @@ type Secrets interface {
 	Get(ctx context.Context, name string) ([]string, error)
 }
 
+// Refresher is a Secrets that can read a parameter again before its cache
+// ends (handler/secrets.Store): on a signature that matches no cached
+// secret, the sender may have switched to one added since.
+type Refresher interface {
+	Refresh(ctx context.Context, name string) (vals []string, refreshed bool, err error)
+}
+
 // Dedup is the long-window idempotency store (see handler/dedup).
 type Dedup interface {
 	Begin(ctx context.Context, key string, lease time.Duration) (dedup.State, error)
@@ -76,6 +83,9 @@ type outcome struct {
 }
 
 func ok() outcome { return outcome{kind: telemetry.OK} }
+func drop(reason string, err error) outcome {
+	return outcome{kind: telemetry.Dropped, reason: reason, err: err}
+}
 func retry(reason string, err error) outcome {
 	return outcome{kind: telemetry.Retry, reason: reason, err: err}
 }
@@ -182,15 +192,8 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 	}
 
 	if h.Config.Scheme != contract.SchemeNone {
-		secrets, err := h.Secrets.Get(ctx, h.Config.SecretParameter)
-		if err != nil {
-			return retry("secret-unavailable", err)
-		}
-		if err := h.Verifier.Verify(m, m.Body, secrets, h.Now()); err != nil {
-			if errors.Is(err, signature.ErrNoSecret) {
-				return retry("secret-unusable", err)
-			}
-			return reject(signature.Reason(err), err)
+		if o, verified := h.verify(ctx, &m); !verified {
+			return o
 		}
 	}
 	// An authenticated sender's body that does not parse is kept for inspection.
@@ -203,6 +206,11 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 	key := ""
 	if h.Dedup != nil && m.EventID != "" {
 		key = dedup.Key(m.Source, m.EventID)
+		if !h.Config.Scheme.SignsDeliveryID() {
+			// The event id is not signed: a captured delivery replayed
+			// under a fresh id would pass. Its body is signed: key on that.
+			key = dedup.BodyKey(m.Source, m.Body)
+		}
 		state, err := h.Dedup.Begin(ctx, key, h.lease(ctx))
 		switch {
 		case err != nil:
@@ -232,6 +240,42 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 		}
 	}
 	return ok()
+}
+
+// verify checks the record's signature against the time API Gateway
+// received it. A mismatch reads the secrets again once (rate-limited by the
+// store), so a sender that switched to a newly added secret is not
+// dead-lettered until the cache ends. On an open source (auth signature)
+// anyone can post: a record that fails verification is counted and dropped,
+// so forgeries never fill the DLQ.
+func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, bool) {
+	secrets, err := h.Secrets.Get(ctx, h.Config.SecretParameter)
+	if err != nil {
+		return retry("secret-unavailable", err), false
+	}
+	at := m.ReceiptTime()
+	if at.IsZero() {
+		at = h.Now()
+	}
+	err = h.Verifier.Verify(m, m.Body, secrets, at)
+	if errors.Is(err, signature.ErrMismatch) {
+		if r, isR := h.Secrets.(Refresher); isR {
+			fresh, refreshed, rerr := r.Refresh(ctx, h.Config.SecretParameter)
+			if rerr == nil && refreshed {
+				err = h.Verifier.Verify(m, m.Body, fresh, at)
+			}
+		}
+	}
+	switch {
+	case err == nil:
+		return outcome{}, true
+	case errors.Is(err, signature.ErrNoSecret):
+		return retry("secret-unusable", err), false
+	case h.Config.OpenEdge:
+		return drop(signature.Reason(err), err), false
+	default:
+		return reject(signature.Reason(err), err), false
+	}
 }
 
 // lease is how long a record may hold its in-progress marker: until the

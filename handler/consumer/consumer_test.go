@@ -109,8 +109,15 @@ var spec = contract.Spec{
 	ContentTypes: []string{"application/json"},
 }
 
-// signed builds the record of a correctly signed request.
+// signed builds the record of a correctly signed request received when it
+// was signed.
 func signed(t testing.TB, group, id string, body string, at time.Time) events.SQSMessage {
+	return signedReceived(t, group, id, body, at, at)
+}
+
+// signedReceived builds the record of a request signed at one time and
+// received by API Gateway at another.
+func signedReceived(t testing.TB, group, id string, body string, at, receivedAt time.Time) events.SQSMessage {
 	sig, err := signature.SignStandardWebhooks(secret, id, at.Unix(), []byte(body))
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +127,7 @@ func signed(t testing.TB, group, id string, body string, at time.Time) events.SQ
 			"X-Account": group, "content-type": "application/json",
 			"webhook-id": id, "webhook-timestamp": fmt.Sprint(at.Unix()), "webhook-signature": sig,
 		},
-		Body: []byte(body), RequestID: "req-" + id, SourceIP: "203.0.113.1", ReceivedAt: at,
+		Body: []byte(body), RequestID: "req-" + id, SourceIP: "203.0.113.1", ReceivedAt: receivedAt,
 	}, "m-"+id)
 }
 
@@ -202,7 +209,15 @@ func TestOutcomes(t *testing.T) {
 			r.Body = `{"type":"invoice.refunded"}`
 			return r
 		}, false, "reject", "signature-mismatch", true, false},
-		{"stale timestamp", nil, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now.Add(-10*time.Minute)) }, false, "reject", "signature-stale", true, false},
+		{"signed 10 min before it was received", nil, func(t *testing.T) events.SQSMessage {
+			return signedReceived(t, "a", "e1", body, now.Add(-10*time.Minute), now)
+		}, false, "reject", "signature-stale", true, false},
+		{"signed and received at T, processed at T+1h", func(e *env) { e.h.Now = func() time.Time { return now.Add(time.Hour) } }, func(t *testing.T) events.SQSMessage {
+			return signed(t, "a", "e1", body, now)
+		}, false, "ok", "", false, true},
+		{"far-future timestamp", nil, func(t *testing.T) events.SQSMessage {
+			return signedReceived(t, "a", "e1", body, time.Unix(99999999999, 0), now)
+		}, false, "reject", "signature-stale", true, false},
 		{"missing signature", nil, func(t *testing.T) events.SQSMessage {
 			r := signed(t, "a", "e1", body, now)
 			delete(r.MessageAttributes, "webhook-signature")
@@ -409,5 +424,143 @@ func TestMetricsEMF(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], `"Reason":"signature-mismatch"`) {
 		t.Errorf("reject reason document: %s", lines[1])
+	}
+}
+
+// TestReceiptTimeFallsBackToSentTimestamp: a record without
+// hookline-received-at (sent by hand, or by an older template) is judged
+// against SQS's SentTimestamp, not the handler's clock.
+func TestReceiptTimeFallsBackToSentTimestamp(t *testing.T) {
+	e := newEnv(t)
+	e.h.Now = func() time.Time { return now.Add(2 * time.Hour) }
+	r := signed(t, "a", "e1", `{"n":1}`, now)
+	delete(r.MessageAttributes, contract.AttrReceivedAt)
+	r.Attributes["SentTimestamp"] = fmt.Sprint(now.Add(30 * time.Second).UnixMilli())
+	if failed := e.handle(t, context.Background(), r); len(failed) != 0 || len(e.proc.processed) != 1 {
+		t.Fatalf("failed %v, processed %v: want verified against SentTimestamp", failed, e.proc.processed)
+	}
+	r = signed(t, "a", "e2", `{"n":2}`, now)
+	delete(r.MessageAttributes, contract.AttrReceivedAt)
+	r.Attributes["SentTimestamp"] = fmt.Sprint(now.Add(10 * time.Minute).UnixMilli())
+	e.handle(t, context.Background(), r)
+	if len(e.dlq.sent) != 1 {
+		t.Fatalf("a record sent 10 min after its signature was not rejected as stale")
+	}
+}
+
+// rotatingSecrets is a Refresher whose parameter changes under it.
+type rotatingSecrets struct {
+	cached, current []string
+	refreshes       int
+}
+
+func (r *rotatingSecrets) Get(context.Context, string) ([]string, error) { return r.cached, nil }
+func (r *rotatingSecrets) Refresh(context.Context, string) ([]string, bool, error) {
+	r.refreshes++
+	changed := strings.Join(r.cached, " ") != strings.Join(r.current, " ")
+	r.cached = r.current
+	return r.cached, changed, nil
+}
+
+// TestRotationRefetchesOnMismatch: the team added a new secret and the
+// sender switched to it while this container still caches the old one; the
+// delivery verifies after one refetch instead of being dead-lettered.
+func TestRotationRefetchesOnMismatch(t *testing.T) {
+	const newSecret = "whsec_bmV3LXNlY3JldC1mb3ItaG9va2xpbmUtdGVzdHM="
+	e := newEnv(t)
+	rs := &rotatingSecrets{cached: []string{secret}, current: []string{newSecret, secret}}
+	e.h.Secrets = rs
+	sig, err := signature.SignStandardWebhooks(newSecret, "e1", now.Unix(), []byte(`{"n":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := signed(t, "a", "e1", `{"n":1}`, now)
+	r.MessageAttributes["webhook-signature"] = events.SQSMessageAttribute{StringValue: &sig, DataType: "String"}
+	if failed := e.handle(t, context.Background(), r); len(failed) != 0 || len(e.dlq.sent) != 0 || len(e.proc.processed) != 1 {
+		t.Fatalf("failed %v, dlq %d, processed %v: want verified after a refetch", failed, len(e.dlq.sent), e.proc.processed)
+	}
+	if rs.refreshes != 1 {
+		t.Errorf("%d refreshes, want 1", rs.refreshes)
+	}
+	// A signature from a secret that is nowhere: one refetch that changes
+	// nothing, then the DLQ.
+	r = signed(t, "a", "e2", `{"n":2}`, now)
+	bad := "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	r.MessageAttributes["webhook-signature"] = events.SQSMessageAttribute{StringValue: &bad, DataType: "String"}
+	e.handle(t, context.Background(), r)
+	if len(e.dlq.sent) != 1 {
+		t.Errorf("a forgery on an authenticated source was not dead-lettered")
+	}
+}
+
+// TestOpenSourceDropsForgeries: on a source open at the edge (auth
+// signature), a flood of forged and unsigned records is counted and
+// dropped: the DLQ stays empty, nothing is processed or retried, and the
+// Forged metric says how many; a genuine record among them goes through.
+func TestOpenSourceDropsForgeries(t *testing.T) {
+	e := newEnv(t)
+	e.h.Config.OpenEdge = true
+	var batch []events.SQSMessage
+	for i := 0; i < 9; i++ {
+		r := signed(t, fmt.Sprintf("g%d", i), fmt.Sprintf("forged-%d", i), `{"n":1}`, now)
+		switch i % 3 {
+		case 0:
+			r.Body = `{"n":"tampered"}`
+		case 1:
+			delete(r.MessageAttributes, "webhook-signature")
+		case 2:
+			junk := "v1,not-base64!"
+			r.MessageAttributes["webhook-signature"] = events.SQSMessageAttribute{StringValue: &junk, DataType: "String"}
+		}
+		batch = append(batch, r)
+	}
+	batch = append(batch, signed(t, "g0", "genuine", `{"n":2}`, now))
+	failed := e.handle(t, context.Background(), batch...)
+	if len(failed) != 0 || len(e.dlq.sent) != 0 {
+		t.Fatalf("failed %v, DLQ %d: forgeries must be dropped, not retried or dead-lettered", failed, len(e.dlq.sent))
+	}
+	if strings.Join(e.proc.processed, ",") != "genuine" {
+		t.Fatalf("processed %v, want only the genuine record", e.proc.processed)
+	}
+	if !strings.Contains(e.stats.String(), `"Forged":9`) {
+		t.Errorf("metrics do not count 9 forgeries: %s", e.stats.String())
+	}
+	dropped := 0
+	for _, l := range e.logLines(t) {
+		if l["outcome"] == "dropped" {
+			dropped++
+		}
+	}
+	if dropped != 9 {
+		t.Errorf("%d dropped log lines, want one per forgery (9)", dropped)
+	}
+}
+
+// TestBodyOnlySchemeKeysOnBody: GitHub signs the body but not the
+// delivery id, so a captured delivery replayed with a fresh id must be a
+// duplicate for long-window idempotency.
+func TestBodyOnlySchemeKeysOnBody(t *testing.T) {
+	gh := contract.Spec{Source: "partners", GroupBy: contract.Selector{Kind: contract.KindSource},
+		EventID: contract.SchemeGitHub.DefaultEventID(), SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""),
+		ContentTypes: []string{"application/json"}}
+	e := newEnv(t)
+	v, _ := signature.New(contract.SchemeGitHub, signature.Options{})
+	e.h.Verifier, e.h.Config.Scheme = v, contract.SchemeGitHub
+	body := `{"action":"opened","number":7}`
+	deliver := func(id string) {
+		r := gh.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json",
+			contract.HeaderGitHubDelivery: id, contract.HeaderGitHubSignature: signature.SignGitHub(secret, []byte(body))},
+			Body: []byte(body), ReceivedAt: now}, "m-"+id)
+		if failed := e.handle(t, context.Background(), r); len(failed) != 0 {
+			t.Fatalf("delivery %s failed: %v", id, failed)
+		}
+	}
+	deliver("11111111-1111-1111-1111-111111111111")
+	deliver("22222222-2222-2222-2222-222222222222") // the replay, with a fresh id
+	if len(e.proc.processed) != 1 {
+		t.Fatalf("processed %d times: a replay under a fresh delivery id passed dedup", len(e.proc.processed))
+	}
+	if want := dedup.BodyKey("partners", []byte(body)); e.dd.state[want] != dedup.Done {
+		t.Errorf("no done marker under the body's hash %s: %v", want, e.dd.state)
 	}
 }

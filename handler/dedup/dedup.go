@@ -10,6 +10,8 @@ package dedup
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -58,6 +60,14 @@ type Store struct {
 
 // Key is the partition key of an event.
 func Key(source, eventID string) string { return source + "#" + eventID }
+
+// BodyKey is the marker key of a source whose scheme signs the body but not
+// the delivery id (GitHub, Shopify, generic HMAC): the body's SHA-256, so a
+// captured delivery replayed under a fresh, unsigned id is still a duplicate.
+func BodyKey(source string, body []byte) string {
+	sum := sha256.Sum256(body)
+	return source + "#sha256:" + hex.EncodeToString(sum[:])
+}
 
 func (s *Store) key(k string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{contract.IdempotencyKey: &types.AttributeValueMemberS{Value: k}}

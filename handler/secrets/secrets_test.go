@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -34,7 +35,7 @@ func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ .
 	return &ssm.GetParameterOutput{Parameter: &types.Parameter{Value: aws.String(v)}}, nil
 }
 
-func TestGetCachesPerContainer(t *testing.T) {
+func TestGetCachesWithinTTL(t *testing.T) {
 	f := &fakeSSM{values: map[string]string{"/a": "whsec_new\nwhsec_old"}}
 	s := secrets.New(f)
 	for i := 0; i < 3; i++ {
@@ -70,5 +71,48 @@ func TestMissingAndEmpty(t *testing.T) {
 	}
 	if _, err := secrets.New(nil).Get(context.Background(), "/x"); !errors.Is(err, secrets.ErrUnavailable) {
 		t.Errorf("no client: %v", err)
+	}
+}
+
+// TestTTLAndRefresh is the rotation case: a value is reused within its TTL,
+// read again after it, and Refresh reads early at most once per
+// RefreshEvery, so a flood of forgeries costs one SSM call per interval.
+func TestTTLAndRefresh(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	f := &fakeSSM{values: map[string]string{"/a": "old"}}
+	s := secrets.New(f)
+	s.TTL, s.RefreshEvery, s.Now = 5*time.Minute, 10*time.Second, func() time.Time { return now }
+
+	if v, _ := s.Get(ctx, "/a"); v[0] != "old" {
+		t.Fatalf("first read %v", v)
+	}
+	f.values["/a"] = "new old" // the team adds the new secret
+	now = now.Add(4 * time.Minute)
+	if v, _ := s.Get(ctx, "/a"); strings.Join(v, " ") != "old" || f.calls != 1 {
+		t.Fatalf("within the TTL: %v after %d calls, want the cached value", v, f.calls)
+	}
+	// A signature that matched nothing: refresh early, once.
+	v, refreshed, err := s.Refresh(ctx, "/a")
+	if err != nil || !refreshed || strings.Join(v, " ") != "new old" || f.calls != 2 {
+		t.Fatalf("refresh: %v %v %v after %d calls", v, refreshed, err, f.calls)
+	}
+	for i := 0; i < 100; i++ { // a flood of mismatches within RefreshEvery
+		if _, refreshed, _ := s.Refresh(ctx, "/a"); refreshed {
+			t.Fatal("refreshed again within RefreshEvery")
+		}
+	}
+	if f.calls != 2 {
+		t.Fatalf("a flood of refreshes made %d SSM calls, want 2", f.calls)
+	}
+	now = now.Add(11 * time.Second)
+	if _, refreshed, _ := s.Refresh(ctx, "/a"); refreshed || f.calls != 3 {
+		t.Fatalf("after RefreshEvery: refreshed=%v (value unchanged, want false), calls %d want 3", refreshed, f.calls)
+	}
+	// The team removes the old secret: gone once the TTL has passed.
+	f.values["/a"] = "new"
+	now = now.Add(5 * time.Minute)
+	if v, _ := s.Get(ctx, "/a"); strings.Join(v, " ") != "new" {
+		t.Fatalf("after the TTL the removed secret is still active: %v", v)
 	}
 }

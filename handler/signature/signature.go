@@ -1,7 +1,9 @@
 // Package signature verifies webhook signatures: Standard Webhooks, GitHub,
-// Stripe and a generic HMAC-SHA256 header. Every comparison is constant-time,
-// several secrets may be active at once (rotation), and an unknown scheme
-// fails closed.
+// Stripe, Slack, Shopify and a generic HMAC-SHA256 header. Every comparison
+// is constant-time, several secrets may be active at once (rotation), a
+// header with several signatures verifies when any well-formed one matches
+// (malformed siblings are skipped, as the owners' libraries do), and an
+// unknown scheme fails closed.
 package signature
 
 import (
@@ -58,14 +60,17 @@ func Reason(err error) string {
 // Headers looks a request header up by name, case-insensitively.
 type Headers interface{ Header(name string) string }
 
-// Verifier checks one message against the active secrets.
+// Verifier checks one message against the active secrets. at is the time
+// the signed timestamp is judged against: when API Gateway received the
+// request (not when the handler runs, which may be hours later after
+// retries or a redrive).
 type Verifier interface {
-	Verify(h Headers, body []byte, secrets []string, now time.Time) error
+	Verify(h Headers, body []byte, secrets []string, at time.Time) error
 }
 
 // Options configure a verifier.
 type Options struct {
-	// Tolerance bounds |now - signed timestamp| for timestamped schemes.
+	// Tolerance bounds |at - signed timestamp| for timestamped schemes.
 	Tolerance time.Duration
 	// Header and Encoding configure the generic hmac-sha256 scheme.
 	Header   string
@@ -87,6 +92,10 @@ func New(s contract.Scheme, o Options) (Verifier, error) {
 		return github{}, nil
 	case contract.SchemeStripe:
 		return stripe{o.Tolerance}, nil
+	case contract.SchemeSlack:
+		return slack{o.Tolerance}, nil
+	case contract.SchemeShopify:
+		return generic{header: contract.HeaderShopifyHMAC, encoding: "base64"}, nil
 	case contract.SchemeHMACSHA256:
 		if o.Header == "" {
 			return nil, fmt.Errorf("hmac-sha256: %w: no header configured", ErrMissing)
@@ -139,13 +148,15 @@ func mac(key []byte, parts ...[]byte) []byte {
 // swKeys caches decoded Standard Webhooks secrets (base64 after whsec_).
 var swKeys sync.Map // string → []byte
 
-func checkTimestamp(ts int64, now time.Time, tolerance time.Duration) error {
-	d := now.Sub(time.Unix(ts, 0))
+// checkTimestamp compares whole seconds: a duration of a far-future
+// timestamp (99999999999) would overflow time.Duration and pass.
+func checkTimestamp(ts int64, at time.Time, tolerance time.Duration) error {
+	d := at.Unix() - ts // ts > 0 and at.Unix() is a present-day time: no overflow
 	if d < 0 {
 		d = -d
 	}
-	if d > tolerance {
-		return fmt.Errorf("%w: %s away from now, tolerance %s", ErrStale, d.Round(time.Second), tolerance)
+	if limit := int64(tolerance / time.Second); d > limit {
+		return fmt.Errorf("%w: %d s away from the time of receipt, tolerance %d s", ErrStale, d, limit)
 	}
 	return nil
 }
@@ -176,7 +187,7 @@ func StandardWebhooksKey(secret string) ([]byte, error) {
 	return key, nil
 }
 
-func (v standardWebhooks) Verify(h Headers, body []byte, secrets []string, now time.Time) error {
+func (v standardWebhooks) Verify(h Headers, body []byte, secrets []string, at time.Time) error {
 	id, tsText, sigs := h.Header(contract.HeaderWebhookID), h.Header(contract.HeaderWebhookTimestamp), h.Header(contract.HeaderWebhookSignature)
 	switch {
 	case id == "":
@@ -190,10 +201,12 @@ func (v standardWebhooks) Verify(h Headers, body []byte, secrets []string, now t
 	if err != nil {
 		return err
 	}
-	if err := checkTimestamp(ts, now, v.tolerance); err != nil {
+	if err := checkTimestamp(ts, at, v.tolerance); err != nil {
 		return err
 	}
 	// Several space-separated "version,signature" entries; only v1 is HMAC.
+	// A malformed entry is skipped, not fatal: a sender mid-rotation may
+	// list signatures this verifier cannot read next to one it can.
 	var candidates [][]byte
 	for _, entry := range strings.Fields(sigs) {
 		version, sig, ok := strings.Cut(entry, ",")
@@ -201,13 +214,13 @@ func (v standardWebhooks) Verify(h Headers, body []byte, secrets []string, now t
 			continue
 		}
 		raw, err := base64.StdEncoding.DecodeString(sig)
-		if err != nil {
-			return fmt.Errorf("%w: v1 signature is not base64", ErrMalformed)
+		if err != nil || len(raw) != sha256.Size {
+			continue
 		}
 		candidates = append(candidates, raw)
 	}
 	if len(candidates) == 0 {
-		return fmt.Errorf("%w: no v1 signature in %s", ErrMalformed, contract.HeaderWebhookSignature)
+		return fmt.Errorf("%w: no well-formed v1 signature in %s", ErrMalformed, contract.HeaderWebhookSignature)
 	}
 	usable := 0
 	for _, s := range secrets {
@@ -281,7 +294,7 @@ func matchAny(got []byte, secrets []string, parts ...[]byte) error {
 
 type stripe struct{ tolerance time.Duration }
 
-func (v stripe) Verify(h Headers, body []byte, secrets []string, now time.Time) error {
+func (v stripe) Verify(h Headers, body []byte, secrets []string, at time.Time) error {
 	header := h.Header(contract.HeaderStripeSignature)
 	if header == "" {
 		return fmt.Errorf("%w: %s", ErrMissing, contract.HeaderStripeSignature)
@@ -294,7 +307,7 @@ func (v stripe) Verify(h Headers, body []byte, secrets []string, now time.Time) 
 	if err != nil {
 		return err
 	}
-	if err := checkTimestamp(ts, now, v.tolerance); err != nil {
+	if err := checkTimestamp(ts, at, v.tolerance); err != nil {
 		return err
 	}
 	if len(secrets) == 0 {
@@ -312,23 +325,27 @@ func (v stripe) Verify(h Headers, body []byte, secrets []string, now time.Time) 
 }
 
 // ParseStripeHeader reads "t=<unix>,v1=<hex>[,v1=<hex>…][,v0=…]": the
-// timestamp exactly as sent (it is part of the signed payload) and every v1
-// signature. Other schemes (v0) are ignored, as Stripe's documentation says.
+// timestamp exactly as sent (it is part of the signed payload) and every
+// well-formed v1 signature. Other schemes (v0) and malformed items are
+// ignored, as Stripe's own libraries do; a header without a timestamp or
+// without any well-formed v1 is malformed.
 func ParseStripeHeader(header string) (string, [][]byte, error) {
 	var ts string
 	var sigs [][]byte
 	for _, item := range strings.Split(header, ",") {
 		k, val, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
-			return "", nil, fmt.Errorf("%w: %s item without '='", ErrMalformed, contract.HeaderStripeSignature)
+			continue
 		}
 		switch k {
 		case "t":
-			ts = val
+			if ts == "" {
+				ts = val
+			}
 		case "v1":
 			sig, err := hex.DecodeString(val)
 			if err != nil || len(sig) != sha256.Size {
-				return "", nil, fmt.Errorf("%w: v1 is not a hex SHA-256", ErrMalformed)
+				continue
 			}
 			sigs = append(sigs, sig)
 		}
@@ -337,7 +354,7 @@ func ParseStripeHeader(header string) (string, [][]byte, error) {
 		return "", nil, fmt.Errorf("%w: %s has no t=", ErrMalformed, contract.HeaderStripeSignature)
 	}
 	if len(sigs) == 0 {
-		return "", nil, fmt.Errorf("%w: %s has no v1 signature", ErrMalformed, contract.HeaderStripeSignature)
+		return "", nil, fmt.Errorf("%w: %s has no well-formed v1 signature", ErrMalformed, contract.HeaderStripeSignature)
 	}
 	return ts, sigs, nil
 }
@@ -347,6 +364,46 @@ func SignStripe(secret string, ts int64, body []byte) string {
 	t := strconv.FormatInt(ts, 10)
 	return "t=" + t + ",v1=" + hex.EncodeToString(mac([]byte(secret), []byte(t), []byte{'.'}, body))
 }
+
+// --- Slack -------------------------------------------------------------------
+
+// slack verifies Slack's v0 scheme: X-Slack-Signature is "v0=" and the hex
+// HMAC-SHA256 of "v0:<X-Slack-Request-Timestamp>:<body>".
+type slack struct{ tolerance time.Duration }
+
+func (v slack) Verify(h Headers, body []byte, secrets []string, at time.Time) error {
+	tsText, sig := h.Header(contract.HeaderSlackTimestamp), h.Header(contract.HeaderSlackSignature)
+	switch {
+	case tsText == "":
+		return fmt.Errorf("%w: %s", ErrMissing, contract.HeaderSlackTimestamp)
+	case sig == "":
+		return fmt.Errorf("%w: %s", ErrMissing, contract.HeaderSlackSignature)
+	}
+	ts, err := parseUnix(tsText)
+	if err != nil {
+		return err
+	}
+	hexSig, ok := strings.CutPrefix(sig, "v0=")
+	if !ok {
+		return fmt.Errorf("%w: %s does not start with v0=", ErrMalformed, contract.HeaderSlackSignature)
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: %s is not a hex SHA-256", ErrMalformed, contract.HeaderSlackSignature)
+	}
+	if err := checkTimestamp(ts, at, v.tolerance); err != nil {
+		return err
+	}
+	return matchAny(got, secrets, []byte("v0:"), []byte(tsText), []byte{':'}, body)
+}
+
+// SignSlack returns the X-Slack-Signature value of a body at time ts.
+func SignSlack(secret string, ts int64, body []byte) string {
+	return "v0=" + hex.EncodeToString(mac([]byte(secret), []byte("v0:"), []byte(strconv.FormatInt(ts, 10)), []byte{':'}, body))
+}
+
+// SignShopify returns the X-Shopify-Hmac-Sha256 value of a body.
+func SignShopify(secret string, body []byte) string { return SignHMAC(secret, "base64", body) }
 
 // --- generic HMAC-SHA256 ---------------------------------------------------
 

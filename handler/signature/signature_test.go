@@ -3,6 +3,7 @@ package signature_test
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -253,4 +254,106 @@ func FuzzVerifyHeaders(f *testing.F) {
 			t.Fatalf("error without a sentinel: %v", err)
 		}
 	})
+}
+
+// Slack's documented example (api.slack.com "Verifying requests from
+// Slack"): secret, timestamp, form body and the signature it gives.
+const (
+	slackSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+	slackTS     = "1531420618"
+	slackBody   = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+	slackSig    = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+)
+
+func TestSlackDocumentedExample(t *testing.T) {
+	v := verifier(t, contract.SchemeSlack, signature.Options{})
+	h := headers{"X-Slack-Request-Timestamp": slackTS, "X-Slack-Signature": slackSig}
+	at := time.Unix(1531420618, 0)
+	if err := v.Verify(h, []byte(slackBody), []string{slackSecret}, at); err != nil {
+		t.Fatalf("Slack's example: %v", err)
+	}
+	if got := signature.SignSlack(slackSecret, 1531420618, []byte(slackBody)); got != slackSig {
+		t.Errorf("signing Slack's example: %s", got)
+	}
+	if err := v.Verify(h, []byte(slackBody+"&x=1"), []string{slackSecret}, at); !errors.Is(err, signature.ErrMismatch) {
+		t.Errorf("tampered body: %v", err)
+	}
+	if err := v.Verify(h, []byte(slackBody), []string{slackSecret}, at.Add(6*time.Minute)); !errors.Is(err, signature.ErrStale) {
+		t.Errorf("received 6 min later: %v", err)
+	}
+	if err := v.Verify(headers{"X-Slack-Request-Timestamp": slackTS, "X-Slack-Signature": "v1=abc"}, []byte(slackBody), []string{slackSecret}, at); !errors.Is(err, signature.ErrMalformed) {
+		t.Errorf("wrong version: %v", err)
+	}
+}
+
+// TestShopifyDocumentedScheme: Shopify documents X-Shopify-Hmac-Sha256 as
+// the base64 HMAC-SHA256 of the raw body with the app's client secret, and
+// publishes no vector; the expected value is computed here from that
+// construction, independently of the package.
+func TestShopifyDocumentedScheme(t *testing.T) {
+	const secret, body = "hush", `{"id":820982911946154508,"email":"jon@example.com"}`
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	want := base64.StdEncoding.EncodeToString(m.Sum(nil))
+	v := verifier(t, contract.SchemeShopify, signature.Options{})
+	if err := v.Verify(headers{"X-Shopify-Hmac-Sha256": want}, []byte(body), []string{secret}, time.Now()); err != nil {
+		t.Fatalf("documented construction: %v", err)
+	}
+	if got := signature.SignShopify(secret, []byte(body)); got != want {
+		t.Errorf("SignShopify = %s, want %s", got, want)
+	}
+	if err := v.Verify(headers{"X-Shopify-Hmac-Sha256": hex.EncodeToString(m.Sum(nil))}, []byte(body), []string{secret}, time.Now()); !errors.Is(err, signature.ErrMalformed) {
+		t.Errorf("hex instead of base64: %v", err)
+	}
+}
+
+// TestSeveralEntriesAnyWellFormedMatches: as the owners' verifiers do, a
+// header with several signatures verifies when any well-formed one matches,
+// and malformed siblings are skipped rather than failing the whole header.
+func TestSeveralEntriesAnyWellFormedMatches(t *testing.T) {
+	sw := verifier(t, contract.SchemeStandardWebhooks, signature.Options{})
+	for _, sigs := range []string{
+		"v1,garbage " + swSig,
+		"v1,!!!notbase64 v2,xyz " + swSig,
+		"v1a,abc " + swSig + " v1,AAAA",
+	} {
+		if err := sw.Verify(headers{"webhook-id": swID, "webhook-timestamp": swTS, "webhook-signature": sigs}, []byte(swBody), []string{swSecret}, swNow); err != nil {
+			t.Errorf("Standard Webhooks %q: %v", sigs, err)
+		}
+	}
+	if err := sw.Verify(headers{"webhook-id": swID, "webhook-timestamp": swTS, "webhook-signature": "v1,garbage v1,!!"}, []byte(swBody), []string{swSecret}, swNow); !errors.Is(err, signature.ErrMalformed) {
+		t.Errorf("only malformed entries: %v", err)
+	}
+
+	st := verifier(t, contract.SchemeStripe, signature.Options{})
+	good := signature.SignStripe("whsec_test", 1700000000, []byte(`{"id":"evt_1"}`))
+	_, v1, _ := strings.Cut(good, ",")
+	for _, hdr := range []string{
+		"t=1700000000,v1=deadbeef," + v1,
+		"t=1700000000,garbage," + v1 + ",v0=xyz",
+		"t=1700000000,v1=" + strings.Repeat("zz", 32) + "," + v1,
+	} {
+		if err := st.Verify(headers{"Stripe-Signature": hdr}, []byte(`{"id":"evt_1"}`), []string{"whsec_test"}, time.Unix(1700000000, 0)); err != nil {
+			t.Errorf("Stripe %q: %v", hdr, err)
+		}
+	}
+}
+
+// TestFarFutureTimestampIsStale: a timestamp far in the future used to
+// overflow the duration arithmetic and pass.
+func TestFarFutureTimestampIsStale(t *testing.T) {
+	sw := verifier(t, contract.SchemeStandardWebhooks, signature.Options{})
+	sig, err := signature.SignStandardWebhooks(swSecret, swID, 99999999999, []byte(swBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sw.Verify(headers{"webhook-id": swID, "webhook-timestamp": "99999999999", "webhook-signature": sig}, []byte(swBody), []string{swSecret}, swNow)
+	if !errors.Is(err, signature.ErrStale) {
+		t.Fatalf("ts=99999999999: %v, want stale", err)
+	}
+	st := verifier(t, contract.SchemeStripe, signature.Options{})
+	hdr := signature.SignStripe("whsec_test", 9223372036, []byte("{}"))
+	if err := st.Verify(headers{"Stripe-Signature": hdr}, []byte("{}"), []string{"whsec_test"}, swNow); !errors.Is(err, signature.ErrStale) {
+		t.Fatalf("Stripe far future: %v, want stale", err)
+	}
 }

@@ -16,11 +16,14 @@ import (
 // Outcome is what happened to a record.
 type Outcome string
 
-// The three outcomes (DESIGN §4).
+// The outcomes (DESIGN §4), plus Dropped: a record of an open source
+// (auth signature) that failed verification, acknowledged without being
+// processed or dead-lettered, and counted as Forged.
 const (
-	OK     Outcome = "ok"
-	Retry  Outcome = "retry"
-	Reject Outcome = "reject"
+	OK      Outcome = "ok"
+	Retry   Outcome = "retry"
+	Reject  Outcome = "reject"
+	Dropped Outcome = "dropped"
 )
 
 // Record is one record's outcome.
@@ -88,6 +91,8 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 	case Reject:
 		b.counts["Rejected"]++
 		b.rejects[r.Reason]++
+	case Dropped:
+		b.counts[Forged]++
 	}
 }
 
@@ -152,8 +157,11 @@ func (b *Batch) Flush(w io.Writer, now time.Time) error {
 
 const received = "Received"
 
+// Forged is the metric of records dropped as forgeries on open sources.
+const Forged = "Forged"
+
 // countNames are the count metrics of the main document, in order.
-var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates"}
+var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates", Forged}
 
 func appendString(buf []byte, s string) []byte {
 	q, _ := json.Marshal(s)
