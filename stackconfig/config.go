@@ -109,9 +109,6 @@ const (
 // AuthKinds lists every auth kind, in documentation order.
 var AuthKinds = []string{AuthAPIKey, AuthToken, AuthSignature, AuthCognito, AuthIAM}
 
-// TokenQueryParameter is the query string parameter of a token source's URL.
-const TokenQueryParameter = "token"
-
 // Auth says how senders authenticate to API Gateway.
 type Auth struct {
 	Type string `json:"type"`
