@@ -117,3 +117,21 @@ func (s Scheme) SignsDeliveryID() bool {
 		return false
 	}
 }
+
+// signatureOnlyPrefix starts the operationName of a method that is open at
+// the edge on purpose (auth kind signature).
+const signatureOnlyPrefix = "hookline:signature-only:"
+
+// SignatureOnlyOperation is the operationName that declares a method open
+// at the edge on purpose: its consumer verifies the body's signature with
+// scheme s and drops forgeries. The policy pack's authorized-methods rule
+// accepts an open method only with this declaration and a body-signing
+// scheme; it sits on the method itself, so the rule judges it at preview.
+func SignatureOnlyOperation(s Scheme) string { return signatureOnlyPrefix + string(s) }
+
+// ParseSignatureOnlyOperation reads the scheme of a SignatureOnlyOperation;
+// ok is false for any other operationName.
+func ParseSignatureOnlyOperation(op string) (Scheme, bool) {
+	s, ok := strings.CutPrefix(op, signatureOnlyPrefix)
+	return Scheme(s), ok
+}

@@ -104,7 +104,7 @@ func TestUnderEmulator(t *testing.T) {
 		forged,
 		record(t, "A", "a2", now), // the receiver fails it: retry
 		recordReceived(t, "C", "c1", now.Add(-10*time.Minute), now), // signed 10 min before it arrived
-		record(t, "A", "a3", now), // after a2 in group A: not processed
+		record(t, "A", "a3", now),                                   // after a2 in group A: not processed
 		record(t, "B", "b2", now),
 	}}
 	payload, _ := json.Marshal(ev)

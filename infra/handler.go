@@ -18,3 +18,13 @@ func HandlerArchive(projectDir string) (pulumi.Archive, error) {
 	}
 	return pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewFileAsset(path)}), nil
 }
+
+// AuthorizerArchive builds the edge authorizer for Lambda, as HandlerArchive
+// does the handler.
+func AuthorizerArchive(projectDir string) (pulumi.Archive, error) {
+	path, err := build.AuthorizerBootstrap(context.Background(), projectDir, build.Lambda)
+	if err != nil {
+		return nil, err
+	}
+	return pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewFileAsset(path)}), nil
+}

@@ -14,11 +14,13 @@ type policyDoc struct {
 }
 
 type statement struct {
-	Sid       string         `json:"Sid,omitempty"`
-	Effect    string         `json:"Effect"`
-	Principal any            `json:"Principal,omitempty"`
-	Action    []string       `json:"Action"`
-	Resource  any            `json:"Resource"`
+	Sid       string   `json:"Sid,omitempty"`
+	Effect    string   `json:"Effect"`
+	Principal any      `json:"Principal,omitempty"`
+	Action    []string `json:"Action"`
+	// Resource is omitted when empty: IAM refuses a trust policy with a
+	// Resource field (MalformedPolicyDocument: Has prohibited field Resource).
+	Resource  any            `json:"Resource,omitempty"`
 	Condition map[string]any `json:"Condition,omitempty"`
 }
 
@@ -89,6 +91,28 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 	if a.TableArn != "" {
 		st = append(st, statement{Sid: "IdempotencyTable", Effect: "Allow", Resource: a.TableArn, Action: []string{
 			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}})
+	}
+	return render(policyDoc{Version: "2012-10-17", Statement: st})
+}
+
+// ParameterARNs are the ARNs of SSM parameters (/a/b) of the stack's
+// account and region.
+func ParameterARNs(caller Caller, region string, names []string) []string {
+	var out []string
+	for _, p := range names {
+		out = append(out, fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", caller.Partition, region, caller.Account, p))
+	}
+	return out
+}
+
+// AuthorizerPolicy is the edge authorizer's least-privilege policy: write
+// its own log group, read the token and usage-key parameters it guards.
+func AuthorizerPolicy(logGroupArn string, parameterARNs []string) string {
+	st := []statement{
+		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: logGroupArn + ":*", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}},
+	}
+	if len(parameterARNs) > 0 {
+		st = append(st, statement{Sid: "ReadTokens", Effect: "Allow", Resource: parameterARNs, Action: []string{"ssm:GetParameter"}})
 	}
 	return render(policyDoc{Version: "2012-10-17", Statement: st})
 }

@@ -21,6 +21,10 @@ type ProgramOptions struct {
 	// Handler returns the handler archive. Default: build handler/ with
 	// build.Bootstrap and ship the result.
 	Handler func(projectDir string) (pulumi.Archive, error)
+	// Authorizer returns the edge authorizer's archive, built only when a
+	// source uses token auth. Default: build handler/authorizer; when only
+	// Handler is set (tests with a stub), Handler's archive serves for both.
+	Authorizer func(projectDir string) (pulumi.Archive, error)
 	// Transformations are registered as stack transformations before any
 	// resource: each sees every resource's type, name and typed args as the
 	// components register them and may rewrite them, the way a user's
@@ -103,5 +107,18 @@ func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("build the handler: %w", err)
 	}
-	return NewWebhook(ctx, ComponentName, &WebhookArgs{Config: cfg, Code: code})
+	args := &WebhookArgs{Config: cfg, Code: code}
+	if cfg.EdgeAuthorizer() {
+		authorizer := opts.Authorizer
+		switch {
+		case authorizer == nil && opts.Handler != nil:
+			authorizer = opts.Handler
+		case authorizer == nil:
+			authorizer = AuthorizerArchive
+		}
+		if args.AuthorizerCode, err = authorizer(dir); err != nil {
+			return nil, fmt.Errorf("build the edge authorizer: %w", err)
+		}
+	}
+	return NewWebhook(ctx, ComponentName, args)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan"
@@ -144,9 +145,22 @@ func checkAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 	for _, s := range c.Sources {
 		name := infra.ComponentName + "-" + s.Name
 		m := find(t, methods, name+"-method")
-		wantAuth := map[string]string{"apiKey": "NONE", "cognito": "COGNITO_USER_POOLS", "iam": "AWS_IAM"}[s.Auth.Type]
-		if m.Inputs["authorization"] != wantAuth || m.Inputs["apiKeyRequired"] != (s.Auth.Type == "apiKey") {
-			t.Errorf("%s method auth: %v / %v", s.Name, m.Inputs["authorization"], m.Inputs["apiKeyRequired"])
+		wantAuth := map[string]string{"apiKey": "NONE", "token": "CUSTOM", "signature": "NONE", "cognito": "COGNITO_USER_POOLS", "iam": "AWS_IAM"}[s.Auth.Type]
+		if s.Auth.Type == "apiKey" && c.EdgeAuthorizer() {
+			wantAuth = "CUSTOM" // the key source is AUTHORIZER: the key passes through it
+		}
+		wantKey := s.Auth.Type == "apiKey" || s.Auth.Type == "token"
+		if m.Inputs["authorization"] != wantAuth || m.Inputs["apiKeyRequired"] != wantKey {
+			t.Errorf("%s method auth: %v / %v, want %s / %v", s.Name, m.Inputs["authorization"], m.Inputs["apiKeyRequired"], wantAuth, wantKey)
+		}
+		if (wantAuth == "CUSTOM" || wantAuth == "COGNITO_USER_POOLS") != (m.Inputs["authorizerId"] != nil) {
+			t.Errorf("%s method authorizer %v with authorization %s", s.Name, m.Inputs["authorizerId"], wantAuth)
+		}
+		if rp, _ := m.Inputs["requestParameters"].(map[string]any); s.Auth.Type == "token" && rp["method.request.querystring.token"] != true {
+			t.Errorf("%s: the token query parameter is not required: %v", s.Name, m.Inputs["requestParameters"])
+		}
+		if op, _ := m.Inputs["operationName"].(string); (s.Auth.Type == "signature") != (op == "hookline:signature-only:"+string(s.Signature.Scheme)) {
+			t.Errorf("%s (auth %s) operationName %q", s.Name, s.Auth.Type, op)
 		}
 		if m.Inputs["requestValidatorId"] == nil {
 			t.Errorf("%s method has no request validator", s.Name)
@@ -202,9 +216,9 @@ func checkAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		t.Errorf("account managed = %v, %d accounts, logging %v", c.ManageAPIGatewayAccount, len(accounts), path(settings.Inputs, "settings.loggingLevel"))
 	}
 
-	apiKeySources := 0
+	apiKeySources := 0 // apiKey and token sources: both have a key and a usage plan
 	for _, s := range c.Sources {
-		if s.Auth.Type == "apiKey" {
+		if s.Auth.Type == "apiKey" || s.Auth.Type == "token" {
 			apiKeySources++
 		}
 	}
@@ -264,7 +278,11 @@ func checkFunctions(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 	}
 	fns := res.Find("aws:lambda/function:Function")
 	maps := res.Find("aws:lambda/eventSourceMapping:EventSourceMapping")
-	if len(fns) != len(c.Sources) || len(maps) != len(c.Sources) {
+	wantFns := len(c.Sources)
+	if c.EdgeAuthorizer() {
+		wantFns++
+	}
+	if len(fns) != wantFns || len(maps) != len(c.Sources) {
 		t.Fatalf("got %d functions, %d mappings", len(fns), len(maps))
 	}
 	for _, s := range c.Sources {
@@ -426,7 +444,12 @@ func TestSecretsBecomeSecureStringParameters(t *testing.T) {
 		return s + "  hookline:signingSecrets:\n    github:\n      secure: v1:c2VjcmV0\n"
 	})
 	res := runPlan(t, dir, "dev")
-	params := res.Find("aws:ssm/parameter:Parameter")
+	var params []plan.Resource
+	for _, p := range res.Find("aws:ssm/parameter:Parameter") {
+		if !strings.HasSuffix(p.Inputs["name"].(string), "/usage-key") {
+			params = append(params, p)
+		}
+	}
 	if len(params) != 1 {
 		t.Fatalf("got %d parameters", len(params))
 	}
@@ -434,8 +457,10 @@ func TestSecretsBecomeSecureStringParameters(t *testing.T) {
 	if p["name"] != "/hookline/dev/github/signing-secret" || p["type"] != "SecureString" || p["value"] != plan.Secret {
 		t.Errorf("parameter: %v", p)
 	}
-	if n := len(runPlan(t, "..", "dev").Find("aws:ssm/parameter:Parameter")); n != 0 {
-		t.Errorf("a stack without secrets manages %d parameters", n)
+	for _, p := range runPlan(t, "..", "dev").Find("aws:ssm/parameter:Parameter") {
+		if n := p.Inputs["name"].(string); n != "/hookline/dev/payments/usage-key" {
+			t.Errorf("a stack without secrets manages parameter %s", n)
+		}
 	}
 }
 
@@ -467,5 +492,72 @@ func TestHandlerBuildFailureStopsTheProgram(t *testing.T) {
 	_, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Handler: broken})
 	if err == nil || !strings.Contains(err.Error(), "build the handler") || !strings.Contains(err.Error(), "syntax error") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestEdgeAuthorizer: a stack with a token source gets the REQUEST
+// authorizer as AWS needs it: the REST API reads API keys from the
+// authorizer, each token route is cached on its ?token= for the source's
+// TTL, apiKey routes pass x-api-key through, the function is arm64 on
+// provided.al2023 with its own role (a trust policy without Resource) and
+// log group, API Gateway may invoke it, and the token source's API key is
+// stored for it as a SecureString.
+func TestEdgeAuthorizer(t *testing.T) {
+	dir := writeStack(t, "prod", func(s string) string {
+		return s + "  hookline:tokens:\n    payments:\n      secure: v1:dG9rZW4=\n"
+	})
+	res := runPlan(t, dir, "prod")
+	c := res.Config
+	api := res.Find("aws:apigateway/restApi:RestApi")[0]
+	if api.Inputs["apiKeySource"] != "AUTHORIZER" {
+		t.Errorf("apiKeySource %v: API Gateway would not take the usage key from the authorizer", api.Inputs["apiKeySource"])
+	}
+	authz := map[string]plan.Resource{}
+	for _, a := range res.Find("aws:apigateway/authorizer:Authorizer") {
+		authz[a.Inputs["name"].(string)] = a
+	}
+	tok, ok := authz["payments-token"]
+	if !ok {
+		t.Fatalf("no token authorizer for payments: %v", authz)
+	}
+	if tok.Inputs["type"] != "REQUEST" || tok.Inputs["identitySource"] != "method.request.querystring.token" ||
+		num(tok.Inputs["authorizerResultTtlInSeconds"]) != 300 || !strings.Contains(fmt.Sprint(tok.Inputs["authorizerUri"]), ":lambda:path/2015-03-31/functions/") {
+		t.Errorf("token authorizer: %v", tok.Inputs)
+	}
+	if k := authz["api-key"]; k.Inputs["identitySource"] != "method.request.header.x-api-key" {
+		t.Errorf("api key pass-through: %v", k.Inputs)
+	}
+	fn := find(t, res.Find("aws:lambda/function:Function"), "hookline-authorizer-function")
+	if fn.Inputs["runtime"] != "provided.al2023" || fmt.Sprint(fn.Inputs["architectures"]) != "[arm64]" || fn.Inputs["name"] != c.AuthorizerName() {
+		t.Errorf("authorizer function: %v", fn.Inputs)
+	}
+	env, _ := path(fn.Inputs, "environment.variables").(map[string]any)
+	routes, err := contract.ParseAuthorizerRoutes(fmt.Sprint(env[contract.EnvAuthorizerRoutes]))
+	if err != nil || routes["payments"].Kind != contract.EdgeToken || routes["vendors"].Kind != contract.EdgeAPIKey || len(routes) != 2 {
+		t.Errorf("authorizer routes %v, %v", routes, err)
+	}
+	role := find(t, res.Find("aws:iam/role:Role"), "hookline-authorizer-function")
+	if strings.Contains(role.Inputs["assumeRolePolicy"].(string), "Resource") {
+		t.Errorf("trust policy with a Resource field, which IAM refuses: %s", role.Inputs["assumeRolePolicy"])
+	}
+	pol := find(t, res.Find("aws:iam/rolePolicy:RolePolicy"), "hookline-authorizer-function").Inputs["policy"].(string)
+	for _, want := range []string{"parameter/hookline/prod/payments/token-secret", "parameter/hookline/prod/payments/usage-key", "ssm:GetParameter", c.AuthorizerLogGroup()} {
+		if !strings.Contains(pol, want) {
+			t.Errorf("authorizer policy lacks %s: %s", want, pol)
+		}
+	}
+	perm := res.Find("aws:lambda/permission:Permission")
+	if len(perm) != 1 || perm[0].Inputs["principal"] != "apigateway.amazonaws.com" || !strings.HasSuffix(fmt.Sprint(perm[0].Inputs["sourceArn"]), "/authorizers/*") {
+		t.Errorf("invoke permission: %v", perm)
+	}
+	params := map[string]map[string]any{}
+	for _, p := range res.Find("aws:ssm/parameter:Parameter") {
+		params[p.Inputs["name"].(string)] = p.Inputs
+	}
+	if p := params["/hookline/prod/payments/token-secret"]; p["type"] != "SecureString" || p["value"] != plan.Secret {
+		t.Errorf("token parameter: %v", p)
+	}
+	if p := params["/hookline/prod/payments/usage-key"]; p["type"] != "SecureString" {
+		t.Errorf("usage key parameter: %v", p)
 	}
 }

@@ -38,6 +38,16 @@ type RestAPI struct {
 	ExecutionArn   pulumi.StringOutput `pulumi:"executionArn"`
 }
 
+// APIKeySource is where API Gateway reads API keys: the x-api-key header,
+// or, with token sources, the edge authorizer's usageIdentifierKey (so a
+// token source's usage plan throttles it too).
+func APIKeySource(c *stackconfig.Config) string {
+	if c.EdgeAuthorizer() {
+		return "AUTHORIZER"
+	}
+	return "HEADER"
+}
+
 // NewRestAPI creates the REST API component.
 func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pulumi.ResourceOption) (*RestAPI, error) {
 	if args == nil || args.Config == nil {
@@ -61,7 +71,8 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 		DisableExecuteApiEndpoint: pulumi.Bool(c.Domain != nil),
 		// No binaryMediaTypes: a JSON body must reach the template as text,
 		// or signatures would be checked over base64.
-		Tags: tagMap(c),
+		ApiKeySource: pulumi.String(APIKeySource(c)),
+		Tags:         tagMap(c),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create rest api: %w", err)

@@ -15,17 +15,24 @@ const (
 	AuthorizationNone    = "NONE"
 	AuthorizationCognito = "COGNITO_USER_POOLS"
 	AuthorizationIAM     = "AWS_IAM"
+	AuthorizationCustom  = "CUSTOM"
 )
 
 // RouteSpec is everything that decides one source's method and integration
 // in API Gateway. The resources are created from it and the Deployment's
 // trigger is a hash of it, so any change to a route redeploys the stage.
 type RouteSpec struct {
-	Source              string                         `json:"source"`
-	Path                string                         `json:"path"`
-	HTTPMethod          string                         `json:"httpMethod"`
-	Authorization       string                         `json:"authorization"`
-	APIKeyRequired      bool                           `json:"apiKeyRequired"`
+	Source         string `json:"source"`
+	Path           string `json:"path"`
+	HTTPMethod     string `json:"httpMethod"`
+	Authorization  string `json:"authorization"`
+	APIKeyRequired bool   `json:"apiKeyRequired"`
+	// EdgeCheck is what hookline's edge authorizer checks on a CUSTOM
+	// route: contract.EdgeToken or contract.EdgeAPIKey.
+	EdgeCheck string `json:"edgeCheck,omitempty"`
+	// SignatureOnly is the scheme of a route deliberately open at the edge
+	// (auth signature): the consumer verifies it and drops forgeries.
+	SignatureOnly       contract.Scheme                `json:"signatureOnly,omitempty"`
 	UserPoolARN         string                         `json:"userPoolArn,omitempty"`
 	Scopes              []string                       `json:"scopes,omitempty"`
 	RequestParameters   map[string]bool                `json:"requestParameters"`
@@ -56,6 +63,16 @@ func NewRouteSpec(c *stackconfig.Config, s stackconfig.Source) RouteSpec {
 	switch s.Auth.Type {
 	case stackconfig.AuthAPIKey:
 		r.Authorization, r.APIKeyRequired = AuthorizationNone, true
+		if c.EdgeAuthorizer() {
+			// The API's key source is AUTHORIZER: the key reaches API
+			// Gateway through the authorizer's pass-through.
+			r.Authorization, r.EdgeCheck = AuthorizationCustom, contract.EdgeAPIKey
+		}
+	case stackconfig.AuthToken:
+		r.Authorization, r.APIKeyRequired, r.EdgeCheck = AuthorizationCustom, true, contract.EdgeToken
+		r.RequestParameters["method.request.querystring."+contract.TokenQueryParameter] = true
+	case stackconfig.AuthSignature:
+		r.Authorization, r.SignatureOnly = AuthorizationNone, s.Signature.Scheme
 	case stackconfig.AuthCognito:
 		r.Authorization, r.UserPoolARN, r.Scopes = AuthorizationCognito, s.Auth.UserPoolARN, s.Auth.Scopes
 		r.RequestParameters["method.request.header.Authorization"] = true

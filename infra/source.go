@@ -36,6 +36,9 @@ type SourceArgs struct {
 	// Caller is the account the stack deploys into (the DLQ's ARN is written
 	// from it, so the redrive policy is known at preview).
 	Caller Caller
+	// AuthorizerID is the edge authorizer of a CUSTOM route (token, or
+	// apiKey behind an AUTHORIZER key source).
+	AuthorizerID pulumi.IDInput
 }
 
 // Source is everything one sending system gets: its route and SQS
@@ -79,7 +82,10 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 	if err := src.queues(ctx, name, c, s, args.Caller); err != nil {
 		return nil, err
 	}
-	if err := src.route(ctx, name, c, s, args.API); err != nil {
+	if src.Route.Authorization == AuthorizationCustom && args.AuthorizerID == nil {
+		return nil, fmt.Errorf("source %s: its route needs the edge authorizer (AuthorizerID)", name)
+	}
+	if err := src.route(ctx, name, c, s, args.API, args.AuthorizerID); err != nil {
 		return nil, err
 	}
 	if err := src.consumer(ctx, name, c, s, args.Code); err != nil {
@@ -162,7 +168,7 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 }
 
 // route adds POST /<source> with its AWS integration into SQS SendMessage.
-func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, api *RestAPI) error {
+func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, api *RestAPI, authorizer pulumi.IDInput) error {
 	parent := pulumi.Parent(src)
 	r := src.Route
 
@@ -214,6 +220,12 @@ func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config
 		}
 		ma.AuthorizerId = authz.ID()
 		ma.AuthorizationScopes = pulumi.ToStringArray(r.Scopes)
+	}
+	if r.Authorization == AuthorizationCustom {
+		ma.AuthorizerId = authorizer
+	}
+	if r.SignatureOnly != "" {
+		ma.OperationName = pulumi.String(contract.SignatureOnlyOperation(r.SignatureOnly))
 	}
 	method, err := apigateway.NewMethod(ctx, name+"-method", ma, parent)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/stackconfig"
@@ -138,14 +139,28 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 				return nil, fmt.Errorf("create method settings for %s: %w", s.Name, err)
 			}
 		}
-		if s.Auth.Type != stackconfig.AuthAPIKey {
+		if !s.Auth.HasUsagePlan() {
 			continue
 		}
 		key, err := st.usagePlan(ctx, name, c, s, args.API)
 		if err != nil {
 			return nil, err
 		}
-		keys[s.Name] = key.Value
+		if s.Auth.Type == stackconfig.AuthAPIKey {
+			keys[s.Name] = key.Value
+			continue
+		}
+		// A token source's sender never sees its API key: the edge
+		// authorizer reads it from here and hands it to API Gateway.
+		if _, err := ssm.NewParameter(ctx, name+"-"+s.Name+"-usage-key", &ssm.ParameterArgs{
+			Name:        pulumi.String(c.UsageKeyParameter(s)),
+			Type:        pulumi.String("SecureString"),
+			Value:       key.Value,
+			Description: pulumi.String("hookline API key value of token source " + s.Name + " (read by the edge authorizer)"),
+			Tags:        tagMap(c),
+		}, parent); err != nil {
+			return nil, fmt.Errorf("store the usage key of %s: %w", s.Name, err)
+		}
 	}
 
 	st.InvokeURL = st.Stage.InvokeUrl

@@ -13,6 +13,9 @@ type WebhookArgs struct {
 	Config *stackconfig.Config
 	// Code is the handler archive shared by every source's function.
 	Code pulumi.Archive
+	// AuthorizerCode is the edge authorizer's archive, needed when a
+	// source uses token auth (Config.EdgeAuthorizer).
+	AuthorizerCode pulumi.Archive
 }
 
 // Webhook is one environment's complete data path.
@@ -20,6 +23,7 @@ type Webhook struct {
 	pulumi.ResourceState
 
 	API        *RestAPI
+	Authorizer *EdgeAuthorizer // nil without token sources
 	Sources    []*Source
 	Stage      *ApiStage
 	Domain     *Domain // nil without a custom domain
@@ -49,9 +53,25 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	if w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c}, parent); err != nil {
 		return nil, err
 	}
+	authorizers := map[string]pulumi.IDOutput{}
+	if c.EdgeAuthorizer() {
+		if args.AuthorizerCode == nil {
+			return nil, fmt.Errorf("webhook %s: AuthorizerCode is required when a source uses token auth", name)
+		}
+		if w.Authorizer, err = NewEdgeAuthorizer(ctx, name+"-authorizer", &EdgeAuthorizerArgs{
+			Config: c, API: w.API, Code: args.AuthorizerCode, Caller: caller,
+		}, parent); err != nil {
+			return nil, err
+		}
+		authorizers = w.Authorizer.IDs
+	}
 	var watched []pulumi.Resource
 	for _, s := range c.Sources {
-		src, err := NewSource(ctx, name+"-"+s.Name, &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code, Caller: caller}, parent)
+		sa := &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code, Caller: caller}
+		if id, ok := authorizers[s.Name]; ok {
+			sa.AuthorizerID = id
+		}
+		src, err := NewSource(ctx, name+"-"+s.Name, sa, parent)
 		if err != nil {
 			return nil, err
 		}

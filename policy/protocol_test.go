@@ -180,6 +180,25 @@ func TestProtocol(t *testing.T) {
 			if tc.fixture.Rule != "" && !tc.fixture.PreviewOnly && !hasPolicy(got, tc.fixture.Rule) {
 				t.Errorf("no %s violation in %v", tc.fixture.Rule, got)
 			}
+			if tc.fixture.Name == "open-method" {
+				// Every method is opened: the pack flags each one, except
+				// prod's github route, which declares signature-only auth
+				// with a body-signing scheme (prod itself has no findings).
+				flagged := map[string]bool{}
+				for _, f := range got {
+					if f.policy == "authorized-methods" {
+						flagged[f.urn[strings.LastIndex(f.urn, "::")+2:]] = true
+					}
+				}
+				for _, m := range []string{"hookline-payments-method", "hookline-vendors-method", "hookline-partners-method", "hookline-internal-method"} {
+					if !flagged[m] {
+						t.Errorf("open %s not flagged: %v", m, flagged)
+					}
+				}
+				if flagged["hookline-github-method"] {
+					t.Error("the declared signature-only github method is flagged")
+				}
+			}
 		})
 	}
 }

@@ -176,6 +176,18 @@ type Idempotency struct {
 	TTLHours int  `json:"ttlHours"`
 }
 
+// EdgeAuthorizer reports whether the stack needs hookline's edge authorizer:
+// when a source uses token auth. The REST API's API key source is then
+// AUTHORIZER, so apiKey sources pass through it too.
+func (c *Config) EdgeAuthorizer() bool {
+	for _, s := range c.Sources {
+		if s.Auth.Type == AuthToken {
+			return true
+		}
+	}
+	return false
+}
+
 // Spec is the ingest contract of the source.
 func (s Source) Spec() contract.Spec {
 	return contract.Spec{

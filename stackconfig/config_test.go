@@ -333,7 +333,7 @@ func TestStackFiles(t *testing.T) {
 		sources int
 		domain  bool
 		emails  int
-	}{{"dev", 2, false, 0}, {"prod", 3, true, 2}} {
+	}{{"dev", 2, false, 0}, {"prod", 5, true, 2}} {
 		t.Run(tc.stack, func(t *testing.T) {
 			r, secret, err := stackconfig.ReadStackFile("..", tc.stack)
 			if err != nil {
@@ -351,7 +351,7 @@ func TestStackFiles(t *testing.T) {
 				for _, s := range c.Sources {
 					auth[s.Auth.Type] = true
 				}
-				if len(auth) != 3 {
+				if len(auth) != len(stackconfig.AuthKinds) {
 					t.Errorf("prod must have one source per auth kind, got %v", auth)
 				}
 			}

@@ -28,6 +28,9 @@ import (
 // HandlerPackage is the Go package of the Lambda handler, relative to the project.
 const HandlerPackage = "./handler"
 
+// AuthorizerPackage is the Go package of the edge authorizer (token routes).
+const AuthorizerPackage = "./handler/authorizer"
+
 // Dir is where builds land, relative to the project; git ignores it.
 const Dir = ".build"
 
@@ -74,10 +77,22 @@ func Handler(t Target) Spec { return Spec{Package: HandlerPackage, Target: t, Fl
 // relative to the project.
 func HandlerDir(t Target) string { return filepath.Join(Dir, "handler", t.String()) }
 
+// Authorizer is the spec of the edge authorizer binary for target.
+func Authorizer(t Target) Spec { return Spec{Package: AuthorizerPackage, Target: t, Flags: Flags} }
+
+// AuthorizerDir is where the program keeps the authorizer binary for target.
+func AuthorizerDir(t Target) string { return filepath.Join(Dir, "authorizer", t.String()) }
+
 // Bootstrap builds the handler for target into the project's build dir and
 // returns the path of its bootstrap.
 func Bootstrap(ctx context.Context, projectDir string, t Target) (string, error) {
 	return Binary(ctx, projectDir, Handler(t), filepath.Join(projectDir, HandlerDir(t), "bootstrap"))
+}
+
+// AuthorizerBootstrap builds the edge authorizer for target and returns the
+// path of its bootstrap.
+func AuthorizerBootstrap(ctx context.Context, projectDir string, t Target) (string, error) {
+	return Binary(ctx, projectDir, Authorizer(t), filepath.Join(projectDir, AuthorizerDir(t), "bootstrap"))
 }
 
 // Binary builds spec into out and returns out. It skips the compiler when the

@@ -325,6 +325,11 @@ var computers = map[string]func(r *res) string{
 		r.tagsAll()
 		return name
 	},
+	"aws:lambda/permission:Permission": func(r *res) string {
+		// The provider names an unnamed statement terraform-<timestamp-ish id>.
+		r.setDefault("statementId", "terraform-"+r.hash("sid", 26))
+		return r.str("statementId")
+	},
 	"aws:lambda/eventSourceMapping:EventSourceMapping": func(r *res) string {
 		uuid := r.hash("u1", 8) + "-" + r.hash("u2", 4) + "-" + r.hash("u3", 4) + "-" + r.hash("u4", 4) + "-" + r.hash("u5", 12)
 		r.set("uuid", uuid)

@@ -33,7 +33,7 @@ var needs = map[string][]need{
 	"tls-only": {{TypeDomainName, "securityPolicy", false, false}, {TypeDomainName, "endpointConfiguration", false, false},
 		{TypeDomainName, "regionalCertificateArn", true, false}, {TypeQueuePolicy, "policy", false, false}},
 	"partial-batch-responses": {{TypeMapping, "functionResponseTypes", false, false}, {TypeMapping, "eventSourceArn", true, false}},
-	"authorized-methods":      {{TypeMethod, "authorization", false, false}, {TypeMethod, "apiKeyRequired", false, false}},
+	"authorized-methods":      {{TypeMethod, "authorization", false, false}, {TypeMethod, "apiKeyRequired", false, false}, {TypeMethod, "operationName", false, false}},
 	"dlq-required": {{TypeQueue, "redrivePolicy", false, false}, {TypeQueue, "fifoQueue", false, false},
 		{TypeQueue, "messageRetentionSeconds", false, false}},
 	"visibility-timeout": {{TypeMapping, "eventSourceArn", true, false}, {TypeMapping, "functionName", true, false},

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -95,7 +96,7 @@ var (
 		{"max-receive-count", "A redrive's maxReceiveCount lies within the configured bounds.", Mandatory, []string{"minReceiveCount", "maxReceiveCount"}, maxReceiveCount},
 		{"tls-only", "Custom domains use TLS 1.2 or stronger on a REGIONAL endpoint with an ACM certificate; queue policies deny non-TLS access.", Mandatory, []string{"allowedSecurityPolicies"}, tlsOnly},
 		{"partial-batch-responses", "SQS event source mappings report batch item failures, so one failed record does not retry the whole batch.", Mandatory, nil, partialBatch},
-		{"authorized-methods", "No API Gateway method is open: each needs an authorizer, IAM or an API key.", Mandatory, []string{"exemptHttpMethods"}, authorizedMethods},
+		{"authorized-methods", "No API Gateway method is open: each needs an authorizer, IAM or an API key, or declares that its consumer verifies a body signature (hookline auth signature).", Mandatory, []string{"exemptHttpMethods"}, authorizedMethods},
 		{"encryption-at-rest", "Queues are encrypted at rest.", Advisory, nil, encryptionAtRest},
 		{"log-retention", "Every log group has a retention period.", Advisory, nil, logRetention},
 		{"no-receive-route", "No API Gateway integration exposes SQS ReceiveMessage, DeleteMessage or PurgeQueue.", Advisory, nil, noReceiveRoute},
@@ -308,7 +309,27 @@ func authorizedMethods(r Resource, c Config) []string {
 	if st == unknown || key {
 		return nil
 	}
-	return []string{fmt.Sprintf("method %s is open to anyone: set authorization (COGNITO_USER_POOLS, AWS_IAM, CUSTOM) or apiKeyRequired: true", r.Name)}
+	op, st := r.str("operationName")
+	if st == unknown {
+		return nil
+	}
+	if scheme, declared := contract.ParseSignatureOnlyOperation(op); declared && st == present {
+		if _, err := contract.ParseScheme(string(scheme)); err == nil && scheme.SignsBody() {
+			return nil
+		}
+		return []string{fmt.Sprintf("method %s is open and declares signature-only auth with scheme %q, which signs no body: anyone could post; use a scheme that signs the body (%s) or an edge credential", r.Name, scheme, bodySigningSchemes())}
+	}
+	return []string{fmt.Sprintf("method %s is open to anyone: set authorization (COGNITO_USER_POOLS, AWS_IAM, CUSTOM) or apiKeyRequired: true, or, for a sender that signs its bodies, hookline's auth type signature", r.Name)}
+}
+
+func bodySigningSchemes() string {
+	var names []string
+	for _, s := range contract.Schemes {
+		if s.SignsBody() {
+			names = append(names, string(s))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func encryptionAtRest(r Resource, _ Config) []string {

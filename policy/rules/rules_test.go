@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/policy/rules"
 )
 
@@ -58,6 +59,11 @@ func TestResourceRules(t *testing.T) {
 		{"method with iam", res(rules.TypeMethod, map[string]any{"authorization": "AWS_IAM", "httpMethod": "POST"}), "", "authorized-methods", ""},
 		{"open method", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "POST"}), "authorized-methods", "authorized-methods", "open to anyone"},
 		{"open OPTIONS", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "OPTIONS"}), "", "authorized-methods", ""},
+		{"open, declared signature-only with github", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "POST", "operationName": contract.SignatureOnlyOperation(contract.SchemeGitHub)}), "", "authorized-methods", ""},
+		{"open, declared signature-only with none", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "POST", "operationName": contract.SignatureOnlyOperation(contract.SchemeNone)}), "authorized-methods", "authorized-methods", "signs no body"},
+		{"open, declared with an unknown scheme", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "POST", "operationName": "hookline:signature-only:rot13"}), "authorized-methods", "authorized-methods", "signs no body"},
+		{"open with another operation name", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "POST", "operationName": "ReceiveWebhook"}), "authorized-methods", "authorized-methods", "open to anyone"},
+		{"open, operation name unknown at preview", res(rules.TypeMethod, map[string]any{"authorization": "NONE", "httpMethod": "POST", "operationName": unknown}), "", "authorized-methods", ""},
 		{"unencrypted queue", res(rules.TypeQueue, map[string]any{"fifoQueue": true, "contentBasedDeduplication": true, "sqsManagedSseEnabled": false}), "encryption-at-rest", "encryption-at-rest", "sqsManagedSseEnabled"},
 		{"kms queue", res(rules.TypeQueue, map[string]any{"sqsManagedSseEnabled": false, "kmsMasterKeyId": "alias/x"}), "", "encryption-at-rest", ""},
 		{"log group forever", res(rules.TypeLogGroup, map[string]any{"name": "g"}), "log-retention", "log-retention", "retentionInDays"},
