@@ -58,6 +58,16 @@ func Bootstrap(t testing.TB, target build.Target) string {
 	})
 }
 
+// AuthorizerBootstrap builds the edge authorizer for target, as the program
+// would (once per source tree), before any timed part of a test.
+func AuthorizerBootstrap(t testing.TB, target build.Target) string {
+	t.Helper()
+	root := ProjectDir(t)
+	return run(t, "authorizer "+target.String(), func(ctx context.Context) (string, error) {
+		return build.AuthorizerBootstrap(ctx, root, target)
+	})
+}
+
 func run(t testing.TB, what string, f func(context.Context) (string, error)) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), BuildLimit)

@@ -27,6 +27,7 @@ func RequireEngine(t testing.TB) (plugins, pack string) {
 	provider := Binary(t, "pulumi-resource-aws", build.Spec{Package: "./internal/testing/pulumi-resource-aws"})
 	pack = Binary(t, "hookline-policy", build.Spec{Package: "./policy"})
 	Bootstrap(t, build.Lambda)
+	AuthorizerBootstrap(t, build.Lambda)
 	return filepath.Dir(provider), pack
 }
 
