@@ -27,9 +27,21 @@ func TestSend(t *testing.T) {
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	status := http.StatusAccepted
 	var verifyErr error
-	var gotKey, gotType, gotAuth string
+	var gotKey, gotType, gotAuth, gotToken string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth2/token" { // a Cognito user pool domain's token endpoint
+			id, sec, _ := r.BasicAuth()
+			_ = r.ParseForm()
+			if id != "client-1" || sec != "s3cret" || r.Form.Get("grant_type") != "client_credentials" || r.Form.Get("scope") != "webhooks/write" {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = io.WriteString(w, `{"error":"invalid_client"}`)
+				return
+			}
+			_, _ = io.WriteString(w, `{"access_token":"cc-token","token_type":"Bearer","expires_in":3600}`)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
+		gotToken = r.URL.Query().Get("token")
 		v, _ := signature.New(contract.SchemeStandardWebhooks, signature.Options{})
 		verifyErr = v.Verify(httpHeader(r.Header), body, []string{secret}, time.Now())
 		gotKey, gotType, gotAuth = r.Header.Get("x-api-key"), r.Header.Get("Content-Type"), r.Header.Get("Authorization")
@@ -58,15 +70,27 @@ func TestSend(t *testing.T) {
 	if gotType != "application/json" || gotKey != "" || gotAuth != "Bearer tok-1" {
 		t.Errorf("content type %q, api key %q, authorization %q", gotType, gotKey, gotAuth)
 	}
-	// A Cognito source without a token, and an IAM source (no SigV4 yet):
-	// a clear error before anything is sent.
+	// A Cognito source without a token: a clear error before anything is sent.
 	noToken := []string{"send", "--stack", "prod", "--source", "partners", "--body", body, "--secret", secret, "--url", srv.URL, "--dir", "../.."}
-	if code, _, errOut := runCLI(noToken...); code != 2 || !strings.Contains(errOut, "Authorization=Bearer") {
+	if code, _, errOut := runCLI(noToken...); code != 2 || !strings.Contains(errOut, "--bearer") {
 		t.Errorf("cognito without a token: exit %d, %q", code, errOut)
 	}
-	iamArgs := []string{"send", "--stack", "prod", "--source", "internal", "--body", body, "--secret", secret, "--url", srv.URL, "--dir", "../.."}
-	if code, _, errOut := runCLI(iamArgs...); code != 2 || !strings.Contains(errOut, "SigV4") {
-		t.Errorf("iam source: exit %d, %q", code, errOut)
+	// The client-credentials flow against the user pool's domain.
+	cc := []string{"send", "--stack", "prod", "--source", "partners", "--body", body, "--secret", secret,
+		"--url", srv.URL + "/partners", "--header", "X-Partner-Account=acme", "--cognito-domain", srv.URL,
+		"--client-id", "client-1", "--client-secret", "s3cret", "--ca-file", ca, "--dir", "../.."}
+	if code, _, errOut := runCLI(cc...); code != 0 || gotAuth != "Bearer cc-token" {
+		t.Errorf("client credentials: exit %d, authorization %q, %s", code, gotAuth, errOut)
+	}
+	// An IAM source is signed with SigV4 for execute-api.
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	iamArgs := []string{"send", "--stack", "prod", "--source", "internal", "--body", body, "--secret", "k", "--url", srv.URL + "/internal", "--ca-file", ca, "--dir", "../.."}
+	if code, _, errOut := runCLI(iamArgs...); code != 0 || !strings.HasPrefix(gotAuth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") ||
+		!strings.Contains(gotAuth, "/us-east-1/execute-api/aws4_request") {
+		t.Errorf("iam source: exit %d, authorization %q, %s", code, gotAuth, errOut)
 	}
 
 	for _, tc := range []struct {
@@ -88,10 +112,16 @@ func TestSend(t *testing.T) {
 		t.Errorf("untrusted certificate: exit %d, %q", code, errOut)
 	}
 	// An apiKey source needs a key; with one it is sent.
-	stripeArgs := []string{"send", "--stack", "dev", "--source", "payments", "--body", body, "--secret", "whsec_x",
-		"--url", srv.URL + "/payments", "--ca-file", ca, "--dir", "../..", "--api-key", "k-123"}
-	if code, _, errOut := runCLI(stripeArgs...); code != 0 || gotKey != "k-123" {
+	vendorArgs := []string{"send", "--stack", "prod", "--source", "vendors", "--body", body, "--secret", secret,
+		"--url", srv.URL + "/vendors", "--header", "X-Vendor-Account=v1", "--ca-file", ca, "--dir", "../..", "--api-key", "k-123"}
+	if code, _, errOut := runCLI(vendorArgs...); code != 0 || gotKey != "k-123" {
 		t.Errorf("api key: exit %d key %q %s", code, gotKey, errOut)
+	}
+	// A token source (Stripe in dev) gets its token in the URL, no header.
+	stripeArgs := []string{"send", "--stack", "dev", "--source", "payments", "--body", body, "--secret", "whsec_x",
+		"--url", srv.URL + "/payments", "--ca-file", ca, "--dir", "../..", "--token", "tok_abc"}
+	if code, _, errOut := runCLI(stripeArgs...); code != 0 || gotToken != "tok_abc" || gotKey != "" {
+		t.Errorf("token: exit %d token %q key %q %s", code, gotToken, gotKey, errOut)
 	}
 	// No URL and no deployed stack: a clear error.
 	if code, _, errOut := runCLI("send", "--stack", "dev", "--source", "github", "--body", body, "--secret", "s", "--dir", t.TempDir()); code != 2 || errOut == "" {

@@ -3,19 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -35,6 +39,11 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	secret := fs.String("secret", "", "signing secret (default: read from the source's SSM parameter)")
 	url := fs.String("url", "", "endpoint URL of the source (default: the stack output sources.<source>.url)")
 	apiKey := fs.String("api-key", "", "API key for apiKey sources (default: the stack output apiKeys.<source>)")
+	token := fs.String("token", "", "URL token for token sources (default: read from the source's token parameter in SSM)")
+	bearer := fs.String("bearer", "", "Cognito access token for cognito sources")
+	cognitoDomain := fs.String("cognito-domain", "", "user pool domain (https://<prefix>.auth.<region>.amazoncognito.com) to get an access token with the client-credentials flow")
+	clientID := fs.String("client-id", "", "app client id for --cognito-domain")
+	clientSecret := fs.String("client-secret", "", "app client secret for --cognito-domain")
 	caFile := fs.String("ca-file", "", "PEM file of an extra CA to trust (a private or test endpoint)")
 	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
 	var headers headerFlags
@@ -88,16 +97,37 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 			return fail("source %s needs an API key and the stack has no output apiKeys.%s (pass --api-key)", *source, *source)
 		}
 	}
-	// send speaks API keys; a Cognito source takes the caller's access token
-	// as a header, and SigV4 for IAM sources is not implemented yet: say so
-	// instead of letting API Gateway answer 401/403.
+	// send speaks every auth kind: the API key header, the token in the
+	// URL, a Cognito access token, SigV4 for IAM; signature sources need
+	// nothing but the signature.
 	switch src.Auth.Type {
-	case stackconfig.AuthCognito:
-		if !headers.has("Authorization") {
-			return fail("source %s authenticates with Cognito: pass its access token as --header 'Authorization=Bearer <token>'", *source)
+	case stackconfig.AuthToken:
+		if *token == "" {
+			t, err := readSSMSecret(src.Auth.TokenParameter)
+			if err != nil {
+				return fail("source %s takes a token in its URL: read %s: %v (or pass --token)", *source, src.Auth.TokenParameter, err)
+			}
+			*token = t
 		}
-	case stackconfig.AuthIAM:
-		return fail("source %s authenticates with IAM (SigV4), which send does not sign yet; use an apiKey source, or sign the request with your AWS tooling", *source)
+		u, err := withToken(*url, *token)
+		if err != nil {
+			return fail("%v", err)
+		}
+		*url = u
+	case stackconfig.AuthCognito:
+		if *bearer == "" && *cognitoDomain != "" {
+			t, err := clientCredentials(*cognitoDomain, *clientID, *clientSecret, src.Auth.Scopes, *caFile)
+			if err != nil {
+				return fail("Cognito client-credentials flow: %v", err)
+			}
+			*bearer = t
+		}
+		if *bearer != "" {
+			headers = append(headers, "Authorization=Bearer "+*bearer)
+		}
+		if !headers.has("Authorization") {
+			return fail("source %s authenticates with Cognito: pass --bearer <access token>, or --cognito-domain with --client-id and --client-secret", *source)
+		}
 	}
 	scheme := src.Signature.Scheme
 	if *secret == "" && scheme != contract.SchemeNone {
@@ -140,6 +170,11 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	for k, v := range h {
 		hreq.Header.Set(k, v)
 	}
+	if src.Auth.Type == stackconfig.AuthIAM {
+		if err := signV4(ctx, hreq, body, regionOf(hreq.URL.Host, projectRegion(projectDir, *stack))); err != nil {
+			return fail("source %s authenticates with IAM: SigV4: %v", *source, err)
+		}
+	}
 	resp, err := client.Do(hreq)
 	if err != nil {
 		var certErr *tls.CertificateVerificationError
@@ -165,7 +200,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	hint := map[int]string{
 		401: "not authenticated: check the API key, IAM signature or Cognito token of the source",
 		403: "forbidden: the API key, IAM identity or token is not allowed on this route",
-		413: "the body is too large for an SQS message (1 MiB with attributes)",
+		413: "the body is too large for an SQS message (see the ingest contract's size limit)",
 		415: fmt.Sprintf("content type %q not accepted; source %s accepts %s", h["Content-Type"], *source, strings.Join(src.ContentTypes, ", ")),
 		429: "throttled: the stage, method or usage plan rate was exceeded; retry later",
 	}[resp.StatusCode]
@@ -211,4 +246,85 @@ func readSSMSecret(name string) (string, error) {
 		return "", errors.New("the parameter is empty")
 	}
 	return secrets[0], nil
+}
+
+// withToken adds a token source's ?token= to its URL.
+func withToken(raw, token string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("--url %q: %v", raw, err)
+	}
+	q := u.Query()
+	q.Set(contract.TokenQueryParameter, token)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// signV4 signs the request for API Gateway (execute-api) with the default
+// AWS credentials, as an IAM source requires.
+func signV4(ctx context.Context, req *http.Request, body []byte, region string) error {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return err
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("no AWS credentials: %v", err)
+	}
+	sum := sha256.Sum256(body)
+	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())
+}
+
+// regionOf reads the region of an execute-api host, else returns def.
+func regionOf(host, def string) string {
+	parts := strings.Split(host, ".")
+	if len(parts) >= 4 && parts[1] == "execute-api" {
+		return parts[2]
+	}
+	return def
+}
+
+// projectRegion is the stack's aws:region, or "" when it cannot be read.
+func projectRegion(projectDir, stack string) string {
+	raw, _, err := stackconfig.ReadStackFile(projectDir, stack)
+	if err != nil {
+		return ""
+	}
+	return raw[stackconfig.RegionKey]
+}
+
+// clientCredentials gets an access token from a Cognito user pool domain's
+// token endpoint with the OAuth 2.0 client-credentials grant.
+func clientCredentials(domain, id, secret string, scopes []string, caFile string) (string, error) {
+	if id == "" || secret == "" {
+		return "", errors.New("--client-id and --client-secret are required with --cognito-domain")
+	}
+	client, err := httpClient(caFile)
+	if err != nil {
+		return "", err
+	}
+	form := neturl.Values{"grant_type": {"client_credentials"}, "client_id": {id}}
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(domain, "/")+"/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&tok)
+	if resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint answered %s %s", resp.Status, tok.Error)
+	}
+	return tok.AccessToken, nil
 }
