@@ -33,6 +33,14 @@ type Monitoring struct {
 	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
 }
 
+// ForgeryAlarmThreshold is how many forged records of an open (signature)
+// source in a minute (the alarms' period) raise its alarm.
+const ForgeryAlarmThreshold = 100
+
+// telemetryNamespace is the handler's EMF namespace (handler/telemetry;
+// infra does not import the handler).
+const telemetryNamespace = "hookline"
+
 // AlarmSpec is one CloudWatch alarm, as a pure value.
 type AlarmSpec struct {
 	Name        string
@@ -79,6 +87,18 @@ func AlarmSpecs(c *stackconfig.Config) []AlarmSpec {
 				Statistic:  "Sum", Threshold: 0, Periods: 1,
 			},
 		)
+	}
+	for _, s := range c.Sources {
+		if s.Auth.Type != stackconfig.AuthSignature {
+			continue
+		}
+		out = append(out, AlarmSpec{
+			Name:        c.SourceAlarmName(s, "forgeries"),
+			Description: "More than " + strconv.Itoa(ForgeryAlarmThreshold) + " records of open source " + s.Name + " failed signature verification in a minute: someone is posting forgeries (they are dropped, not processed), or the signing secret is out of step with the sender's.",
+			Namespace:   telemetryNamespace, Metric: "Forged",
+			Dimensions: map[string]string{"Source": s.Name},
+			Statistic:  "Sum", Threshold: ForgeryAlarmThreshold, Periods: 1,
+		})
 	}
 	out = append(out, AlarmSpec{
 		Name:        c.StackAlarmName("api-5xx"),

@@ -333,7 +333,20 @@ func checkFunctions(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 
 func checkMonitoring(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 	alarms := res.Find("aws:cloudwatch/metricAlarm:MetricAlarm")
-	if len(alarms) != 4*len(c.Sources)+1 {
+	open := 0 // signature sources also get a forgeries alarm on the handler's Forged metric
+	for _, s := range c.Sources {
+		if s.Auth.Type == "signature" {
+			open++
+			a := find(t, alarms, c.SourceAlarmName(s, "forgeries"))
+			if a.Inputs["metricName"] != "Forged" || a.Inputs["namespace"] != "hookline" || path(a.Inputs, "dimensions.Source") != s.Name {
+				t.Errorf("forgeries alarm of %s: %v", s.Name, a.Inputs)
+			}
+		}
+	}
+	if open == 0 {
+		t.Errorf("stack %s has no signature source to check the forgeries alarm on", c.Stack)
+	}
+	if len(alarms) != 4*len(c.Sources)+1+open {
 		t.Errorf("got %d alarms", len(alarms))
 	}
 	for _, a := range alarms {
