@@ -327,8 +327,12 @@ var computers = map[string]func(r *res) string{
 	},
 	"aws:lambda/permission:Permission": func(r *res) string {
 		// The provider names an unnamed statement terraform-<timestamp-ish id>.
-		r.setDefault("statementId", "terraform-"+r.hash("sid", 26))
-		return r.str("statementId")
+		sid := r.str("statementId")
+		if sid == "" {
+			sid = "terraform-" + r.hash("sid", 26)
+			r.set("statementId", sid)
+		}
+		return sid
 	},
 	"aws:lambda/eventSourceMapping:EventSourceMapping": func(r *res) string {
 		uuid := r.hash("u1", 8) + "-" + r.hash("u2", 4) + "-" + r.hash("u3", 4) + "-" + r.hash("u4", 4) + "-" + r.hash("u5", 12)

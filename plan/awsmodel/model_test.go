@@ -96,6 +96,11 @@ func TestComputedAttributes(t *testing.T) {
 				t.Errorf("%s %v", id, st["arn"])
 			}
 		}},
+		{"aws:lambda/permission:Permission", map[string]any{"action": "lambda:InvokeFunction"}, func(t *testing.T, id string, st resource.PropertyMap) {
+			if !strings.HasPrefix(id, "terraform-") || st["statementId"].StringValue() != id {
+				t.Errorf("an unnamed permission: id %q, statementId %v", id, st["statementId"])
+			}
+		}},
 		{"aws:iam/role:Role", map[string]any{}, func(t *testing.T, id string, st resource.PropertyMap) {
 			if !strings.HasPrefix(id, "r-") || st["arn"].StringValue() != "arn:aws:iam::123456789012:role/"+id {
 				t.Errorf("autonamed role %s %v", id, st["arn"])
