@@ -96,6 +96,7 @@ handler:
 ## bench: benchmarks, each reported next to a baseline measured in the same run.
 bench: tools
 	$(GO) test -run '^$$' -bench BenchmarkBatch -count 3 ./handler/consumer/
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./handler/authorizer/
 	$(GO) test -run '^$$' -bench BenchmarkColdStart -benchtime 1x -count 1 ./handler/
 	$(GO) test -run '^$$' -bench BenchmarkPlanProd -benchmem -count 1 ./plan/
 	HOOKLINE_BENCH_COMPILE=1 $(GO) test -run '^$$' -bench BenchmarkCompile -benchtime 1x -count 1 -timeout 30m ./plan/

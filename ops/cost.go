@@ -62,8 +62,12 @@ type Costs struct {
 	LambdaCompute  float64 `json:"lambdaCompute"`
 	Logs           float64 `json:"logs"`
 	DynamoDB       float64 `json:"dynamodb"`
-	Total          float64 `json:"total"`
-	Dominant       string  `json:"dominant"`
+	// Authorizer is the edge authorizer's share: API Gateway caches its
+	// answer per token for the TTL, so it runs about once per TTL for a
+	// source's one token (128 MB, billed 1 ms granularity, ~10 ms).
+	Authorizer float64 `json:"authorizer"`
+	Total      float64 `json:"total"`
+	Dominant   string  `json:"dominant"`
 }
 
 // Estimate is a stack's monthly estimate.
@@ -84,6 +88,30 @@ func BatchSize(rps float64, groups, maxConcurrency int) float64 {
 }
 
 func chunks(kb float64) float64 { return math.Max(1, math.Ceil(kb/64)) }
+
+// APIKeyCacheTTLSeconds is the TTL of the x-api-key pass-through (infra's
+// APIKeyAuthorizerTTL; ops does not import infra).
+const APIKeyCacheTTLSeconds = 300
+
+// Authorizer run assumptions: the function's size and a warm run's billed time.
+const (
+	AuthorizerMemoryMB = 128
+	AuthorizerBilledMS = 10
+)
+
+// AuthorizerCost is the monthly cost of the edge authorizer for one source
+// with one credential: one run per cache TTL while traffic flows (at most
+// one per request; every request with a TTL of 0).
+func AuthorizerCost(rps float64, ttlSeconds int, p Prices) float64 {
+	if rps <= 0 {
+		return 0
+	}
+	runs := rps * SecondsPerMonth
+	if ttlSeconds > 0 {
+		runs = math.Min(runs, SecondsPerMonth/float64(ttlSeconds))
+	}
+	return runs/1e6*p.LambdaRequestsPerMillion + runs*AuthorizerBilledMS/1000*AuthorizerMemoryMB/1024*p.LambdaGBSecond
+}
 
 // SourceCost estimates one source's monthly cost.
 func SourceCost(s stackconfig.Source, t Traffic, p Prices) Costs {
@@ -132,6 +160,14 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 	parts := map[string]float64{}
 	for _, s := range c.Sources {
 		sc := SourceCost(s, t, p)
+		if s.Auth.Type == stackconfig.AuthToken || (s.Auth.Type == stackconfig.AuthAPIKey && c.EdgeAuthorizer()) {
+			ttl := APIKeyCacheTTLSeconds
+			if s.Auth.Type == stackconfig.AuthToken {
+				ttl = s.Auth.CacheTTL()
+			}
+			sc.Authorizer = AuthorizerCost(t.RPS, ttl, p)
+			sc.Total += sc.Authorizer
+		}
 		e.Sources = append(e.Sources, sc)
 		e.Total += sc.Total
 		parts["apiGateway"] += sc.APIGateway
@@ -140,6 +176,7 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 		parts["lambdaCompute"] += sc.LambdaCompute
 		parts["logs"] += sc.Logs
 		parts["dynamodb"] += sc.DynamoDB
+		parts["authorizer"] += sc.Authorizer
 	}
 	e.Dominant = dominant(parts)
 	return e

@@ -117,3 +117,26 @@ func TestCapacity(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorizerCost: with caching the authorizer runs once per TTL, not per
+// request, so a token source costs what an apiKey source does plus a few
+// cents; without caching it runs per request.
+func TestAuthorizerCost(t *testing.T) {
+	p := ops.DefaultPrices
+	cached := ops.AuthorizerCost(100, 300, p)
+	runs := float64(ops.SecondsPerMonth) / 300 // 8640
+	want := runs/1e6*p.LambdaRequestsPerMillion + runs*0.010*128.0/1024*p.LambdaGBSecond
+	if math.Abs(cached-want) > 1e-9 {
+		t.Errorf("cached: %v, want %v", cached, want)
+	}
+	uncached := ops.AuthorizerCost(100, 0, p)
+	if uncached < 1000*cached {
+		t.Errorf("TTL 0 should run per request: %v vs %v", uncached, cached)
+	}
+	if got := ops.AuthorizerCost(0.001, 300, p); got >= cached {
+		t.Errorf("a trickle below one request per TTL runs per request: %v", got)
+	}
+	if ops.AuthorizerCost(0, 300, p) != 0 {
+		t.Error("no traffic, no runs")
+	}
+}

@@ -76,10 +76,10 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "stack %s: %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",
 		*stack, t.RPS, t.BodyKB, t.Groups, t.RecordMS)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tLOGS\tDYNAMODB\tTOTAL/MONTH\t")
+	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tLOGS\tDYNAMODB\tAUTHORIZER\tTOTAL/MONTH\t")
 	for _, c := range est.Sources {
-		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
-			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Logs, c.DynamoDB, c.Total)
+		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
+			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Logs, c.DynamoDB, c.Authorizer, c.Total)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\ntotal: $%.2f/month; the largest part is %s.\n(%s)\n", est.Total, est.Dominant, est.Note)
