@@ -182,3 +182,101 @@ func recordReceived(t *testing.T, group, id string, at, receivedAt time.Time) ev
 		Body: []byte(body), RequestID: "req-" + id, SourceIP: "198.51.100.1", ReceivedAt: receivedAt,
 	}, "m-"+id)
 }
+
+// TestHeaderlessSendersUnderEmulator runs the real handler binary under the
+// emulator for the senders that can only be given a URL and a secret: a
+// GitHub source open at the edge (auth signature) and a Stripe source behind
+// a token. Real-shaped deliveries (only the headers GitHub and Stripe send)
+// verify and are acknowledged; on the open source a forged delivery is
+// dropped and counted, and nothing reaches the DLQ.
+func TestHeaderlessSendersUnderEmulator(t *testing.T) {
+	rie, err := lambdaemu.FindRIE("..")
+	if err != nil {
+		t.Skipf("%v (make test installs it)", err)
+	}
+	bootstrap := harness.Bootstrap(t, build.Emulator) // built before any deadline starts
+	const ghSecret, stSecret = "github-webhook-secret", "whsec_stripe_endpoint_secret"
+	now := time.Now()
+	ghBody := `{"action":"opened","number":7,"repository":{"full_name":"acme/api"}}`
+	stBody := `{"id":"evt_1N","type":"invoice.paid","data":{"object":{"customer":"cus_9"}}}`
+	for _, tc := range []struct {
+		name string
+		cfg  contract.HandlerConfig
+	}{
+		{
+			name: "github-signature",
+			cfg:  contract.HandlerConfig{Source: "github", Scheme: contract.SchemeGitHub, SecretParameter: "/hookline/test/github/signing-secret", Tolerance: 5 * time.Minute, Processor: contract.ProcessorLog, OpenEdge: true},
+		},
+		{
+			name: "stripe-token",
+			cfg:  contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeStripe, SecretParameter: "/hookline/test/payments/signing-secret", Tolerance: 5 * time.Minute, Processor: contract.ProcessorLog},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := contract.Spec{Source: tc.cfg.Source, SignatureHeaders: tc.cfg.Scheme.SignatureHeaders(""),
+				EventID: tc.cfg.Scheme.DefaultEventID(), ContentTypes: []string{"application/json"}}
+			var records []events.SQSMessage
+			forged := 0
+			if tc.cfg.Scheme == contract.SchemeGitHub {
+				spec.GroupBy = contract.Selector{Kind: contract.KindHeader, Name: "X-GitHub-Hook-ID"}
+				deliver := func(id, sig string) events.SQSMessage {
+					return spec.Simulate(contract.Request{Headers: map[string]string{
+						"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/abc123", "X-GitHub-Event": "pull_request",
+						"X-GitHub-Hook-ID": "4242", "X-GitHub-Delivery": id, "X-Hub-Signature-256": sig,
+					}, Body: []byte(ghBody), ReceivedAt: now}, "m-"+id)
+				}
+				records = append(records, deliver("72d3162e-cc78-11e3-81ab-4c9367dc0958", signature.SignGitHub(ghSecret, []byte(ghBody))))
+				for i := 0; i < 5; i++ {
+					records = append(records, deliver(fmt.Sprintf("forged-%d", i), signature.SignGitHub("guessed", []byte(ghBody))))
+					forged++
+				}
+			} else {
+				spec.GroupBy = contract.Selector{Kind: contract.KindBody, Name: "$.data.object.customer"}
+				records = append(records, spec.Simulate(contract.Request{Headers: map[string]string{
+					"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+					"Stripe-Signature": signature.SignStripe(stSecret, now.Unix(), []byte(stBody)),
+				}, Body: []byte(stBody), ReceivedAt: now}, "m-evt_1N"))
+			}
+
+			aws := awsfake.New(map[string]string{tc.cfg.SecretParameter: map[bool]string{true: ghSecret, false: stSecret}[tc.cfg.Scheme == contract.SchemeGitHub]})
+			defer aws.Close()
+			env := aws.Env()
+			for k, v := range tc.cfg.Env() {
+				env = append(env, k+"="+v)
+			}
+			dlq := "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-test-" + tc.cfg.Source + "-dlq.fifo"
+			env = append(env, contract.EnvDLQURL+"="+dlq)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			emu, err := lambdaemu.Start(ctx, rie, bootstrap, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer emu.Stop()
+			payload, _ := json.Marshal(events.SQSEvent{Records: records})
+			out, err := emu.Invoke(ctx, payload)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, emu.Logs())
+			}
+			var resp events.SQSEventResponse
+			if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("response %s (%v): want every record acknowledged\n%s", out, err, emu.Logs())
+			}
+			if sent := aws.Sent(); len(sent) != 0 {
+				t.Errorf("%d messages sent to the DLQ, want none", len(sent))
+			}
+			emu.WaitForLog(`"msg":"record"`, len(records), 5*time.Second)
+			emu.WaitForLog(`"CloudWatchMetrics"`, 1, 5*time.Second)
+			logs := emu.Logs()
+			if n := strings.Count(logs, `"outcome":"ok"`); n != 1 {
+				t.Errorf("%d records ok, want the one genuine delivery\n%s", n, logs)
+			}
+			if n := strings.Count(logs, `"outcome":"dropped"`); n != forged {
+				t.Errorf("%d dropped, want %d forged", n, forged)
+			}
+			if forged > 0 && !strings.Contains(logs, fmt.Sprintf(`"Forged":%d`, forged)) {
+				t.Errorf("no Forged metric of %d in the output", forged)
+			}
+		})
+	}
+}
