@@ -58,7 +58,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	if *source == "" || *bodyPath == "" {
 		return fail("--source and --body are required")
 	}
-	projectDir, _, src, err := stackSource(*dir, *stack, *source)
+	projectDir, cfg, src, err := stackSource(*dir, *stack, *source)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -171,7 +171,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		hreq.Header.Set(k, v)
 	}
 	if src.Auth.Type == stackconfig.AuthIAM {
-		if err := signV4(ctx, hreq, body, regionOf(hreq.URL.Host, projectRegion(projectDir, *stack))); err != nil {
+		if err := signV4(ctx, hreq, body, regionOf(hreq.URL.Host, cfg.Region)); err != nil {
 			return fail("source %s authenticates with IAM: SigV4: %v", *source, err)
 		}
 	}
@@ -282,15 +282,6 @@ func regionOf(host, def string) string {
 		return parts[2]
 	}
 	return def
-}
-
-// projectRegion is the stack's aws:region, or "" when it cannot be read.
-func projectRegion(projectDir, stack string) string {
-	raw, _, err := stackconfig.ReadStackFile(projectDir, stack)
-	if err != nil {
-		return ""
-	}
-	return raw[stackconfig.RegionKey]
 }
 
 // clientCredentials gets an access token from a Cognito user pool domain's
