@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -23,6 +21,7 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
 	"github.com/hookline/hookline/handler/dedup"
+	"github.com/hookline/hookline/handler/lambdaenv"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/secrets"
 	"github.com/hookline/hookline/handler/signature"
@@ -43,13 +42,13 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 	if err != nil {
 		return failClosed(log, h, err)
 	}
-	awsCfg := lambdaAWSConfig(getenv)
-	store := secrets.New(ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = endpointURL(getenv, "SSM") }))
+	awsCfg := lambdaenv.AWSConfig(getenv)
+	store := secrets.New(ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SSM") }))
 	store.TTL = cfg.SecretTTL
 	h.Secrets = store
-	h.DLQ = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = endpointURL(getenv, "SQS") })
+	h.DLQ = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SQS") })
 	if cfg.IdempotencyTable != "" {
-		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpointURL(getenv, "DYNAMODB") })
+		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "DYNAMODB") })
 		h.Dedup = &dedup.Store{API: db, Table: cfg.IdempotencyTable, TTL: cfg.IdempotencyTTL, Now: time.Now}
 	}
 	if h.Verifier, err = signature.New(cfg.Scheme, signature.Options{
@@ -74,29 +73,4 @@ func failClosed(log *slog.Logger, h *consumer.Handler, err error) *consumer.Hand
 		"source", h.Config.Source, "error", err.Error())
 	h.ConfigErr = err
 	return h
-}
-
-// lambdaAWSConfig is the SDK configuration inside Lambda: the region and the
-// execution role's credentials come from the environment Lambda sets. It
-// skips config.LoadDefaultConfig, whose shared-file, SSO and STS providers
-// a function never uses and whose packages would lengthen every cold start.
-func lambdaAWSConfig(getenv func(string) string) aws.Config {
-	return aws.Config{
-		Region: getenv("AWS_REGION"),
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
-			getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))),
-		RetryMaxAttempts: 3,
-	}
-}
-
-// endpointURL honours the SDK's endpoint overrides (AWS_ENDPOINT_URL_<SERVICE>,
-// then AWS_ENDPOINT_URL), which local runs use to reach stand-ins for AWS.
-func endpointURL(getenv func(string) string, service string) *string {
-	if u := getenv("AWS_ENDPOINT_URL_" + service); u != "" {
-		return aws.String(u)
-	}
-	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
-		return aws.String(u)
-	}
-	return nil
 }

@@ -9,15 +9,13 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/handler/lambdaenv"
 	"github.com/hookline/hookline/handler/secrets"
 )
 
@@ -40,18 +38,6 @@ func newAuthorizer(log *slog.Logger, getenv func(string) string) (*Authorizer, e
 	if err != nil {
 		return nil, err
 	}
-	cfg := aws.Config{
-		Region: getenv("AWS_REGION"),
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
-			getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))),
-		RetryMaxAttempts: 3,
-	}
-	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		if u := getenv("AWS_ENDPOINT_URL_SSM"); u != "" {
-			o.BaseEndpoint = aws.String(u)
-		}
-	})
-	store := secrets.New(client)
-	store.TTL = 5 * time.Minute
-	return &Authorizer{Routes: routes, Secrets: store, Log: log}, nil
+	client := ssm.NewFromConfig(lambdaenv.AWSConfig(getenv), func(o *ssm.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SSM") })
+	return &Authorizer{Routes: routes, Secrets: secrets.New(client), Log: log}, nil
 }
