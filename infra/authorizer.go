@@ -17,10 +17,6 @@ import (
 // TypeEdgeAuthorizer is the edge authorizer component's type token.
 const TypeEdgeAuthorizer = "hookline:infra:EdgeAuthorizer"
 
-// APIKeyAuthorizerTTL is how long API Gateway caches the pass-through
-// answer for one x-api-key value.
-const APIKeyAuthorizerTTL = 300
-
 // EdgeAuthorizerArgs configures the edge authorizer.
 type EdgeAuthorizerArgs struct {
 	Config *stackconfig.Config
@@ -164,7 +160,7 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 				Type:                         pulumi.String("REQUEST"),
 				AuthorizerUri:                a.Function.InvokeArn,
 				IdentitySource:               pulumi.String("method.request.querystring." + contract.TokenQueryParameter),
-				AuthorizerResultTtlInSeconds: pulumi.Int(s.Auth.CacheTTL()),
+				AuthorizerResultTtlInSeconds: pulumi.Int(s.AuthorizerCacheTTL()),
 			}, parent)
 		case stackconfig.AuthAPIKey:
 			if passThrough == nil {
@@ -174,7 +170,7 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 					Type:                         pulumi.String("REQUEST"),
 					AuthorizerUri:                a.Function.InvokeArn,
 					IdentitySource:               pulumi.String("method.request.header.x-api-key"),
-					AuthorizerResultTtlInSeconds: pulumi.Int(APIKeyAuthorizerTTL),
+					AuthorizerResultTtlInSeconds: pulumi.Int(s.AuthorizerCacheTTL()),
 				}, parent)
 			}
 			authz = passThrough

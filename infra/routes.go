@@ -63,7 +63,7 @@ func NewRouteSpec(c *stackconfig.Config, s stackconfig.Source) RouteSpec {
 	switch s.Auth.Type {
 	case stackconfig.AuthAPIKey:
 		r.Authorization, r.APIKeyRequired = AuthorizationNone, true
-		if c.EdgeAuthorizer() {
+		if c.ThroughAuthorizer(s) {
 			// The API's key source is AUTHORIZER: the key reaches API
 			// Gateway through the authorizer's pass-through.
 			r.Authorization, r.EdgeCheck = AuthorizationCustom, contract.EdgeAPIKey

@@ -89,10 +89,6 @@ func BatchSize(rps float64, groups, maxConcurrency int) float64 {
 
 func chunks(kb float64) float64 { return math.Max(1, math.Ceil(kb/64)) }
 
-// APIKeyCacheTTLSeconds is the TTL of the x-api-key pass-through (infra's
-// APIKeyAuthorizerTTL; ops does not import infra).
-const APIKeyCacheTTLSeconds = 300
-
 // Authorizer run assumptions: the function's size and a warm run's billed time.
 const (
 	AuthorizerMemoryMB = 128
@@ -160,12 +156,8 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 	parts := map[string]float64{}
 	for _, s := range c.Sources {
 		sc := SourceCost(s, t, p)
-		if s.Auth.Type == stackconfig.AuthToken || (s.Auth.Type == stackconfig.AuthAPIKey && c.EdgeAuthorizer()) {
-			ttl := APIKeyCacheTTLSeconds
-			if s.Auth.Type == stackconfig.AuthToken {
-				ttl = s.Auth.CacheTTL()
-			}
-			sc.Authorizer = AuthorizerCost(t.RPS, ttl, p)
+		if c.ThroughAuthorizer(s) {
+			sc.Authorizer = AuthorizerCost(t.RPS, s.AuthorizerCacheTTL(), p)
 			sc.Total += sc.Authorizer
 		}
 		e.Sources = append(e.Sources, sc)

@@ -188,6 +188,23 @@ func (c *Config) EdgeAuthorizer() bool {
 	return false
 }
 
+// ThroughAuthorizer reports whether a source's requests pass the edge
+// authorizer: token sources, and apiKey sources of a stack whose API key
+// source is AUTHORIZER (EdgeAuthorizer).
+func (c *Config) ThroughAuthorizer(s Source) bool {
+	return s.Auth.Type == AuthToken || (s.Auth.Type == AuthAPIKey && c.EdgeAuthorizer())
+}
+
+// AuthorizerCacheTTL is how long API Gateway caches the edge authorizer's
+// answer for a source that passes it: the token source's own TTL, else
+// the x-api-key pass-through's.
+func (s Source) AuthorizerCacheTTL() int {
+	if s.Auth.Type == AuthToken {
+		return s.Auth.CacheTTL()
+	}
+	return APIKeyAuthorizerCacheTTLSeconds
+}
+
 // Spec is the ingest contract of the source.
 func (s Source) Spec() contract.Spec {
 	return contract.Spec{

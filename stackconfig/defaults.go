@@ -40,7 +40,10 @@ const (
 	// DefaultAuthorizerCacheTTLSeconds: the token authorizer runs once per
 	// token per 5 minutes, not per request.
 	DefaultAuthorizerCacheTTLSeconds = 300
-	DefaultEncoding                  = "hex"
+	// APIKeyAuthorizerCacheTTLSeconds: the x-api-key pass-through runs once
+	// per key per 5 minutes.
+	APIKeyAuthorizerCacheTTLSeconds = 300
+	DefaultEncoding                 = "hex"
 
 	DefaultMemoryMB       = 256
 	DefaultTimeoutSeconds = 30
