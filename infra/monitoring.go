@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -36,10 +37,6 @@ type Monitoring struct {
 // ForgeryAlarmThreshold is how many forged records of an open (signature)
 // source in a minute (the alarms' period) raise its alarm.
 const ForgeryAlarmThreshold = 100
-
-// telemetryNamespace is the handler's EMF namespace (handler/telemetry;
-// infra does not import the handler).
-const telemetryNamespace = "hookline"
 
 // AlarmSpec is one CloudWatch alarm, as a pure value.
 type AlarmSpec struct {
@@ -95,7 +92,7 @@ func AlarmSpecs(c *stackconfig.Config) []AlarmSpec {
 		out = append(out, AlarmSpec{
 			Name:        c.SourceAlarmName(s, "forgeries"),
 			Description: "More than " + strconv.Itoa(ForgeryAlarmThreshold) + " records of open source " + s.Name + " failed signature verification in a minute: someone is posting forgeries (they are dropped, not processed), or the signing secret is out of step with the sender's.",
-			Namespace:   telemetryNamespace, Metric: "Forged",
+			Namespace:   contract.MetricNamespace, Metric: contract.MetricForged,
 			Dimensions: map[string]string{"Source": s.Name},
 			Statistic:  "Sum", Threshold: ForgeryAlarmThreshold, Periods: 1,
 		})

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/hookline/hookline/contract"
 )
 
 // Outcome is what happened to a record.
@@ -38,7 +40,7 @@ type Record struct {
 }
 
 // Namespace is the CloudWatch namespace of hookline's metrics.
-const Namespace = "hookline"
+const Namespace = contract.MetricNamespace
 
 // Batch collects one invocation's records and writes its metrics once.
 type Batch struct {
@@ -158,7 +160,7 @@ func (b *Batch) Flush(w io.Writer, now time.Time) error {
 const received = "Received"
 
 // Forged is the metric of records dropped as forgeries on open sources.
-const Forged = "Forged"
+const Forged = contract.MetricForged
 
 // countNames are the count metrics of the main document, in order.
 var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates", Forged}

@@ -1,0 +1,11 @@
+package contract
+
+// The handler's metrics (CloudWatch Embedded Metric Format) that the infra
+// code alarms on: one name on both sides.
+const (
+	// MetricNamespace is the CloudWatch namespace of hookline's metrics.
+	MetricNamespace = "hookline"
+	// MetricForged counts records of an open (auth signature) source that
+	// failed verification and were dropped; dimension Source.
+	MetricForged = "Forged"
+)
