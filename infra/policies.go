@@ -82,10 +82,7 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 	}
 	if len(a.Parameters) > 0 {
 		region, account := arnRegionAccount(a.QueueArn)
-		var res []string
-		for _, p := range a.Parameters {
-			res = append(res, fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", arnPartition(a.QueueArn), region, account, p))
-		}
+		res := ParameterARNs(Caller{Partition: arnPartition(a.QueueArn), Account: account}, region, a.Parameters)
 		st = append(st, statement{Sid: "ReadSecrets", Effect: "Allow", Resource: res, Action: []string{"ssm:GetParameter"}})
 	}
 	if a.TableArn != "" {
