@@ -7,7 +7,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/contract"
@@ -88,13 +87,8 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 		if tok == "" {
 			continue
 		}
-		p, err := ssm.NewParameter(ctx, name+"-"+s.Name+"-token", &ssm.ParameterArgs{
-			Name:        pulumi.String(s.Auth.TokenParameter),
-			Type:        pulumi.String("SecureString"),
-			Value:       pulumi.ToSecret(pulumi.String(tok)).(pulumi.StringOutput),
-			Description: pulumi.String("hookline URL token of source " + s.Name),
-			Tags:        tagMap(c),
-		}, parent)
+		p, err := secureParameter(ctx, name+"-"+s.Name+"-token", c, s.Auth.TokenParameter, pulumi.String(tok),
+			"hookline URL token of source "+s.Name, parent)
 		if err != nil {
 			return nil, fmt.Errorf("store the token of %s: %w", s.Name, err)
 		}

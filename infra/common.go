@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/stackconfig"
@@ -37,6 +38,19 @@ func Tags(c *stackconfig.Config) map[string]string {
 }
 
 func tagMap(c *stackconfig.Config) pulumi.StringMap { return pulumi.ToStringMap(Tags(c)) }
+
+// secureParameter stores a secret value as an SSM SecureString parameter
+// (the signing, forward and token secrets from the stack config, and a token
+// source's API key): the value stays secret in the state and the preview.
+func secureParameter(ctx *pulumi.Context, name string, c *stackconfig.Config, param string, value pulumi.StringInput, description string, opts ...pulumi.ResourceOption) (*ssm.Parameter, error) {
+	return ssm.NewParameter(ctx, name, &ssm.ParameterArgs{
+		Name:        pulumi.String(param),
+		Type:        pulumi.String("SecureString"),
+		Value:       pulumi.ToSecret(value).(pulumi.StringOutput),
+		Description: pulumi.String(description),
+		Tags:        tagMap(c),
+	}, opts...)
+}
 
 // Caller is the AWS partition and account a stack deploys into.
 type Caller struct{ Partition, Account string }

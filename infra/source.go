@@ -10,7 +10,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/contract"
@@ -349,13 +348,8 @@ func (src *Source) consumer(ctx *pulumi.Context, name string, c *stackconfig.Con
 		if sec.value == "" || sec.param == "" {
 			continue
 		}
-		p, err := ssm.NewParameter(ctx, name+sec.suffix, &ssm.ParameterArgs{
-			Name:        pulumi.String(sec.param),
-			Type:        pulumi.String("SecureString"),
-			Value:       pulumi.ToSecret(pulumi.String(sec.value)).(pulumi.StringOutput),
-			Description: pulumi.String("hookline " + strings.TrimPrefix(sec.suffix, "-") + " of source " + s.Name),
-			Tags:        tagMap(c),
-		}, parent)
+		p, err := secureParameter(ctx, name+sec.suffix, c, sec.param, pulumi.String(sec.value),
+			"hookline "+strings.TrimPrefix(sec.suffix, "-")+" of source "+s.Name, parent)
 		if err != nil {
 			return fmt.Errorf("store %s for %s: %w", strings.TrimPrefix(sec.suffix, "-"), s.Name, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/stackconfig"
@@ -152,13 +151,8 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 		}
 		// A token source's sender never sees its API key: the edge
 		// authorizer reads it from here and hands it to API Gateway.
-		if _, err := ssm.NewParameter(ctx, name+"-"+s.Name+"-usage-key", &ssm.ParameterArgs{
-			Name:        pulumi.String(c.UsageKeyParameter(s)),
-			Type:        pulumi.String("SecureString"),
-			Value:       key.Value,
-			Description: pulumi.String("hookline API key value of token source " + s.Name + " (read by the edge authorizer)"),
-			Tags:        tagMap(c),
-		}, parent); err != nil {
+		if _, err := secureParameter(ctx, name+"-"+s.Name+"-usage-key", c, c.UsageKeyParameter(s), key.Value,
+			"hookline API key value of token source "+s.Name+" (read by the edge authorizer)", parent); err != nil {
 			return nil, fmt.Errorf("store the usage key of %s: %w", s.Name, err)
 		}
 	}
