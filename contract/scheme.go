@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -102,8 +103,8 @@ func AttributeName(header string) string { return strings.ToLower(header) }
 
 // SignsBody reports whether the scheme's signature covers the body, so a
 // source using it may be open at the edge (auth kind signature): every
-// scheme but none.
-func (s Scheme) SignsBody() bool { return s != SchemeNone && s != "" }
+// known scheme but none.
+func (s Scheme) SignsBody() bool { return s != SchemeNone && slices.Contains(Schemes, s) }
 
 // SignsDeliveryID reports whether the scheme signs the sender's delivery
 // id or a timestamp along with the body. When it does not (GitHub, Shopify,
