@@ -80,21 +80,8 @@ func TestUnderEmulator(t *testing.T) {
 		Processor: "forward", ForwardURL: receiver.URL + "/hooks", ForwardSecret: "/hookline/test/partners/forward-secret",
 		ForwardTimeout: 5 * time.Second,
 	}
-	env := aws.Env()
-	for k, v := range cfg.Env() {
-		env = append(env, k+"="+v)
-	}
-	dlq := "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-test-partners-dlq.fifo"
-	env = append(env, contract.EnvDLQURL+"="+dlq, "SSL_CERT_FILE="+caFile)
-
 	bootstrap := harness.Bootstrap(t, build.Emulator) // built before the deadline starts
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	emu, err := lambdaemu.Start(ctx, rie, bootstrap, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emu.Stop()
+	ctx, emu, dlq := startHandler(t, rie, bootstrap, aws, cfg, "SSL_CERT_FILE="+caFile)
 
 	now := time.Now()
 	forged := record(t, "B", "b1", now)
@@ -240,19 +227,7 @@ func TestHeaderlessSendersUnderEmulator(t *testing.T) {
 
 			aws := awsfake.New(map[string]string{tc.cfg.SecretParameter: map[bool]string{true: ghSecret, false: stSecret}[tc.cfg.Scheme == contract.SchemeGitHub]})
 			defer aws.Close()
-			env := aws.Env()
-			for k, v := range tc.cfg.Env() {
-				env = append(env, k+"="+v)
-			}
-			dlq := "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-test-" + tc.cfg.Source + "-dlq.fifo"
-			env = append(env, contract.EnvDLQURL+"="+dlq)
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			emu, err := lambdaemu.Start(ctx, rie, bootstrap, env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer emu.Stop()
+			ctx, emu, _ := startHandler(t, rie, bootstrap, aws, tc.cfg)
 			payload, _ := json.Marshal(events.SQSEvent{Records: records})
 			out, err := emu.Invoke(ctx, payload)
 			if err != nil {
@@ -279,4 +254,26 @@ func TestHeaderlessSendersUnderEmulator(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startHandler runs a built handler bootstrap under the emulator with the
+// source's configuration, awsfake's endpoints, the source's DLQ URL and any
+// extra NAME=value; the returned context's 60 s deadline starts only now,
+// after the build. The emulator stops when the test ends.
+func startHandler(t *testing.T, rie, bootstrap string, aws *awsfake.Server, cfg contract.HandlerConfig, extra ...string) (context.Context, *lambdaemu.Emulator, string) {
+	t.Helper()
+	env := aws.Env()
+	for k, v := range cfg.Env() {
+		env = append(env, k+"="+v)
+	}
+	dlq := "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-test-" + cfg.Source + "-dlq.fifo"
+	env = append(append(env, contract.EnvDLQURL+"="+dlq), extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	emu, err := lambdaemu.Start(ctx, rie, bootstrap, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Stop)
+	return ctx, emu, dlq
 }
