@@ -395,7 +395,7 @@ func TestSimulate(t *testing.T) {
 func TestSelectJSONPath(t *testing.T) {
 	req := contract.Request{Body: []byte(`{"a":{"b":[{"c":"x"},{"c":7}]},"s":"str"}`)}
 	for path, want := range map[string]string{
-		"$.s": "str", "$.a.b[0].c": "x", "$.a.b[1].c": "7", "$.a.b[2].c": "", "$.nope": "", "$.a.b": `[{"c":"x"},{"c":7}]`,
+		"$.s": "str", "$.a.b[0].c": "x", "$.a.b[1].c": "7", "$.a.b[2].c": "", "$.nope": "", "$.a.b": "[{c=x}, {c=7}]", "$.a": "{b=[{c=x}, {c=7}]}",
 	} {
 		if got := req.Select(contract.Selector{Kind: contract.KindBody, Name: path}); got != want {
 			t.Errorf("%s = %q, want %q", path, got, want)

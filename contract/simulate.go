@@ -3,12 +3,12 @@ package contract
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/valyala/fastjson"
 )
 
 // Request is an incoming webhook request, as API Gateway sees it.
@@ -51,15 +51,13 @@ func (r Request) Select(sel Selector) string {
 func (s Spec) Simulate(req Request, messageID string) events.SQSMessage {
 	group := s.Source
 	if s.GroupBy.Kind != KindSource {
-		if v := req.Select(s.GroupBy); v != "" {
-			group = v
-		}
+		group = s.GroupID(req.Select(s.GroupBy))
 	}
 	eventID := ""
 	if !s.EventID.IsZero() {
 		eventID = req.Select(s.EventID)
 	}
-	dedup := eventID
+	dedup := DeduplicationID(eventID)
 	if dedup == "" { // content-based deduplication: SHA-256 of the body
 		sum := sha256.Sum256(req.Body)
 		dedup = hex.EncodeToString(sum[:])
@@ -95,15 +93,18 @@ func (s Spec) Simulate(req Request, messageID string) events.SQSMessage {
 	}
 }
 
-// jsonPath evaluates the $.a.b[0] subset of JSONPath; strings come back
-// unquoted, other values as JSON text.
+// jsonPath evaluates the $.a.b[0] subset of JSONPath the way API Gateway's
+// $input.path renders in a template: strings unquoted, numbers and booleans
+// as text, an object as Java's map text ({a=1, b=x}) and an array as a
+// list's ([1, x]), in document order; "" when missing, null or not JSON.
 func jsonPath(body []byte, path string) string {
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
+	var p fastjson.Parser
+	v, err := p.ParseBytes(body)
+	if err != nil {
 		return ""
 	}
 	rest := strings.TrimPrefix(path, "$")
-	for rest != "" {
+	for rest != "" && v != nil {
 		switch rest[0] {
 		case '.':
 			end := strings.IndexAny(rest[1:], ".[")
@@ -113,11 +114,10 @@ func jsonPath(body []byte, path string) string {
 			} else {
 				rest = ""
 			}
-			obj, ok := v.(map[string]any)
-			if !ok {
+			if v.Type() != fastjson.TypeObject {
 				return ""
 			}
-			v = obj[key]
+			v = v.Get(key)
 		case '[':
 			end := strings.IndexByte(rest, ']')
 			if end < 0 {
@@ -125,8 +125,11 @@ func jsonPath(body []byte, path string) string {
 			}
 			i, err := strconv.Atoi(rest[1:end])
 			rest = rest[end+1:]
-			arr, ok := v.([]any)
-			if err != nil || !ok || i >= len(arr) {
+			if err != nil || v.Type() != fastjson.TypeArray {
+				return ""
+			}
+			arr, _ := v.Array()
+			if i >= len(arr) {
 				return ""
 			}
 			v = arr[i]
@@ -134,13 +137,33 @@ func jsonPath(body []byte, path string) string {
 			return ""
 		}
 	}
-	switch t := v.(type) {
-	case nil:
+	if v == nil || v.Type() == fastjson.TypeNull {
 		return ""
-	case string:
-		return t
+	}
+	return javaText(v)
+}
+
+// javaText is how a JSON value prints on the JVM (Java's toString of the
+// map, list, string, number or boolean a JSONPath lookup returns).
+func javaText(v *fastjson.Value) string {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeObject:
+		var parts []string
+		o, _ := v.Object()
+		o.Visit(func(k []byte, x *fastjson.Value) { parts = append(parts, string(k)+"="+javaText(x)) })
+		return "{" + strings.Join(parts, ", ") + "}"
+	case fastjson.TypeArray:
+		arr, _ := v.Array()
+		parts := make([]string, len(arr))
+		for i, x := range arr {
+			parts[i] = javaText(x)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case fastjson.TypeNull:
+		return "null"
 	default:
-		b, _ := json.Marshal(t)
-		return string(b)
+		return v.String()
 	}
 }

@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -123,13 +124,16 @@ func (s Spec) RequestTemplate() string {
 	line := func(l string) { b.WriteString(l); b.WriteByte('\n') }
 	line(`## hookline ingest contract: source ` + s.Source + `. Generated; do not edit.`)
 	line(`#set($n = 0)##`)
-	// Group id: the selected value, else the source name.
+	// Group id: the selected value, else the source name; a value SQS
+	// would refuse is URL-encoded into its alphabet and cut to 128 (see GroupID).
 	switch s.GroupBy.Kind {
 	case KindSource:
 		line(`#set($group = "` + s.Source + `")##`)
 	default:
 		line(vtlValue(s.GroupBy))
-		line(`#set($group = "$!v")#if($group == "")#set($group = "` + s.Source + `")#end##`)
+		line(`#set($group = "$!v")#if($group == "")#set($group = "` + s.Source + `")##`)
+		line(`#elseif(!$group.matches("` + idPattern + `"))#set($group = $util.urlEncode($group))##`)
+		line(`#if($group.length() > ` + strconv.Itoa(MaxIDLength) + `)#set($group = $group.substring(0, ` + strconv.Itoa(MaxIDLength) + `))#end#end##`)
 	}
 	line(`Action=SendMessage##`)
 	line(`&MessageBody=$util.urlEncode($input.body)##`)
@@ -137,7 +141,9 @@ func (s Spec) RequestTemplate() string {
 	if !s.EventID.IsZero() {
 		line(vtlValue(s.EventID))
 		line(`#set($eventId = "$!v")##`)
-		line(`#if($eventId != "")&MessageDeduplicationId=$util.urlEncode($eventId)#end##`)
+		// An id SQS would refuse is never cut (two events could collide):
+		// the message falls back to content-based deduplication.
+		line(`#if($eventId.matches("` + idPattern + `"))&MessageDeduplicationId=$util.urlEncode($eventId)#end##`)
 	}
 	// Metadata attributes.
 	line(`#set($v = "` + s.Source + `")##`)
@@ -180,6 +186,13 @@ func (s Spec) RequiredHeaders() []string {
 	return out
 }
 
+// The errors a sender reads when SQS refuses what it sent.
+const (
+	TooLargeError          = "payload too large: an SQS message holds at most 262144 bytes (256 KiB), body and message attributes together"
+	InvalidCharactersError = "the body contains characters SQS cannot carry: only XML 1.0 characters are allowed (#x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF)"
+	EmptyBodyError         = "the body is empty: an SQS message needs at least one character"
+)
+
 // IntegrationResponse is how one class of SQS answers becomes an HTTP response.
 type IntegrationResponse struct {
 	// StatusCode is the status returned to the sender (a template may override it).
@@ -218,12 +231,18 @@ func IntegrationResponses() []IntegrationResponse {
 				`#set($msg = "$!input.path('$.Error.Message')")##`,
 				`#if($msg.contains("must be shorter than") || $code.contains("TooLong"))##`,
 				`#set($context.responseOverride.status = 413)##`,
-				`{"status":"rejected","error":"payload too large for an SQS message (1 MiB including attributes)","requestId":"$context.requestId"}##`,
+				`{"status":"rejected","error":"` + TooLargeError + `","requestId":"$context.requestId"}##`,
 				`#elseif($code.contains("Throttl") || $code.contains("OverLimit"))##`,
 				`#set($context.responseOverride.status = 429)##`,
 				`{"status":"throttled","error":"queue is throttling; retry later","requestId":"$context.requestId"}##`,
+				`#elseif($code.contains("InvalidMessageContents") || $msg.contains("Invalid binary character"))##`,
+				`{"status":"rejected","error":"` + InvalidCharactersError + `","requestId":"$context.requestId"}##`,
+				`#elseif($msg.contains("MessageBody"))##`,
+				`{"status":"rejected","error":"` + EmptyBodyError + `","requestId":"$context.requestId"}##`,
 				`#else##`,
-				`{"status":"rejected","error":"$util.escapeJavaScript($msg)","requestId":"$context.requestId"}##`,
+				// escapeJavaScript writes ' as \', which JSON does not allow:
+				// AWS's reference turns it back with this replaceAll.
+				`{"status":"rejected","error":"$util.escapeJavaScript($msg).replaceAll("\\'","'")","requestId":"$context.requestId"}##`,
 				`#end`,
 			}, "\n"),
 		},

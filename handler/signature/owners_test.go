@@ -2,7 +2,6 @@ package signature_test
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/internal/testing/nodepeer"
 )
 
 // ownersVector is one delivery signed, and judged, by a sender's own library.
@@ -31,21 +31,7 @@ type ownersVector struct {
 // and npm; make test sets HOOKLINE_REQUIRE_NODE=1, so there it never skips.
 func TestOwnersLibraryVectors(t *testing.T) {
 	dir := filepath.Join("testdata", "owners")
-	node, nodeErr := exec.LookPath("node")
-	npm, npmErr := exec.LookPath("npm")
-	if nodeErr != nil || npmErr != nil {
-		if os.Getenv("HOOKLINE_REQUIRE_NODE") == "1" {
-			t.Fatal("node and npm are required (HOOKLINE_REQUIRE_NODE=1)")
-		}
-		t.Skip("node or npm not on PATH: the owners' libraries cannot run")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
+	node := nodepeer.Node(t, dir)
 	cmd := exec.Command(node, "vectors.mjs")
 	cmd.Dir = dir
 	out, err := cmd.Output()

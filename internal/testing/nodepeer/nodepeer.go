@@ -1,0 +1,47 @@
+// Package nodepeer prepares the npm packages tests run as real peers of what
+// they cannot reach (DESIGN.md §7.6): the senders' signing libraries, a
+// Velocity engine for API Gateway's mapping templates, dynalite for DynamoDB.
+// Each peer lives in a test's testdata folder with a package.json and a
+// committed package-lock.json; node_modules is installed on first use.
+package nodepeer
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// Node returns the node binary after making sure dir's packages are
+// installed (npm ci from the lock file, under a lock so parallel tests
+// install once). Without node or npm the test skips, unless
+// HOOKLINE_REQUIRE_NODE=1 (make test sets it), where it fails.
+func Node(t testing.TB, dir string) string {
+	t.Helper()
+	node, nodeErr := exec.LookPath("node")
+	npm, npmErr := exec.LookPath("npm")
+	if nodeErr != nil || npmErr != nil {
+		if os.Getenv("HOOKLINE_REQUIRE_NODE") == "1" {
+			t.Fatal("node and npm are required (HOOKLINE_REQUIRE_NODE=1)")
+		}
+		t.Skip("node or npm not on PATH: the npm peer in " + dir + " cannot run")
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".npm-install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err != nil {
+		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+	return node
+}
