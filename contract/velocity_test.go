@@ -128,7 +128,7 @@ type templateCase struct {
 	name, spec string
 	headers    [][2]string
 	body       string
-	group      string // the MessageGroupId the README promises
+	group      string // the MessageGroupId the README promises; "" when API Gateway refuses the request
 	dedup      string // the MessageDeduplicationId, "" for content-based
 }
 
@@ -178,7 +178,7 @@ func TestRequestTemplatesInVelocity(t *testing.T) {
 		{"body event id is an object", "body", nil, stripe(`"cus_1"`, `{"v":1}`), "cus_1", "{v=1}"},
 		{"body event id is an object with a space", "body", nil, stripe(`"cus_1"`, `{"v":1,"w":2}`), "cus_1", ""},
 		{"body event id is missing", "body", nil, `{"data":{"object":{"customer":"cus_2"}}}`, "cus_2", ""},
-		{"body is not JSON", "body", nil, `id=evt_1&customer=cus_1`, "payments", ""},
+		{"body is not JSON", "body", nil, `id=evt_1&customer=cus_1`, "", ""}, // refused at the edge
 	}
 	at := time.UnixMilli(1700000000123)
 	var jobs []vtlJob
@@ -189,6 +189,12 @@ func TestRequestTemplatesInVelocity(t *testing.T) {
 	for i, res := range renderVTL(t, jobs) {
 		r := reqs[i]
 		t.Run(r.name, func(t *testing.T) {
+			if r.group == "" { // API Gateway refuses it before SQS
+				if !strings.Contains(res.Error, "Could not parse request body into json") {
+					t.Fatalf("a body path over a non-JSON body: want API Gateway's 400, got %q %q", res.Error, res.Out)
+				}
+				return
+			}
 			if res.Error != "" {
 				t.Fatalf("the template fails to render: %s", res.Error)
 			}
@@ -324,5 +330,38 @@ func TestResponsesInVelocity(t *testing.T) {
 	}
 	if !strings.Contains(contract.TooLargeError, strconv.Itoa(contract.MaxMessageBytes)) {
 		t.Errorf("the 413 text does not state the limit %d: %s", contract.MaxMessageBytes, contract.TooLargeError)
+	}
+}
+
+// TestSizeLimitCountsAttributes: SQS counts message attributes toward
+// MaxMessageBytes. A request whose body plus attributes is exactly the limit
+// is accepted; one byte more is refused with SQS's "must be shorter than"
+// error, which the 400 response turns into a 413 (TestResponsesInVelocity).
+func TestSizeLimitCountsAttributes(t *testing.T) {
+	spec := contract.Spec{Source: "partners", GroupBy: mustSelector(t, "header:X-Partner-Account"),
+		EventID: contract.SchemeStandardWebhooks.DefaultEventID(), SignatureHeaders: contract.SchemeStandardWebhooks.SignatureHeaders(""),
+		ContentTypes: []string{"application/json"}}
+	headers := [][2]string{{"Content-Type", "application/json"}, {"X-Partner-Account", "acct-1"}, {"webhook-id", "msg_1"},
+		{"webhook-timestamp", "1700000000"}, {"webhook-signature", "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="}}
+	job := func(body string) vtlJob {
+		return vtlJob{Template: spec.RequestTemplate(), Body: body, Headers: headers,
+			Context: map[string]any{"requestId": "req-1", "requestTimeEpoch": 1700000000123, "sourceIp": "198.51.100.7"}}
+	}
+	probe := renderVTL(t, []vtlJob{job("x")})[0]
+	m, err := sendMessage(probe.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := contract.MessageSize("", m.Attrs)
+	if attrs < 100 {
+		t.Fatalf("attributes take %d bytes: the probe lost its attributes", attrs)
+	}
+	fits := strings.Repeat("x", contract.MaxMessageBytes-attrs)
+	res := renderVTL(t, []vtlJob{job(fits), job(fits + "x")})
+	if _, err := sendMessage(res[0].Out); err != nil {
+		t.Errorf("body of %d bytes + %d bytes of attributes = the limit: %v", len(fits), attrs, err)
+	}
+	if _, err := sendMessage(res[1].Out); err == nil || !strings.Contains(err.Error(), "must be shorter than") {
+		t.Errorf("one byte over the limit (body %d + attributes %d): %v", len(fits)+1, attrs, err)
 	}
 }

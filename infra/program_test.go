@@ -72,6 +72,9 @@ func checkQueues(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		if q.Inputs["sqsManagedSseEnabled"] != true {
 			t.Errorf("%s is not encrypted at rest", q.Name)
 		}
+		if fmt.Sprint(q.Inputs["maxMessageSize"]) != fmt.Sprint(contract.MaxMessageBytes) {
+			t.Errorf("%s: maxMessageSize %v, want the contract's %d set explicitly", q.Name, q.Inputs["maxMessageSize"], contract.MaxMessageBytes)
+		}
 		if path(q.Inputs, "tags.hookline:environment") != c.Environment {
 			t.Errorf("%s lacks the environment tag", q.Name)
 		}

@@ -114,6 +114,7 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 		FifoQueue:                 pulumi.Bool(true),
 		ContentBasedDeduplication: pulumi.Bool(true),
 		MessageRetentionSeconds:   pulumi.Int(stackconfig.DLQRetentionSeconds),
+		MaxMessageSize:            pulumi.Int(contract.MaxMessageBytes),
 		SqsManagedSseEnabled:      pulumi.Bool(true),
 		Tags:                      tagMap(c),
 	}, parent)
@@ -127,7 +128,10 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 		ContentBasedDeduplication: pulumi.Bool(true),
 		VisibilityTimeoutSeconds:  pulumi.Int(s.VisibilityTimeout()),
 		MessageRetentionSeconds:   pulumi.Int(s.RetentionDays * 24 * 3600),
-		SqsManagedSseEnabled:      pulumi.Bool(true),
+		// Set, not left to the provider's default: the ingest contract's
+		// limit (the README, the 413 response) is this one constant.
+		MaxMessageSize:       pulumi.Int(contract.MaxMessageBytes),
+		SqsManagedSseEnabled: pulumi.Bool(true),
 		// Written from known parts, not from the DLQ's arn output, so the
 		// policy pack judges it on the first preview too; the DependsOn below
 		// keeps the DLQ created first, as SQS requires.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"text/tabwriter"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/ops"
 )
 
@@ -54,8 +55,8 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	if *groups >= 0 {
 		t.Groups = *groups
 	}
-	if t.BodyKB > 1024 {
-		return fail("--body-kb %.0f is over SQS's 1 MiB message limit", t.BodyKB)
+	if t.BodyKB*1024 > contract.MaxMessageBytes {
+		return fail("--body-kb %.0f is over the %d KiB limit of an SQS message (body and attributes)", t.BodyKB, contract.MaxMessageBytes/1024)
 	}
 	est := ops.StackCost(cfg, t, ops.DefaultPrices)
 	var caps []ops.Capacity

@@ -249,7 +249,7 @@ func TestCost(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || doc.Cost.Total <= 0 || len(doc.Cost.Sources) != 2 || doc.Cost.Traffic.RPS != 1 {
 		t.Errorf("json: exit %d %s", code, out)
 	}
-	if code, _, errOut := runCLI("cost", "--body-kb", "2048", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "1 MiB") {
+	if code, _, errOut := runCLI("cost", "--body-kb", "257", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "256 KiB") {
 		t.Errorf("oversized body: exit %d %s", code, errOut)
 	}
 }

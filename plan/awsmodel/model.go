@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/hookline/hookline/contract"
 )
 
 // DefaultAccount is the account id of the offline model.
@@ -142,7 +144,7 @@ var computers = map[string]func(r *res) string{
 		r.set("url", url)
 		r.setDefault("visibilityTimeoutSeconds", 30)
 		r.setDefault("messageRetentionSeconds", 345600)
-		r.setDefault("maxMessageSize", 1048576)
+		r.setDefault("maxMessageSize", contract.MaxMessageBytes) // pulumi-aws v6's default and its maximum
 		r.tagsAll()
 		return url
 	},

@@ -89,8 +89,10 @@ function jsonPath(doc, path) {
   return v;
 }
 
+// A template that reads a body path over a body that is not JSON fails the
+// request: API Gateway answers 400 "Could not parse request body into json".
 function parseBody(body) {
-  try { return JSON.parse(body); } catch { return undefined; }
+  try { return JSON.parse(body); } catch (e) { throw new Error('Could not parse request body into json: ' + e.message); }
 }
 
 // java.net.URLEncoder.encode(s, "UTF-8"): letters, digits and .-*_ stay,
@@ -130,11 +132,11 @@ function job({ template, body = '', headers = [], context = {} }) {
     body,
     path: (p) => {
       doc ??= parseBody(body);
-      return doc === undefined ? null : javaValue(jsonPath(doc, p));
+      return javaValue(jsonPath(doc, p));
     },
     json: (p) => {
       doc ??= parseBody(body);
-      const v = doc === undefined ? undefined : jsonPath(doc, p);
+      const v = jsonPath(doc, p);
       return v === undefined ? null : JSON.stringify(v);
     },
     params: (name) => {
