@@ -296,9 +296,12 @@ func isJSON(ct string) bool {
 }
 
 // moveToDLQ sends a rejected record to the source's DLQ, unchanged (body,
-// group, deduplication id, attributes) plus the failure reason, so it can be
-// inspected and redriven in order. Only a successful send lets the record be
-// acknowledged.
+// group, attributes with the sender's event id) plus the failure reason, so
+// it can be inspected and redriven in order. Its deduplication id is its own
+// (contract.ResendDeduplicationID of the message id): reusing the sender's
+// would let the DLQ drop a redriven copy rejected again within SQS's
+// 5-minute window, and the record would be acknowledged and lost. Only a
+// successful send lets the record be acknowledged.
 func (h *Handler) moveToDLQ(ctx context.Context, r *contract.Record, reason string) error {
 	if h.DLQ == nil || h.Config.DLQURL == "" {
 		return errors.New("no DLQ configured")
@@ -319,13 +322,11 @@ func (h *Handler) moveToDLQ(ctx context.Context, r *contract.Record, reason stri
 		group = h.Config.Source
 	}
 	in := &sqs.SendMessageInput{
-		QueueUrl:          aws.String(h.Config.DLQURL),
-		MessageBody:       aws.String(string(r.Body)),
-		MessageGroupId:    aws.String(group),
-		MessageAttributes: attrs,
-	}
-	if d := r.DeduplicationID; d != "" {
-		in.MessageDeduplicationId = aws.String(d)
+		QueueUrl:               aws.String(h.Config.DLQURL),
+		MessageBody:            aws.String(string(r.Body)),
+		MessageGroupId:         aws.String(group),
+		MessageDeduplicationId: aws.String(contract.ResendDeduplicationID(contract.ResendDLQ, r.MessageID)),
+		MessageAttributes:      attrs,
 	}
 	if _, err := h.DLQ.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("move %s to the DLQ: %w", r.MessageID, err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/contract"
@@ -21,6 +22,7 @@ import (
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/internal/local/awsfake"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -562,5 +564,41 @@ func TestBodyOnlySchemeKeysOnBody(t *testing.T) {
 	}
 	if want := dedup.BodyKey("partners", []byte(body)); e.dd.state[want] != dedup.Done {
 		t.Errorf("no done marker under the body's hash %s: %v", want, e.dd.state)
+	}
+}
+
+// TestDLQMoveInsideTheWindowLosesNothing: the same event rejected twice
+// within SQS's 5-minute deduplication window (rejected, redriven, rejected
+// again) lands in the DLQ twice, against a fake SQS that keeps the window.
+// Moving it under the sender's deduplication id (as the handler did) made
+// the DLQ answer success and drop the second copy, which the handler then
+// acknowledged: lost.
+func TestDLQMoveInsideTheWindowLosesNothing(t *testing.T) {
+	e := newEnv(t)
+	srv := awsfake.New(nil)
+	t.Cleanup(srv.Close)
+	srv.AddQueue(e.h.Config.DLQURL, "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-partners-dlq.fifo")
+	clock := now
+	srv.SetClock(func() time.Time { return clock })
+	e.h.DLQ = sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}})
+
+	// Signed, but not JSON: an authenticated sender's malformed body is kept.
+	first := signed(t, "acct-1", "msg_1", `{"truncated":`, now)
+	again := first
+	again.MessageId = "m-msg_1-redriven"
+	for _, r := range []events.SQSMessage{first, again} {
+		if failed := e.handle(t, context.Background(), r); len(failed) != 0 {
+			t.Fatalf("%s not acknowledged: %v", r.MessageId, failed)
+		}
+		clock = clock.Add(time.Minute)
+	}
+	dlq := srv.Queue(e.h.Config.DLQURL)
+	if len(dlq) != 2 {
+		t.Fatalf("DLQ holds %d copies of the twice-rejected event, want 2", len(dlq))
+	}
+	for _, m := range dlq {
+		if m.Attributes[contract.AttrEventID] != "msg_1" || m.Attributes[contract.AttrFailureReason] != "malformed-body" || m.DeduplicationID == "msg_1" {
+			t.Errorf("DLQ copy: dedup %q attributes %v", m.DeduplicationID, m.Attributes)
+		}
 	}
 }

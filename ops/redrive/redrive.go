@@ -1,12 +1,18 @@
 // Package redrive moves dead-lettered messages back to their source queue.
 //
-// A whole queue goes back with SQS's own message move task. A selective
-// redrive (one message group, or at most N messages) re-sends messages
-// itself, group by group in order, keeping each message's group id and
-// deduplication id, and deletes a message from the DLQ only after its send
-// succeeded: an interrupted or failed run leaves every message in the DLQ or
-// in the source queue — the worst case is a copy in both, which the FIFO
-// queue's deduplication absorbs when the run is repeated within 5 minutes.
+// A whole queue goes back with SQS's own message move task, which gives the
+// moved messages new message ids and treats them as new messages. A
+// selective redrive (one message group, or at most N messages) re-sends
+// messages itself, group by group in order, keeping each message's group id
+// and attributes (the sender's event id among them) and giving each send a
+// deduplication id of its own, derived from the DLQ copy's message id: the
+// sender's id may still be inside the source queue's 5-minute window (SQS
+// keeps it after the message is deleted), where SQS would answer success and
+// drop the message. A message leaves the DLQ only after its send succeeded:
+// an interrupted or failed run leaves every message in the DLQ or in the
+// source queue — the worst case is a copy in both; a repeated run within 5
+// minutes re-sends it with the same id, which the source queue absorbs, and
+// after that the handler's idempotency (keyed on the event id) recognises it.
 package redrive
 
 import (
@@ -181,7 +187,7 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 				continue
 			}
 			if _, err := api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.DLQURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				res.Warning = append(res.Warning, fmt.Sprintf("message %s was re-sent but is still in the DLQ (%v); the source queue's deduplication drops a second copy sent within 5 minutes", aws.ToString(m.MessageId), err))
+				res.Warning = append(res.Warning, fmt.Sprintf("message %s was re-sent but is still in the DLQ (%v); a second run within 5 minutes re-sends it under the same deduplication id, which the source queue drops, and later the handler's idempotency recognises its event id", aws.ToString(m.MessageId), err))
 			}
 			res.Moved++
 			o.progress("moved %s (group %s)", aws.ToString(m.MessageId), group)
@@ -191,8 +197,9 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 	return res, nil
 }
 
-// send re-sends a dead-lettered message to its source queue unchanged: body,
-// group, deduplication id and attributes, without the failure reason.
+// send re-sends a dead-lettered message to its source queue: body, group and
+// attributes unchanged, without the failure reason, under a deduplication id
+// of its own.
 func send(ctx context.Context, api API, queueURL string, m types.Message, group string) error {
 	attrs := map[string]types.MessageAttributeValue{}
 	for k, v := range m.MessageAttributes {
@@ -202,10 +209,8 @@ func send(ctx context.Context, api API, queueURL string, m types.Message, group 
 		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: v.StringValue}
 	}
 	in := &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: m.Body, MessageGroupId: aws.String(group),
-		MessageAttributes: attrs}
-	if d := m.Attributes[string(types.MessageSystemAttributeNameMessageDeduplicationId)]; d != "" {
-		in.MessageDeduplicationId = aws.String(d)
-	}
+		MessageDeduplicationId: aws.String(contract.ResendDeduplicationID(contract.ResendRedrive, aws.ToString(m.MessageId))),
+		MessageAttributes:      attrs}
 	_, err := api.SendMessage(ctx, in)
 	return err
 }

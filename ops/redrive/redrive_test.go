@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/internal/local/awsfake"
@@ -42,10 +43,12 @@ func msg(group string, n int) awsfake.Message {
 		Attributes: map[string]string{contract.AttrSource: "payments", contract.AttrEventID: "evt_" + id, contract.AttrFailureReason: "processor"}}
 }
 
+// ids lists the sender's event ids of a queue's messages, in order: what
+// a move keeps (the deduplication id is the move's own).
 func ids(ms []awsfake.Message) string {
 	var out []string
 	for _, m := range ms {
-		out = append(out, m.DeduplicationID)
+		out = append(out, m.Attributes[contract.AttrEventID])
 	}
 	return strings.Join(out, ",")
 }
@@ -141,7 +144,8 @@ func TestThrottlingIsRetried(t *testing.T) {
 }
 
 // TestDeleteFailureNeverLoses: a delete that fails after the send leaves a
-// copy in both queues; a second run's send is absorbed by FIFO deduplication.
+// copy in both queues; a second run's send, under the same deduplication id
+// inside the window, is absorbed by FIFO deduplication.
 func TestDeleteFailureNeverLoses(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1))
 	srv.FailWith("AmazonSQS.DeleteMessage", 1, awsfake.Fault{Status: 500, Type: "InternalError"})
@@ -194,5 +198,107 @@ func TestDryRun(t *testing.T) {
 	e := res.Listed[0]
 	if e.Group != "a" || e.EventID != "evt_a-1" || e.Reason != "processor" || e.ReceiveCount != 1 || e.Age < 59*time.Minute {
 		t.Errorf("entry %+v", e)
+	}
+}
+
+// TestRedriveInsideTheWindowLosesNothing: an event sent to the source queue,
+// dead-lettered and redriven within SQS's 5-minute deduplication window —
+// twice, the redriven copy being rejected again — arrives in the source
+// queue each time. Re-sending it under the sender's deduplication id (as
+// redrive did) made SQS answer success and drop it: moved=1, in neither queue.
+func TestRedriveInsideTheWindowLosesNothing(t *testing.T) {
+	srv, client := setup(t, 1)
+	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	srv.SetClock(func() time.Time { return clock })
+	ctx := context.Background()
+	attrs := map[string]types.MessageAttributeValue{
+		contract.AttrSource:  {DataType: aws.String("String"), StringValue: aws.String("payments")},
+		contract.AttrEventID: {DataType: aws.String("String"), StringValue: aws.String("evt_1")},
+	}
+	// The sender's webhook reaches the source queue: evt_1's window opens.
+	if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.QueueURL), MessageBody: aws.String(`{"n":1}`),
+		MessageGroupId: aws.String("a"), MessageDeduplicationId: aws.String("evt_1"), MessageAttributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+	for round := 1; round <= 2; round++ {
+		clock = clock.Add(time.Minute)
+		// A consumer rejects it and moves it to the DLQ keeping its
+		// deduplication id (as hookline's handler did before it used ids of
+		// its own: DLQs hold such copies), then acknowledges it.
+		got, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.QueueURL), MaxNumberOfMessages: 10,
+			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
+		if err != nil || len(got.Messages) != 1 {
+			t.Fatalf("round %d: source queue has %d messages (%v); the redrive lost the event", round, len(got.Messages), err)
+		}
+		m := got.Messages[0]
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.DLQURL), MessageBody: m.Body,
+			MessageGroupId: aws.String("a"), MessageDeduplicationId: aws.String(m.Attributes["MessageDeduplicationId"]),
+			MessageAttributes: attrs}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+		if len(srv.Queue(q.DLQURL)) != 1 {
+			t.Fatalf("round %d: the DLQ dropped the rejected copy", round)
+		}
+		// An operator redrives at once, still inside evt_1's window.
+		clock = clock.Add(time.Minute)
+		res, err := redrive.Run(ctx, client, q, redrive.Options{Group: "a", Wait: time.Millisecond})
+		if err != nil || res.Moved != 1 {
+			t.Fatalf("round %d: %+v %v", round, res, err)
+		}
+		if got := ids(srv.Queue(q.QueueURL)); got != "evt_1" || len(srv.Queue(q.DLQURL)) != 0 {
+			t.Fatalf("round %d: source queue %q, DLQ %d: the event was lost", round, got, len(srv.Queue(q.DLQURL)))
+		}
+	}
+	for _, s := range srv.Sent() {
+		if s.Dropped {
+			t.Errorf("SQS dropped a send to %s with deduplication id %s", s.QueueURL, s.DeduplicationID)
+		}
+	}
+}
+
+// TestFakeKeepsTheWindow: the fake SQS keeps a deduplication id for 5
+// minutes from its send, after the message is deleted, per queue (per group
+// in high-throughput mode), as SQS documents — the tests above rely on it.
+func TestFakeKeepsTheWindow(t *testing.T) {
+	srv, client := setup(t, 1)
+	perGroup := "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-ht.fifo"
+	srv.AddQueueWith(perGroup, "arn:ht", awsfake.QueueOptions{ContentBasedDeduplication: true, PerGroupDeduplication: true})
+	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	srv.SetClock(func() time.Time { return clock })
+	ctx := context.Background()
+	send := func(url, group, dedup string) {
+		t.Helper()
+		in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("{}"), MessageGroupId: aws.String(group)}
+		if dedup != "" {
+			in.MessageDeduplicationId = aws.String(dedup)
+		}
+		if _, err := client.SendMessage(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(q.QueueURL, "a", "evt_1")
+	got, _ := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.QueueURL)})
+	if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.QueueURL), ReceiptHandle: got.Messages[0].ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(4*time.Minute + 59*time.Second)
+	send(q.QueueURL, "b", "evt_1") // another group, same queue: still a duplicate
+	send(q.QueueURL, "a", "")      // content-based: SHA-256 of "{}"
+	send(q.QueueURL, "a", "")      // the same body again: dropped
+	send(perGroup, "a", "evt_1")
+	send(perGroup, "b", "evt_1") // per group: not a duplicate
+	clock = clock.Add(time.Second)
+	send(q.QueueURL, "a", "evt_1") // 5 minutes after the first send: a new message
+	var dropped []string
+	for _, s := range srv.Sent() {
+		if s.Dropped {
+			dropped = append(dropped, s.GroupID+"/"+s.DeduplicationID)
+		}
+	}
+	if strings.Join(dropped, ",") != "b/evt_1,a/" || len(srv.Queue(q.QueueURL)) != 2 || len(srv.Queue(perGroup)) != 2 {
+		t.Errorf("dropped %v; queue %d, per-group queue %d", dropped, len(srv.Queue(q.QueueURL)), len(srv.Queue(perGroup)))
 	}
 }

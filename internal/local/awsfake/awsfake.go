@@ -14,6 +14,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/hookline/hookline/contract"
 )
 
 // Sent is one message received through SendMessage.
@@ -23,6 +26,11 @@ type Sent struct {
 	GroupID         string
 	DeduplicationID string
 	Attributes      map[string]string
+	// MessageID is the id SQS answered with.
+	MessageID string
+	// Dropped: SQS answered with success but dropped the message, its
+	// deduplication id being inside the window.
+	Dropped bool
 }
 
 // Server is a fake SSM + SQS endpoint.
@@ -34,10 +42,12 @@ type Server struct {
 	sent       []Sent
 	calls      []string
 
-	queues   map[string][]Message // SQS queues by URL
-	arns     map[string]string    // queue ARN → URL
-	tasks    []map[string]any     // message move tasks
+	queues   map[string]*queue // SQS queues by URL
+	arns     map[string]string // queue ARN → URL
+	tasks    []map[string]any  // message move tasks
 	receipts int
+	ids      int              // message ids handed out
+	clock    func() time.Time // nil: time.Now
 	faults   map[string]map[int]Fault
 	counts   map[string]int
 }
@@ -131,32 +141,72 @@ func (s *Server) getParameter(w http.ResponseWriter, body []byte) {
 	ok(w, map[string]any{"Parameter": map[string]any{"Name": in.Name, "Type": "SecureString", "Value": v, "Version": 1}})
 }
 
+// sendMessage takes a SendMessage call and refuses it as SQS does (the
+// SendMessage API reference): a body SQS cannot carry, a missing or invalid
+// group id on a FIFO queue, an invalid deduplication id, a FIFO send without
+// one to a queue without content-based deduplication, more than 10
+// attributes, or more than contract.MaxMessageBytes.
 func (s *Server) sendMessage(w http.ResponseWriter, body []byte) {
 	var in struct {
-		QueueUrl, MessageBody, MessageGroupId, MessageDeduplicationId string
-		MessageAttributes                                             map[string]struct{ DataType, StringValue string }
+		QueueUrl, MessageBody                  string
+		MessageGroupId, MessageDeduplicationId *string
+		MessageAttributes                      map[string]struct{ DataType, StringValue string }
 	}
-	if err := json.Unmarshal(body, &in); err != nil || in.MessageBody == "" {
+	if err := json.Unmarshal(body, &in); err != nil {
 		fail(w, 400, "InvalidParameterValue", "bad SendMessage request")
-		return
-	}
-	if strings.HasSuffix(in.QueueUrl, ".fifo") && in.MessageGroupId == "" {
-		fail(w, 400, "MissingParameter", "The request must contain the parameter MessageGroupId.")
 		return
 	}
 	attrs := map[string]string{}
 	for k, a := range in.MessageAttributes {
 		attrs[k] = a.StringValue
 	}
+	m := Message{Body: in.MessageBody, GroupID: deref(in.MessageGroupId), DeduplicationID: deref(in.MessageDeduplicationId), Attributes: attrs}
 	s.mu.Lock()
-	s.sent = append(s.sent, Sent{QueueURL: in.QueueUrl, Body: in.MessageBody, GroupID: in.MessageGroupId,
-		DeduplicationID: in.MessageDeduplicationId, Attributes: attrs})
-	s.sendToQueue(in.QueueUrl, in.MessageBody, in.MessageGroupId, in.MessageDeduplicationId, attrs)
-	n := len(s.sent)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if code, msg := s.refuse(in.QueueUrl, m, in.MessageGroupId != nil, in.MessageDeduplicationId != nil); code != "" {
+		fail(w, 400, code, msg)
+		return
+	}
+	id, dropped := s.sendToQueue(in.QueueUrl, m)
+	s.sent = append(s.sent, Sent{QueueURL: in.QueueUrl, Body: m.Body, GroupID: m.GroupID,
+		DeduplicationID: m.DeduplicationID, Attributes: attrs, MessageID: id, Dropped: dropped})
 	sum := md5.Sum([]byte(in.MessageBody))
 	ok(w, map[string]any{
-		"MessageId": fmt.Sprintf("00000000-0000-4000-8000-%012d", n), "MD5OfMessageBody": hex.EncodeToString(sum[:]),
-		"SequenceNumber": fmt.Sprintf("%020d", n),
+		"MessageId": id, "MD5OfMessageBody": hex.EncodeToString(sum[:]),
+		"SequenceNumber": fmt.Sprintf("%020d", len(s.sent)),
 	})
+}
+
+// refuse returns SQS's error code and message for a send it refuses, or ""
+// (caller holds s.mu).
+func (s *Server) refuse(url string, m Message, hasGroup, hasDedup bool) (string, string) {
+	if m.Body == "" {
+		return "MissingParameter", "The request must contain the parameter MessageBody."
+	}
+	if err := contract.CheckBody(m.Body); err != nil {
+		return "InvalidMessageContents", "Invalid binary character was found in the message body: " + err.Error()
+	}
+	fifo := strings.HasSuffix(url, ".fifo")
+	switch {
+	case fifo && !hasGroup:
+		return "MissingParameter", "The request must contain the parameter MessageGroupId."
+	case hasGroup && !contract.ValidID(m.GroupID):
+		return "InvalidParameterValue", fmt.Sprintf("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", m.GroupID)
+	case hasDedup && !contract.ValidID(m.DeduplicationID):
+		return "InvalidParameterValue", fmt.Sprintf("Value %s for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", m.DeduplicationID)
+	case fifo && !hasDedup && s.queues[url] != nil && !s.queues[url].opts.ContentBasedDeduplication:
+		return "InvalidParameterValue", "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+	case len(m.Attributes) > contract.MaxMessageAttributes:
+		return "InvalidParameterValue", fmt.Sprintf("Number of message attributes [%d] exceeds the allowed maximum [%d].", len(m.Attributes), contract.MaxMessageAttributes)
+	case contract.MessageSize(m.Body, m.Attributes) > contract.MaxMessageBytes:
+		return "InvalidParameterValue", fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", contract.MaxMessageBytes)
+	}
+	return "", ""
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

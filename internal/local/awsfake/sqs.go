@@ -2,12 +2,16 @@ package awsfake
 
 import (
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/hookline/hookline/contract"
 )
 
 // Message is a message held by a fake queue.
@@ -26,30 +30,99 @@ type Fault struct {
 	Type   string // e.g. ThrottlingException, InvalidParameterValue
 }
 
+// QueueOptions are the attributes of a fake queue that change what SQS does
+// with a send or a receive.
+type QueueOptions struct {
+	// ContentBasedDeduplication: a FIFO send without a deduplication id is
+	// deduplicated on the SHA-256 of its body (else SQS refuses it).
+	ContentBasedDeduplication bool
+	// PerGroupDeduplication is deduplicationScope=messageGroup
+	// (high-throughput mode): a deduplication id is remembered per group.
+	PerGroupDeduplication bool
+	// DLQ and MaxReceiveCount are the redrive policy: a message received
+	// MaxReceiveCount times moves to the DLQ instead of its next delivery.
+	DLQ             string
+	MaxReceiveCount int
+}
+
+// queue is one fake queue.
+type queue struct {
+	arn  string
+	opts QueueOptions
+	msgs []Message
+	// dedup remembers each deduplication id (per group in high-throughput
+	// mode) from the send that introduced it, for DeduplicationWindow, even
+	// after the message is deleted — as SQS documents.
+	dedup map[string]dedupEntry
+}
+
+type dedupEntry struct {
+	sentAt    time.Time
+	messageID string
+}
+
 // Queue returns a copy of the messages in the queue at url.
 func (s *Server) Queue(url string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Message(nil), s.queues[url]...)
+	if q := s.queues[url]; q != nil {
+		return append([]Message(nil), q.msgs...)
+	}
+	return nil
 }
 
-// AddQueue creates a queue holding msgs.
+// AddQueue creates a queue holding msgs; a FIFO queue (.fifo) has
+// content-based deduplication, as hookline's queues do.
 func (s *Server) AddQueue(url, arn string, msgs ...Message) {
+	s.AddQueueWith(url, arn, QueueOptions{ContentBasedDeduplication: strings.HasSuffix(url, ".fifo")}, msgs...)
+}
+
+// AddQueueWith creates a queue with options holding msgs (which are not
+// deduplicated: they are already in the queue).
+func (s *Server) AddQueueWith(url, arn string, opts QueueOptions, msgs ...Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.queues == nil {
-		s.queues, s.arns = map[string][]Message{}, map[string]string{}
+		s.queues, s.arns = map[string]*queue{}, map[string]string{}
 	}
+	q := s.queues[url]
+	if q == nil {
+		q = &queue{arn: arn, dedup: map[string]dedupEntry{}}
+		s.queues[url] = q
+	}
+	q.opts = opts
 	for i := range msgs {
 		if msgs[i].ID == "" {
-			msgs[i].ID = fmt.Sprintf("m-%d-%d", len(s.queues[url]), i)
+			msgs[i].ID = s.newMessageID()
 		}
 		if msgs[i].SentAt.IsZero() {
-			msgs[i].SentAt = time.Now().Add(-time.Hour)
+			msgs[i].SentAt = s.now().Add(-time.Hour)
 		}
 	}
-	s.queues[url] = append(s.queues[url], msgs...)
+	q.msgs = append(q.msgs, msgs...)
 	s.arns[arn] = url
+}
+
+// SetClock makes the fake read time from now (the deduplication window,
+// visibility timeouts and sent timestamps), so a test can step through the
+// window without waiting.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock = now
+}
+
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// newMessageID is a message id in SQS's form (caller holds s.mu).
+func (s *Server) newMessageID() string {
+	s.ids++
+	return fmt.Sprintf("%08x-0000-4000-8000-%012x", s.ids, s.ids)
 }
 
 // FailWith makes the n-th (1-based) call of target (e.g.
@@ -98,18 +171,25 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
+	qu := s.queues[in.QueueUrl]
+	if qu == nil {
+		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+		return
+	}
+	s.redriveExhausted(qu, now)
 	blocked := map[string]bool{} // FIFO: a group with an in-flight message is not served
-	for _, m := range s.queues[in.QueueUrl] {
+	for _, m := range qu.msgs {
 		if now.Before(m.invisibleUntil) {
 			blocked[m.GroupID] = true
 		}
 	}
 	var out []map[string]any
-	q := s.queues[in.QueueUrl]
+	q := qu.msgs
 	for i := range q {
 		m := &q[i]
 		if len(out) == max || now.Before(m.invisibleUntil) || blocked[m.GroupID] {
+			blocked[m.GroupID] = true // FIFO: nothing after a skipped message of its group
 			continue
 		}
 		m.ReceiveCount++
@@ -137,10 +217,15 @@ func (s *Server) deleteMessage(w http.ResponseWriter, body []byte) {
 	_ = json.Unmarshal(body, &in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := s.queues[in.QueueUrl]
+	qu := s.queues[in.QueueUrl]
+	if qu == nil {
+		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+		return
+	}
+	q := qu.msgs
 	for i := range q {
 		if q[i].receipt == in.ReceiptHandle && in.ReceiptHandle != "" {
-			s.queues[in.QueueUrl] = append(q[:i:i], q[i+1:]...)
+			qu.msgs = append(q[:i:i], q[i+1:]...)
 			ok(w, map[string]any{})
 			return
 		}
@@ -156,10 +241,15 @@ func (s *Server) changeVisibility(w http.ResponseWriter, body []byte) {
 	_ = json.Unmarshal(body, &in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.queues[in.QueueUrl] {
-		m := &s.queues[in.QueueUrl][i]
-		if m.receipt == in.ReceiptHandle {
-			m.invisibleUntil = time.Now().Add(time.Duration(in.VisibilityTimeout) * time.Second)
+	qu := s.queues[in.QueueUrl]
+	if qu == nil {
+		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+		return
+	}
+	for i := range qu.msgs {
+		m := &qu.msgs[i]
+		if m.receipt == in.ReceiptHandle && in.ReceiptHandle != "" {
+			m.invisibleUntil = s.now().Add(time.Duration(in.VisibilityTimeout) * time.Second)
 			ok(w, map[string]any{})
 			return
 		}
@@ -168,7 +258,9 @@ func (s *Server) changeVisibility(w http.ResponseWriter, body []byte) {
 }
 
 // startMoveTask moves every message of the source queue to the destination
-// at once (the real task works in the background; the fake is instant).
+// at once (the real task works in the background; the fake is instant). SQS
+// treats redriven messages as new messages with new message ids; they are
+// not deduplicated against the destination's window.
 func (s *Server) startMoveTask(w http.ResponseWriter, body []byte) {
 	var in struct{ SourceArn, DestinationArn string }
 	_ = json.Unmarshal(body, &in)
@@ -179,13 +271,16 @@ func (s *Server) startMoveTask(w http.ResponseWriter, body []byte) {
 		fail(w, 400, "ResourceNotFoundException", "unknown queue ARN")
 		return
 	}
-	n := len(s.queues[src])
-	s.queues[dst] = append(s.queues[dst], s.queues[src]...)
-	s.queues[src] = nil
+	n := len(s.queues[src].msgs)
+	for _, m := range s.queues[src].msgs {
+		m.ID, m.ReceiveCount, m.receipt, m.invisibleUntil, m.SentAt = s.newMessageID(), 0, "", time.Time{}, s.now()
+		s.queues[dst].msgs = append(s.queues[dst].msgs, m)
+	}
+	s.queues[src].msgs = nil
 	s.tasks = append(s.tasks, map[string]any{
 		"TaskHandle": fmt.Sprintf("task-%d", len(s.tasks)+1), "Status": "COMPLETED", "SourceArn": in.SourceArn,
 		"DestinationArn": in.DestinationArn, "ApproximateNumberOfMessagesMoved": n, "ApproximateNumberOfMessagesToMove": n,
-		"StartedTimestamp": time.Now().UnixMilli(),
+		"StartedTimestamp": s.now().UnixMilli(),
 	})
 	ok(w, map[string]any{"TaskHandle": fmt.Sprintf("task-%d", len(s.tasks))})
 }
@@ -204,18 +299,57 @@ func (s *Server) listMoveTasks(w http.ResponseWriter, body []byte) {
 	ok(w, map[string]any{"Results": out})
 }
 
-// sendToQueue stores a sent message in a queue the fake holds (caller holds s.mu).
-func (s *Server) sendToQueue(url, body, group, dedup string, attrs map[string]string) {
-	if _, exists := s.queues[url]; !exists {
-		return
+// sendToQueue stores a sent message in a queue the fake holds, unless its
+// deduplication id was sent to the queue (or, in high-throughput mode, to
+// its group) within DeduplicationWindow: SQS then answers with success and
+// drops the message. It returns the message id SQS answers with (caller
+// holds s.mu).
+func (s *Server) sendToQueue(url string, m Message) (id string, dropped bool) {
+	q := s.queues[url]
+	if q == nil {
+		return s.newMessageID(), false
 	}
-	for _, m := range s.queues[url] { // FIFO deduplication (the 5-minute window is the test's life)
-		if dedup != "" && m.DeduplicationID == dedup {
-			return
+	now := s.now()
+	key := m.DeduplicationID
+	if key == "" && q.opts.ContentBasedDeduplication {
+		sum := sha256.Sum256([]byte(m.Body))
+		key = hex.EncodeToString(sum[:])
+	}
+	if q.opts.PerGroupDeduplication {
+		key = m.GroupID + "\x00" + key
+	}
+	if key != "" {
+		if e, seen := q.dedup[key]; seen && now.Sub(e.sentAt) < contract.DeduplicationWindow {
+			return e.messageID, true
 		}
 	}
-	s.queues[url] = append(s.queues[url], Message{ID: fmt.Sprintf("sent-%d", len(s.sent)), Body: body, GroupID: group,
-		DeduplicationID: dedup, Attributes: attrs, SentAt: time.Now()})
+	m.ID, m.SentAt = s.newMessageID(), now
+	if key != "" {
+		q.dedup[key] = dedupEntry{sentAt: now, messageID: m.ID}
+	}
+	q.msgs = append(q.msgs, m)
+	return m.ID, false
+}
+
+// redriveExhausted moves the visible messages that have been received
+// MaxReceiveCount times to the queue's DLQ, as SQS does on the next receive.
+// A message moved to a FIFO DLQ takes its message id as deduplication id
+// (caller holds s.mu).
+func (s *Server) redriveExhausted(q *queue, now time.Time) {
+	dlq := s.queues[q.opts.DLQ]
+	if q.opts.MaxReceiveCount <= 0 || dlq == nil {
+		return
+	}
+	kept := q.msgs[:0]
+	for _, m := range q.msgs {
+		if m.ReceiveCount >= q.opts.MaxReceiveCount && !now.Before(m.invisibleUntil) {
+			m.DeduplicationID, m.receipt, m.invisibleUntil = m.ID, "", time.Time{}
+			dlq.msgs = append(dlq.msgs, m)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	q.msgs = kept
 }
 
 // ExpireVisibility makes every in-flight message visible again, as if its
@@ -223,9 +357,9 @@ func (s *Server) sendToQueue(url, body, group, dedup string, attrs map[string]st
 func (s *Server) ExpireVisibility() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for url := range s.queues {
-		for i := range s.queues[url] {
-			s.queues[url][i].invisibleUntil = time.Time{}
+	for _, q := range s.queues {
+		for i := range q.msgs {
+			q.msgs[i].invisibleUntil = time.Time{}
 		}
 	}
 }
