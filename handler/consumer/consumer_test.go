@@ -15,6 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/contract"
@@ -23,6 +26,7 @@ import (
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/testing/nodepeer"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -600,5 +604,74 @@ func TestDLQMoveInsideTheWindowLosesNothing(t *testing.T) {
 		if m.Attributes[contract.AttrEventID] != "msg_1" || m.Attributes[contract.AttrFailureReason] != "malformed-body" || m.DeduplicationID == "msg_1" {
 			t.Errorf("DLQ copy: dedup %q attributes %v", m.DeduplicationID, m.Attributes)
 		}
+	}
+}
+
+// gate is a processor that counts what it processes and holds each call
+// until released, so two deliveries overlap.
+type gate struct {
+	mu        sync.Mutex
+	processed int
+	entered   chan struct{}
+	release   chan struct{}
+}
+
+func (g *gate) Process(context.Context, contract.Message) error {
+	g.entered <- struct{}{}
+	<-g.release
+	g.mu.Lock()
+	g.processed++
+	g.mu.Unlock()
+	return nil
+}
+
+// TestConcurrentDeliveriesProcessOnce: two function instances receive the
+// same event at once (a sender's retry outside SQS's window, or a redrive
+// beside the original), with the idempotency table in dynalite, which
+// evaluates the lease conditions as DynamoDB does: exactly one processes, the
+// other is retried while it runs and acknowledged as a duplicate after.
+func TestConcurrentDeliveriesProcessOnce(t *testing.T) {
+	db := dynamodb.New(dynamodb.Options{Region: "eu-west-1", BaseEndpoint: aws.String(nodepeer.Dynalite(t)), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	table := "hookline-dev-partners-idempotency"
+	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName: aws.String(table), BillingMode: dbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String(contract.IdempotencyKey), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String(contract.IdempotencyKey), KeyType: dbtypes.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{entered: make(chan struct{}, 2), release: make(chan struct{})}
+	instance := func() *env {
+		e := newEnv(t)
+		e.h.Processor = g
+		e.h.Dedup = &dedup.Store{API: db, Table: table, TTL: 72 * time.Hour, Now: func() time.Time { return now }}
+		return e
+	}
+	a, b := instance(), instance()
+	original := signed(t, "acct-1", "msg_race", `{"n":1}`, now)
+	again := original
+	again.MessageId = "m-msg_race-again"
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan []string, 1)
+	go func() { done <- a.handle(t, ctx, original) }()
+	<-g.entered // a holds the marker and is processing
+	if failed := b.handle(t, ctx, again); len(failed) != 1 {
+		t.Fatalf("the second delivery was not retried while the first runs: failed=%v", failed)
+	}
+	close(g.release)
+	if failed := <-done; len(failed) != 0 {
+		t.Fatalf("the first delivery failed: %v", failed)
+	}
+	if failed := b.handle(t, ctx, again); len(failed) != 0 {
+		t.Fatalf("the redelivered copy was not acknowledged as a duplicate: %v", failed)
+	}
+	if g.processed != 1 {
+		t.Fatalf("processed %d times, want exactly once", g.processed)
+	}
+	if !strings.Contains(b.logs.String(), `"reason":"in-progress"`) || !strings.Contains(b.logs.String(), `"reason":"duplicate"`) {
+		t.Errorf("the second instance's log lines do not say in-progress, then duplicate:\n%s", b.logs.String())
 	}
 }

@@ -2,123 +2,202 @@ package dedup_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
+	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/dedup"
+	"github.com/hookline/hookline/internal/testing/nodepeer"
 )
 
-// fakeDynamo answers DynamoDB's JSON protocol with hand-written responses
-// and records the requests, so the real SDK client is exercised end to end.
-type fakeDynamo struct {
-	mu       sync.Mutex
-	requests []map[string]any
-	targets  []string
-	respond  func(target string) (int, string)
+const table = "hookline-dev-payments-idempotency"
+
+// clock is a settable time for the stores of one test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
 }
 
-func (f *fakeDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var req map[string]any
-	_ = json.Unmarshal(body, &req)
-	target := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
-	f.mu.Lock()
-	f.requests = append(f.requests, req)
-	f.targets = append(f.targets, target)
-	f.mu.Unlock()
-	code, resp := f.respond(target)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.WriteHeader(code)
-	_, _ = io.WriteString(w, resp)
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
-func store(t *testing.T, f *fakeDynamo) *dedup.Store {
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
+// dynalite starts dynalite (a DynamoDB implementation that evaluates the
+// condition expressions itself), creates the table as the program does
+// (partition key contract.IdempotencyKey, a string) and returns a client.
+func dynalite(t *testing.T) *dynamodb.Client {
 	client := dynamodb.New(dynamodb.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1,
+		Region: "eu-west-1", BaseEndpoint: aws.String(nodepeer.Dynalite(t)), RetryMaxAttempts: 1,
+		// dynalite, like DynamoDB, wants a signed request; any key signs.
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
-	return &dedup.Store{API: client, Table: "hookline-dev-payments-idempotency", TTL: 72 * time.Hour,
-		Now: func() time.Time { return time.Unix(1700000000, 0) }}
+	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(contract.IdempotencyKey), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(contract.IdempotencyKey), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	return client
 }
 
-const conditionFailed = `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"pk":{"S":"payments#evt_1"},"status":{"S":"%s"}}}`
-
-func TestBegin(t *testing.T) {
-	cases := []struct {
-		name string
-		code int
-		resp string
-		want dedup.State
-		err  bool
-	}{
-		{"new event", 200, `{}`, dedup.New, false},
-		{"already done", 400, strings.Replace(conditionFailed, "%s", "done", 1), dedup.Done, false},
-		{"in progress", 400, strings.Replace(conditionFailed, "%s", "in_progress", 1), dedup.InProgress, false},
-		{"throttled", 400, `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}`, dedup.New, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeDynamo{respond: func(string) (int, string) { return tc.code, tc.resp }}
-			s := store(t, f)
-			got, err := s.Begin(context.Background(), dedup.Key("payments", "evt_1"), 30*time.Second)
-			if (err != nil) != tc.err || got != tc.want {
-				t.Fatalf("got %v, %v", got, err)
-			}
-			req := f.requests[0]
-			if f.targets[0] != "PutItem" || req["TableName"] != "hookline-dev-payments-idempotency" {
-				t.Errorf("request: %s %v", f.targets[0], req["TableName"])
-			}
-			item := req["Item"].(map[string]any)
-			if item["pk"].(map[string]any)["S"] != "payments#evt_1" || item["status"].(map[string]any)["S"] != "in_progress" {
-				t.Errorf("item: %v", item)
-			}
-			if item["expiresAt"].(map[string]any)["N"] != "1700259200" || item["leaseUntil"].(map[string]any)["N"] != "1700000030000" {
-				t.Errorf("ttl/lease: %v", item)
-			}
-			cond := req["ConditionExpression"].(string)
-			for _, want := range []string{"attribute_not_exists(#pk)", "#exp < :nowSec", "#lease < :nowMs"} {
-				if !strings.Contains(cond, want) {
-					t.Errorf("condition %q lacks %q", cond, want)
-				}
-			}
-			if req["ReturnValuesOnConditionCheckFailure"] != "ALL_OLD" {
-				t.Error("the old item is not returned on a failed condition")
-			}
-		})
-	}
+func newStore(client *dynamodb.Client, c *clock) *dedup.Store {
+	return &dedup.Store{API: client, Table: table, TTL: 72 * time.Hour, Now: c.now}
 }
 
-func TestCompleteAndRelease(t *testing.T) {
-	f := &fakeDynamo{respond: func(target string) (int, string) {
-		if target == "DeleteItem" {
-			return 400, `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"done already"}`
+func item(t *testing.T, client *dynamodb.Client, key string) map[string]string {
+	t.Helper()
+	out, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{contract.IdempotencyKey: &types.AttributeValueMemberS{Value: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Item == nil {
+		return nil
+	}
+	m := map[string]string{}
+	for k, v := range out.Item {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			m[k] = v.Value
+		case *types.AttributeValueMemberN:
+			m[k] = v.Value
 		}
-		return 200, `{}`
-	}}
-	s := store(t, f)
-	if err := s.Complete(context.Background(), "payments#evt_1"); err != nil {
+	}
+	return m
+}
+
+// TestMarkerLifecycle runs the lease, commit and release conditions as
+// DynamoDB evaluates them: a live lease is in progress, a finished event is
+// done until its TTL, a lapsed lease or an expired (not yet swept) marker
+// counts as absent, and a release never removes a finished event.
+func TestMarkerLifecycle(t *testing.T) {
+	client := dynalite(t)
+	c := &clock{t: time.Unix(1700000000, 0)}
+	s := newStore(client, c)
+	ctx := context.Background()
+	key := dedup.Key("payments", "evt_1")
+	begin := func(want dedup.State) {
+		t.Helper()
+		got, err := s.Begin(ctx, key, 30*time.Second)
+		if err != nil || got != want {
+			t.Fatalf("Begin = %v, %v; want %v", got, err, want)
+		}
+	}
+
+	begin(dedup.New)
+	if it := item(t, client, key); it["status"] != "in_progress" || it["leaseUntil"] != "1700000030000" || it[contract.IdempotencyExpires] != "1700259200" {
+		t.Fatalf("marker: %v", it)
+	}
+	begin(dedup.InProgress) // the lease is live
+	c.add(31 * time.Second)
+	begin(dedup.New) // the lease lapsed: a crashed attempt does not block the event
+	if err := s.Release(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	upd := f.requests[0]
-	if f.targets[0] != "UpdateItem" || !strings.Contains(upd["UpdateExpression"].(string), "SET #status = :done") {
-		t.Errorf("complete: %v", upd)
+	if it := item(t, client, key); it != nil {
+		t.Fatalf("released marker still there: %v", it)
 	}
-	// Releasing a marker that is no longer in progress is not an error.
-	if err := s.Release(context.Background(), "payments#evt_1"); err != nil {
+	begin(dedup.New)
+	if err := s.Complete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if f.targets[1] != "DeleteItem" || f.requests[1]["ConditionExpression"] != "#status = :busy" {
-		t.Errorf("release: %v", f.requests[1])
+	if it := item(t, client, key); it["status"] != "done" || it["leaseUntil"] != "" {
+		t.Fatalf("completed marker: %v", it)
+	}
+	begin(dedup.Done)
+	c.add(time.Hour)
+	begin(dedup.Done) // a lease's age means nothing to a finished event
+	if err := s.Release(ctx, key); err != nil {
+		t.Fatalf("releasing a finished event must be a no-op, not an error: %v", err)
+	}
+	begin(dedup.Done)
+	c.add(72 * time.Hour)
+	begin(dedup.New) // past the TTL: DynamoDB's sweep is lazy, the condition is not
+}
+
+// TestConcurrentDeliveries: deliveries of one event id racing from several
+// function instances — exactly one takes the marker and processes; the
+// others see it in progress while it runs and done after.
+func TestConcurrentDeliveries(t *testing.T) {
+	client := dynalite(t)
+	c := &clock{t: time.Unix(1700000000, 0)}
+	ctx := context.Background()
+	for round := 0; round < 5; round++ {
+		key := dedup.Key("payments", fmt.Sprintf("evt_race_%d", round))
+		const n = 8
+		var wg sync.WaitGroup
+		states := make([]dedup.State, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				states[i], errs[i] = newStore(client, c).Begin(ctx, key, time.Minute)
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for i := range states {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			switch states[i] {
+			case dedup.New:
+				won++
+			case dedup.InProgress:
+			default:
+				t.Errorf("delivery %d: %v while the winner is still processing", i, states[i])
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d deliveries took the marker, want exactly 1", round, won)
+		}
+		if err := newStore(client, c).Complete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := newStore(client, c).Begin(ctx, key, time.Minute); err != nil || st != dedup.Done {
+			t.Fatalf("after the winner finished: %v %v", st, err)
+		}
+	}
+}
+
+// TestUnreachableTableIsAnError: a store that cannot reach DynamoDB says so
+// (the handler then retries the record); it never reports New.
+func TestUnreachableTableIsAnError(t *testing.T) {
+	client := dynamodb.New(dynamodb.Options{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
+	s := newStore(client, &clock{t: time.Unix(1700000000, 0)})
+	if _, err := s.Begin(context.Background(), "payments#evt_1", time.Minute); err == nil {
+		t.Fatal("Begin against an unreachable table returned no error")
+	}
+	if err := s.Complete(context.Background(), "payments#evt_1"); err == nil {
+		t.Fatal("Complete against an unreachable table returned no error")
+	}
+}
+
+func TestBodyKeyIsStable(t *testing.T) {
+	a, b := dedup.BodyKey("github", []byte(`{"x":1}`)), dedup.BodyKey("github", []byte(`{"x":1}`))
+	if a != b || a == dedup.BodyKey("github", []byte(`{"x":2}`)) || len(a) != len("github#sha256:")+64 {
+		t.Errorf("body keys: %s %s", a, b)
+	}
+	if _, err := strconv.ParseUint(a[len(a)-8:], 16, 64); err != nil {
+		t.Errorf("not hex: %s", a)
 	}
 }

@@ -6,11 +6,16 @@
 package nodepeer
 
 import (
+	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Node returns the node binary after making sure dir's packages are
@@ -44,4 +49,45 @@ func Node(t testing.TB, dir string) string {
 		}
 	}
 	return node
+}
+
+// Dynalite starts dynalite (npm; a DynamoDB implementation that evaluates
+// condition expressions) in memory on a loopback port for the test, and
+// returns its endpoint URL. It stops when the test ends.
+func Dynalite(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "dynalite")
+	node := Node(t, dir)
+	cmd := exec.Command(node, "start.mjs")
+	cmd.Dir = dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dynalite: %v", err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	port, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dynalite did not start: %v\n%s", err, stderr.String())
+	}
+	return "http://127.0.0.1:" + strings.TrimSpace(port)
 }
