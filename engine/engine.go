@@ -62,6 +62,14 @@ type Options struct {
 	// Transformations rewrite resources' inputs as the program registers
 	// them (see infra.ProgramOptions).
 	Transformations []pulumi.ResourceTransformation
+	// ContinueOnError keeps an update creating the resources that do not
+	// depend on a failed one (pulumi up --continue-on-error), so one run
+	// reports every failure.
+	ContinueOnError bool
+	// APIGatewayAccount looks up the region's API Gateway CloudWatch role
+	// before access logs are planned (see infra.CheckAccessLogs). Default:
+	// AWS itself.
+	APIGatewayAccount infra.AccountLookup
 }
 
 // PolicyError is a preview or update blocked by mandatory policy violations.
@@ -167,7 +175,7 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	program := infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Transformations: o.Transformations})
+	program := infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Transformations: o.Transformations, APIGatewayAccount: o.APIGatewayAccount})
 	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, stackconfig.Namespace, program, wsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open stack %s: %w", o.Stack, err)
@@ -352,6 +360,9 @@ func (s *Stack) Up(ctx context.Context) (*Result, error) {
 	c := s.collect(true)
 	packs, configs := s.pack()
 	opts := []optup.Option{optup.EventStreams(c.ch), optup.PolicyPacks(packs...), optup.PolicyPackConfigs(configs...)}
+	if s.opts.ContinueOnError {
+		opts = append(opts, optup.ContinueOnError())
+	}
 	res, err := s.stack.Up(ctx, opts...)
 	vs := c.wait()
 	if err != nil {

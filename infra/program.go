@@ -31,6 +31,9 @@ type ProgramOptions struct {
 	// program would (organisation-wide tags, say). The policy pack's
 	// fixtures use them to build misconfigured stacks from outside.
 	Transformations []pulumi.ResourceTransformation
+	// APIGatewayAccount looks up the region's API Gateway CloudWatch role
+	// for CheckAccessLogs. Default: LookupAPIGatewayAccount (AWS itself).
+	APIGatewayAccount AccountLookup
 	// OnOutputs, when set, receives the stack outputs once they are exported
 	// (the offline plan reads them from here).
 	OnOutputs func(ctx *pulumi.Context, outputs pulumi.Map) error
@@ -73,6 +76,9 @@ func Program(opts ProgramOptions) pulumi.RunFunc {
 		}
 		cfg, err := LoadConfig(ctx)
 		if err != nil {
+			return err
+		}
+		if err := CheckAccessLogs(ctx.Context(), cfg, opts.APIGatewayAccount); err != nil {
 			return err
 		}
 		w, err := Build(ctx, cfg, opts)

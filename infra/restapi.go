@@ -27,6 +27,7 @@ type RestAPI struct {
 
 	API       *apigateway.RestApi
 	Validator *apigateway.RequestValidator
+	// AccessLog is nil when the stack turns access logs off.
 	AccessLog *cloudwatch.LogGroup
 	// Account is set only when the stack manages apigateway.Account.
 	Account *apigateway.Account
@@ -101,13 +102,15 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 		r.GatewayResponses = append(r.GatewayResponses, resp)
 	}
 
-	r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(c.AccessLogGroup()),
-		RetentionInDays: pulumi.Int(c.LogRetentionDays),
-		Tags:            tagMap(c),
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("create access log group: %w", err)
+	if c.AccessLogsOn() {
+		r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
+			Name:            pulumi.String(c.AccessLogGroup()),
+			RetentionInDays: pulumi.Int(c.LogRetentionDays),
+			Tags:            tagMap(c),
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("create access log group: %w", err)
+		}
 	}
 
 	if c.ManageAPIGatewayAccount {

@@ -85,17 +85,20 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 	if args.API.Account != nil {
 		stageDeps = append(stageDeps, args.API.Account)
 	}
-	st.Stage, err = apigateway.NewStage(ctx, name, &apigateway.StageArgs{
-		RestApi:    args.API.ID,
-		Deployment: st.Deployment.ID(),
-		StageName:  pulumi.String(StageName),
-		AccessLogSettings: &apigateway.StageAccessLogSettingsArgs{
-			DestinationArn: args.API.AccessLog.Arn,
-			Format:         pulumi.String(AccessLogFormat()),
-		},
+	stageArgs := &apigateway.StageArgs{
+		RestApi:            args.API.ID,
+		Deployment:         st.Deployment.ID(),
+		StageName:          pulumi.String(StageName),
 		XrayTracingEnabled: pulumi.Bool(true),
 		Tags:               tagMap(c),
-	}, parent, pulumi.DependsOn(stageDeps))
+	}
+	if args.API.AccessLog != nil { // off only where hookline:accessLogs is false
+		stageArgs.AccessLogSettings = &apigateway.StageAccessLogSettingsArgs{
+			DestinationArn: args.API.AccessLog.Arn,
+			Format:         pulumi.String(AccessLogFormat()),
+		}
+	}
+	st.Stage, err = apigateway.NewStage(ctx, name, stageArgs, parent, pulumi.DependsOn(stageDeps))
 	if err != nil {
 		return nil, fmt.Errorf("create stage: %w", err)
 	}

@@ -97,9 +97,10 @@ func Run(opts Options) (*Result, error) {
 	mocks := awsmodel.NewMocks(stackconfig.Namespace, opts.Stack, cfg.Region)
 	outputs := map[string]any{}
 	program := infra.Program(infra.ProgramOptions{
-		ProjectDir:      opts.Dir,
-		Handler:         opts.Handler,
-		Transformations: opts.Transformations,
+		ProjectDir:        opts.Dir,
+		Handler:           opts.Handler,
+		Transformations:   opts.Transformations,
+		APIGatewayAccount: awsmodel.APIGatewayAccount,
 		OnOutputs: func(ctx *pulumi.Context, outs pulumi.Map) error {
 			for k, v := range outs {
 				r, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(v))

@@ -31,7 +31,11 @@ type Config struct {
 	Alarms                  Alarms            `json:"alarms"`
 	Tags                    map[string]string `json:"tags"`
 	ManageAPIGatewayAccount bool              `json:"manageApiGatewayAccount"`
-	Sources                 []Source          `json:"sources"`
+	// AccessLogs turns the stage's access logs off when false (default on).
+	// They need the region's API Gateway CloudWatch role: a stack that does
+	// not manage it checks at preview that it is set (see AccessLogsOn).
+	AccessLogs *bool    `json:"accessLogs,omitempty"`
+	Sources    []Source `json:"sources"`
 	// Traffic is the default load of the cost estimate in the offline plan.
 	Traffic Traffic `json:"traffic"`
 
@@ -175,6 +179,10 @@ type Idempotency struct {
 	Enabled  bool `json:"enabled"`
 	TTLHours int  `json:"ttlHours"`
 }
+
+// AccessLogsOn reports whether the stage writes access logs: unless
+// hookline:accessLogs is false.
+func (c *Config) AccessLogsOn() bool { return c.AccessLogs == nil || *c.AccessLogs }
 
 // EdgeAuthorizer reports whether the stack needs hookline's edge authorizer:
 // when a source uses token auth. The REST API's API key source is then

@@ -204,6 +204,7 @@ func TestInvalid(t *testing.T) {
 		{"bad alarm e-mail", func(m map[string]any) { m["hookline:alarmEmails"] = []any{"oncall"} }, "hookline:alarmEmails[0]", "e-mail"},
 		{"bad throttle", func(m map[string]any) { m["hookline:throttle"] = map[string]any{"rateLimit": -5} }, "hookline:throttle.rateLimit", "> 0"},
 		{"bad bool", func(m map[string]any) { m["hookline:manageApiGatewayAccount"] = "yes please" }, "hookline:manageApiGatewayAccount", "true or false"},
+		{"bad accessLogs", func(m map[string]any) { m["hookline:accessLogs"] = "off" }, "hookline:accessLogs", "true or false"},
 		{"plain-text secret", func(m map[string]any) { m["hookline:signingSecrets"] = map[string]any{"payments": "s3cret"} }, "hookline:signingSecrets", "pulumi config set --secret"},
 		{"aws tag key", func(m map[string]any) { m["hookline:tags"] = map[string]any{"aws:owner": "x"} }, "hookline:tags", "aws:"},
 	}

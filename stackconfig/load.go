@@ -50,7 +50,7 @@ func StackFile(stack string) string { return "Pulumi." + stack + ".yaml" }
 // topLevel maps every hookline key to the field it decodes into.
 var topLevel = []string{
 	"environment", "domain", "throttle", "logRetentionDays", "alarmEmails",
-	"alarms", "tags", "manageApiGatewayAccount", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
+	"alarms", "tags", "manageApiGatewayAccount", "accessLogs", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
 }
 
 // secretKeys must be set with `pulumi config set --secret`.
@@ -110,6 +110,13 @@ func Load(stack string, raw map[string]string, complete bool, secret []string) (
 			v.add(Namespace+":manageApiGatewayAccount", "want true or false, got %q", s)
 		}
 		c.ManageAPIGatewayAccount = b
+	}
+	if s, ok := raw[Namespace+":accessLogs"]; ok {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			v.add(Namespace+":accessLogs", "want true or false, got %q", s)
+		}
+		c.AccessLogs = &b
 	}
 	if s, ok := raw[Namespace+":logRetentionDays"]; ok {
 		n, err := strconv.Atoi(s)

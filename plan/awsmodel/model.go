@@ -6,6 +6,7 @@
 package awsmodel
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -18,6 +19,15 @@ import (
 
 // DefaultAccount is the account id of the offline model.
 const DefaultAccount = "123456789012"
+
+// APIGatewayCloudWatchRole is the CloudWatch Logs role the offline model's
+// API Gateway account settings name in every region: the offline plan
+// cannot read a real account, so it plans as if the role were set (pulumi
+// preview checks the real setting; see infra.CheckAccessLogs).
+const APIGatewayCloudWatchRole = "arn:aws:iam::" + DefaultAccount + ":role/apigateway-cloudwatch"
+
+// APIGatewayAccount is infra.AccountLookup for the offline model.
+func APIGatewayAccount(context.Context, string) (string, error) { return APIGatewayCloudWatchRole, nil }
 
 // Model computes AWS attributes for one account and region.
 type Model struct {
