@@ -17,6 +17,7 @@ import (
 	"github.com/hookline/hookline/internal/testing/fixtures"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan"
+	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/stackconfig"
 )
@@ -47,9 +48,14 @@ func newEnv(t *testing.T, stack string) *env {
 		ProjectDir: projectDir, Stack: stack, Config: raw, StateDir: state, Passphrase: "test-only",
 		PolicyPack: packBin,
 		Env: map[string]string{
-			"PATH":                  pluginDir + string(os.PathListSeparator) + os.Getenv("PATH"),
-			"HOOKLINE_FAKE_AWS_LOG": log,
+			"PATH":                    pluginDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"HOOKLINE_FAKE_AWS_LOG":   log,
+			"HOOKLINE_FAKE_AWS_STATE": filepath.Join(state, "account.json"),
+			// An account where API Gateway's CloudWatch role is set, as
+			// the program's look-up below reports.
+			"HOOKLINE_FAKE_AWS_APIGW_ROLE": awsmodel.APIGatewayCloudWatchRole,
 		},
+		APIGatewayAccount: awsmodel.APIGatewayAccount,
 	}}
 }
 
@@ -394,4 +400,65 @@ func TestConcurrentUp(t *testing.T) {
 		t.Errorf("%d succeeded, %d conflicted: %v", ok, conflict, errs)
 	}
 	_, _ = a.Destroy(ctx(t))
+}
+
+// TestProviderRefusesWhatAWSRefuses: prod with every fixtures.Refusals
+// rewrite, updated without the policy pack (which would stop some at
+// preview) and continuing on errors: the test-double provider refuses each
+// with AWS's error text, so `pulumi up` fails where AWS would. The compliant
+// stacks pass the same checks in TestLifecycle.
+func TestProviderRefusesWhatAWSRefuses(t *testing.T) {
+	e := newEnv(t, "prod")
+	e.opts.PolicyPack = ""
+	e.opts.ContinueOnError = true
+	e.opts.Transformations = fixtures.RefusalTransformations()
+	s := e.open(t)
+	_, err := s.Up(ctx(t))
+	if err == nil {
+		t.Fatal("up succeeded with resources AWS refuses")
+	}
+	for _, r := range fixtures.Refusals {
+		if !strings.Contains(err.Error(), r.Want) {
+			t.Errorf("%s: the update's error lacks AWS's %q", r.Name, r.Want)
+		}
+	}
+	refused := 0
+	for _, c := range e.calls(t) {
+		if c.Method == "Refuse" {
+			refused++
+		}
+	}
+	if refused != len(fixtures.Refusals) {
+		t.Errorf("the provider refused %d creates, want %d (one per refusal)", refused, len(fixtures.Refusals))
+	}
+}
+
+// TestAccessLogsNeedTheAccountRole: in an account whose API Gateway settings
+// name no CloudWatch role, a stack with access logs stops at its first
+// preview with what to set; if the look-up were wrong, `pulumi up` would
+// meet AWS's refusal of the stage; with hookline:accessLogs: false it deploys.
+func TestAccessLogsNeedTheAccountRole(t *testing.T) {
+	none := func(context.Context, string) (string, error) { return "", nil }
+
+	e := newEnv(t, "dev")
+	delete(e.opts.Env, "HOOKLINE_FAKE_AWS_APIGW_ROLE")
+	e.opts.APIGatewayAccount = none
+	if _, err := e.open(t).Preview(ctx(t)); err == nil || !strings.Contains(err.Error(), "hookline:accessLogs: false in Pulumi.dev.yaml") {
+		t.Fatalf("preview without the role: %v", err)
+	}
+
+	e = newEnv(t, "dev")
+	delete(e.opts.Env, "HOOKLINE_FAKE_AWS_APIGW_ROLE")
+	e.opts.PolicyPack = ""
+	if _, err := e.open(t).Up(ctx(t)); err == nil || !strings.Contains(err.Error(), "CloudWatch Logs role ARN must be set in account settings to enable logging") {
+		t.Fatalf("up of a stage with access logs in an account without the role: %v", err)
+	}
+
+	e = newEnv(t, "dev")
+	delete(e.opts.Env, "HOOKLINE_FAKE_AWS_APIGW_ROLE")
+	e.opts.APIGatewayAccount = none
+	e.opts.Config["hookline:accessLogs"] = "false"
+	if _, err := e.open(t).Up(ctx(t)); err != nil {
+		t.Fatalf("up with access logs off: %v", err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/internal/testing/harness"
+	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/portal"
 )
 
@@ -39,7 +40,11 @@ func newPortalWith(t *testing.T, policyConfig string) *httptest.Server {
 			Admins: []string{portal.HashToken(tokens["admin"])},
 		},
 		Engine: engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only", PolicyPack: pack, PolicyConfig: policyConfig,
-			Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH")}},
+			// An account whose API Gateway has its CloudWatch role, for the
+			// program's look-up and the test-double provider alike.
+			APIGatewayAccount: awsmodel.APIGatewayAccount,
+			Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH"),
+				"HOOKLINE_FAKE_AWS_APIGW_ROLE": awsmodel.APIGatewayCloudWatchRole}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,12 @@
 // tests can assert on what the engine sent.
 //
 // It proves that the engine accepts the program, the config and the policy
-// pack, and that updates, replacements and deletes flow as planned. It does
-// not prove that AWS would accept the values: no AWS API is involved.
+// pack, and that updates, replacements and deletes flow as planned. No AWS
+// API is involved, but it refuses, with AWS's error text, the inputs AWS is
+// documented to refuse that this project has met (refuse.go): IAM policy
+// grammar, FIFO queue names and DLQ types, name lengths, event source
+// mappings against the queue's visibility timeout, and access logs in an
+// account whose API Gateway settings name no CloudWatch role.
 package main
 
 import (
@@ -52,15 +56,16 @@ var replaceOn = map[string][]string{
 
 type fakeAWS struct {
 	pulumirpc.UnimplementedResourceProviderServer
-	mu    sync.Mutex
-	model awsmodel.Model
-	log   *os.File
+	mu      sync.Mutex
+	model   awsmodel.Model
+	log     *os.File
+	account *account
 }
 
 // main serves the provider protocol the way every plugin does: listen on a
 // free port, print it, serve until the engine hangs up.
 func main() {
-	p := &fakeAWS{model: awsmodel.New("us-east-1")}
+	p := &fakeAWS{model: awsmodel.New("us-east-1"), account: loadAccount()}
 	if path := os.Getenv("HOOKLINE_FAKE_AWS_LOG"); path != "" {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -156,6 +161,9 @@ func (p *fakeAWS) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumi
 	if _, _, err := p.model.Compute(typ, "check", req.GetUrn(), news); err != nil {
 		return &pulumirpc.CheckResponse{Failures: []*pulumirpc.CheckFailure{{Reason: err.Error()}}}, nil
 	}
+	if err := checkSchema(typ, news.Mappable()); err != nil {
+		return &pulumirpc.CheckResponse{Failures: []*pulumirpc.CheckFailure{{Reason: err.Error()}}}, nil
+	}
 	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
 }
 
@@ -229,11 +237,21 @@ func (p *fakeAWS) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulu
 	if err != nil {
 		return nil, err
 	}
+	typ := string(resource.URN(req.GetUrn()).Type())
+	if !req.GetPreview() {
+		if err := p.account.refuse(typ, inputs.Mappable(), true); err != nil {
+			p.record(Call{Method: "Refuse", URN: req.GetUrn(), Type: typ})
+			return nil, fmt.Errorf("creating %s: %w", typ, err)
+		}
+	}
 	id, st, err := p.state(req.GetUrn(), inputs, req.GetPreview())
 	if err != nil {
 		return nil, err
 	}
-	p.record(Call{Method: "Create", URN: req.GetUrn(), Type: string(resource.URN(req.GetUrn()).Type()), ID: id, Preview: req.GetPreview()})
+	if !req.GetPreview() {
+		p.account.remember(typ, st)
+	}
+	p.record(Call{Method: "Create", URN: req.GetUrn(), Type: typ, ID: id, Preview: req.GetPreview()})
 	props, err := marshal(st)
 	if err != nil {
 		return nil, err
@@ -256,6 +274,13 @@ func (p *fakeAWS) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulu
 	if err != nil {
 		return nil, err
 	}
+	typ := string(resource.URN(req.GetUrn()).Type())
+	if !req.GetPreview() {
+		if err := p.account.refuse(typ, inputs.Mappable(), false); err != nil {
+			p.record(Call{Method: "Refuse", URN: req.GetUrn(), Type: typ})
+			return nil, fmt.Errorf("updating %s: %w", typ, err)
+		}
+	}
 	st := inputs.Copy()
 	for k, v := range olds {
 		if _, isInput := oldInputs[k]; !isInput {
@@ -264,7 +289,10 @@ func (p *fakeAWS) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulu
 			}
 		}
 	}
-	p.record(Call{Method: "Update", URN: req.GetUrn(), Type: string(resource.URN(req.GetUrn()).Type()), ID: req.GetId(), Preview: req.GetPreview()})
+	if !req.GetPreview() {
+		p.account.remember(typ, st)
+	}
+	p.record(Call{Method: "Update", URN: req.GetUrn(), Type: typ, ID: req.GetId(), Preview: req.GetPreview()})
 	props, err := marshal(st)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/hookline/hookline/contract"
+)
+
+// The refusals below are what AWS (or pulumi-aws v6's own validation) answers
+// for inputs this project has met, each with AWS's error text, so that an
+// engine test's `pulumi up` fails where a real one would. They are checked at
+// create and update (the API calls), except the provider's schema limits,
+// which it checks at preview too.
+
+// account is what the fake AWS account holds that a later call depends on:
+// the queues' visibility timeouts and the functions' timeouts (an event
+// source mapping is refused against them), and the region's API Gateway
+// CloudWatch role. It is kept in HOOKLINE_FAKE_AWS_STATE when set, so
+// successive engine runs (each starts the provider anew) see one account.
+type account struct {
+	mu   sync.Mutex
+	path string
+	// Queues maps a queue ARN to its visibility timeout (seconds).
+	Queues map[string]int `json:"queues"`
+	// Functions maps a function name and ARN to its timeout (seconds).
+	Functions map[string]int `json:"functions"`
+	// APIGatewayCloudWatchRole is the role in API Gateway's account settings.
+	APIGatewayCloudWatchRole string `json:"apiGatewayCloudWatchRole"`
+}
+
+// loadAccount reads the account state; HOOKLINE_FAKE_AWS_APIGW_ROLE presets
+// the API Gateway CloudWatch role (an account where someone set it).
+func loadAccount() *account {
+	a := &account{path: os.Getenv("HOOKLINE_FAKE_AWS_STATE"), Queues: map[string]int{}, Functions: map[string]int{}}
+	if a.path != "" {
+		if b, err := os.ReadFile(a.path); err == nil {
+			_ = json.Unmarshal(b, a)
+		}
+	}
+	if role := os.Getenv("HOOKLINE_FAKE_AWS_APIGW_ROLE"); role != "" && a.APIGatewayCloudWatchRole == "" {
+		a.APIGatewayCloudWatchRole = role
+	}
+	return a
+}
+
+func (a *account) save() {
+	if a.path == "" {
+		return
+	}
+	b, _ := json.Marshal(a)
+	_ = os.WriteFile(a.path, b, 0o644)
+}
+
+// remember records what a created or updated resource leaves in the account.
+func (a *account) remember(typ string, st resource.PropertyMap) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := st.Mappable()
+	switch typ {
+	case "aws:sqs/queue:Queue":
+		a.Queues[str(v["arn"])] = intOr(v["visibilityTimeoutSeconds"], 30)
+	case "aws:lambda/function:Function":
+		t := intOr(v["timeout"], 3)
+		a.Functions[str(v["name"])], a.Functions[str(v["arn"])] = t, t
+	case "aws:apigateway/account:Account":
+		if role := str(v["cloudwatchRoleArn"]); role != "" {
+			a.APIGatewayCloudWatchRole = role
+		}
+	default:
+		return
+	}
+	a.save()
+}
+
+// checkSchema is pulumi-aws v6's own validation of inputs (at preview too).
+func checkSchema(typ string, in map[string]any) error {
+	if typ == "aws:sqs/queue:Queue" {
+		if n := intOr(in["maxMessageSize"], contract.MaxMessageBytes); n < 1024 || n > contract.MaxMessageBytes {
+			return fmt.Errorf("expected max_message_size to be in the range (1024 - %d), got %d", contract.MaxMessageBytes, n)
+		}
+	}
+	return nil
+}
+
+// refuse returns the error AWS answers when asked to create (or update)
+// a resource of type typ with inputs in, or nil.
+func (a *account) refuse(typ string, in map[string]any, create bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch typ {
+	case "aws:iam/role:Role":
+		name := str(in["name"])
+		if len(name) > 64 {
+			return fmt.Errorf("ValidationError: 1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64", name)
+		}
+		for _, st := range statements(in["assumeRolePolicy"]) {
+			for _, f := range []string{"Resource", "NotResource"} {
+				if _, has := st[f]; has {
+					return fmt.Errorf("MalformedPolicyDocument: Has prohibited field %s", f)
+				}
+			}
+		}
+	case "aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy":
+		for _, st := range statements(in["policy"]) {
+			_, notResource := st["NotResource"]
+			if st["Resource"] == nil && !notResource {
+				return fmt.Errorf("MalformedPolicyDocument: Policy statement must contain resources.")
+			}
+		}
+	case "aws:sqs/queue:Queue":
+		name, fifo := str(in["name"]), in["fifoQueue"] == true
+		switch {
+		case fifo && !strings.HasSuffix(name, ".fifo"), len(name) > 80 && fifo:
+			return fmt.Errorf("InvalidParameterValue: The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+		case len(name) > 80, !fifo && strings.HasSuffix(name, ".fifo"):
+			return fmt.Errorf("InvalidParameterValue: Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+		}
+		if rp := str(in["redrivePolicy"]); rp != "" {
+			var p struct{ DeadLetterTargetArn string }
+			if err := json.Unmarshal([]byte(rp), &p); err == nil && strings.HasSuffix(p.DeadLetterTargetArn, ".fifo") != fifo {
+				return fmt.Errorf("InvalidParameterValue: Value %s for parameter RedrivePolicy is invalid. Reason: The dead-letter queue of a FIFO queue must also be a FIFO queue; the dead-letter queue of a standard queue must also be a standard queue.", rp)
+			}
+		}
+	case "aws:lambda/function:Function":
+		if name := str(in["name"]); len(name) > 64 {
+			return fmt.Errorf("ValidationException: 1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64", name)
+		}
+	case "aws:lambda/eventSourceMapping:EventSourceMapping":
+		src := str(in["eventSourceArn"])
+		if strings.HasSuffix(src, ".fifo") && intOr(in["batchSize"], 10) > 10 {
+			return fmt.Errorf("InvalidParameterValueException: Maximum batch size must be between 1 and 10 inclusive")
+		}
+		vis, qok := a.Queues[src]
+		timeout, fok := a.Functions[str(in["functionName"])]
+		if create && qok && fok && vis < timeout {
+			return fmt.Errorf("InvalidParameterValueException: Queue visibility timeout: %d seconds is less than Function timeout: %d seconds", vis, timeout)
+		}
+	case "aws:apigateway/stage:Stage":
+		if ls, ok := in["accessLogSettings"].(map[string]any); ok && str(ls["destinationArn"]) != "" && a.APIGatewayCloudWatchRole == "" {
+			return fmt.Errorf("BadRequestException: CloudWatch Logs role ARN must be set in account settings to enable logging")
+		}
+	}
+	return nil
+}
+
+// statements parses an IAM policy document's statements.
+func statements(doc any) []map[string]any {
+	var p struct{ Statement []map[string]any }
+	if err := json.Unmarshal([]byte(str(doc)), &p); err != nil {
+		return nil
+	}
+	return p.Statement
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func intOr(v any, def int) int {
+	switch n := v.(type) {
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return def
+}
