@@ -9,10 +9,16 @@
 //   - MessageBody is the exact raw request body, URL-encoded into the form body
 //     of an SQS SendMessage call and never re-serialised.
 //   - MessageGroupId follows the source's groupBy selector and falls back to the
-//     source name when the selected value is missing.
-//   - MessageDeduplicationId is the sender's event id when the source names one
-//     and the request carries it; otherwise the queue's content-based
-//     deduplication applies.
+//     source name when the selected value is missing; a value SQS would refuse
+//     is URL-encoded into SQS's alphabet and cut to 128 characters (GroupID).
+//   - MessageDeduplicationId is the sender's event id when the source names one,
+//     the request carries it and SQS accepts it; otherwise the queue's
+//     content-based deduplication applies (DeduplicationID). The event id
+//     travels in AttrEventID either way.
+//   - A message is at most MaxMessageBytes, body and attributes together; a
+//     re-send (DLQ move, redrive) carries a deduplication id of its own
+//     (ResendDeduplicationID), never the sender's, which SQS's window may
+//     still hold.
 //   - At most MaxMessageAttributes message attributes: the metadata in
 //     BaseAttributes plus the event id and the scheme's signature headers.
 package contract

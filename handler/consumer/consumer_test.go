@@ -15,9 +15,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/contract"
@@ -631,16 +628,8 @@ func (g *gate) Process(context.Context, contract.Message) error {
 // evaluates the lease conditions as DynamoDB does: exactly one processes, the
 // other is retried while it runs and acknowledged as a duplicate after.
 func TestConcurrentDeliveriesProcessOnce(t *testing.T) {
-	db := dynamodb.New(dynamodb.Options{Region: "eu-west-1", BaseEndpoint: aws.String(nodepeer.Dynalite(t)), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
 	table := "hookline-dev-partners-idempotency"
-	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName: aws.String(table), BillingMode: dbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String(contract.IdempotencyKey), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String(contract.IdempotencyKey), KeyType: dbtypes.KeyTypeHash}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db := nodepeer.IdempotencyTable(t, table)
 	g := &gate{entered: make(chan struct{}, 2), release: make(chan struct{})}
 	instance := func() *env {
 		e := newEnv(t)

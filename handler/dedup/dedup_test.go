@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -34,25 +33,8 @@ func (c *clock) add(d time.Duration) {
 }
 
 // dynalite starts dynalite (a DynamoDB implementation that evaluates the
-// condition expressions itself), creates the table as the program does
-// (partition key contract.IdempotencyKey, a string) and returns a client.
-func dynalite(t *testing.T) *dynamodb.Client {
-	client := dynamodb.New(dynamodb.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(nodepeer.Dynalite(t)), RetryMaxAttempts: 1,
-		// dynalite, like DynamoDB, wants a signed request; any key signs.
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(contract.IdempotencyKey), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(contract.IdempotencyKey), KeyType: types.KeyTypeHash}},
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	return client
-}
+// condition expressions itself) with the table as the program creates it.
+func dynalite(t *testing.T) *dynamodb.Client { return nodepeer.IdempotencyTable(t, table) }
 
 func newStore(client *dynamodb.Client, c *clock) *dedup.Store {
 	return &dedup.Store{API: client, Table: table, TTL: 72 * time.Hour, Now: c.now}

@@ -8,6 +8,7 @@ package nodepeer
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/hookline/hookline/contract"
 )
 
 // Node returns the node binary after making sure dir's packages are
@@ -90,4 +98,26 @@ func Dynalite(t testing.TB) string {
 		t.Fatalf("dynalite did not start: %v\n%s", err, stderr.String())
 	}
 	return "http://127.0.0.1:" + strings.TrimSpace(port)
+}
+
+// IdempotencyTable starts dynalite and creates a table named name with the
+// schema the program gives a source's idempotency table (partition key
+// contract.IdempotencyKey, a string), and returns a client for it.
+func IdempotencyTable(t testing.TB, name string) *dynamodb.Client {
+	t.Helper()
+	client := dynamodb.New(dynamodb.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(Dynalite(t)), RetryMaxAttempts: 1,
+		// dynalite, like DynamoDB, wants a signed request; any key signs.
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(contract.IdempotencyKey), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(contract.IdempotencyKey), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatalf("create table %s in dynalite: %v", name, err)
+	}
+	return client
 }
