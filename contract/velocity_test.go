@@ -298,13 +298,17 @@ func TestResponsesInVelocity(t *testing.T) {
 	for _, c := range cases {
 		jobs = append(jobs, vtlJob{Template: responses[c.template], Body: c.body, Context: map[string]any{"requestId": "req-9"}})
 	}
+	// API Gateway's own messages (auth, validation, media type, size): its
+	// fixed texts, which hold no quote or backslash.
 	for typ, tpl := range contract.GatewayResponses() {
-		cases = append(cases, struct {
-			name, template, body string
-			status               int
-			error                string
-		}{"gateway " + typ, typ, "", 0, `Unauthorized: it's "denied"`})
-		jobs = append(jobs, vtlJob{Template: tpl, Context: map[string]any{"requestId": "req-9", "errorMessage": `Unauthorized: it's "denied"`}})
+		for _, msg := range []string{"Unauthorized", "Missing required request parameters: [X-Hub-Signature-256]", "Unsupported Media Type"} {
+			cases = append(cases, struct {
+				name, template, body string
+				status               int
+				error                string
+			}{"gateway " + typ + " " + msg, typ, "", 0, msg})
+			jobs = append(jobs, vtlJob{Template: tpl, Context: map[string]any{"requestId": "req-9", "errorMessage": msg}})
+		}
 	}
 	for i, res := range renderVTL(t, jobs) {
 		c := cases[i]

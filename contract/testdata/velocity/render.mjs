@@ -157,9 +157,11 @@ function job({ template, body = '', headers = [], context = {} }) {
     requestId: context.requestId ?? '',
     requestTimeEpoch: context.requestTimeEpoch ?? 0,
     identity: { sourceIp: context.sourceIp ?? '' },
+    // "The quoted value of $context.error.message": quotes around it,
+    // nothing escaped.
     error: {
       message: context.errorMessage ?? '',
-      messageString: JSON.stringify(context.errorMessage ?? ''),
+      messageString: '"' + (context.errorMessage ?? '') + '"',
     },
     responseOverride: { status: null, header: {} },
   };
