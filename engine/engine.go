@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -109,10 +110,18 @@ type Result struct {
 	Outputs auto.OutputMap
 }
 
+// stackNameRE is what a stack name may be here: Pulumi's own alphabet,
+// without a path separator or a leading dot, so a stack's workspace is
+// always a child of StateDir/workspaces.
+var stackNameRE = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$`)
+
 // prepare fills the defaults of o and returns the workspace options.
 func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
 	if o.ProjectDir == "" {
 		return nil, errors.New("engine: ProjectDir is required")
+	}
+	if o.Stack != "" && !stackNameRE.MatchString(o.Stack) {
+		return nil, fmt.Errorf("engine: %q is not a stack name (%s)", o.Stack, stackNameRE)
 	}
 	projectDir, err := filepath.Abs(o.ProjectDir)
 	if err != nil {
@@ -152,6 +161,9 @@ func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
 		name = "_list"
 	}
 	workDir := filepath.Join(o.StateDir, "workspaces", name)
+	if rel, err := filepath.Rel(filepath.Join(o.StateDir, "workspaces"), workDir); err != nil || rel != name {
+		return nil, fmt.Errorf("engine: stack name %q would place its workspace outside %s", o.Stack, o.StateDir)
+	}
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, err
 	}

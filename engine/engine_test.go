@@ -462,3 +462,21 @@ func TestAccessLogsNeedTheAccountRole(t *testing.T) {
 		t.Fatalf("up with access logs off: %v", err)
 	}
 }
+
+// TestStackNameStaysInStateDir: a stack name that is not one (a path
+// separator, a leading dot) is refused before anything touches the disk, so
+// no caller can make the engine write a workspace outside StateDir.
+func TestStackNameStaysInStateDir(t *testing.T) {
+	root := t.TempDir()
+	state := filepath.Join(root, "state")
+	for _, name := range []string{"pay-../../../escaped", "../x", ".hidden", "a/b", ""} {
+		_, err := engine.Open(context.Background(), engine.Options{ProjectDir: projectDir, Stack: name, StateDir: state, Passphrase: "p"})
+		if err == nil {
+			t.Errorf("stack %q opened", name)
+		}
+	}
+	entries, _ := os.ReadDir(root)
+	if len(entries) != 0 {
+		t.Errorf("written under %s: %v", root, entries)
+	}
+}

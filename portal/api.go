@@ -43,9 +43,8 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, id Identity, op
 }
 
 func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
-	team, env := r.PathValue("team"), r.PathValue("env")
-	if !id.may(team) {
-		writeError(w, http.StatusNotFound, "", "no such stack")
+	team, env, ok := pathStack(w, r, id)
+	if !ok {
 		return
 	}
 	stack := StackName(team, env)
@@ -90,9 +89,8 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, id Identity)
 }
 
 func (s *Server) showStack(w http.ResponseWriter, r *http.Request, id Identity) {
-	team, env := r.PathValue("team"), r.PathValue("env")
-	if !id.may(team) {
-		writeError(w, http.StatusNotFound, "", "no such stack")
+	team, env, ok := pathStack(w, r, id)
+	if !ok {
 		return
 	}
 	vs, err := s.stacks(r.Context(), id)

@@ -278,3 +278,49 @@ func TestBusyStack(t *testing.T) {
 		t.Error("the passphrase reached the job output")
 	}
 }
+
+// TestPathParametersStayInside: a team or environment in the path is held to
+// the rules of a new stack's names, so an encoded "../" (the reproduced
+// destroy of "..%2F..%2F..%2Fescaped") is a 400 and nothing is written
+// outside the state directory.
+func TestPathParametersStayInside(t *testing.T) {
+	root := t.TempDir()
+	state := filepath.Join(root, "a", "b", "state")
+	srv, err := portal.New(portal.Options{
+		Tokens: &portal.Tokens{Teams: map[string][]string{"pay": {portal.HashToken(tokens["pay"])}}},
+		Engine: engine.Options{ProjectDir: projectDir, StateDir: state, Passphrase: "test-only"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	evil := "..%2F..%2F..%2Fescaped"
+	cases := []struct {
+		method, path string
+		body         any
+		field        string
+	}{
+		{"POST", "/api/stacks/pay/" + evil + "/destroy", map[string]string{"confirm": "pay-../../../escaped"}, "env"},
+		{"GET", "/api/stacks/pay/" + evil, nil, "env"},
+		{"POST", "/api/stacks/pay/" + evil + "/preview", request("dev", nil), "env"},
+		{"POST", "/api/stacks/..%2Fpay/dev/destroy", map[string]string{"confirm": "../pay-dev"}, "team"},
+	}
+	for _, tc := range cases {
+		if code, v := call(t, hs, "pay", tc.method, tc.path, tc.body); code != http.StatusBadRequest || v["field"] != tc.field {
+			t.Errorf("%s %s: %d %v, want 400 naming %s", tc.method, tc.path, code, v, tc.field)
+		}
+	}
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(p, state+string(filepath.Separator)) {
+			t.Errorf("written outside the state directory: %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "a", "escaped")); err == nil {
+		t.Error("a workspace was created outside the state directory")
+	}
+}

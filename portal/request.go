@@ -105,11 +105,28 @@ func (r *Request) Hash(team string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// pathStack reads the team and environment of a /api/stacks/{team}/{env}
+// path with the rules a new stack's names follow (a decoded "../" can
+// never reach the engine's file system), and checks the caller may see it.
+func pathStack(w http.ResponseWriter, r *http.Request, id Identity) (team, env string, ok bool) {
+	team, env = r.PathValue("team"), r.PathValue("env")
+	switch {
+	case !teamRE.MatchString(team):
+		writeError(w, http.StatusBadRequest, "team", fmt.Sprintf("%q is not a team name (%s)", team, teamRE))
+	case !envRE.MatchString(env):
+		writeError(w, http.StatusBadRequest, "env", fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", env))
+	case !id.may(team):
+		writeError(w, http.StatusNotFound, "", "no such stack")
+	default:
+		return team, env, true
+	}
+	return "", "", false
+}
+
 // readRequest reads and validates the body against the path's team and env.
 func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, id Identity) (string, *Request, map[string]string, bool) {
-	team, env := r.PathValue("team"), r.PathValue("env")
-	if !id.may(team) {
-		writeError(w, http.StatusNotFound, "", "no such stack")
+	team, env, ok := pathStack(w, r, id)
+	if !ok {
 		return "", nil, nil, false
 	}
 	body, err := io.ReadAll(r.Body)
