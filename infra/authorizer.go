@@ -103,14 +103,19 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 		return nil, fmt.Errorf("create authorizer role: %w", err)
 	}
 	policy, err := iam.NewRolePolicy(ctx, name+"-function", &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Name: pulumi.String("authorize"),
-		Policy: logs.Arn.ApplyT(func(logArn string) string {
-			return AuthorizerPolicy(logArn, ParameterARNs(args.Caller, c.Region, params))
-		}).(pulumi.StringOutput),
+		Role:   role.ID(),
+		Name:   pulumi.String("authorize"),
+		Policy: pulumi.String(AuthorizerPolicy(args.Caller.ARN("logs", c.Region, "log-group:"+c.AuthorizerLogGroup()))),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer policy: %w", err)
+	}
+	secrets, err := secretsPolicy(ctx, name+"-function-secrets", "read-tokens", role, args.Caller, c.Region, params, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create authorizer secrets policy: %w", err)
+	}
+	if secrets != nil {
+		deps = append(deps, secrets)
 	}
 	a.Function, err = lambda.NewFunction(ctx, name+"-function", &lambda.FunctionArgs{
 		Name:          pulumi.String(c.AuthorizerName()),

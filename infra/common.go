@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -69,4 +70,24 @@ func lookupCaller(ctx *pulumi.Context, opts ...pulumi.InvokeOption) (Caller, err
 		return Caller{}, fmt.Errorf("unexpected caller identity: arn %q, account %q", id.Arn, id.AccountId)
 	}
 	return Caller{Partition: parts[1], Account: id.AccountId}, nil
+}
+
+// ARN is the ARN of a resource of the stack's account in region, written
+// from known parts (AWS's ARN format), so a policy that names it is known at
+// preview.
+func (c Caller) ARN(service, region, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", c.Partition, service, region, c.Account, resource)
+}
+
+// secretsPolicy attaches SecretsPolicy for params to role; nil when the
+// function reads no parameter.
+func secretsPolicy(ctx *pulumi.Context, name, policyName string, role *iam.Role, caller Caller, region string, params []string, opts ...pulumi.ResourceOption) (pulumi.Resource, error) {
+	if len(params) == 0 {
+		return nil, nil
+	}
+	return iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
+		Role:   role.ID(),
+		Name:   pulumi.String(policyName),
+		Policy: pulumi.String(SecretsPolicy(ParameterARNs(caller, region, params))),
+	}, opts...)
 }

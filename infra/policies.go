@@ -62,14 +62,13 @@ type ConsumerPolicyArgs struct {
 	// DLQArn is where the function moves rejected messages.
 	DLQArn      string
 	LogGroupArn string
-	// Parameters are SSM parameter names (/a/b) the function reads.
-	Parameters []string
 	// TableArn is the idempotency table, empty when there is none.
 	TableArn string
 }
 
 // ConsumerPolicy is the function's least-privilege policy: consume its own
-// queue, write its own log group, read its own secrets, use its own table.
+// queue, write its own log group, use its own table. Its secrets are read
+// through SecretsPolicy.
 func ConsumerPolicy(a ConsumerPolicyArgs) string {
 	st := []statement{
 		{Sid: "ConsumeSourceQueue", Effect: "Allow", Resource: a.QueueArn, Action: []string{
@@ -79,11 +78,6 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 			"logs:CreateLogStream", "logs:PutLogEvents"}},
 		{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{
 			"xray:PutTraceSegments", "xray:PutTelemetryRecords"}},
-	}
-	if len(a.Parameters) > 0 {
-		region, account := arnRegionAccount(a.QueueArn)
-		res := ParameterARNs(Caller{Partition: arnPartition(a.QueueArn), Account: account}, region, a.Parameters)
-		st = append(st, statement{Sid: "ReadSecrets", Effect: "Allow", Resource: res, Action: []string{"ssm:GetParameter"}})
 	}
 	if a.TableArn != "" {
 		st = append(st, statement{Sid: "IdempotencyTable", Effect: "Allow", Resource: a.TableArn, Action: []string{
@@ -103,15 +97,21 @@ func ParameterARNs(caller Caller, region string, names []string) []string {
 }
 
 // AuthorizerPolicy is the edge authorizer's least-privilege policy: write
-// its own log group, read the token and usage-key parameters it guards.
-func AuthorizerPolicy(logGroupArn string, parameterARNs []string) string {
-	st := []statement{
+// its own log group. The token and usage-key parameters it guards are read
+// through SecretsPolicy.
+func AuthorizerPolicy(logGroupArn string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: logGroupArn + ":*", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}},
-	}
-	if len(parameterARNs) > 0 {
-		st = append(st, statement{Sid: "ReadTokens", Effect: "Allow", Resource: parameterARNs, Action: []string{"ssm:GetParameter"}})
-	}
-	return render(policyDoc{Version: "2012-10-17", Statement: st})
+	}})
+}
+
+// SecretsPolicy lets a function read exactly the SSM parameters it needs
+// (ParameterARNs). It is a role policy of its own, written from known parts,
+// so the policy pack's secret-scope rule judges it on the first preview.
+func SecretsPolicy(parameterARNs []string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
+		{Sid: "ReadSecrets", Effect: "Allow", Resource: parameterARNs, Action: []string{"ssm:GetParameter"}},
+	}})
 }
 
 // RedrivePolicy is a source queue's redrive policy to its DLQ.

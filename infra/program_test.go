@@ -557,9 +557,13 @@ func TestEdgeAuthorizer(t *testing.T) {
 		t.Errorf("trust policy with a Resource field, which IAM refuses: %s", role.Inputs["assumeRolePolicy"])
 	}
 	pol := find(t, res.Find("aws:iam/rolePolicy:RolePolicy"), "hookline-authorizer-function").Inputs["policy"].(string)
-	for _, want := range []string{"parameter/hookline/prod/payments/token-secret", "parameter/hookline/prod/payments/usage-key", "ssm:GetParameter", c.AuthorizerLogGroup()} {
-		if !strings.Contains(pol, want) {
-			t.Errorf("authorizer policy lacks %s: %s", want, pol)
+	if !strings.Contains(pol, c.AuthorizerLogGroup()) || strings.Contains(pol, "ssm:") {
+		t.Errorf("authorizer policy: %s", pol)
+	}
+	tokens := find(t, res.Find("aws:iam/rolePolicy:RolePolicy"), "hookline-authorizer-function-secrets").Inputs["policy"].(string)
+	for _, want := range []string{"parameter/hookline/prod/payments/token-secret", "parameter/hookline/prod/payments/usage-key", "ssm:GetParameter"} {
+		if !strings.Contains(tokens, want) {
+			t.Errorf("authorizer secrets policy lacks %s: %s", want, tokens)
 		}
 	}
 	perm := res.Find("aws:lambda/permission:Permission")

@@ -35,12 +35,10 @@ func TestConsumerPolicyIsLeastPrivilege(t *testing.T) {
 		QueueArn:    "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a.fifo",
 		DLQArn:      "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a-dlq.fifo",
 		LogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a",
-		Parameters:  []string{"/hookline/dev/a/signing-secret"},
 		TableArn:    "arn:aws:dynamodb:eu-west-1:123456789012:table/t",
 	})
 	for _, want := range []string{
 		`"sqs:ReceiveMessage"`, `"sqs:DeleteMessage"`, `"sqs:ChangeMessageVisibility"`,
-		`"arn:aws:ssm:eu-west-1:123456789012:parameter/hookline/dev/a/signing-secret"`,
 		`"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a:*"`,
 		`"dynamodb:PutItem"`, `"Sid":"MoveRejectedToDLQ","Effect":"Allow","Action":["sqs:SendMessage"],"Resource":"arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a-dlq.fifo"`, `"arn:aws:dynamodb:eu-west-1:123456789012:table/t"`,
 	} {
@@ -57,8 +55,12 @@ func TestConsumerPolicyIsLeastPrivilege(t *testing.T) {
 		}
 	}
 	noTable := infra.ConsumerPolicy(infra.ConsumerPolicyArgs{QueueArn: "arn:aws:sqs:r:1:q", LogGroupArn: "arn:aws:logs:r:1:log-group:g"})
-	if strings.Contains(noTable, "dynamodb") || strings.Contains(noTable, "ssm") {
-		t.Errorf("policy without table/secrets grants them: %s", noTable)
+	if strings.Contains(noTable, "dynamodb") || strings.Contains(p, "ssm") {
+		t.Errorf("the consumer policy grants a table it has not, or secrets (SecretsPolicy's job): %s", noTable)
+	}
+	secrets := infra.SecretsPolicy(infra.ParameterARNs(infra.Caller{Partition: "aws", Account: "123456789012"}, "eu-west-1", []string{"/hookline/dev/a/signing-secret"}))
+	if want := `"Action":["ssm:GetParameter"],"Resource":["arn:aws:ssm:eu-west-1:123456789012:parameter/hookline/dev/a/signing-secret"]`; !strings.Contains(secrets, want) {
+		t.Errorf("secrets policy lacks %s:\n%s", want, secrets)
 	}
 }
 

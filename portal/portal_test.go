@@ -231,6 +231,10 @@ func TestAccessAndInput(t *testing.T) {
 		{"env mismatch", "pay", "POST", "/api/stacks/pay/dev/validate", request("prd", nil), 400, "env"},
 		{"missing region", "pay", "POST", "/api/stacks/pay/dev/validate", map[string]any{"env": "dev", "sources": []any{}}, 400, "region"},
 		{"too large", "pay", "POST", "/api/stacks/pay/dev/validate", bytes.Repeat([]byte("x"), portal.MaxBody+1), 413, "body"},
+		{"the account's parameter", "pay", "POST", "/api/stacks/pay/dev/validate",
+			request("dev", map[string]any{"signature": map[string]any{"scheme": "standard-webhooks", "secretParameter": "/prod/database/master-password"}}), 400, "sources[0].signature.secretParameter"},
+		{"another team's signing secret as forward secret", "pay", "POST", "/api/stacks/pay/dev/preview",
+			request("dev", map[string]any{"processor": map[string]any{"type": "forward", "url": "https://example.com/hook", "secretParameter": "/hookline/ops-prod/orders/signing-secret"}}), 400, "sources[0].processor.secretParameter"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,7 +91,31 @@ func (r *Request) Config(team string) (map[string]string, *stackconfig.Config, e
 		}
 		return nil, nil, &FieldError{Field: "body", Message: err.Error()}
 	}
+	if err := ownParameters(cfg); err != nil {
+		return nil, nil, err
+	}
 	return raw, cfg, nil
+}
+
+// ownParameters refuses a source that names an SSM parameter outside the
+// stack's prefix: its function's role would be allowed to read it, so a team
+// could read (or, through a forward processor, sign with) another team's
+// secret or any parameter of the account.
+func ownParameters(cfg *stackconfig.Config) *FieldError {
+	prefix := cfg.ParameterPrefix()
+	for i, s := range cfg.Sources {
+		for _, p := range []struct{ field, name string }{
+			{"signature.secretParameter", s.Signature.SecretParameter},
+			{"processor.secretParameter", s.Processor.SecretParameter},
+			{"auth.tokenParameter", s.Auth.TokenParameter},
+		} {
+			if p.name != "" && !strings.HasPrefix(p.name, prefix) {
+				return &FieldError{fmt.Sprintf("sources[%d].%s", i, p.field), fmt.Sprintf(
+					"%q is outside this stack's parameters (%s…): a stack's functions read only its own; leave it empty for the default name", p.name, prefix)}
+			}
+		}
+	}
+	return nil
 }
 
 // Hash identifies a request's content: apply needs a passed preview of the

@@ -97,3 +97,7 @@ func (c *Config) UsageKeyParameter(s Source) string {
 func SecretParameter(environment, source, kind string) string {
 	return "/hookline/" + environment + "/" + source + "/" + kind + "-secret"
 }
+
+// ParameterPrefix is where a stack's SSM parameters live: its functions may
+// read parameters under it and nowhere else (the policy pack's secret-scope).
+func (c *Config) ParameterPrefix() string { return "/hookline/" + c.Environment + "/" }

@@ -40,6 +40,7 @@ var needs = map[string][]need{
 		{TypeQueue, "visibilityTimeoutSeconds", false, true}, {TypeFunction, "timeout", false, true}},
 	"tls-only-coverage": {{TypeQueuePolicy, "queueUrl", true, false}, {TypeQueuePolicy, "policy", false, false},
 		{TypeRestAPI, "disableExecuteApiEndpoint", false, false}},
+	"secret-scope": {{TypeRolePolicy, "policy", false, false}},
 }
 
 func couldNotJudge(rs []Resource, _ Config) []Finding {

@@ -105,6 +105,7 @@ var (
 		{"dlq-required", "Every queue that is not a DLQ redrives to a DLQ; a FIFO queue's DLQ is FIFO and keeps messages at least as long.", Mandatory, dlqRequired},
 		{"visibility-timeout", "A queue's visibility timeout is at least 6 x the timeout of the function consuming it.", Mandatory, visibilityTimeout},
 		{"tls-only-coverage", "Every queue has a TLS-only policy, and a REST API behind a custom domain has its default endpoint disabled.", Mandatory, tlsCoverage},
+		{"secret-scope", "A function reads SSM parameters only under its stack's prefix /hookline/<environment>/, never another stack's secrets or the account's.", Mandatory, secretScope},
 		{CouldNotJudge, "Names every input a mandatory rule could not judge because it is unknown at preview, so no rule skips silently.", Advisory, couldNotJudge},
 	}
 )

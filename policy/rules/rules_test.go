@@ -272,3 +272,46 @@ func TestCouldNotJudge(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretScope: a role policy may let its role read SSM parameters only
+// under the stack's /hookline/<environment>/ prefix; wildcards, another
+// stack's prefix and NotResource are findings.
+func TestSecretScope(t *testing.T) {
+	queue := rules.Resource{URN: "q", Type: rules.TypeQueue, Name: "q", Props: map[string]any{"tags": map[string]any{"hookline:environment": "dev"}}}
+	policy := func(action, resource string) rules.Resource {
+		return rules.Resource{URN: "p", Type: rules.TypeRolePolicy, Name: "p", Props: map[string]any{"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":` +
+			action + `,` + resource + `}]}`}}
+	}
+	cases := []struct {
+		name     string
+		p        rules.Resource
+		findings int
+	}{
+		{"own parameter", policy(`"ssm:GetParameter"`, `"Resource":"arn:aws:ssm:eu-west-1:1:parameter/hookline/dev/a/signing-secret"`), 0},
+		{"another stack's", policy(`"ssm:GetParameter"`, `"Resource":["arn:aws:ssm:eu-west-1:1:parameter/hookline/beta-prod/orders/signing-secret"]`), 1},
+		{"the account's", policy(`["ssm:GetParameters"]`, `"Resource":"arn:aws:ssm:eu-west-1:1:parameter/prod/database/master-password"`), 1},
+		{"a prefix that only starts like ours", policy(`"ssm:GetParameter"`, `"Resource":"arn:aws:ssm:eu-west-1:1:parameter/hookline/devil/x"`), 1},
+		{"wildcard resource", policy(`"ssm:GetParameter"`, `"Resource":"*"`), 1},
+		{"wildcard under our prefix", policy(`"ssm:GetParameter"`, `"Resource":"arn:aws:ssm:eu-west-1:1:parameter/hookline/dev/*"`), 1},
+		{"wildcard action", policy(`"ssm:Get*"`, `"Resource":"arn:aws:ssm:eu-west-1:1:parameter/other"`), 1},
+		{"every action", policy(`"*"`, `"Resource":"arn:aws:ssm:eu-west-1:1:parameter/other"`), 1},
+		{"NotResource", policy(`"ssm:GetParameter"`, `"NotResource":"arn:aws:ssm:eu-west-1:1:parameter/x"`), 1},
+		{"not a read", policy(`"sqs:SendMessage"`, `"Resource":"arn:aws:sqs:eu-west-1:1:q.fifo"`), 0},
+	}
+	for _, tc := range cases {
+		var got []rules.Violation
+		for _, v := range rules.Evaluate([]rules.Resource{queue, tc.p}, rules.Config{}) {
+			if v.Policy == "secret-scope" {
+				got = append(got, v)
+			}
+		}
+		if len(got) != tc.findings {
+			t.Errorf("%s: %d findings, want %d: %v", tc.name, len(got), tc.findings, got)
+		}
+		for _, v := range got {
+			if v.Level != rules.Mandatory || !strings.Contains(v.Message, "/hookline/dev/") {
+				t.Errorf("%s: %+v", tc.name, v)
+			}
+		}
+	}
+}
