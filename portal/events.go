@@ -5,39 +5,56 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // jobEvents streams a job's progress as Server-Sent Events: one "message"
-// per line, then a "done" event with the job.
+// per line, then a "done" event with the job. The stream outlives the
+// server's write timeout by moving its own write deadline forward at each
+// write (http.ResponseController), and a quiet stream sends a comment line
+// every Timeouts.Heartbeat; a client that stops reading is cut off after
+// Timeouts.Write.
 func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) {
 	j, ok := s.job(id, r.PathValue("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "", "no such job")
 		return
 	}
-	flusher, _ := w.(http.Flusher)
+	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
+	send := func(format string, a ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(s.opts.Timeouts.Write))
+		if _, err := fmt.Fprintf(w, format, a...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	heartbeat := time.NewTicker(s.opts.Timeouts.Heartbeat)
+	defer heartbeat.Stop()
 	n := 0
+	if !send(": stream of job %s\n\n", j.ID) {
+		return
+	}
 	for {
 		lines, ended, changed := j.since(n)
 		for _, l := range lines {
-			fmt.Fprintf(w, "data: %s\n\n", strings.ReplaceAll(l, "\n", " "))
+			if !send("data: %s\n\n", strings.ReplaceAll(l, "\n", " ")) {
+				return
+			}
 		}
 		n += len(lines)
 		if ended {
 			b, _ := json.Marshal(j.snapshot(id.Team == j.Team))
-			fmt.Fprintf(w, "event: done\ndata: %s\n\n", b)
-			if flusher != nil {
-				flusher.Flush()
-			}
+			send("event: done\ndata: %s\n\n", b)
 			return
-		}
-		if flusher != nil {
-			flusher.Flush()
 		}
 		select {
 		case <-changed:
+		case <-heartbeat.C:
+			if !send(": keep-alive\n\n") {
+				return
+			}
 		case <-r.Context().Done():
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/policy/rules"
@@ -27,9 +28,46 @@ const (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// Timeouts bound every connection, so a slow or stalled client cannot hold
+// the portal's connections and memory: the request headers and body must
+// arrive within ReadHeader and Read, a response within Write (the event
+// stream extends its own deadline at each write), an idle keep-alive
+// connection closes after Idle. Heartbeat is how often a quiet event stream
+// sends a comment line, so proxies and clients see it alive.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle, Heartbeat time.Duration
+}
+
+// DefaultTimeouts are the portal's: generous for a 64 KiB body and a plan,
+// short for anything stalled.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second,
+	Idle: 120 * time.Second, Heartbeat: 15 * time.Second}
+
+// HTTPServer is the http.Server the portal runs in, with t's timeouts (zero
+// fields take DefaultTimeouts').
+func HTTPServer(addr string, h http.Handler, t Timeouts) *http.Server {
+	t = t.withDefaults()
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read,
+		WriteTimeout: t.Write, IdleTimeout: t.Idle}
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	d := DefaultTimeouts
+	for _, f := range []struct{ v, def *time.Duration }{{&t.ReadHeader, &d.ReadHeader}, {&t.Read, &d.Read},
+		{&t.Write, &d.Write}, {&t.Idle, &d.Idle}, {&t.Heartbeat, &d.Heartbeat}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return t
+}
+
 // Options configure the portal.
 type Options struct {
-	Tokens *Tokens
+	// Timeouts: the stream's write deadline and heartbeat come from here
+	// (the server's own from HTTPServer).
+	Timeouts Timeouts
+	Tokens   *Tokens
 	// Engine is the engine template: ProjectDir, StateDir or BackendURL,
 	// Passphrase, PolicyPack, PolicyConfig, Env. Stack and Config are set
 	// per request. The offline checks read the same PolicyConfig.
@@ -57,6 +95,7 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	o.Timeouts = o.Timeouts.withDefaults()
 	policy, err := rules.LoadConfigFile(o.Engine.PolicyConfig)
 	if err != nil {
 		return nil, fmt.Errorf("portal: %w", err)

@@ -10,11 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/build"
@@ -93,7 +91,7 @@ func portalCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	fmt.Fprintf(stdout, "hookline portal on http://%s (state: %s)\n", *addr, orDefault(*backend, "file://"+stateDir))
-	hs := &http.Server{Addr: *addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := portal.HTTPServer(*addr, srv, portal.DefaultTimeouts)
 	if err := hs.ListenAndServe(); err != nil {
 		return fail("%v", err)
 	}
