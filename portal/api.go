@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/hookline/hookline/engine"
@@ -14,6 +15,13 @@ import (
 func (s *Server) validate(w http.ResponseWriter, r *http.Request, id Identity) {
 	team, req, raw, ok := s.readRequest(w, r, id)
 	if !ok {
+		return
+	}
+	select {
+	case s.plans <- struct{}{}:
+		defer func() { <-s.plans }()
+	default:
+		s.tooMany(w, fmt.Sprintf("%d plans are running, the portal's limit", cap(s.plans)))
 		return
 	}
 	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: StackName(team, req.Env), Config: raw, Policy: s.policy})
@@ -121,6 +129,7 @@ func (s *Server) showStack(w http.ResponseWriter, r *http.Request, id Identity) 
 
 func (s *Server) job(id Identity, jid string) (*Job, bool) {
 	s.mu.Lock()
+	s.expire()
 	j, ok := s.jobs[jid]
 	s.mu.Unlock()
 	if !ok || !id.may(j.Team) {

@@ -1,8 +1,21 @@
 package portal
 
+import "net/http/httptest"
+
 // StartTestJob registers a running job of team on stack, as an operation
-// would, and returns its id and the function that ends it.
-func (s *Server) StartTestJob(team, stack string) (string, func(error)) {
-	j, _ := s.startJob(nil, team, stack, "preview", nil)
-	return j.ID, func(err error) { s.done(j, err) }
+// would, and returns its id and the function that ends it; or the status a
+// refusal answered with.
+func (s *Server) StartTestJob(team, stack string) (string, func(error), int) {
+	rec := httptest.NewRecorder()
+	j, ok := s.startJob(rec, team, stack, "preview", nil)
+	if !ok {
+		return "", nil, rec.Code
+	}
+	return j.ID, func(err error) { s.done(j, err) }, 0
+}
+
+// HoldPlanSlot takes one offline-plan slot until the returned function runs.
+func (s *Server) HoldPlanSlot() func() {
+	s.plans <- struct{}{}
+	return func() { <-s.plans }
 }

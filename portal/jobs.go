@@ -160,10 +160,12 @@ func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
 	return o
 }
 
-// startJob registers a job unless the stack is busy (409).
+// startJob registers a job unless the stack is busy (409) or the portal or
+// the team runs as many jobs as its limits allow (429).
 func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Request) (*Job, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.expire()
 	if jid, busy := s.busy[stack]; busy {
 		writeJSON(w, http.StatusConflict, struct {
 			apiError
@@ -171,11 +173,39 @@ func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Re
 		}{apiError{Error: "stack " + stack + " is busy with another operation"}, jid})
 		return nil, false
 	}
+	teamJobs := 0
+	for _, jid := range s.busy {
+		if s.jobs[jid].Team == team {
+			teamJobs++
+		}
+	}
+	switch {
+	case teamJobs >= s.opts.Limits.TeamJobs:
+		s.tooMany(w, fmt.Sprintf("team %s runs %d jobs, its limit", team, teamJobs))
+		return nil, false
+	case len(s.busy) >= s.opts.Limits.Jobs:
+		s.tooMany(w, fmt.Sprintf("the portal runs %d jobs, its limit", len(s.busy)))
+		return nil, false
+	}
 	j := &Job{JobView: JobView{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now()},
 		request: req, notify: make(chan struct{})}
 	s.jobs[j.ID] = j
 	s.busy[stack] = j.ID
 	return j, true
+}
+
+// expire forgets the jobs that ended more than JobRetention ago (caller
+// holds s.mu).
+func (s *Server) expire() {
+	cutoff := time.Now().Add(-s.opts.Limits.JobRetention)
+	for id, j := range s.jobs {
+		j.mu.Lock()
+		old := j.Ended != nil && j.Ended.Before(cutoff)
+		j.mu.Unlock()
+		if old {
+			delete(s.jobs, id)
+		}
+	}
 }
 
 func (s *Server) done(j *Job, err error) {

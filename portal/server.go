@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,8 +63,46 @@ func (t Timeouts) withDefaults() Timeouts {
 	return t
 }
 
+// Limits bound what the portal runs at once and what it keeps, so one team's
+// requests never exhaust the machine or hold another team's back beyond
+// them: engine jobs (each a Pulumi engine with its plugins, hundreds of MB)
+// run at most Jobs at once and TeamJobs per team; offline plans (validate)
+// at most Plans at once. A request over a limit gets 429 with Retry-After.
+// A finished job stays readable for JobRetention, then leaves memory.
+type Limits struct {
+	Jobs, TeamJobs, Plans int
+	JobRetention          time.Duration
+	RetryAfter            time.Duration
+}
+
+// DefaultLimits suit the 2-core machine the portal is measured on (README,
+// "The self-service portal").
+var DefaultLimits = Limits{Jobs: 4, TeamJobs: 2, Plans: 4, JobRetention: time.Hour, RetryAfter: 30 * time.Second}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.Jobs <= 0 {
+		l.Jobs = d.Jobs
+	}
+	if l.TeamJobs <= 0 {
+		l.TeamJobs = d.TeamJobs
+	}
+	if l.Plans <= 0 {
+		l.Plans = d.Plans
+	}
+	if l.JobRetention <= 0 {
+		l.JobRetention = d.JobRetention
+	}
+	if l.RetryAfter <= 0 {
+		l.RetryAfter = d.RetryAfter
+	}
+	return l
+}
+
 // Options configure the portal.
 type Options struct {
+	// Limits: zero fields take DefaultLimits'.
+	Limits Limits
 	// Timeouts: the stream's write deadline and heartbeat come from here
 	// (the server's own from HTTPServer).
 	Timeouts Timeouts
@@ -85,6 +124,14 @@ type Server struct {
 	mu   sync.Mutex
 	jobs map[string]*Job
 	busy map[string]string // stack → running job id
+
+	plans chan struct{} // a slot per offline plan running
+}
+
+// tooMany answers 429 with Retry-After.
+func (s *Server) tooMany(w http.ResponseWriter, what string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.Limits.RetryAfter/time.Second)))
+	writeError(w, http.StatusTooManyRequests, "", what+"; retry later")
 }
 
 // New builds the portal.
@@ -96,6 +143,7 @@ func New(o Options) (*Server, error) {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
 	o.Timeouts = o.Timeouts.withDefaults()
+	o.Limits = o.Limits.withDefaults()
 	policy, err := rules.LoadConfigFile(o.Engine.PolicyConfig)
 	if err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
@@ -104,7 +152,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: map[string]*Job{}, busy: map[string]string{}}
+	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: map[string]*Job{}, busy: map[string]string{},
+		plans: make(chan struct{}, o.Limits.Plans)}
 	s.routes()
 	return s, nil
 }

@@ -17,10 +17,14 @@ var quick = portal.Timeouts{ReadHeader: 200 * time.Millisecond, Read: 300 * time
 	Idle: 300 * time.Millisecond, Heartbeat: 80 * time.Millisecond}
 
 func quickPortal(t *testing.T) (*portal.Server, *httptest.Server) {
+	return quickPortalWith(t, portal.Limits{})
+}
+
+func quickPortalWith(t *testing.T, limits portal.Limits) (*portal.Server, *httptest.Server) {
 	srv, err := portal.New(portal.Options{
-		Tokens:   &portal.Tokens{Teams: map[string][]string{"pay": {portal.HashToken(tokens["pay"])}}},
+		Tokens:   &portal.Tokens{Teams: map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}}},
 		Engine:   engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only"},
-		Timeouts: quick,
+		Timeouts: quick, Limits: limits,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +90,7 @@ func TestStalledConnectionsAreClosed(t *testing.T) {
 // and ends with the done event.
 func TestEventStreamOutlivesTheWriteTimeout(t *testing.T) {
 	srv, hs := quickPortal(t)
-	id, finish := srv.StartTestJob("pay", "pay-dev")
+	id, finish, _ := srv.StartTestJob("pay", "pay-dev")
 	req, _ := http.NewRequest("GET", hs.URL+"/api/jobs/"+id+"/events", nil)
 	req.Header.Set("Authorization", "Bearer "+tokens["pay"])
 	resp, err := http.DefaultClient.Do(req)

@@ -3,6 +3,7 @@ package stackconfig_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -205,6 +206,13 @@ func TestInvalid(t *testing.T) {
 		{"bad throttle", func(m map[string]any) { m["hookline:throttle"] = map[string]any{"rateLimit": -5} }, "hookline:throttle.rateLimit", "> 0"},
 		{"bad bool", func(m map[string]any) { m["hookline:manageApiGatewayAccount"] = "yes please" }, "hookline:manageApiGatewayAccount", "true or false"},
 		{"bad accessLogs", func(m map[string]any) { m["hookline:accessLogs"] = "off" }, "hookline:accessLogs", "true or false"},
+		{"too many sources", func(m map[string]any) {
+			var ss []any
+			for i := 0; i <= stackconfig.MaxSources; i++ {
+				ss = append(ss, map[string]any{"name": fmt.Sprintf("s%d", i), "signature": map[string]any{"scheme": "none"}})
+			}
+			m["hookline:sources"] = ss
+		}, "hookline:sources", "at most 25 per stack"},
 		{"plain-text secret", func(m map[string]any) { m["hookline:signingSecrets"] = map[string]any{"payments": "s3cret"} }, "hookline:signingSecrets", "pulumi config set --secret"},
 		{"aws tag key", func(m map[string]any) { m["hookline:tags"] = map[string]any{"aws:owner": "x"} }, "hookline:tags", "aws:"},
 	}

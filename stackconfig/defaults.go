@@ -29,8 +29,20 @@ const (
 	// FIFO queue every redelivery holds the message's whole group, so a
 	// poison message blocks its group for up to maxReceiveCount x the
 	// visibility timeout (25 x 180 s = 75 min with the defaults).
-	MinReceiveCount         = 3
-	MaxReceiveCount         = 25
+	MinReceiveCount = 3
+	MaxReceiveCount = 25
+
+	// MaxSources bounds the sources of one stack. Each source adds about
+	// ResourcesPerSource resources (queue, DLQ and their policies, function,
+	// roles, mapping, route, alarms), so 25 sources are ~800 resources: one
+	// preview or update the engine finishes in minutes, and one stack's
+	// failure or lock holds at most 25 senders. The offline plan's time and
+	// memory grow linearly with it (README, "Limits"). More senders belong in
+	// more stacks.
+	MaxSources = 25
+	// ResourcesPerSource is about how many resources a source adds (prod: 5
+	// sources, 187 resources).
+	ResourcesPerSource      = 32
 	DefaultRetentionDays    = 4
 	DefaultToleranceSeconds = 300
 	// DefaultSecretTTLSeconds: a rotated secret takes effect within 5

@@ -107,6 +107,10 @@ func (c *Config) validate(v *validator) {
 	if len(c.Sources) == 0 {
 		v.add(ns+"sources", "at least one source is required")
 	}
+	if len(c.Sources) > MaxSources {
+		v.add(ns+"sources", "%d sources, at most %d per stack (each adds about %d resources and its own function, queues and alarms; split the sources over several stacks)",
+			len(c.Sources), MaxSources, ResourcesPerSource)
+	}
 	seen := map[string]int{}
 	for i := range c.Sources {
 		key := fmt.Sprintf("%ssources[%d]", ns, i)
