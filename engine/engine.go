@@ -202,7 +202,40 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	if err := st.SetAllConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("engine: set config of %s: %w", o.Stack, err)
 	}
+	if o.Config != nil {
+		// The config given is the whole config: a key set by an earlier
+		// run and absent now (an optional field removed) must not linger.
+		old, err := st.GetAllConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("engine: read config of %s: %w", o.Stack, err)
+		}
+		var stale []string
+		for k := range old {
+			if _, keep := cfg[k]; !keep {
+				stale = append(stale, k)
+			}
+		}
+		if len(stale) > 0 {
+			if err := st.RemoveAllConfig(ctx, stale); err != nil {
+				return nil, fmt.Errorf("engine: remove stale config of %s: %w", o.Stack, err)
+			}
+		}
+	}
 	return &Stack{opts: o, stack: st}, nil
+}
+
+// Config returns the stack's config as the engine holds it (secrets as
+// their values).
+func (s *Stack) Config(ctx context.Context) (map[string]string, error) {
+	all, err := s.stack.GetAllConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(all))
+	for k, v := range all {
+		out[k] = v.Value
+	}
+	return out, nil
 }
 
 // List lists the stacks of the backend (o.Stack is ignored).
@@ -217,6 +250,24 @@ func List(ctx context.Context, o Options) ([]auto.StackSummary, error) {
 		return nil, fmt.Errorf("engine: workspace: %w", err)
 	}
 	return ws.ListStacks(ctx)
+}
+
+// StackTag reads a tag of the stack o.Stack without opening it (no config
+// is set): "" when the stack or the tag does not exist.
+func StackTag(ctx context.Context, o Options, key string) (string, error) {
+	wsOpts, err := prepare(&o)
+	if err != nil {
+		return "", err
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, wsOpts...)
+	if err != nil {
+		return "", fmt.Errorf("engine: workspace: %w", err)
+	}
+	v, err := ws.GetTag(ctx, o.Stack, key)
+	if err != nil {
+		return "", nil // no such stack or tag
+	}
+	return v, nil
 }
 
 // Tag reads a stack tag ("" when unset).

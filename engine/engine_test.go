@@ -480,3 +480,26 @@ func TestStackNameStaysInStateDir(t *testing.T) {
 		t.Errorf("written under %s: %v", root, entries)
 	}
 }
+
+// TestConfigIsReplacedExactly: opening a stack with a config makes that the
+// whole config — a key an earlier run set and this one leaves out (an
+// optional field removed in the portal) is gone; opening without one (to
+// read outputs or destroy) keeps it.
+func TestConfigIsReplacedExactly(t *testing.T) {
+	e := newEnv(t, "dev")
+	e.opts.Config["hookline:alarmEmails"] = `["oncall@example.com"]`
+	e.open(t)
+	delete(e.opts.Config, "hookline:alarmEmails")
+	got, err := e.open(t).Config(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, lingers := got["hookline:alarmEmails"]; lingers || got["hookline:environment"] != e.opts.Config["hookline:environment"] {
+		t.Errorf("config after resubmitting without alarmEmails: %v", got)
+	}
+	e.opts.Config = nil
+	got, err = e.open(t).Config(ctx(t))
+	if err != nil || got["hookline:environment"] == "" {
+		t.Errorf("opening without a config dropped the stack's: %v %v", got, err)
+	}
+}

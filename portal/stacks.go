@@ -26,11 +26,24 @@ func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
 	}
 	var out []StackView
 	for _, sum := range sums {
-		team, _, _ := strings.Cut(sum.Name, "-")
-		if !id.may(team) {
+		// Ownership is the hookline:team tag the portal writes; the name's
+		// prefix only narrows which tags need reading. A stack whose tag
+		// and name disagree is shown to no team (admins see it).
+		prefix, _, _ := strings.Cut(sum.Name, "-")
+		if !id.may(prefix) {
+			continue
+		}
+		team, err := engine.StackTag(ctx, s.engineOptions(sum.Name, nil), tagTeam)
+		if err != nil {
+			return nil, err
+		}
+		if !id.Admin && team != id.Team {
 			continue
 		}
 		v := StackView{Name: sum.Name, Team: team, LastUpdate: sum.LastUpdate, Status: "idle"}
+		if team != prefix {
+			v.Status = "owner-mismatch"
+		}
 		if sum.ResourceCount != nil {
 			v.Resources = *sum.ResourceCount
 		}
