@@ -47,7 +47,7 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, id Identity, op
 	if !ok {
 		return
 	}
-	s.launch(w, team, req, raw, op, func(j *Job) { writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team)) })
+	s.launch(w, r.Context(), team, req, raw, op, func(j *Job) { writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team)) })
 }
 
 func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
@@ -61,6 +61,9 @@ func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Confirm != stack {
 		writeError(w, http.StatusBadRequest, "confirm", "set confirm to the stack name "+stack+" to destroy it")
+		return
+	}
+	if !s.admit(w, team) || !s.owned(w, r.Context(), team, stack) {
 		return
 	}
 	j, ok := s.startJob(w, team, stack, "destroy", nil)

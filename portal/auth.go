@@ -10,10 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"regexp"
-	"strings"
 )
 
 // Tokens is the token file: hashed bearer tokens per team, and admins.
@@ -93,16 +91,22 @@ func (t *Tokens) identify(token string) (Identity, bool) {
 	return id, found
 }
 
-// may reports whether id may see and change team's stacks.
-func (id Identity) may(team string) bool { return id.Admin || id.Team == team }
-
-// identify reads the bearer token (API) or the session cookie (pages).
-func (s *Server) identify(r *http.Request) (Identity, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		if c, err := r.Cookie("hookline_token"); err == nil {
-			token = c.Value
+// hasHash reports whether a token hash is still in the file.
+func (t *Tokens) hasHash(h string) bool {
+	for _, hashes := range t.Teams {
+		for _, x := range hashes {
+			if subtle.ConstantTimeCompare([]byte(h), []byte(x)) == 1 {
+				return true
+			}
 		}
 	}
-	return s.opts.Tokens.identify(strings.TrimSpace(token))
+	for _, x := range t.Admins {
+		if subtle.ConstantTimeCompare([]byte(h), []byte(x)) == 1 {
+			return true
+		}
+	}
+	return false
 }
+
+// may reports whether id may see and change team's stacks.
+func (id Identity) may(team string) bool { return id.Admin || id.Team == team }

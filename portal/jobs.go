@@ -173,6 +173,26 @@ func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Re
 		}{apiError{Error: "stack " + stack + " is busy with another operation"}, jid})
 		return nil, false
 	}
+	if !s.admitLocked(w, team) {
+		return nil, false
+	}
+	j := &Job{JobView: JobView{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now()},
+		request: req, notify: make(chan struct{})}
+	s.jobs[j.ID] = j
+	s.busy[stack] = j.ID
+	return j, true
+}
+
+// admit answers 429 when team, or the portal, runs as many jobs as its
+// limits allow. launch asks before the stack's tag is read, so a refused
+// request costs nothing; startJob asks again when it registers the job.
+func (s *Server) admit(w http.ResponseWriter, team string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.admitLocked(w, team)
+}
+
+func (s *Server) admitLocked(w http.ResponseWriter, team string) bool {
 	teamJobs := 0
 	for _, jid := range s.busy {
 		if s.jobs[jid].Team == team {
@@ -182,16 +202,12 @@ func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Re
 	switch {
 	case teamJobs >= s.opts.Limits.TeamJobs:
 		s.tooMany(w, fmt.Sprintf("team %s runs %d jobs, its limit", team, teamJobs))
-		return nil, false
+		return false
 	case len(s.busy) >= s.opts.Limits.Jobs:
 		s.tooMany(w, fmt.Sprintf("the portal runs %d jobs, its limit", len(s.busy)))
-		return nil, false
+		return false
 	}
-	j := &Job{JobView: JobView{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now()},
-		request: req, notify: make(chan struct{})}
-	s.jobs[j.ID] = j
-	s.busy[stack] = j.ID
-	return j, true
+	return true
 }
 
 // expire forgets the jobs that ended more than JobRetention ago (caller
@@ -219,9 +235,30 @@ func (s *Server) done(j *Job, err error) {
 	s.opts.Log.Info("job finished", "job", j.ID, "stack", j.Stack, "op", j.Op, "status", j.Status)
 }
 
+// owned reports whether team may operate on stack: its hookline:team tag
+// (the portal writes it when it first opens a stack) names team, or it has
+// none yet (a new stack). A stack whose tag names another team is refused
+// with 409: its name and its tag disagree.
+func (s *Server) owned(w http.ResponseWriter, ctx context.Context, team, stack string) bool {
+	o := s.engineOptions(stack, nil)
+	owner, err := engine.StackTag(ctx, o, tagTeam)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return false
+	}
+	if owner != "" && owner != team {
+		writeError(w, http.StatusConflict, "", fmt.Sprintf("stack %s is tagged %s=%s: its name and its owner disagree, so the portal leaves it alone", stack, tagTeam, owner))
+		return false
+	}
+	return true
+}
+
 // launch starts the job of op for a validated request.
-func (s *Server) launch(w http.ResponseWriter, team string, req *Request, raw map[string]string, op string, accepted func(*Job)) {
+func (s *Server) launch(w http.ResponseWriter, ctx context.Context, team string, req *Request, raw map[string]string, op string, accepted func(*Job)) {
 	stack := StackName(team, req.Env)
+	if !s.admit(w, team) || !s.owned(w, ctx, team, stack) {
+		return
+	}
 	j, ok := s.startJob(w, team, stack, op, req)
 	if !ok {
 		return

@@ -15,7 +15,7 @@ import (
 // its own limit does not stop another team. Finished jobs leave memory after
 // JobRetention.
 func TestJobLimits(t *testing.T) {
-	srv, hs := quickPortalWith(t, portal.Limits{Jobs: 3, TeamJobs: 2, JobRetention: 100 * time.Millisecond})
+	srv, hs := portalWith(t, portal.Limits{Jobs: 3, TeamJobs: 2, JobRetention: 100 * time.Millisecond}, portal.DefaultTimeouts)
 	_, finishA, _ := srv.StartTestJob("pay", "pay-a")
 	_, finishB, _ := srv.StartTestJob("pay", "pay-b")
 
@@ -59,7 +59,7 @@ func TestJobLimits(t *testing.T) {
 // TestPlanLimit: offline plans (validate) beyond the limit are a 429, not a
 // queue of work in memory.
 func TestPlanLimit(t *testing.T) {
-	srv, hs := quickPortalWith(t, portal.Limits{Plans: 1})
+	srv, hs := portalWith(t, portal.Limits{Plans: 1}, portal.DefaultTimeouts)
 	release := srv.HoldPlanSlot()
 	defer release()
 	code, v := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/validate", request("dev", nil))
@@ -72,7 +72,7 @@ func TestPlanLimit(t *testing.T) {
 // 1,400 sources (569 s and 16 GB before) is refused by validation, naming
 // the bound, before any plan runs.
 func TestTooManySourcesIsRefusedAtOnce(t *testing.T) {
-	_, hs := quickPortal(t)
+	_, hs := portalWith(t, portal.Limits{}, portal.DefaultTimeouts)
 	var b strings.Builder
 	b.WriteString(`{"env":"dev","region":"eu-west-1","sources":[`)
 	for i := 0; i < 1400; i++ {

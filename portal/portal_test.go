@@ -3,6 +3,7 @@ package portal_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/portal"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 const projectDir = ".."
@@ -33,25 +35,34 @@ func newPortal(t *testing.T) *httptest.Server {
 // policy config file policyConfig (empty: the rules' defaults).
 func newPortalWith(t *testing.T, policyConfig string) *httptest.Server {
 	t.Helper()
+	hs, _ := newPortalIn(t, policyConfig, t.TempDir())
+	return hs
+}
+
+// newPortalIn starts a portal whose engine keeps its state in state, and
+// returns the engine options it uses.
+func newPortalIn(t *testing.T, policyConfig, state string) (*httptest.Server, engine.Options) {
+	t.Helper()
 	plugins, pack := harness.RequireEngine(t)
+	o := engine.Options{ProjectDir: projectDir, StateDir: state, Passphrase: "test-only", PolicyPack: pack, PolicyConfig: policyConfig,
+		// An account whose API Gateway has its CloudWatch role, for the
+		// program's look-up and the test-double provider alike.
+		APIGatewayAccount: awsmodel.APIGatewayAccount,
+		Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"HOOKLINE_FAKE_AWS_APIGW_ROLE": awsmodel.APIGatewayCloudWatchRole}}
 	srv, err := portal.New(portal.Options{
 		Tokens: &portal.Tokens{
 			Teams:  map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}},
 			Admins: []string{portal.HashToken(tokens["admin"])},
 		},
-		Engine: engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only", PolicyPack: pack, PolicyConfig: policyConfig,
-			// An account whose API Gateway has its CloudWatch role, for the
-			// program's look-up and the test-double provider alike.
-			APIGatewayAccount: awsmodel.APIGatewayAccount,
-			Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH"),
-				"HOOKLINE_FAKE_AWS_APIGW_ROLE": awsmodel.APIGatewayCloudWatchRole}},
+		Engine: o,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return hs
+	return hs, o
 }
 
 func call(t *testing.T, hs *httptest.Server, who, method, path string, body any) (int, map[string]any) {
@@ -327,4 +338,52 @@ func TestPathParametersStayInside(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "a", "escaped")); err == nil {
 		t.Error("a workspace was created outside the state directory")
 	}
+}
+
+// TestOwnershipIsTheTag: a stack belongs to the team its hookline:team tag
+// names. A stack named pay-dev but tagged ops (made or retagged outside the
+// portal) is listed to no team, and pay can neither preview nor destroy it.
+func TestOwnershipIsTheTag(t *testing.T) {
+	hs, o := newPortalIn(t, "", t.TempDir())
+	raw, _, err := stackconfig.ReadStackFile(projectDir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Stack, o.Config = "pay-dev", raw
+	st, err := engine.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetTag(context.Background(), "hookline:team", "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if _, list := callList(t, hs, "pay"); len(list) != 0 {
+		t.Errorf("pay lists a stack tagged ops: %v", list)
+	}
+	if code, v := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/preview", request("dev", nil)); code != http.StatusConflict {
+		t.Errorf("pay previews a stack tagged ops: %d %v", code, v)
+	}
+	if code, v := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/destroy", map[string]string{"confirm": "pay-dev"}); code != http.StatusConflict {
+		t.Errorf("pay destroys a stack tagged ops: %d %v", code, v)
+	}
+	if _, list := callList(t, hs, "admin"); len(list) != 1 || list[0]["status"] != "owner-mismatch" {
+		t.Errorf("admin's list: %v", list)
+	}
+}
+
+// callList lists the stacks the caller sees.
+func callList(t *testing.T, hs *httptest.Server, who string) (int, []map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", hs.URL+"/api/stacks", nil)
+	req.Header.Set("Authorization", "Bearer "+tokens[who])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
 }

@@ -29,6 +29,9 @@ const (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+//go:embed static
+var staticFS embed.FS
+
 // Timeouts bound every connection, so a slow or stalled client cannot hold
 // the portal's connections and memory: the request headers and body must
 // arrive within ReadHeader and Read, a response within Write (the event
@@ -65,8 +68,7 @@ func (t Timeouts) withDefaults() Timeouts {
 
 // Limits bound what the portal runs at once and what it keeps, so one team's
 // requests never exhaust the machine or hold another team's back beyond
-// them: engine jobs (each a Pulumi engine with its plugins, hundreds of MB)
-// run at most Jobs at once and TeamJobs per team; offline plans (validate)
+// them: engine jobs run at most Jobs at once and TeamJobs per team; offline plans (validate)
 // at most Plans at once. A request over a limit gets 429 with Retry-After.
 // A finished job stays readable for JobRetention, then leaves memory.
 type Limits struct {
@@ -75,8 +77,9 @@ type Limits struct {
 	RetryAfter            time.Duration
 }
 
-// DefaultLimits suit the 2-core machine the portal is measured on (README,
-// "The self-service portal").
+// DefaultLimits keep a small host (2 cores) responsive: an engine job is a
+// Pulumi CLI with its plugins, an offline plan a program run under mocks.
+// Raise them with the host.
 var DefaultLimits = Limits{Jobs: 4, TeamJobs: 2, Plans: 4, JobRetention: time.Hour, RetryAfter: 30 * time.Second}
 
 func (l Limits) withDefaults() Limits {
@@ -101,12 +104,17 @@ func (l Limits) withDefaults() Limits {
 
 // Options configure the portal.
 type Options struct {
+	// Tokens are the bearer tokens; with TokensFile set they are read from
+	// that file and again whenever it changes (or on ReloadTokens).
+	Tokens     *Tokens
+	TokensFile string
+	// SessionTTL is how long a pages' sign-in lasts (default 8 h).
+	SessionTTL time.Duration
 	// Limits: zero fields take DefaultLimits'.
 	Limits Limits
 	// Timeouts: the stream's write deadline and heartbeat come from here
 	// (the server's own from HTTPServer).
 	Timeouts Timeouts
-	Tokens   *Tokens
 	// Engine is the engine template: ProjectDir, StateDir or BackendURL,
 	// Passphrase, PolicyPack, PolicyConfig, Env. Stack and Config are set
 	// per request. The offline checks read the same PolicyConfig.
@@ -120,6 +128,12 @@ type Server struct {
 	policy rules.Config // the pack config, for the offline checks
 	pages  *template.Template
 	mux    *http.ServeMux
+	// handler is mux behind the security headers and the cross-origin
+	// protection of state-changing requests.
+	handler http.Handler
+
+	tokens   *tokenFile
+	sessions sessions
 
 	mu   sync.Mutex
 	jobs map[string]*Job
@@ -136,8 +150,17 @@ func (s *Server) tooMany(w http.ResponseWriter, what string) {
 
 // New builds the portal.
 func New(o Options) (*Server, error) {
-	if o.Tokens == nil {
+	tf := &tokenFile{path: o.TokensFile, tokens: o.Tokens}
+	if o.TokensFile != "" {
+		if err := tf.Reload(); err != nil {
+			return nil, fmt.Errorf("portal: %w", err)
+		}
+	}
+	if tf.tokens == nil {
 		return nil, errors.New("portal: a token file is required")
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 8 * time.Hour
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -153,19 +176,26 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: map[string]*Job{}, busy: map[string]string{},
-		plans: make(chan struct{}, o.Limits.Plans)}
+		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}}
 	s.routes()
+	// A state-changing request from another origin (a cross-site form or
+	// fetch, told apart by Sec-Fetch-Site or Origin) is refused with 403.
+	s.handler = securityHeaders(http.NewCrossOriginProtection().Handler(s.mux))
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// ReloadTokens reads the token file again (SIGHUP); revoked tokens and the
+// sessions signed in with them stop working at once.
+func (s *Server) ReloadTokens() error { return s.tokens.Reload() }
 
 func (s *Server) routes() {
 	api := func(pattern string, h func(http.ResponseWriter, *http.Request, Identity)) {
 		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			id, ok := s.identify(r)
+			id, ok := s.identifyAPI(r)
 			if !ok {
-				writeError(w, http.StatusUnauthorized, "auth", "a valid bearer token is required")
+				writeError(w, http.StatusUnauthorized, "auth", "a valid bearer token is required (Authorization: Bearer …)")
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
@@ -183,6 +213,8 @@ func (s *Server) routes() {
 
 	s.mux.HandleFunc("GET /{$}", s.pageLogin)
 	s.mux.HandleFunc("POST /login", s.pageLoginPost)
+	s.mux.HandleFunc("POST /logout", s.pageLogout)
+	s.mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	s.mux.HandleFunc("GET /stacks", s.page(s.pageStacks))
 	s.mux.HandleFunc("POST /stacks/preview", s.page(s.pagePreview))
 	s.mux.HandleFunc("GET /jobs/{id}", s.page(s.pageJob))

@@ -17,20 +17,22 @@ var quick = portal.Timeouts{ReadHeader: 200 * time.Millisecond, Read: 300 * time
 	Idle: 300 * time.Millisecond, Heartbeat: 80 * time.Millisecond}
 
 func quickPortal(t *testing.T) (*portal.Server, *httptest.Server) {
-	return quickPortalWith(t, portal.Limits{})
+	return portalWith(t, portal.Limits{}, quick)
 }
 
-func quickPortalWith(t *testing.T, limits portal.Limits) (*portal.Server, *httptest.Server) {
+// portalWith serves a portal with limits and timeouts, without an engine
+// job ever running.
+func portalWith(t *testing.T, limits portal.Limits, timeouts portal.Timeouts) (*portal.Server, *httptest.Server) {
 	srv, err := portal.New(portal.Options{
 		Tokens:   &portal.Tokens{Teams: map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}}},
 		Engine:   engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only"},
-		Timeouts: quick, Limits: limits,
+		Timeouts: timeouts, Limits: limits,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewUnstartedServer(srv)
-	hs.Config = portal.HTTPServer("", srv, quick)
+	hs.Config = portal.HTTPServer("", srv, timeouts)
 	hs.Start()
 	t.Cleanup(hs.Close)
 	return srv, hs

@@ -11,8 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/build"
@@ -60,10 +62,6 @@ func portalCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "created %s with a token for team demo (shown once): %s\n", *tokensPath, token)
 		}
 	}
-	tokens, err := portal.LoadTokens(*tokensPath)
-	if err != nil {
-		return fail("%v", err)
-	}
 	passphrase := os.Getenv("HOOKLINE_PORTAL_PASSPHRASE")
 	if passphrase == "" {
 		if passphrase, err = localPassphrase(*dataDir); err != nil {
@@ -83,13 +81,23 @@ func portalCmd(args []string, stdout, stderr io.Writer) int {
 	stateDir, _ := filepath.Abs(filepath.Join(*dataDir, "state"))
 	packAbs, _ := filepath.Abs(*pack)
 	srv, err := portal.New(portal.Options{
-		Tokens: tokens,
-		Engine: engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
-		Log:    slog.New(slog.NewJSONHandler(stderr, nil)),
+		TokensFile: *tokensPath,
+		Engine:     engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
+		Log:        slog.New(slog.NewJSONHandler(stderr, nil)),
 	})
 	if err != nil {
 		return fail("%v", err)
 	}
+	// The token file is read again when it changes; SIGHUP reads it at once.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := srv.ReloadTokens(); err != nil {
+				fmt.Fprintf(stderr, "reload %s: %v (the tokens in force stay)\n", *tokensPath, err)
+			}
+		}
+	}()
 	fmt.Fprintf(stdout, "hookline portal on http://%s (state: %s)\n", *addr, orDefault(*backend, "file://"+stateDir))
 	hs := portal.HTTPServer(*addr, srv, portal.DefaultTimeouts)
 	if err := hs.ListenAndServe(); err != nil {

@@ -1,0 +1,157 @@
+package portal
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// sessionCookie names the pages' session: an opaque id of a server-side
+// session, never the token itself.
+const sessionCookie = "hookline_session"
+
+// session is one signed-in browser.
+type session struct {
+	id        Identity
+	tokenHash string // the token it signed in with: revoking it ends the session
+	expires   time.Time
+}
+
+// sessions are the pages' signed-in browsers, in memory: a restart signs
+// everyone out.
+type sessions struct {
+	mu  sync.Mutex
+	all map[string]*session
+}
+
+func (ss *sessions) create(id Identity, tokenHash string, ttl time.Duration) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	key := hex.EncodeToString(b)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	now := time.Now()
+	for k, s := range ss.all { // sweep while here
+		if now.After(s.expires) {
+			delete(ss.all, k)
+		}
+	}
+	ss.all[key] = &session{id: id, tokenHash: tokenHash, expires: now.Add(ttl)}
+	return key
+}
+
+func (ss *sessions) get(key string) (*session, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.all[key]
+	if !ok || time.Now().After(s.expires) {
+		delete(ss.all, key)
+		return nil, false
+	}
+	return s, true
+}
+
+func (ss *sessions) end(key string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.all, key)
+}
+
+// tokenFile keeps the token file current: it is read again when its
+// modification time or size changes (checked at most once a second), or on
+// Reload (SIGHUP), so a revoked token stops working without a restart.
+type tokenFile struct {
+	path string
+
+	mu      sync.Mutex
+	tokens  *Tokens
+	mod     time.Time
+	size    int64
+	checked time.Time
+}
+
+func (f *tokenFile) current() *Tokens {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.path != "" && time.Since(f.checked) >= time.Second {
+		f.reloadLocked(false)
+	}
+	return f.tokens
+}
+
+// Reload reads the token file now.
+func (f *tokenFile) Reload() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reloadLocked(true)
+}
+
+func (f *tokenFile) reloadLocked(force bool) error {
+	f.checked = time.Now()
+	if f.path == "" {
+		return nil
+	}
+	st, err := os.Stat(f.path)
+	if err != nil {
+		return err
+	}
+	if !force && st.ModTime().Equal(f.mod) && st.Size() == f.size {
+		return nil
+	}
+	t, err := LoadTokens(f.path)
+	if err != nil {
+		return err // keep the tokens in force; a broken edit must not open or close the portal
+	}
+	f.tokens, f.mod, f.size = t, st.ModTime(), st.Size()
+	return nil
+}
+
+// identifyAPI reads the API's bearer token; the API never reads a cookie,
+// so a cross-site request carrying the pages' session cannot call it.
+func (s *Server) identifyAPI(r *http.Request) (Identity, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return Identity{}, false
+	}
+	return s.tokens.current().identify(strings.TrimSpace(token))
+}
+
+// identifyPage reads the pages' session cookie. A session ends when it
+// expires, on sign-out, or when the token it signed in with is revoked.
+func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return Identity{}, false
+	}
+	sess, ok := s.sessions.get(c.Value)
+	if !ok {
+		return Identity{}, false
+	}
+	if !s.tokens.current().hasHash(sess.tokenHash) {
+		s.sessions.end(c.Value)
+		return Identity{}, false
+	}
+	return sess.id, true
+}
+
+// secureRequest reports whether the browser reached the portal over TLS,
+// directly or through a proxy that says so.
+func secureRequest(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// securityHeaders: no framing, no inline or third-party script or style,
+// no MIME sniffing, no referrer.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,227 @@
+package portal_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/portal"
+)
+
+// sessionPortal serves a portal whose tokens come from a file, for the
+// session tests (no engine runs).
+func sessionPortal(t *testing.T, ttl time.Duration, tls bool) (*portal.Server, *httptest.Server, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "tokens.json")
+	writeTokens(t, file, "pay")
+	srv, err := portal.New(portal.Options{TokensFile: file, SessionTTL: ttl,
+		Engine: engine.Options{ProjectDir: projectDir, StateDir: t.TempDir(), Passphrase: "test-only"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv)
+	if tls {
+		hs.StartTLS()
+	} else {
+		hs.Start()
+	}
+	t.Cleanup(hs.Close)
+	return srv, hs, file
+}
+
+func writeTokens(t *testing.T, file string, teams ...string) {
+	t.Helper()
+	tk := portal.Tokens{Teams: map[string][]string{}}
+	for _, team := range teams {
+		tk.Teams[team] = []string{portal.HashToken(tokens[team])}
+	}
+	b, _ := json.Marshal(tk)
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// browser is a client with a cookie jar that does not follow redirects.
+func browser(t *testing.T, hs *httptest.Server) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	c := hs.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
+
+// signIn posts the login form and returns the session cookie it set.
+func signIn(t *testing.T, hs *httptest.Server, c *http.Client, token string, header http.Header) *http.Cookie {
+	t.Helper()
+	req, _ := http.NewRequest("POST", hs.URL+"/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "hookline_session" {
+			return ck
+		}
+	}
+	t.Fatalf("no session cookie after signing in: %d %v", resp.StatusCode, resp.Header)
+	return nil
+}
+
+// signedIn reports whether the client's session opens a page (a job that
+// does not exist is a 404 when signed in, a redirect to sign-in otherwise).
+func signedIn(t *testing.T, hs *httptest.Server, c *http.Client) bool {
+	t.Helper()
+	resp, err := c.Get(hs.URL + "/jobs/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusNotFound
+}
+
+// TestSessionCookieIsOpaque: signing in sets an opaque, expiring, HttpOnly,
+// SameSite=Strict session id — never the token — Secure behind TLS.
+func TestSessionCookieIsOpaque(t *testing.T) {
+	_, hs, _ := sessionPortal(t, time.Hour, false)
+	ck := signIn(t, hs, browser(t, hs), tokens["pay"], nil)
+	if strings.Contains(ck.Value, tokens["pay"]) || len(ck.Value) < 32 || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.MaxAge != 3600 || ck.Secure {
+		t.Errorf("cookie %+v", ck)
+	}
+	if ck := signIn(t, hs, browser(t, hs), tokens["pay"], http.Header{"X-Forwarded-Proto": {"https"}}); !ck.Secure {
+		t.Error("behind a TLS proxy the cookie is not Secure")
+	}
+	_, tlsHS, _ := sessionPortal(t, time.Hour, true)
+	if ck := signIn(t, tlsHS, browser(t, tlsHS), tokens["pay"], nil); !ck.Secure {
+		t.Error("over TLS the cookie is not Secure")
+	}
+}
+
+// TestAPIWantsABearer: the API reads only the Authorization header: a
+// request carrying the pages' session (a cross-site text/plain POST, say)
+// is a 401.
+func TestAPIWantsABearer(t *testing.T) {
+	_, hs, _ := sessionPortal(t, time.Hour, false)
+	c := browser(t, hs)
+	signIn(t, hs, c, tokens["pay"], nil)
+	req, _ := http.NewRequest("POST", hs.URL+"/api/stacks/pay/dev/validate", strings.NewReader(`{"env":"dev"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API call with the session cookie only: %d", resp.StatusCode)
+	}
+}
+
+// TestCrossOriginPostIsRefused: a state-changing request from another
+// origin is refused (http.CrossOriginProtection), though it carries a valid
+// session.
+func TestCrossOriginPostIsRefused(t *testing.T) {
+	_, hs, _ := sessionPortal(t, time.Hour, false)
+	c := browser(t, hs)
+	signIn(t, hs, c, tokens["pay"], nil)
+	for _, h := range []http.Header{{"Sec-Fetch-Site": {"cross-site"}}, {"Origin": {"https://evil.example"}}} {
+		req, _ := http.NewRequest("POST", hs.URL+"/stacks/preview", strings.NewReader("env=dev&region=eu-west-1&sources=[]"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-origin POST (%v): %d", h, resp.StatusCode)
+		}
+	}
+}
+
+// TestSessionsEnd: on sign-out, when the session expires, and when its
+// token is revoked in the token file (read again when it changes, without a
+// restart) — which also stops the token on the API.
+func TestSessionsEnd(t *testing.T) {
+	_, hs, _ := sessionPortal(t, time.Hour, false)
+	c := browser(t, hs)
+	signIn(t, hs, c, tokens["pay"], nil)
+	if !signedIn(t, hs, c) {
+		t.Fatal("not signed in after signing in")
+	}
+	resp, err := c.Post(hs.URL+"/logout", "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if signedIn(t, hs, c) {
+		t.Error("still signed in after signing out")
+	}
+
+	_, short, _ := sessionPortal(t, 200*time.Millisecond, false)
+	c = browser(t, short)
+	signIn(t, short, c, tokens["pay"], nil)
+	time.Sleep(300 * time.Millisecond)
+	if signedIn(t, short, c) {
+		t.Error("still signed in after the session expired")
+	}
+
+	_, hs, file := sessionPortal(t, time.Hour, false)
+	c = browser(t, hs)
+	signIn(t, hs, c, tokens["pay"], nil)
+	writeTokens(t, file, "ops") // pay's token revoked
+	time.Sleep(1100 * time.Millisecond)
+	if signedIn(t, hs, c) {
+		t.Error("a session of a revoked token still works")
+	}
+	if code, _ := call(t, hs, "pay", "GET", "/api/jobs/none", nil); code != http.StatusUnauthorized {
+		t.Errorf("a revoked token on the API: %d", code)
+	}
+	if code, _ := call(t, hs, "ops", "GET", "/api/jobs/none", nil); code != http.StatusNotFound {
+		t.Errorf("a token added to the file: %d", code)
+	}
+}
+
+// TestSecurityHeaders: pages cannot be framed, run only the portal's own
+// script and style (no inline code), and are not sniffed; the script and
+// style are served by the portal.
+func TestSecurityHeaders(t *testing.T) {
+	_, hs, _ := sessionPortal(t, time.Hour, false)
+	resp, err := hs.Client().Get(hs.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"frame-ancestors 'none'", "script-src 'self'", "default-src 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %s", csp, want)
+		}
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("headers %v", resp.Header)
+	}
+	for _, asset := range []string{"/static/job.js", "/static/portal.css"} {
+		r, err := hs.Client().Get(hs.URL + asset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", asset, r.StatusCode)
+		}
+	}
+}
