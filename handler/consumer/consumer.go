@@ -316,7 +316,20 @@ func (h *Handler) moveToDLQ(ctx context.Context, r *contract.Record, reason stri
 	if len(attrs) >= contract.MaxMessageAttributes {
 		delete(attrs, contract.AttrSourceIP) // cannot happen through the contract; keep the reason
 	}
-	attrs[contract.AttrFailureReason] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(reason)}
+	// The copy must fit SQS's size limit, which counts attributes: a message
+	// that came in at the limit keeps as much of the reason as fits (none,
+	// rather than a DLQ send refused on every retry).
+	size := len(r.Body)
+	for k, v := range attrs {
+		size += len(k) + len(aws.ToString(v.DataType)) + len(aws.ToString(v.StringValue))
+	}
+	room := contract.MaxMessageBytes - size - len(contract.AttrFailureReason) - len("String")
+	if room < len(reason) {
+		reason = strings.ToValidUTF8(reason[:max(room, 0)], "")
+	}
+	if reason != "" {
+		attrs[contract.AttrFailureReason] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(reason)}
+	}
 	group := r.GroupID
 	if group == "" {
 		group = h.Config.Source

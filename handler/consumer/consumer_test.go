@@ -664,3 +664,36 @@ func TestConcurrentDeliveriesProcessOnce(t *testing.T) {
 		t.Errorf("the second instance's log lines do not say in-progress, then duplicate:\n%s", b.logs.String())
 	}
 }
+
+// TestDLQCopyOfAMessageAtTheLimitFits: a message that came in at SQS's size
+// limit (body and attributes) and is rejected still reaches the DLQ — its
+// failure reason cut to what fits — instead of a DLQ send SQS refuses on
+// every retry.
+func TestDLQCopyOfAMessageAtTheLimitFits(t *testing.T) {
+	e := newEnv(t)
+	srv := awsfake.New(nil)
+	t.Cleanup(srv.Close)
+	srv.AddQueue(e.h.Config.DLQURL, "arn:dlq")
+	e.h.DLQ = sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}})
+	r := signed(t, "acct-1", "msg_big", `{"x":1}`, now)
+	attrs := map[string]string{}
+	for k, a := range r.MessageAttributes {
+		attrs[k] = *a.StringValue
+	}
+	// Pad the body (then re-sign) so body and attributes are exactly the limit.
+	pad := contract.MaxMessageBytes - contract.MessageSize(`{"x":"`+`"}`, attrs)
+	r = signed(t, "acct-1", "msg_big", `{"x":"`+strings.Repeat("a", pad)+`"}`, now)
+	for k, a := range r.MessageAttributes {
+		attrs[k] = *a.StringValue
+	}
+	if n := contract.MessageSize(r.Body, attrs); n != contract.MaxMessageBytes {
+		t.Fatalf("the message is %d bytes, want exactly %d", n, contract.MaxMessageBytes)
+	}
+	e.proc.fail["msg_big"] = &processor.PermanentError{Reason: "bad-payload", Err: errors.New("refused")}
+	if failed := e.handle(t, context.Background(), r); len(failed) != 0 {
+		t.Fatalf("the rejected message was not acknowledged (its DLQ copy did not fit?): %v", failed)
+	}
+	if dlq := srv.Queue(e.h.Config.DLQURL); len(dlq) != 1 || dlq[0].Body != r.Body {
+		t.Fatalf("DLQ holds %d messages", len(dlq))
+	}
+}
