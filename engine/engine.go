@@ -205,13 +205,14 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	if o.Config != nil {
 		// The config given is the whole config: a key set by an earlier
 		// run and absent now (an optional field removed) must not linger.
+		// Secrets are set on their own (SetSecret) and stay.
 		old, err := st.GetAllConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("engine: read config of %s: %w", o.Stack, err)
 		}
 		var stale []string
-		for k := range old {
-			if _, keep := cfg[k]; !keep {
+		for k, v := range old {
+			if _, keep := cfg[k]; !keep && !v.Secret {
 				stale = append(stale, k)
 			}
 		}
@@ -224,18 +225,28 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	return &Stack{opts: o, stack: st}, nil
 }
 
+// SetSecret sets a config value encrypted with the stack's secrets
+// provider; Open's config leaves it in place.
+func (s *Stack) SetSecret(ctx context.Context, key, value string) error {
+	return s.stack.SetConfig(ctx, key, auto.ConfigValue{Value: value, Secret: true})
+}
+
 // Config returns the stack's config as the engine holds it (secrets as
-// their values).
-func (s *Stack) Config(ctx context.Context) (map[string]string, error) {
+// their values) and the keys that are secret.
+func (s *Stack) Config(ctx context.Context) (map[string]string, []string, error) {
 	all, err := s.stack.GetAllConfig(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make(map[string]string, len(all))
+	var secret []string
 	for k, v := range all {
 		out[k] = v.Value
+		if v.Secret {
+			secret = append(secret, k)
+		}
 	}
-	return out, nil
+	return out, secret, nil
 }
 
 // List lists the stacks of the backend (o.Stack is ignored).

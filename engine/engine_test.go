@@ -490,7 +490,7 @@ func TestConfigIsReplacedExactly(t *testing.T) {
 	e.opts.Config["hookline:alarmEmails"] = `["oncall@example.com"]`
 	e.open(t)
 	delete(e.opts.Config, "hookline:alarmEmails")
-	got, err := e.open(t).Config(ctx(t))
+	got, _, err := e.open(t).Config(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestConfigIsReplacedExactly(t *testing.T) {
 		t.Errorf("config after resubmitting without alarmEmails: %v", got)
 	}
 	e.opts.Config = nil
-	got, err = e.open(t).Config(ctx(t))
+	got, _, err = e.open(t).Config(ctx(t))
 	if err != nil || got["hookline:environment"] == "" {
 		t.Errorf("opening without a config dropped the stack's: %v %v", got, err)
 	}

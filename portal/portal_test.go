@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -386,4 +388,78 @@ func callList(t *testing.T, hs *httptest.Server, who string) (int, []map[string]
 		t.Fatal(err)
 	}
 	return resp.StatusCode, out
+}
+
+// TestSecretsNeverEchoed: a team sets a source's signing secret through the
+// API and rotates it (the previous one kept beside the new); the stack holds
+// it encrypted, a later preview keeps it, and no answer, job or listing ever
+// shows it. A secret of a kind the source has not, another team's stack or
+// an unknown source is refused.
+func TestSecretsNeverEchoed(t *testing.T) {
+	hs, o := newPortalIn(t, "", t.TempDir())
+	code, job := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/preview", request("dev", nil))
+	if code != http.StatusAccepted {
+		t.Fatalf("preview: %d %v", code, job)
+	}
+	if j := wait(t, hs, "pay", job); j["status"] != "succeeded" {
+		t.Fatalf("preview: %v", j)
+	}
+	first := "whsec_" + base64.StdEncoding.EncodeToString([]byte("the first signing secret, 32 b!!"))
+	second := "whsec_" + base64.StdEncoding.EncodeToString([]byte("the second signing secret, 32 b!"))
+	put := func(who, path string, body any) (int, map[string]any, string) {
+		t.Helper()
+		code, v := call(t, hs, who, "PUT", path, body)
+		b, _ := json.Marshal(v)
+		return code, v, string(b)
+	}
+	code, v, text := put("pay", "/api/stacks/pay/dev/secrets/orders", map[string]any{"kind": "signing", "value": first})
+	if code != http.StatusOK || v["parameter"] != "/hookline/pay-dev/orders/signing-secret" || strings.Contains(text, first) {
+		t.Fatalf("set: %d %s", code, text)
+	}
+	code, v, text = put("pay", "/api/stacks/pay/dev/secrets/orders", map[string]any{"kind": "signing", "value": second, "keepPrevious": true})
+	if code != http.StatusOK || v["previousKept"] != true || strings.Contains(text, second) || strings.Contains(text, first) {
+		t.Fatalf("rotate: %d %s", code, text)
+	}
+	for _, tc := range []struct {
+		who, path string
+		body      any
+		code      int
+	}{
+		{"pay", "/api/stacks/pay/dev/secrets/orders", map[string]any{"kind": "token", "value": "x"}, http.StatusBadRequest},
+		{"pay", "/api/stacks/pay/dev/secrets/nosuch", map[string]any{"kind": "signing", "value": first}, http.StatusNotFound},
+		{"pay", "/api/stacks/pay/dev/secrets/orders", map[string]any{"kind": "signing", "value": "two secrets"}, http.StatusBadRequest},
+		{"ops", "/api/stacks/pay/dev/secrets/orders", map[string]any{"kind": "signing", "value": first}, http.StatusNotFound},
+	} {
+		if code, _, text := put(tc.who, tc.path, tc.body); code != tc.code || strings.Contains(text, first) {
+			t.Errorf("%s %s %v: %d %s", tc.who, tc.path, tc.body, code, text)
+		}
+	}
+
+	// A second preview of the same request keeps the secret.
+	code, job = call(t, hs, "pay", "POST", "/api/stacks/pay/dev/preview", request("dev", nil))
+	if code != http.StatusAccepted {
+		t.Fatalf("second preview: %d %v", code, job)
+	}
+	j := wait(t, hs, "pay", job)
+	if b, _ := json.Marshal(j); j["status"] != "succeeded" || strings.Contains(string(b), second) {
+		t.Fatalf("second preview: %s", b)
+	}
+	o.Stack = "pay-dev"
+	st, err := engine.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, secret, err := st.Config(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(secret, "hookline:signingSecrets") || cfg["hookline:signingSecrets"] != `{"orders":"`+second+` `+first+`"}` {
+		t.Errorf("the stack's signing secrets: %v %q", secret, cfg["hookline:signingSecrets"])
+	}
+	for _, path := range []string{"/api/stacks", "/api/stacks/pay/dev", "/api/jobs/" + job["id"].(string)} {
+		_, v := call(t, hs, "pay", "GET", path, nil)
+		if b, _ := json.Marshal(v); strings.Contains(string(b), second) || strings.Contains(string(b), first) {
+			t.Errorf("%s shows a secret: %s", path, b)
+		}
+	}
 }

@@ -208,6 +208,7 @@ func (s *Server) routes() {
 	api("POST /api/stacks/{team}/{env}/preview", func(w http.ResponseWriter, r *http.Request, id Identity) { s.operate(w, r, id, "preview") })
 	api("POST /api/stacks/{team}/{env}/apply", func(w http.ResponseWriter, r *http.Request, id Identity) { s.operate(w, r, id, "apply") })
 	api("POST /api/stacks/{team}/{env}/destroy", s.destroy)
+	api("PUT /api/stacks/{team}/{env}/secrets/{source}", s.setSecret)
 	api("GET /api/jobs/{id}", s.showJob)
 	api("GET /api/jobs/{id}/events", s.jobEvents)
 
