@@ -19,3 +19,13 @@ func (s *Server) HoldPlanSlot() func() {
 	s.plans <- struct{}{}
 	return func() { <-s.plans }
 }
+
+// HoldRedrive registers a running redrive of source on stack, as
+// startRedrive would, and returns the function that ends it.
+func (s *Server) HoldRedrive(team, stack, source string) func() {
+	j, ok := s.startLocked(httptest.NewRecorder(), team, stack, "redrive", stack+"/redrive/"+source, "a redrive")
+	if !ok {
+		panic("portal: could not hold the redrive")
+	}
+	return func() { s.done(j, nil) }
+}

@@ -39,6 +39,7 @@ type Job struct {
 	JobView
 
 	request *Request
+	lock    string // the busy key it holds: its stack, or a source's redrive
 	mu      sync.Mutex
 	lines   []string
 	notify  chan struct{}
@@ -160,26 +161,37 @@ func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
 	return o
 }
 
-// startJob registers a job unless the stack is busy (409) or the portal or
-// the team runs as many jobs as its limits allow (429).
+// startJob registers a job on stack unless the stack is busy (409) or the
+// portal or the team runs as many jobs as its limits allow (429).
 func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Request) (*Job, bool) {
+	j, ok := s.startLocked(w, team, stack, op, stack, "another operation")
+	if ok {
+		j.request = req
+	}
+	return j, ok
+}
+
+// startLocked registers a job holding lock (the stack for engine jobs, a
+// source's redrive for redrives) unless lock is held (409, naming what
+// holds it) or a limit is reached (429).
+func (s *Server) startLocked(w http.ResponseWriter, team, stack, op, lock, what string) (*Job, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expire()
-	if jid, busy := s.busy[stack]; busy {
+	if jid, busy := s.busy[lock]; busy {
 		writeJSON(w, http.StatusConflict, struct {
 			apiError
 			Job string `json:"job"`
-		}{apiError{Error: "stack " + stack + " is busy with another operation"}, jid})
+		}{apiError{Error: "stack " + stack + " is busy with " + what}, jid})
 		return nil, false
 	}
 	if !s.admitLocked(w, team) {
 		return nil, false
 	}
 	j := &Job{JobView: JobView{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now()},
-		request: req, notify: make(chan struct{})}
+		lock: lock, notify: make(chan struct{})}
 	s.jobs[j.ID] = j
-	s.busy[stack] = j.ID
+	s.busy[lock] = j.ID
 	return j, true
 }
 
@@ -230,7 +242,7 @@ func (s *Server) done(j *Job, err error) {
 	}
 	j.finish(err)
 	s.mu.Lock()
-	delete(s.busy, j.Stack)
+	delete(s.busy, j.lock)
 	s.mu.Unlock()
 	s.opts.Log.Info("job finished", "job", j.ID, "stack", j.Stack, "op", j.Op, "status", j.Status)
 }

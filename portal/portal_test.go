@@ -37,13 +37,13 @@ func newPortal(t *testing.T) *httptest.Server {
 // policy config file policyConfig (empty: the rules' defaults).
 func newPortalWith(t *testing.T, policyConfig string) *httptest.Server {
 	t.Helper()
-	hs, _ := newPortalIn(t, policyConfig, t.TempDir())
+	hs, _, _ := newPortalIn(t, policyConfig, t.TempDir())
 	return hs
 }
 
 // newPortalIn starts a portal whose engine keeps its state in state, and
 // returns the engine options it uses.
-func newPortalIn(t *testing.T, policyConfig, state string) (*httptest.Server, engine.Options) {
+func newPortalIn(t *testing.T, policyConfig, state string, adjust ...func(*portal.Options)) (*httptest.Server, engine.Options, *portal.Server) {
 	t.Helper()
 	plugins, pack := harness.RequireEngine(t)
 	o := engine.Options{ProjectDir: projectDir, StateDir: state, Passphrase: "test-only", PolicyPack: pack, PolicyConfig: policyConfig,
@@ -52,19 +52,23 @@ func newPortalIn(t *testing.T, policyConfig, state string) (*httptest.Server, en
 		APIGatewayAccount: awsmodel.APIGatewayAccount,
 		Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH"),
 			"HOOKLINE_FAKE_AWS_APIGW_ROLE": awsmodel.APIGatewayCloudWatchRole}}
-	srv, err := portal.New(portal.Options{
+	opts := portal.Options{
 		Tokens: &portal.Tokens{
 			Teams:  map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}},
 			Admins: []string{portal.HashToken(tokens["admin"])},
 		},
 		Engine: o,
-	})
+	}
+	for _, f := range adjust {
+		f(&opts)
+	}
+	srv, err := portal.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return hs, o
+	return hs, o, srv
 }
 
 func call(t *testing.T, hs *httptest.Server, who, method, path string, body any) (int, map[string]any) {
@@ -346,7 +350,7 @@ func TestPathParametersStayInside(t *testing.T) {
 // names. A stack named pay-dev but tagged ops (made or retagged outside the
 // portal) is listed to no team, and pay can neither preview nor destroy it.
 func TestOwnershipIsTheTag(t *testing.T) {
-	hs, o := newPortalIn(t, "", t.TempDir())
+	hs, o, _ := newPortalIn(t, "", t.TempDir())
 	raw, _, err := stackconfig.ReadStackFile(projectDir, "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -396,7 +400,7 @@ func callList(t *testing.T, hs *httptest.Server, who string) (int, []map[string]
 // shows it. A secret of a kind the source has not, another team's stack or
 // an unknown source is refused.
 func TestSecretsNeverEchoed(t *testing.T) {
-	hs, o := newPortalIn(t, "", t.TempDir())
+	hs, o, _ := newPortalIn(t, "", t.TempDir())
 	code, job := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/preview", request("dev", nil))
 	if code != http.StatusAccepted {
 		t.Fatalf("preview: %d %v", code, job)
@@ -462,4 +466,18 @@ func TestSecretsNeverEchoed(t *testing.T) {
 			t.Errorf("%s shows a secret: %s", path, b)
 		}
 	}
+}
+
+// sseLines reads a job's whole event stream (it ends with the done event).
+func sseLines(t *testing.T, hs *httptest.Server, who, id string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", hs.URL+"/api/jobs/"+id+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+tokens[who])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -56,9 +56,7 @@ func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, id Identity) 
 		Value        string `json:"value"`
 		KeepPrevious bool   `json:"keepPrevious"`
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	if err := decodeStrict(r, &body); err != nil {
 		writeError(w, http.StatusBadRequest, "body", "want {kind, value, keepPrevious}")
 		return
 	}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -110,6 +111,9 @@ type Options struct {
 	TokensFile string
 	// SessionTTL is how long a pages' sign-in lasts (default 8 h).
 	SessionTTL time.Duration
+	// SQS returns the SQS client of a region for DLQ views and redrives.
+	// Default: DefaultSQS (the portal's AWS credentials).
+	SQS func(ctx context.Context, region string) (SQSAPI, error)
 	// Limits: zero fields take DefaultLimits'.
 	Limits Limits
 	// Timeouts: the stream's write deadline and heartbeat come from here
@@ -162,6 +166,9 @@ func New(o Options) (*Server, error) {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
 	}
+	if o.SQS == nil {
+		o.SQS = DefaultSQS
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -209,6 +216,8 @@ func (s *Server) routes() {
 	api("POST /api/stacks/{team}/{env}/apply", func(w http.ResponseWriter, r *http.Request, id Identity) { s.operate(w, r, id, "apply") })
 	api("POST /api/stacks/{team}/{env}/destroy", s.destroy)
 	api("PUT /api/stacks/{team}/{env}/secrets/{source}", s.setSecret)
+	api("GET /api/stacks/{team}/{env}/sources/{source}/dlq", s.showDLQ)
+	api("POST /api/stacks/{team}/{env}/sources/{source}/redrive", s.startRedrive)
 	api("GET /api/jobs/{id}", s.showJob)
 	api("GET /api/jobs/{id}/events", s.jobEvents)
 
@@ -236,4 +245,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, field, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Field: field})
+}
+
+// decodeStrict decodes a JSON body, refusing unknown fields.
+func decodeStrict(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

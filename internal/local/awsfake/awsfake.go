@@ -111,6 +111,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.startMoveTask(w, body)
 	case "AmazonSQS.ListMessageMoveTasks":
 		s.listMoveTasks(w, body)
+	case "AmazonSQS.GetQueueAttributes":
+		s.queueAttributes(w, body)
 	default:
 		fail(w, 400, "UnknownOperationException", "awsfake does not serve "+target)
 	}

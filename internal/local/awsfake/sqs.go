@@ -352,6 +352,31 @@ func (s *Server) redriveExhausted(q *queue, now time.Time) {
 	q.msgs = kept
 }
 
+// queueAttributes answers the approximate counts of a queue.
+func (s *Server) queueAttributes(w http.ResponseWriter, body []byte) {
+	var in struct{ QueueUrl string }
+	_ = json.Unmarshal(body, &in)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[in.QueueUrl]
+	if q == nil {
+		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+		return
+	}
+	now := s.now()
+	visible, inFlight := 0, 0
+	for _, m := range q.msgs {
+		if now.Before(m.invisibleUntil) {
+			inFlight++
+		} else {
+			visible++
+		}
+	}
+	ok(w, map[string]any{"Attributes": map[string]string{
+		"ApproximateNumberOfMessages": strconv.Itoa(visible), "ApproximateNumberOfMessagesNotVisible": strconv.Itoa(inFlight),
+	}})
+}
+
 // ExpireVisibility makes every in-flight message visible again, as if its
 // visibility timeout had passed.
 func (s *Server) ExpireVisibility() {
