@@ -10,13 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/portal"
 )
 
 // TestBrowser drives the pages in headless Chromium the way a person would:
 // sign in with a team token, create a webhook environment with two sources,
 // watch the preview's progress stream to the end, apply, watch again, see
-// the endpoint URL, and keep a screenshot.
+// the endpoint URL; then on the environment's page set a signing secret,
+// see the DLQ of a source with messages, start a redrive and watch it
+// finish; and keep screenshots.
 func TestBrowser(t *testing.T) {
 	chromium, err := findChrome()
 	if err != nil {
@@ -25,7 +33,13 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Skipf("%v: run `make browser` (make test does), or set HOOKLINE_CHROME to a Chrome or Chromium binary", err)
 	}
-	hs := newPortal(t)
+	fake := awsfake.New(nil)
+	t.Cleanup(fake.Close)
+	hs, _, _ := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) {
+		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
+			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{}}), nil
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900),
@@ -75,11 +89,61 @@ func TestBrowser(t *testing.T) {
 	if status != "succeeded" || !strings.HasPrefix(endpoint, "https://") || !strings.Contains(endpoint, "execute-api") {
 		t.Errorf("status %q, endpoint %q", status, endpoint)
 	}
-	path := filepath.Join(t.ArtifactDir(), "portal-apply.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
+	save := func(name string, shot []byte) {
+		t.Helper()
+		path := filepath.Join(t.ArtifactDir(), name)
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+	save("portal-apply.png", shot)
+
+	// Two messages of source orders wait in its DLQ.
+	_, stack := call(t, hs, "pay", "GET", "/api/stacks/pay/web", nil)
+	outs, _ := stack["outputs"].(map[string]any)
+	srcs, _ := outs["sources"].(map[string]any)
+	orders, _ := srcs["orders"].(map[string]any)
+	str := func(k string) string { v, _ := orders[k].(string); return v }
+	dead := func(group, event string) awsfake.Message {
+		return awsfake.Message{Body: "{}", GroupID: group, DeduplicationID: "dlq-" + event,
+			Attributes: map[string]string{contract.AttrSource: "orders", contract.AttrEventID: event, contract.AttrFailureReason: "signature-mismatch"}}
+	}
+	fake.AddQueue(str("queueUrl"), str("queueArn"))
+	fake.AddQueue(str("dlqUrl"), str("dlqArn"), dead("cus_1", "evt_1"), dead("cus_2", "evt_2"))
+
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	step("environment page", chromedp.Navigate(hs.URL+"/stacks/web"))
+	step("source card", chromedp.WaitVisible("#secret-orders"))
+	step("type the secret", chromedp.SendKeys("#secret-orders", secret))
+	step("set it", chromedp.Click("#set-secret-orders"))
+	step("secret set", chromedp.WaitVisible("#notice"))
+	notice, depth := text("#notice"), text("#dlq-depth-orders")
+	dlq := text("#dlq-orders")
+	page, err := chromedp.Run(ctx, chromedp.OuterHTML("html"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("screenshot: %s", path)
+	if !strings.Contains(notice, "signing secret of orders is set") || strings.Contains(page, secret) {
+		t.Errorf("after setting the secret: %q (the page must never show it)", notice)
+	}
+	if depth != "2" || !strings.Contains(dlq, "cus_1") || !strings.Contains(dlq, "evt_2") || !strings.Contains(dlq, "signature-mismatch") {
+		t.Errorf("DLQ of orders: depth %q, table %q", depth, dlq)
+	}
+	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		t.Fatal(err)
+	}
+	save("portal-environment.png", shot)
+	step("redrive", chromedp.Click("#redrive-orders"))
+	step("redrive ends", chromedp.WaitVisible("#status.ok"))
+	redriveLog := text("#log")
+	if !strings.Contains(redriveLog, "moved 2 message(s)") || len(fake.Queue(str("dlqUrl"))) != 0 || len(fake.Queue(str("queueUrl"))) != 2 {
+		t.Errorf("the redrive: %q; DLQ %d, queue %d", redriveLog, len(fake.Queue(str("dlqUrl"))), len(fake.Queue(str("queueUrl"))))
+	}
+	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		t.Fatal(err)
+	}
+	save("portal-redrive.png", shot)
 }
 
 // findChrome is HOOKLINE_CHROME when set, else the first Chromium or Chrome

@@ -12,6 +12,7 @@ import (
 type StackView struct {
 	Name       string         `json:"name"`
 	Team       string         `json:"team"`
+	Env        string         `json:"env"`
 	LastUpdate string         `json:"lastUpdate,omitempty"`
 	Status     string         `json:"status"`
 	Resources  int            `json:"resources"`
@@ -40,7 +41,8 @@ func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
 		if !id.Admin && team != id.Team {
 			continue
 		}
-		v := StackView{Name: sum.Name, Team: team, LastUpdate: sum.LastUpdate, Status: "idle"}
+		_, env, _ := strings.Cut(sum.Name, "-")
+		v := StackView{Name: sum.Name, Team: team, Env: env, LastUpdate: sum.LastUpdate, Status: "idle"}
 		if team != prefix {
 			v.Status = "owner-mismatch"
 		}
