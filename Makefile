@@ -100,6 +100,7 @@ bench: tools
 	$(GO) test -run '^$$' -bench BenchmarkColdStart -benchtime 1x -count 1 ./handler/
 	$(GO) test -run '^$$' -bench BenchmarkPlanProd -benchmem -count 1 ./plan/
 	HOOKLINE_BENCH_COMPILE=1 $(GO) test -run '^$$' -bench BenchmarkCompile -benchtime 1x -count 1 -timeout 30m ./plan/
+	HOOKLINE_REQUIRE_ENGINE=1 $(GO) test -run '^$$' -bench BenchmarkPortalLoad -benchtime 1x -count 1 -timeout 30m ./portal/
 
 clean:
 	rm -rf bin .build

@@ -75,7 +75,10 @@ func TestBrowser(t *testing.T) {
 	step("name the environment", chromedp.SetValue("#env", "web"))
 	step("preview", chromedp.Click("#preview"))
 	step("preview ends", chromedp.WaitVisible("#apply")) // shown once the stream ended in success
-	previewLog := text("#log")
+	previewLog, previewResult := text("#log"), text("#result")
+	if !strings.Contains(previewResult, "Changes by source") || !strings.Contains(previewResult, "orders:") || !strings.Contains(previewResult, "create aws:sqs/queue:Queue hookline-orders-queue") {
+		t.Errorf("the preview's changes are not shown by source:\n%s", previewResult)
+	}
 	step("apply", chromedp.Click("#apply"))
 	step("apply ends", chromedp.WaitVisible("#endpoint"))
 	endpoint, status := text("#endpoint"), text("#status")

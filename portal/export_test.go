@@ -29,3 +29,14 @@ func (s *Server) HoldRedrive(team, stack, source string) func() {
 	}
 	return func() { s.done(j, nil) }
 }
+
+// RunningJobs counts the jobs running, per team and in all.
+func (s *Server) RunningJobs() (map[string]int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	per := map[string]int{}
+	for _, jid := range s.busy {
+		per[s.jobs[jid].Team]++
+	}
+	return per, len(s.busy)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +32,8 @@ type JobView struct {
 	Changes    map[string]int    `json:"changes,omitempty"`
 	Violations []rules.Violation `json:"violations"`
 	Outputs    map[string]any    `json:"outputs,omitempty"`
+	// Plan is the job's steps and findings grouped by source.
+	Plan []SourcePlan `json:"plan,omitempty"`
 }
 
 // Job is one long operation (preview, apply, destroy) on a stack. The
@@ -40,6 +43,7 @@ type Job struct {
 
 	request *Request
 	lock    string // the busy key it holds: its stack, or a source's redrive
+	steps   []Step
 	mu      sync.Mutex
 	lines   []string
 	notify  chan struct{}
@@ -96,6 +100,9 @@ func (j *Job) snapshot(withKeys bool) JobView {
 	if c.Violations == nil {
 		c.Violations = []rules.Violation{}
 	}
+	if len(j.steps) > 0 || len(c.Violations) > 0 {
+		c.Plan = groupBySource(j.sourceNames(), j.steps, c.Violations)
+	}
 	if j.Outputs != nil {
 		c.Outputs = map[string]any{}
 		for k, v := range j.Outputs {
@@ -106,6 +113,30 @@ func (j *Job) snapshot(withKeys bool) JobView {
 		}
 	}
 	return c
+}
+
+// sourceNames are the sources of the job's request.
+func (j *Job) sourceNames() []string {
+	var out []string
+	if j.request == nil {
+		return out
+	}
+	for _, raw := range j.request.Sources {
+		var s struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(raw, &s) == nil && s.Name != "" {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// step records a resource's operation (caller holds nothing).
+func (j *Job) step(op, typ, urn string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.steps = append(j.steps, Step{Op: op, Type: typ, Name: urnName(urn), URN: urn})
 }
 
 // eventLine renders an engine event for the progress stream. Values never
@@ -154,6 +185,11 @@ func (s *Server) engineOptions(stack string, raw map[string]string) engine.Optio
 func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
 	o := s.engineOptions(j.Stack, raw)
 	o.Events = func(ev events.EngineEvent) {
+		if ev.ResourcePreEvent != nil {
+			if m := ev.ResourcePreEvent.Metadata; m.Op != "same" && m.Type != "pulumi:pulumi:Stack" && !strings.HasPrefix(m.Type, "hookline:") {
+				j.step(string(m.Op), m.Type, m.URN)
+			}
+		}
 		if line := eventLine(ev); line != "" {
 			j.logf("%s", line)
 		}

@@ -86,6 +86,12 @@ func call(t *testing.T, hs *httptest.Server, who, method, path string, body any)
 	if who != "" {
 		req.Header.Set("Authorization", "Bearer "+tokens[who])
 	}
+	return doJSON(t, req)
+}
+
+// doJSON sends req and decodes a JSON object answer (else {"_raw": body}).
+func doJSON(t testing.TB, req *http.Request) (int, map[string]any) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +106,14 @@ func call(t *testing.T, hs *httptest.Server, who, method, path string, body any)
 		out = map[string]any{"_raw": string(raw)}
 	}
 	return resp.StatusCode, out
+}
+
+// bytesReader is a body for b (none when nil).
+func bytesReader(b []byte) io.Reader {
+	if b == nil {
+		return nil
+	}
+	return bytes.NewReader(b)
 }
 
 func request(env string, extra map[string]any) map[string]any {
@@ -158,6 +172,18 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("preview job: %v", j)
 	}
 	t.Logf("preview of a two-source stack: %s", time.Since(start).Round(time.Millisecond))
+	// The preview's changes, grouped by source.
+	steps := map[string][]string{}
+	for _, g := range j["plan"].([]any) {
+		m := g.(map[string]any)
+		for _, st := range m["steps"].([]any) {
+			steps[m["source"].(string)] = append(steps[m["source"].(string)], fmt.Sprint(st.(map[string]any)["name"]))
+		}
+	}
+	if !slices.Contains(steps["orders"], "hookline-orders-queue") || !slices.Contains(steps["refunds"], "hookline-refunds-queue") ||
+		len(steps[""]) == 0 || slices.Contains(steps[""], "hookline-orders-queue") {
+		t.Errorf("the preview's changes by source: %v", steps)
+	}
 
 	start = time.Now()
 	_, j = call(t, hs, "pay", "POST", base+"/apply", request("dev", nil))

@@ -8,9 +8,28 @@ es.addEventListener("done", e => {
   const job = JSON.parse(e.data);
   status.textContent = job.status;
   status.className = job.status === "succeeded" ? "ok" : "error";
-  const v = (job.violations || []).map(x => x.level + " " + x.policy + ": " + x.message.split("\n").pop());
-  if (v.length) { const h = document.createElement("h3"); h.textContent = "Policies"; result.appendChild(h); }
-  for (const line of v) { const p = document.createElement("p"); p.textContent = line; result.appendChild(p); }
+  const el = (tag, text, cls) => { const e = document.createElement(tag); if (text) e.textContent = text; if (cls) e.className = cls; return e; };
+  const finding = f => el("li", f.level + " " + f.policy + ": " + f.message, f.level === "mandatory" ? "error finding" : "finding");
+  if (job.plan && job.plan.length) {
+    result.appendChild(el("h3", "Changes by source"));
+    for (const g of job.plan) {
+      const sec = el("section", "", "plan");
+      sec.appendChild(el("h4", (g.source || "shared by the stack") + ": " + g.steps.length + " change(s)" +
+        (g.replacements ? ", " + g.replacements + " replacement(s) — endpoints may change, queues start empty" : "")));
+      const ul = el("ul");
+      for (const s of g.steps) {
+        const li = el("li", s.op + " " + s.type + " " + s.name, s.op === "replace" ? "error" : "");
+        if (s.findings && s.findings.length) { const fl = el("ul"); s.findings.forEach(f => fl.appendChild(finding(f))); li.appendChild(fl); }
+        ul.appendChild(li);
+      }
+      (g.findings || []).forEach(f => ul.appendChild(finding(f)));
+      sec.appendChild(ul);
+      result.appendChild(sec);
+    }
+  }
+  if (job.op === "preview" && (job.violations || []).some(v => v.level === "mandatory")) {
+    result.appendChild(el("p", "Apply is unavailable: fix the mandatory findings above, then preview again.", "error"));
+  }
   if (job.op === "preview" && job.status === "succeeded") document.getElementById("apply-form").hidden = false;
   if (job.op === "apply" && job.status === "succeeded" && job.outputs) {
     const a = document.createElement("a"); a.id = "endpoint"; a.href = job.outputs.endpoint; a.textContent = job.outputs.endpoint;
