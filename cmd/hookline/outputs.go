@@ -13,8 +13,12 @@ import (
 )
 
 // stackOutputs reads a deployed stack's outputs (secrets shown) with the
-// Pulumi CLI: bin/pulumi when the project built one, else pulumi on PATH.
+// Pulumi CLI: bin/pulumi when the project built one, else pulumi on PATH;
+// a portal-made stack (no stack file) from the portal's backend.
 func stackOutputs(projectDir, stack string) (map[string]any, error) {
+	if _, err := os.Stat(filepath.Join(projectDir, stackconfig.StackFile(stack))); err != nil {
+		return portalOutputs(projectDir, stack)
+	}
 	cli := filepath.Join(projectDir, "bin", "pulumi")
 	if _, err := os.Stat(cli); err != nil {
 		p, err := exec.LookPath("pulumi")
@@ -71,7 +75,13 @@ func loadStack(dir, stack string) (string, *stackconfig.Config, error) {
 	}
 	raw, secretKeys, err := stackconfig.ReadStackFile(projectDir, stack)
 	if err != nil {
-		return "", nil, err
+		if _, statErr := os.Stat(filepath.Join(projectDir, stackconfig.StackFile(stack))); statErr == nil {
+			return "", nil, err
+		}
+		// No stack file: a stack made in the portal, found by its name.
+		if raw, secretKeys, err = portalConfig(projectDir, stack); err != nil {
+			return "", nil, err
+		}
 	}
 	cfg, err := stackconfig.Load(stack, raw, true, secretKeys)
 	if err != nil {
