@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
 
-	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/portal"
 )
@@ -103,17 +102,7 @@ func TestBrowser(t *testing.T) {
 	save("portal-apply.png", shot)
 
 	// Two messages of source orders wait in its DLQ.
-	_, stack := call(t, hs, "pay", "GET", "/api/stacks/pay/web", nil)
-	outs, _ := stack["outputs"].(map[string]any)
-	srcs, _ := outs["sources"].(map[string]any)
-	orders, _ := srcs["orders"].(map[string]any)
-	str := func(k string) string { v, _ := orders[k].(string); return v }
-	dead := func(group, event string) awsfake.Message {
-		return awsfake.Message{Body: "{}", GroupID: group, DeduplicationID: "dlq-" + event,
-			Attributes: map[string]string{contract.AttrSource: "orders", contract.AttrEventID: event, contract.AttrFailureReason: "signature-mismatch"}}
-	}
-	fake.AddQueue(str("queueUrl"), str("queueArn"))
-	fake.AddQueue(str("dlqUrl"), str("dlqArn"), dead("cus_1", "evt_1"), dead("cus_2", "evt_2"))
+	str := fillDLQ(t, hs, fake, "web", "{}", "signature-mismatch", "cus_1/evt_1", "cus_2/evt_2")
 
 	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	step("environment page", chromedp.Navigate(hs.URL+"/stacks/web"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -37,17 +38,7 @@ func TestDLQViewAndRedrive(t *testing.T) {
 			t.Fatalf("%s: %v", op, j)
 		}
 	}
-	_, stack := call(t, hs, "pay", "GET", "/api/stacks/pay/dev", nil)
-	outs, _ := stack["outputs"].(map[string]any)
-	srcs, _ := outs["sources"].(map[string]any)
-	orders, _ := srcs["orders"].(map[string]any)
-	str := func(k string) string { v, _ := orders[k].(string); return v }
-	msg := func(group, event string) awsfake.Message {
-		return awsfake.Message{Body: `{"secret":"never shown"}`, GroupID: group, DeduplicationID: "dlq-" + event,
-			Attributes: map[string]string{contract.AttrSource: "orders", contract.AttrEventID: event, contract.AttrFailureReason: "processor"}}
-	}
-	fake.AddQueue(str("queueUrl"), str("queueArn"))
-	fake.AddQueue(str("dlqUrl"), str("dlqArn"), msg("cus_1", "evt_1"), msg("cus_2", "evt_2"), msg("cus_1", "evt_3"))
+	str := fillDLQ(t, hs, fake, "dev", `{"secret":"never shown"}`, "processor", "cus_1/evt_1", "cus_2/evt_2", "cus_1/evt_3")
 
 	code, view := call(t, hs, "pay", "GET", "/api/stacks/pay/dev/sources/orders/dlq", nil)
 	b, _ := json.Marshal(view)
@@ -95,4 +86,25 @@ func TestDLQViewAndRedrive(t *testing.T) {
 	if !strings.Contains(events, "move task") || !strings.Contains(events, "moved 1 message(s)") {
 		t.Errorf("the redrive's progress stream: %s", events)
 	}
+}
+
+// fillDLQ serves pay's deployed source orders of env from fake: its queue,
+// and its DLQ holding one message of body per "group/event", rejected for
+// reason. It returns the source's outputs.
+func fillDLQ(t *testing.T, hs *httptest.Server, fake *awsfake.Server, env, body, reason string, messages ...string) func(string) string {
+	t.Helper()
+	_, stack := call(t, hs, "pay", "GET", "/api/stacks/pay/"+env, nil)
+	outs, _ := stack["outputs"].(map[string]any)
+	srcs, _ := outs["sources"].(map[string]any)
+	orders, _ := srcs["orders"].(map[string]any)
+	str := func(k string) string { v, _ := orders[k].(string); return v }
+	var dead []awsfake.Message
+	for _, m := range messages {
+		group, event, _ := strings.Cut(m, "/")
+		dead = append(dead, awsfake.Message{Body: body, GroupID: group, DeduplicationID: "dlq-" + event,
+			Attributes: map[string]string{contract.AttrSource: "orders", contract.AttrEventID: event, contract.AttrFailureReason: reason}})
+	}
+	fake.AddQueue(str("queueUrl"), str("queueArn"))
+	fake.AddQueue(str("dlqUrl"), str("dlqArn"), dead...)
+	return str
 }

@@ -172,9 +172,8 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	qu := s.queues[in.QueueUrl]
+	qu := s.queue(w, in.QueueUrl)
 	if qu == nil {
-		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
 		return
 	}
 	s.redriveExhausted(qu, now)
@@ -217,9 +216,8 @@ func (s *Server) deleteMessage(w http.ResponseWriter, body []byte) {
 	_ = json.Unmarshal(body, &in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	qu := s.queues[in.QueueUrl]
+	qu := s.queue(w, in.QueueUrl)
 	if qu == nil {
-		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
 		return
 	}
 	q := qu.msgs
@@ -241,9 +239,8 @@ func (s *Server) changeVisibility(w http.ResponseWriter, body []byte) {
 	_ = json.Unmarshal(body, &in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	qu := s.queues[in.QueueUrl]
+	qu := s.queue(w, in.QueueUrl)
 	if qu == nil {
-		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
 		return
 	}
 	for i := range qu.msgs {
@@ -352,15 +349,24 @@ func (s *Server) redriveExhausted(q *queue, now time.Time) {
 	q.msgs = kept
 }
 
+// queue returns the queue at url, or answers SQS's error for a queue that
+// does not exist (caller holds s.mu).
+func (s *Server) queue(w http.ResponseWriter, url string) *queue {
+	q := s.queues[url]
+	if q == nil {
+		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+	}
+	return q
+}
+
 // queueAttributes answers the approximate counts of a queue.
 func (s *Server) queueAttributes(w http.ResponseWriter, body []byte) {
 	var in struct{ QueueUrl string }
 	_ = json.Unmarshal(body, &in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := s.queues[in.QueueUrl]
+	q := s.queue(w, in.QueueUrl)
 	if q == nil {
-		fail(w, 400, "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
 		return
 	}
 	now := s.now()
