@@ -79,14 +79,18 @@ func xmlChar(r rune) bool {
 }
 
 // MessageSize is the size SQS counts against MaxMessageBytes: the body plus
-// each String attribute's name, data type ("String") and value.
+// each String attribute's AttributeSize.
 func MessageSize(body string, attrs map[string]string) int {
 	n := len(body)
 	for k, v := range attrs {
-		n += len(k) + len("String") + len(v)
+		n += AttributeSize(k, v)
 	}
 	return n
 }
+
+// AttributeSize is what one String message attribute counts toward
+// MaxMessageBytes: its name, its data type ("String") and its value.
+func AttributeSize(name, value string) int { return len(name) + len("String") + len(value) }
 
 // Who re-sends a message that was already in a queue. Each re-send carries a
 // deduplication id of its own, so the window left by an earlier send of the

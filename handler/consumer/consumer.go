@@ -321,9 +321,9 @@ func (h *Handler) moveToDLQ(ctx context.Context, r *contract.Record, reason stri
 	// rather than a DLQ send refused on every retry).
 	size := len(r.Body)
 	for k, v := range attrs {
-		size += len(k) + len(aws.ToString(v.DataType)) + len(aws.ToString(v.StringValue))
+		size += contract.AttributeSize(k, aws.ToString(v.StringValue))
 	}
-	room := contract.MaxMessageBytes - size - len(contract.AttrFailureReason) - len("String")
+	room := contract.MaxMessageBytes - size - contract.AttributeSize(contract.AttrFailureReason, "")
 	if room < len(reason) {
 		reason = strings.ToValidUTF8(reason[:max(room, 0)], "")
 	}
