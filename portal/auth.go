@@ -73,7 +73,13 @@ func (t *Tokens) identify(token string) (Identity, bool) {
 	if token == "" {
 		return Identity{}, false
 	}
-	h := []byte(HashToken(token))
+	return t.byHash(HashToken(token))
+}
+
+// byHash finds the identity of a stored token hash (constant-time per
+// entry): a bearer token's, or the one a session signed in with.
+func (t *Tokens) byHash(hash string) (Identity, bool) {
+	h := []byte(hash)
 	var id Identity
 	found := false
 	for team, hashes := range t.Teams {
@@ -89,23 +95,6 @@ func (t *Tokens) identify(token string) (Identity, bool) {
 		}
 	}
 	return id, found
-}
-
-// hasHash reports whether a token hash is still in the file.
-func (t *Tokens) hasHash(h string) bool {
-	for _, hashes := range t.Teams {
-		for _, x := range hashes {
-			if subtle.ConstantTimeCompare([]byte(h), []byte(x)) == 1 {
-				return true
-			}
-		}
-	}
-	for _, x := range t.Admins {
-		if subtle.ConstantTimeCompare([]byte(h), []byte(x)) == 1 {
-			return true
-		}
-	}
-	return false
 }
 
 // may reports whether id may see and change team's stacks.

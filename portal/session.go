@@ -131,7 +131,7 @@ func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
 	if !ok {
 		return Identity{}, false
 	}
-	if !s.tokens.current().hasHash(sess.tokenHash) {
+	if _, ok := s.tokens.current().byHash(sess.tokenHash); !ok {
 		s.sessions.end(c.Value)
 		return Identity{}, false
 	}
