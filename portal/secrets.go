@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,6 +25,25 @@ var secretKinds = map[string]struct {
 		func(s stackconfig.Source) string { return s.Auth.TokenParameter }},
 	"forward": {"forwardSecrets", func(s stackconfig.Source) bool { return s.Processor.Type == contract.ProcessorForward },
 		func(s stackconfig.Source) string { return s.Processor.SecretParameter }},
+}
+
+// stackConfig opens a stack (without setting its config) and reads its
+// config, its secret keys and, when it validates, the Config (nil for a
+// stack that has none yet).
+func (s *Server) stackConfig(ctx context.Context, stack string) (*engine.Stack, map[string]string, []string, *stackconfig.Config, error) {
+	st, err := engine.Open(ctx, s.engineOptions(stack, nil))
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	raw, secret, err := st.Config(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cfg, err := stackconfig.Load(stack, raw, false, secret)
+	if err != nil {
+		cfg = nil
+	}
+	return st, raw, secret, cfg, nil
 }
 
 // SecretView is what the API answers about a secret: never its value.
@@ -80,18 +100,12 @@ func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, id Identity) 
 		writeError(w, http.StatusConflict, "", "stack "+stack+" is busy with job "+jid+"; set the secret when it ends")
 		return
 	}
-	st, err := engine.Open(r.Context(), s.engineOptions(stack, nil))
+	st, raw, secretKeys, cfg, err := s.stackConfig(r.Context(), stack)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 		return
 	}
-	raw, secretKeys, err := st.Config(r.Context())
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
-		return
-	}
-	cfg, err := stackconfig.Load(stack, raw, false, secretKeys)
-	if err != nil || len(cfg.Sources) == 0 {
+	if cfg == nil || len(cfg.Sources) == 0 {
 		writeError(w, http.StatusNotFound, "", "no stack "+stack+" with sources yet: preview it first")
 		return
 	}

@@ -9,9 +9,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-
-	"github.com/hookline/hookline/engine"
-	"github.com/hookline/hookline/stackconfig"
 )
 
 // The pages are a client of the API: each page action calls the API's own
@@ -104,16 +101,8 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 // secretKindsOf lists, per source of a stack, the kinds of secret it has.
 func (s *Server) secretKindsOf(ctx context.Context, stack string) map[string][]string {
 	out := map[string][]string{}
-	st, err := engine.Open(ctx, s.engineOptions(stack, nil))
-	if err != nil {
-		return out
-	}
-	raw, secret, err := st.Config(ctx)
-	if err != nil {
-		return out
-	}
-	cfg, err := stackconfig.Load(stack, raw, false, secret)
-	if err != nil {
+	_, _, _, cfg, err := s.stackConfig(ctx, stack)
+	if err != nil || cfg == nil {
 		return out
 	}
 	for _, src := range cfg.Sources {
