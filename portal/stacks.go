@@ -30,7 +30,7 @@ func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
 		// Ownership is the hookline:team tag the portal writes; the name's
 		// prefix only narrows which tags need reading. A stack whose tag
 		// and name disagree is shown to no team (admins see it).
-		prefix, _, _ := strings.Cut(sum.Name, "-")
+		prefix, env, _ := strings.Cut(sum.Name, "-")
 		if !id.may(prefix) {
 			continue
 		}
@@ -41,7 +41,6 @@ func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
 		if !id.Admin && team != id.Team {
 			continue
 		}
-		_, env, _ := strings.Cut(sum.Name, "-")
 		v := StackView{Name: sum.Name, Team: team, Env: env, LastUpdate: sum.LastUpdate, Status: "idle"}
 		if team != prefix {
 			v.Status = "owner-mismatch"

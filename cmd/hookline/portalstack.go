@@ -29,7 +29,7 @@ func portalStack(projectDir, stack string) (*engine.Stack, error) {
 	if backend == "" {
 		if _, err := os.Stat(filepath.Join(data, "state")); err != nil {
 			return nil, fmt.Errorf("no %s and no portal state in %s (set HOOKLINE_PORTAL_DATA or HOOKLINE_PORTAL_BACKEND to find a portal-made stack)",
-				filepath.Join(projectDir, "Pulumi."+stack+".yaml"), data)
+				filepath.Join(projectDir, stackconfig.StackFile(stack)), data)
 		}
 	}
 	pass := os.Getenv("HOOKLINE_PORTAL_PASSPHRASE")
@@ -66,11 +66,7 @@ func portalConfig(projectDir, stack string) (map[string]string, []string, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	raw, secret, err := st.Config(context.Background())
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, secret, nil
+	return st.Config(context.Background())
 }
 
 // portalOutputs is a portal-made stack's outputs (secrets shown).
