@@ -252,13 +252,9 @@ func (s *Stack) Config(ctx context.Context) (map[string]string, []string, error)
 // List lists the stacks of the backend (o.Stack is ignored).
 func List(ctx context.Context, o Options) ([]auto.StackSummary, error) {
 	o.Stack = ""
-	wsOpts, err := prepare(&o)
+	ws, err := localWorkspace(ctx, &o)
 	if err != nil {
 		return nil, err
-	}
-	ws, err := auto.NewLocalWorkspace(ctx, wsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("engine: workspace: %w", err)
 	}
 	return ws.ListStacks(ctx)
 }
@@ -266,19 +262,52 @@ func List(ctx context.Context, o Options) ([]auto.StackSummary, error) {
 // StackTag reads a tag of the stack o.Stack without opening it (no config
 // is set): "" when the stack or the tag does not exist.
 func StackTag(ctx context.Context, o Options, key string) (string, error) {
-	wsOpts, err := prepare(&o)
+	ws, err := localWorkspace(ctx, &o)
 	if err != nil {
 		return "", err
-	}
-	ws, err := auto.NewLocalWorkspace(ctx, wsOpts...)
-	if err != nil {
-		return "", fmt.Errorf("engine: workspace: %w", err)
 	}
 	v, err := ws.GetTag(ctx, o.Stack, key)
 	if err != nil {
 		return "", nil // no such stack or tag
 	}
 	return v, nil
+}
+
+// StackTags reads every tag of the stack o.Stack without opening it, in
+// one call: nil when the stack does not exist.
+func StackTags(ctx context.Context, o Options) (map[string]string, error) {
+	ws, err := localWorkspace(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := ws.ListTags(ctx, o.Stack)
+	if err != nil {
+		return nil, nil // no such stack
+	}
+	return tags, nil
+}
+
+// SetStackTag sets a tag of the stack o.Stack without opening it (no config
+// is set).
+func SetStackTag(ctx context.Context, o Options, key, value string) error {
+	ws, err := localWorkspace(ctx, &o)
+	if err != nil {
+		return err
+	}
+	return ws.SetTag(ctx, o.Stack, key, value)
+}
+
+// localWorkspace is a local workspace for o without a stack selected.
+func localWorkspace(ctx context.Context, o *Options) (auto.Workspace, error) {
+	wsOpts, err := prepare(o)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, wsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: workspace: %w", err)
+	}
+	return ws, nil
 }
 
 // Tag reads a stack tag ("" when unset).
