@@ -54,6 +54,9 @@ type Options struct {
 	Wait   time.Duration // how long an empty receive waits (default 1 s)
 	// Progress receives one line per event (moved message, task status).
 	Progress func(string)
+	// Moved receives the count moved so far and, when known, the count
+	// to move (SQS's move task reports it; a selective redrive passes 0).
+	Moved func(moved, toMove int)
 }
 
 // Entry is one dead-lettered message, as a dry run lists it.
@@ -77,6 +80,12 @@ func (o Options) Selective() bool { return o.Group != "" || o.Max > 0 || o.DryRu
 func (o Options) progress(format string, a ...any) {
 	if o.Progress != nil {
 		o.Progress(fmt.Sprintf(format, a...))
+	}
+}
+
+func (o Options) moved(moved, toMove int) {
+	if o.Moved != nil {
+		o.Moved(moved, toMove)
 	}
 }
 
@@ -108,6 +117,7 @@ func moveAll(ctx context.Context, api API, q Queues, o Options) (*Result, error)
 		t := out.Results[0]
 		moved, toMove := t.ApproximateNumberOfMessagesMoved, aws.ToInt64(t.ApproximateNumberOfMessagesToMove)
 		o.progress("move task %s: %d of %d moved", aws.ToString(t.Status), moved, toMove)
+		o.moved(int(moved), int(toMove))
 		switch aws.ToString(t.Status) {
 		case "COMPLETED":
 			return &Result{Moved: int(moved)}, nil
@@ -191,6 +201,7 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 			}
 			res.Moved++
 			o.progress("moved %s (group %s)", aws.ToString(m.MessageId), group)
+			o.moved(res.Moved, 0)
 		}
 	}
 	sort.Slice(res.Failed, func(i, j int) bool { return res.Failed[i] < res.Failed[j] })

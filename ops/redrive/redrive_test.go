@@ -56,9 +56,14 @@ func ids(ms []awsfake.Message) string {
 func TestWholeQueueUsesMoveTask(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1), msg("b", 1), msg("a", 2))
 	var progress []string
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Progress: func(s string) { progress = append(progress, s) }})
+	var counts [][2]int
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Progress: func(s string) { progress = append(progress, s) },
+		Moved: func(moved, toMove int) { counts = append(counts, [2]int{moved, toMove}) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(counts) == 0 || counts[len(counts)-1] != [2]int{3, 3} {
+		t.Errorf("counts reported: %v, want the last to be 3 of 3", counts)
 	}
 	if res.Moved != 3 || len(srv.Queue(q.DLQURL)) != 0 || len(srv.Queue(q.QueueURL)) != 3 {
 		t.Errorf("moved %d; DLQ %d, queue %d", res.Moved, len(srv.Queue(q.DLQURL)), len(srv.Queue(q.QueueURL)))
@@ -73,9 +78,18 @@ func TestWholeQueueUsesMoveTask(t *testing.T) {
 
 func TestSelectiveGroupKeepsOrderAndIDs(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1), msg("b", 1), msg("a", 2), msg("a", 3), msg("b", 2))
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Group: "a"})
+	var counts []int
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Group: "a", Moved: func(moved, toMove int) {
+		if toMove != 0 {
+			t.Errorf("a selective redrive cannot know how many it will move, reported %d", toMove)
+		}
+		counts = append(counts, moved)
+	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(counts) != "[1 2 3]" {
+		t.Errorf("counts reported: %v", counts)
 	}
 	if res.Moved != 3 || ids(srv.Queue(q.QueueURL)) != "evt_a-1,evt_a-2,evt_a-3" {
 		t.Errorf("moved %d: %s", res.Moved, ids(srv.Queue(q.QueueURL)))
