@@ -7,7 +7,8 @@
 // the Pulumi mocks use), supports preview (computed attributes unknown),
 // create, update, diff, read and delete, and appends every call it receives
 // to the file named by HOOKLINE_FAKE_AWS_LOG, one JSON object per line, so
-// tests can assert on what the engine sent.
+// tests can assert on what the engine sent. HOOKLINE_FAKE_AWS_HOLD (see
+// hold) pauses the creates of one type until a file exists.
 //
 // It proves that the engine accepts the program, the config and the policy
 // pack, and that updates, replacements and deletes flow as planned. No AWS
@@ -25,6 +26,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -52,6 +54,28 @@ var replaceOn = map[string][]string{
 	"aws:apigateway/resource:Resource":     {"pathPart", "parentId", "restApi"},
 	"aws:apigateway/domainName:DomainName": {"domainName"},
 	"aws:acm/certificate:Certificate":      {"domainName"},
+	"aws:ssm/parameter:Parameter":          {"name"},
+}
+
+// hold makes a create of the type HOOKLINE_FAKE_AWS_HOLD_TYPE wait until
+// the file HOOKLINE_FAKE_AWS_HOLD exists (or the engine gives up), so a
+// test can look at an update while it runs, as a slow AWS create would let
+// it, without guessing at timings.
+func hold(ctx context.Context, typ string) {
+	file := os.Getenv("HOOKLINE_FAKE_AWS_HOLD")
+	if file == "" || typ != os.Getenv("HOOKLINE_FAKE_AWS_HOLD_TYPE") {
+		return
+	}
+	for {
+		if _, err := os.Stat(file); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 type fakeAWS struct {
@@ -232,13 +256,14 @@ func (p *fakeAWS) state(urn string, inputs resource.PropertyMap, preview bool) (
 	return id, st, nil
 }
 
-func (p *fakeAWS) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+func (p *fakeAWS) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
 	inputs, err := unmarshal(req.GetProperties())
 	if err != nil {
 		return nil, err
 	}
 	typ := string(resource.URN(req.GetUrn()).Type())
 	if !req.GetPreview() {
+		hold(ctx, typ)
 		if err := p.account.refuse(typ, inputs.Mappable(), true); err != nil {
 			p.record(Call{Method: "Refuse", URN: req.GetUrn(), Type: typ})
 			return nil, fmt.Errorf("creating %s: %w", typ, err)
