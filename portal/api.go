@@ -74,6 +74,12 @@ func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
 	go func() {
 		ctx := context.Background()
 		o := s.jobEngine(j, nil)
+		if tags, _ := engine.StackTags(ctx, o); tags != nil {
+			var d Deployed
+			if json.Unmarshal([]byte(tags[tagDeployed]), &d) == nil {
+				j.update(func(t *tracker) { t.expectedOps = map[string]int{"delete": d.Resources} })
+			}
+		}
 		st, err := engine.Open(ctx, o)
 		if err == nil {
 			var res *engine.Result

@@ -172,12 +172,20 @@ func (s *Server) startRedrive(w http.ResponseWriter, r *http.Request, id Identit
 	writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team))
 	go func() {
 		ctx := context.Background()
-		o := redrive.Options{Progress: func(line string) { j.logf("%s", line) }, Wait: time.Second}
+		moved := 0
+		o := redrive.Options{Progress: func(line string) { j.logf("%s", line) }, Wait: time.Second,
+			Moved: func(n, toMove int) {
+				j.update(func(t *tracker) {
+					if toMove > 0 {
+						toMove += moved
+					}
+					t.redrive(moved+n, toMove)
+				})
+			}}
 		groups := body.Groups
 		if len(groups) == 0 {
 			groups = []string{""} // the whole DLQ
 		}
-		moved := 0
 		var err error
 		for _, g := range groups {
 			o.Group = g

@@ -9,7 +9,8 @@ import (
 )
 
 // jobEvents streams a job's progress as Server-Sent Events: one "message"
-// per line, then a "done" event with the job. The stream outlives the
+// per line of its log, a "progress" event (the Progress) after each change,
+// then a "done" event with the job. The stream outlives the
 // server's write timeout by moving its own write deadline forward at each
 // write (http.ResponseController), and a quiet stream sends a comment line
 // every Timeouts.Heartbeat; a client that stops reading is cut off after
@@ -44,6 +45,9 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) 
 			}
 		}
 		n += len(lines)
+		if p, err := json.Marshal(j.progressNow()); err == nil && !send("event: progress\ndata: %s\n\n", p) {
+			return
+		}
 		if ended {
 			b, _ := json.Marshal(j.snapshot(id.Team == j.Team))
 			send("event: done\ndata: %s\n\n", b)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -15,8 +16,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/ops"
 	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/policy/rules"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // JobView is what the API shows of a job.
@@ -34,6 +37,8 @@ type JobView struct {
 	Outputs    map[string]any    `json:"outputs,omitempty"`
 	// Plan is the job's steps and findings grouped by source.
 	Plan []SourcePlan `json:"plan,omitempty"`
+	// Progress is how far the job is, by operation.
+	Progress Progress `json:"progress"`
 }
 
 // Job is one long operation (preview, apply, destroy) on a stack. The
@@ -42,8 +47,9 @@ type Job struct {
 	JobView
 
 	request *Request
+	hash    string // the request's hash (engine jobs with a request)
 	lock    string // the busy key it holds: its stack, or a source's redrive
-	steps   []Step
+	track   *tracker
 	mu      sync.Mutex
 	lines   []string
 	notify  chan struct{}
@@ -59,8 +65,7 @@ func newJobID() string {
 func (j *Job) logf(format string, a ...any) {
 	j.mu.Lock()
 	j.lines = append(j.lines, fmt.Sprintf(format, a...))
-	close(j.notify)
-	j.notify = make(chan struct{})
+	j.changed()
 	j.mu.Unlock()
 }
 
@@ -80,6 +85,7 @@ func (j *Job) finish(err error) {
 	j.mu.Lock()
 	now := time.Now()
 	j.Ended = &now
+	j.track.end(err == nil)
 	if err != nil {
 		j.Status, j.Error = "failed", err.Error()
 		j.lines = append(j.lines, "failed: "+err.Error())
@@ -87,8 +93,7 @@ func (j *Job) finish(err error) {
 		j.Status = "succeeded"
 		j.lines = append(j.lines, "succeeded")
 	}
-	close(j.notify)
-	j.notify = make(chan struct{})
+	j.changed()
 	j.mu.Unlock()
 }
 
@@ -100,9 +105,10 @@ func (j *Job) snapshot(withKeys bool) JobView {
 	if c.Violations == nil {
 		c.Violations = []rules.Violation{}
 	}
-	if len(j.steps) > 0 || len(c.Violations) > 0 {
-		c.Plan = groupBySource(j.sourceNames(), j.steps, c.Violations)
+	if steps := j.track.steps(); len(steps) > 0 || len(c.Violations) > 0 {
+		c.Plan = groupBySource(j.Stack, j.sourceNames(), steps, c.Violations)
 	}
+	c.Progress = j.track.progress(elapsed(c.Started, c.Ended))
 	if j.Outputs != nil {
 		c.Outputs = map[string]any{}
 		for k, v := range j.Outputs {
@@ -113,6 +119,21 @@ func (j *Job) snapshot(withKeys bool) JobView {
 		}
 	}
 	return c
+}
+
+// elapsed is how long a job has run (until ended, when it has).
+func elapsed(started time.Time, ended *time.Time) time.Duration {
+	if ended != nil {
+		return ended.Sub(started)
+	}
+	return time.Since(started)
+}
+
+// progressNow is the job's Progress now.
+func (j *Job) progressNow() Progress {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.track.progress(elapsed(j.Started, j.Ended))
 }
 
 // sourceNames are the sources of the job's request.
@@ -132,11 +153,11 @@ func (j *Job) sourceNames() []string {
 	return out
 }
 
-// step records a resource's operation (caller holds nothing).
-func (j *Job) step(op, typ, urn string) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.steps = append(j.steps, Step{Op: op, Type: typ, Name: urnName(urn), URN: urn})
+// changed tells the job's watchers that something changed (caller holds
+// j.mu).
+func (j *Job) changed() {
+	close(j.notify)
+	j.notify = make(chan struct{})
 }
 
 // eventLine renders an engine event for the progress stream. Values never
@@ -162,9 +183,37 @@ func eventLine(ev events.EngineEvent) string {
 	case ev.DiagnosticEvent != nil && (ev.DiagnosticEvent.Severity == "error" || ev.DiagnosticEvent.Severity == "warning"):
 		return ev.DiagnosticEvent.Severity + ": " + strings.TrimSpace(ev.DiagnosticEvent.Message)
 	case ev.SummaryEvent != nil:
-		return fmt.Sprintf("summary: %v", ev.SummaryEvent.ResourceChanges)
+		return "summary: " + changeText(ev.SummaryEvent.ResourceChanges)
 	}
 	return ""
+}
+
+// changeText says what an operation's counts are, in opOrder's order:
+// "3 create, 1 update, 40 unchanged" ("no changes" for none).
+func changeText[K ~string](counts map[K]int) string {
+	var parts []string
+	seen := map[string]bool{}
+	add := func(op, label string) {
+		if n := counts[K(op)]; n > 0 && !seen[op] {
+			parts = append(parts, fmt.Sprintf("%d %s", n, label))
+		}
+		seen[op] = true
+	}
+	for _, o := range opOrder {
+		add(o.op, o.label)
+	}
+	rest := make([]string, 0, len(counts))
+	for op := range counts {
+		rest = append(rest, string(op))
+	}
+	sort.Strings(rest)
+	for _, op := range rest {
+		add(op, op)
+	}
+	if len(parts) == 0 {
+		return "no changes"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func urnName(urn string) string {
@@ -185,14 +234,21 @@ func (s *Server) engineOptions(stack string, raw map[string]string) engine.Optio
 func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
 	o := s.engineOptions(j.Stack, raw)
 	o.Events = func(ev events.EngineEvent) {
-		if ev.ResourcePreEvent != nil {
-			if m := ev.ResourcePreEvent.Metadata; m.Op != "same" && m.Type != "pulumi:pulumi:Stack" && !strings.HasPrefix(m.Type, "hookline:") {
-				j.step(string(m.Op), m.Type, m.URN)
-			}
+		j.mu.Lock()
+		switch {
+		case ev.ResourcePreEvent != nil:
+			m := ev.ResourcePreEvent.Metadata
+			j.track.pre(string(m.Op), m.Type, m.URN)
+		case ev.ResOutputsEvent != nil:
+			j.track.post(ev.ResOutputsEvent.Metadata.URN, false)
+		case ev.ResOpFailedEvent != nil:
+			j.track.post(ev.ResOpFailedEvent.Metadata.URN, true)
 		}
 		if line := eventLine(ev); line != "" {
-			j.logf("%s", line)
+			j.lines = append(j.lines, line)
 		}
+		j.changed()
+		j.mu.Unlock()
 	}
 	return o
 }
@@ -201,8 +257,8 @@ func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
 // portal or the team runs as many jobs as its limits allow (429).
 func (s *Server) startJob(w http.ResponseWriter, team, stack, op string, req *Request) (*Job, bool) {
 	j, ok := s.startLocked(w, team, stack, op, stack, "another operation")
-	if ok {
-		j.request = req
+	if ok && req != nil {
+		j.request, j.hash = req, req.Hash(team)
 	}
 	return j, ok
 }
@@ -224,8 +280,12 @@ func (s *Server) startLocked(w http.ResponseWriter, team, stack, op, lock, what 
 	if !s.admitLocked(w, team) {
 		return nil, false
 	}
+	unit := "resources"
+	if op == "redrive" {
+		unit = "messages"
+	}
 	j := &Job{JobView: JobView{ID: newJobID(), Team: team, Stack: stack, Op: op, Status: "running", Started: time.Now()},
-		lock: lock, notify: make(chan struct{})}
+		lock: lock, notify: make(chan struct{}), track: newTracker(unit)}
 	s.jobs[j.ID] = j
 	s.busy[lock] = j.ID
 	return j, true
@@ -275,6 +335,18 @@ func (s *Server) expire() {
 func (s *Server) done(j *Job, err error) {
 	if errors.Is(err, engine.ErrConcurrentUpdate) {
 		err = fmt.Errorf("busy: %w", err)
+	}
+	// The stack remembers its last job for the overview (a destroyed
+	// stack is gone, and a job that could not open its stack leaves none).
+	last := LastJob{ID: j.ID, Op: j.Op, Status: "succeeded", Ended: time.Now().UTC()}
+	if err != nil {
+		last.Status = "failed"
+	}
+	if !(j.Op == "destroy" && err == nil) {
+		b, _ := json.Marshal(last)
+		if terr := engine.SetStackTag(context.Background(), s.engineOptions(j.Stack, nil), tagLastJob, string(b)); terr != nil {
+			s.opts.Log.Info("the stack keeps no record of its last job", "stack", j.Stack, "error", terr.Error())
+		}
 	}
 	j.finish(err)
 	s.mu.Lock()
@@ -343,8 +415,12 @@ func (s *Server) launch(w http.ResponseWriter, ctx context.Context, team string,
 				s.done(j, errors.New("apply needs a passed preview of this same request first"))
 				return
 			}
+			j.update(func(t *tracker) { t.expectedOps = s.previewed(stack, hash) })
 			res, err := st.Up(ctx)
 			j.record(res)
+			if err == nil {
+				err = s.recordDeployed(ctx, st, j, raw)
+			}
 			if res != nil && err == nil {
 				j.mu.Lock()
 				j.Outputs = map[string]any{}
@@ -369,9 +445,16 @@ func (s *Server) offlinePolicies(j *Job, stack string, raw map[string]string) er
 	if err != nil {
 		return err
 	}
+	n := 0
+	for _, r := range res.Resources {
+		if counted(r.Type) {
+			n++
+		}
+	}
+	j.update(func(t *tracker) { t.expected = n })
 	var blocked []string
 	for _, v := range res.Policies {
-		j.logf("policy %s %s on %s: %s", v.Level, v.Policy, v.URN, v.Message)
+		j.logf("policy %s %s on %s: %s", v.Level, v.Policy, urnName(v.URN), v.Message)
 		j.mu.Lock()
 		j.Violations = append(j.Violations, v)
 		j.mu.Unlock()
@@ -383,6 +466,57 @@ func (s *Server) offlinePolicies(j *Job, stack string, raw map[string]string) er
 		return fmt.Errorf("blocked by mandatory policies: %s", strings.Join(blocked, ", "))
 	}
 	return nil
+}
+
+// update changes the job's tracker and tells its watchers.
+func (j *Job) update(f func(*tracker)) {
+	j.mu.Lock()
+	f(j.track)
+	j.changed()
+	j.mu.Unlock()
+}
+
+// previewed counts, by operation, the resources the last passed preview of
+// the request hash on stack touched (nil when no such preview is
+// remembered): what an apply of it expects.
+func (s *Server) previewed(stack, hash string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best *Job
+	for _, p := range s.jobs {
+		if p.Op == "preview" && p.Stack == stack && p.hash == hash && (best == nil || p.Started.After(best.Started)) {
+			best = p
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	best.mu.Lock()
+	defer best.mu.Unlock()
+	if best.Status != "succeeded" {
+		return nil
+	}
+	out := map[string]int{}
+	for _, r := range best.track.res {
+		out[r.class]++
+	}
+	return out
+}
+
+// recordDeployed keeps, as a stack tag, what a successful apply left: the
+// number of sources and resources and the estimated monthly cost at the
+// stack's expected traffic (the cost model of hookline cost).
+func (s *Server) recordDeployed(ctx context.Context, st *engine.Stack, j *Job, raw map[string]string) error {
+	cfg, err := stackconfig.Load(j.Stack, raw, true, nil)
+	if err != nil {
+		return err
+	}
+	est := ops.StackCost(cfg, ops.Traffic(cfg.Traffic), ops.DefaultPrices)
+	j.mu.Lock()
+	d := Deployed{Sources: len(cfg.Sources), Resources: len(j.track.order), MonthlyUSD: est.Total, WebhooksPerSecond: cfg.Traffic.RPS}
+	j.mu.Unlock()
+	b, _ := json.Marshal(d)
+	return st.SetTag(ctx, tagDeployed, string(b))
 }
 
 func (j *Job) record(res *engine.Result) {

@@ -35,20 +35,22 @@ type SourcePlan struct {
 func isReplace(op string) bool { return op == "replace" }
 
 // groupBySource sorts steps and findings under the source whose resources
-// they concern. A resource belongs to source s when its URN's name starts
-// with "hookline-<s>" (the components name every resource of a source so);
-// the longest source name wins, the rest is the stack's own.
-func groupBySource(sources []string, steps []Step, findings []rules.Violation) []SourcePlan {
+// they concern. A resource belongs to source s when its URN's name is, or
+// starts with, one of the names the components give a source's resources:
+// "hookline-<s>" (its queues, route, function), "hookline-<environment>-<s>"
+// (its alarms), "hookline-stage-<s>" (its usage plan and key) or
+// "hookline-authorizer-<s>" (its authorizer and token); the longest source
+// name wins, the rest is the stack's own.
+func groupBySource(environment string, sources []string, steps []Step, findings []rules.Violation) []SourcePlan {
 	sorted := append([]string(nil), sources...)
 	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
 	owner := func(urn string) string {
-		name := urn
-		if i := strings.LastIndex(urn, "::"); i >= 0 {
-			name = urn[i+2:]
-		}
+		name := urnName(urn)
 		for _, s := range sorted {
-			if p := "hookline-" + s; name == p || strings.HasPrefix(name, p+"-") {
-				return s
+			for _, p := range []string{"hookline-" + s, "hookline-" + environment + "-" + s, "hookline-stage-" + s, "hookline-authorizer-" + s} {
+				if name == p || strings.HasPrefix(name, p+"-") {
+					return s
+				}
 			}
 		}
 		return ""

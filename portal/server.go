@@ -25,7 +25,27 @@ const MaxBody = 64 << 10
 const (
 	tagTeam      = "hookline:team"
 	tagPreviewed = "hookline:previewed"
+	tagLastJob   = "hookline:last-job"
+	tagDeployed  = "hookline:deployed"
 )
+
+// LastJob is what a stack remembers of its last job (tag hookline:last-job).
+type LastJob struct {
+	ID     string    `json:"id"`
+	Op     string    `json:"op"`
+	Status string    `json:"status"`
+	Ended  time.Time `json:"ended"`
+}
+
+// Deployed is what a stack's last successful apply left (tag
+// hookline:deployed): its sources and resources, and the estimated monthly
+// cost at the stack's expected traffic per source.
+type Deployed struct {
+	Sources           int     `json:"sources"`
+	Resources         int     `json:"resources"`
+	MonthlyUSD        float64 `json:"monthlyUsd"`
+	WebhooksPerSecond float64 `json:"webhooksPerSecond"`
+}
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -178,7 +198,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
 	}
-	pages, err := template.ParseFS(templateFS, "templates/*.html")
+	pages, err := template.New("").Funcs(pageFuncs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}

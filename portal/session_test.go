@@ -214,7 +214,7 @@ func TestSecurityHeaders(t *testing.T) {
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("headers %v", resp.Header)
 	}
-	for _, asset := range []string{"/static/job.js", "/static/portal.css"} {
+	for _, asset := range []string{"/static/portal.js", "/static/portal.css"} {
 		r, err := hs.Client().Get(hs.URL + asset)
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -54,16 +53,18 @@ func pageTeam(r *http.Request, id Identity) string {
 	return id.Team
 }
 
-// sourceCard is one source on the stack page.
-type sourceCard struct {
-	Name, Endpoint string
-	SecretKinds    []string
-	DLQ            DLQView
-	DLQError       string
+// envSource is one source on the environment page: its card, the kinds of
+// secret it has, its DLQ.
+type envSource struct {
+	SourceCard
+	SecretKinds []string
+	DLQ         DLQView
+	DLQError    string
 }
 
-// pageStack shows one environment: per source its endpoint, a form to set
-// its secrets, its DLQ and a redrive form.
+// pageStack shows one environment: per source its card (endpoint, what to
+// paste into the sender, ordering, console links), a form to set its
+// secrets, its DLQ and a redrive form.
 func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) {
 	team, env := pageTeam(r, id), r.PathValue("env")
 	path := map[string]string{"team": team, "env": env}
@@ -71,48 +72,42 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 		"Error": r.URL.Query().Get("error")}
 	code, stack := s.callAPI(r, id, s.showStack, "GET", nil, path)
 	if code != http.StatusOK {
-		w.WriteHeader(code)
 		data["Error"] = apiMessage(stack)
-		s.render(w, "stack.html", data)
+		s.renderStatus(w, code, "stack.html", data)
 		return
 	}
 	outs, _ := stack["outputs"].(map[string]any)
-	srcs, _ := outs["sources"].(map[string]any)
-	kinds := s.secretKindsOf(r.Context(), StackName(team, env))
-	var cards []sourceCard
-	for name, v := range srcs {
-		o, _ := v.(map[string]any)
-		c := sourceCard{Name: name, SecretKinds: kinds[name]}
-		c.Endpoint, _ = o["endpoint"].(string)
-		p := map[string]string{"team": team, "env": env, "source": name}
-		if code, dlq := s.callAPI(r, id, s.showDLQ, "GET", nil, p); code == http.StatusOK {
-			b, _ := json.Marshal(dlq)
-			_ = json.Unmarshal(b, &c.DLQ)
-		} else {
-			c.DLQError = "the DLQ could not be read: " + apiMessage(dlq)
-		}
-		cards = append(cards, c)
-	}
-	sort.Slice(cards, func(i, j int) bool { return cards[i].Name < cards[j].Name })
-	data["Sources"] = cards
-	s.render(w, "stack.html", data)
-}
-
-// secretKindsOf lists, per source of a stack, the kinds of secret it has.
-func (s *Server) secretKindsOf(ctx context.Context, stack string) map[string][]string {
-	out := map[string][]string{}
-	_, _, _, cfg, err := s.stackConfig(ctx, stack)
+	_, _, _, cfg, err := s.stackConfig(r.Context(), StackName(team, env))
 	if err != nil || cfg == nil {
-		return out
+		data["Error"] = "the stack's configuration could not be read: " + errString(err)
+		s.render(w, "stack.html", data)
+		return
 	}
-	for _, src := range cfg.Sources {
+	var srcs []envSource
+	for i, card := range sourceCards(cfg, outs) {
+		e := envSource{SourceCard: card}
 		for _, k := range []string{"signing", "token", "forward"} {
-			if secretKinds[k].applies(src) {
-				out[src.Name] = append(out[src.Name], k)
+			if secretKinds[k].applies(cfg.Sources[i]) {
+				e.SecretKinds = append(e.SecretKinds, k)
 			}
 		}
+		if card.Endpoint != "" { // deployed: its DLQ exists
+			p := map[string]string{"team": team, "env": env, "source": card.Name}
+			if code, dlq := s.callAPI(r, id, s.showDLQ, "GET", nil, p); code == http.StatusOK {
+				b, _ := json.Marshal(dlq)
+				_ = json.Unmarshal(b, &e.DLQ)
+			} else {
+				e.DLQError = "the DLQ could not be read: " + apiMessage(dlq)
+			}
+		}
+		srcs = append(srcs, e)
 	}
-	return out
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
+	data["Sources"] = srcs
+	if d, ok := stack["deployed"].(map[string]any); ok {
+		data["Deployed"] = d
+	}
+	s.render(w, "stack.html", data)
 }
 
 // pageSetSecret sets a source's secret from the stack page's form.

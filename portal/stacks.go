@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 
@@ -18,6 +19,10 @@ type StackView struct {
 	Resources  int            `json:"resources"`
 	Outputs    map[string]any `json:"outputs,omitempty"`
 	RunningJob string         `json:"runningJob,omitempty"`
+	// LastJob is the stack's last job; Deployed what its last successful
+	// apply left (sources, resources, estimated monthly cost).
+	LastJob  *LastJob  `json:"lastJob,omitempty"`
+	Deployed *Deployed `json:"deployed,omitempty"`
 }
 
 func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
@@ -34,14 +39,23 @@ func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
 		if !id.may(prefix) {
 			continue
 		}
-		team, err := engine.StackTag(ctx, s.engineOptions(sum.Name, nil), tagTeam)
+		tags, err := engine.StackTags(ctx, s.engineOptions(sum.Name, nil))
 		if err != nil {
 			return nil, err
 		}
+		team := tags[tagTeam]
 		if !id.Admin && team != id.Team {
 			continue
 		}
 		v := StackView{Name: sum.Name, Team: team, Env: env, LastUpdate: sum.LastUpdate, Status: "idle"}
+		var last LastJob
+		if json.Unmarshal([]byte(tags[tagLastJob]), &last) == nil {
+			v.LastJob = &last
+		}
+		var d Deployed
+		if json.Unmarshal([]byte(tags[tagDeployed]), &d) == nil {
+			v.Deployed = &d
+		}
 		if team != prefix {
 			v.Status = "owner-mismatch"
 		}
