@@ -202,9 +202,21 @@ func TestLifecycle(t *testing.T) {
 		t.Error("API keys shown to someone else than the owning team")
 	}
 
+	created := progressOf(t, "apply", j)
+	if created["create"] == 0 || created["create"] != created["total"] {
+		t.Errorf("the apply of a new stack creates every resource it counts: %v", created)
+	}
+
 	code, st := call(t, hs, "pay", "GET", base, nil)
 	if code != 200 || st["name"] != "pay-dev" || st["outputs"] == nil {
 		t.Fatalf("show: %d %v", code, st)
+	}
+	// The stack remembers its last job and what the apply deployed.
+	last, _ := st["lastJob"].(map[string]any)
+	deployed, _ := st["deployed"].(map[string]any)
+	if last["id"] != j["id"] || last["op"] != "apply" || last["status"] != "succeeded" ||
+		deployed["sources"] != 2.0 || deployed["resources"] != float64(created["total"]) || deployed["monthlyUsd"].(float64) <= 0 {
+		t.Errorf("the stack's last job %v and deployment %v", last, deployed)
 	}
 
 	// Update: a changed request needs its own preview first.
@@ -219,6 +231,9 @@ func TestLifecycle(t *testing.T) {
 	if j = wait(t, hs, "pay", j); j["status"] != "succeeded" || j["changes"].(map[string]any)["update"] == nil {
 		t.Errorf("update: %v", j)
 	}
+	if updated := progressOf(t, "update", j); updated["update"] == 0 || updated["unchanged"] == 0 || updated["total"] != created["total"] {
+		t.Errorf("the update touches what the stack has, most of it unchanged: %v (created %v)", updated, created)
+	}
 
 	if code, _ := call(t, hs, "pay", "POST", base+"/destroy", map[string]any{"confirm": "nope"}); code != 400 {
 		t.Errorf("destroy without confirmation: %d", code)
@@ -227,9 +242,35 @@ func TestLifecycle(t *testing.T) {
 	if j = wait(t, hs, "pay", j); j["status"] != "succeeded" {
 		t.Errorf("destroy: %v", j)
 	}
+	if deleted := progressOf(t, "destroy", j); deleted["delete"] != created["total"] || deleted["total"] != created["total"] {
+		t.Errorf("the destroy deletes what the apply created: %v (created %v)", deleted, created)
+	}
 	if code, _ := call(t, hs, "pay", "GET", base, nil); code != 404 {
 		t.Errorf("destroyed stack still listed: %d", code)
 	}
+}
+
+// progressOf checks an ended job's progress — done is the total, 100 %,
+// the counts by operation add up to it — and returns the total by label
+// ("create", "unchanged", …) with the sum under "total".
+func progressOf(t *testing.T, what string, j map[string]any) map[string]int {
+	t.Helper()
+	p, _ := j["progress"].(map[string]any)
+	out := map[string]int{}
+	sum := 0
+	for _, o := range p["ops"].([]any) {
+		m := o.(map[string]any)
+		if m["done"] != m["total"] {
+			t.Errorf("%s: %v done of %v %v", what, m["done"], m["total"], m["label"])
+		}
+		out[m["label"].(string)] = int(m["total"].(float64))
+		sum += int(m["total"].(float64))
+	}
+	if p["unit"] != "resources" || p["done"] != p["total"] || p["percent"] != 100.0 || float64(sum) != p["total"] || p["estimated"] == true {
+		t.Errorf("%s: progress %v (counts add up to %d)", what, p, sum)
+	}
+	out["total"] = sum
+	return out
 }
 
 // TestPolicyBlocksRequest: a portal run with a stricter pack config (here
