@@ -72,7 +72,7 @@ type tracker struct {
 	expectedOps map[string]int
 	order       []string
 	res         map[string]*tracked
-	current     string
+	running     []string // resources with a step in flight, in the order they started
 	ended       bool
 	failed      bool
 
@@ -109,7 +109,7 @@ func (t *tracker) pre(op, typ, urn string) {
 		return
 	}
 	r.pre++
-	t.current = fmt.Sprintf("%s %s %s", verbing(opClass(op)), typ, urnName(urn))
+	t.running = append(slices.DeleteFunc(t.running, func(u string) bool { return u == urn }), urn)
 }
 
 // post records a step of urn finishing (failed: it failed).
@@ -120,9 +120,20 @@ func (t *tracker) post(urn string, failed bool) {
 	}
 	r.posts++
 	r.failed = r.failed || failed
-	if t.current != "" && strings.HasSuffix(t.current, " "+urnName(urn)) {
-		t.current = ""
+	if r.posts >= r.pre {
+		t.running = slices.DeleteFunc(t.running, func(u string) bool { return u == urn })
 	}
+}
+
+// current is the step running now: the last one started that has not
+// finished ("" when none is in flight).
+func (t *tracker) current() string {
+	if t.ended || len(t.running) == 0 {
+		return ""
+	}
+	urn := t.running[len(t.running)-1]
+	r := t.res[urn]
+	return fmt.Sprintf("%s %s %s", verbing(r.class), r.typ, urnName(urn))
 }
 
 func verbing(class string) string {
@@ -164,7 +175,6 @@ func (t *tracker) redrive(moved, toMove int) {
 // end marks the job ended; succeeded: every step it started finished.
 func (t *tracker) end(succeeded bool) {
 	t.ended, t.failed = true, !succeeded
-	t.current = ""
 	if succeeded {
 		for _, r := range t.res {
 			if r.posts < r.pre {
@@ -179,7 +189,7 @@ func (t *tracker) end(succeeded bool) {
 
 // progress is the tracker's Progress after elapsed.
 func (t *tracker) progress(elapsed time.Duration) Progress {
-	p := Progress{Unit: t.unit, Current: t.current, ElapsedSeconds: int(elapsed / time.Second), Ops: []OpCount{}}
+	p := Progress{Unit: t.unit, Current: t.current(), ElapsedSeconds: int(elapsed / time.Second), Ops: []OpCount{}}
 	if t.unit == "messages" {
 		p.Done, p.Total = t.moved, max(t.toMove, t.moved)
 		if p.Total > 0 {

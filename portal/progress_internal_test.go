@@ -42,6 +42,9 @@ func TestTrackerCountsResources(t *testing.T) {
 		t.Errorf("while running: %+v", p)
 	}
 	tr.post(fn, false)
+	if p := tr.progress(0); p.Current != "replacing aws:sqs/queue:Queue hookline-orders-queue" {
+		t.Errorf("when the last step started ends, the one still running is current: %q", p.Current)
+	}
 	tr.pre("delete", "aws:sqs/queue:Queue", old)
 	tr.post(old, false)
 	tr.pre("delete-replaced", "aws:sqs/queue:Queue", q)

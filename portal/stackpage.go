@@ -3,11 +3,14 @@ package portal
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // The pages are a client of the API: each page action calls the API's own
@@ -104,10 +107,27 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
 	data["Sources"] = srcs
-	if d, ok := stack["deployed"].(map[string]any); ok {
-		data["Deployed"] = d
+	var v StackView
+	if b, err := json.Marshal(stack); err == nil && json.Unmarshal(b, &v) == nil {
+		data["Summary"] = stackSummary(v)
 	}
 	s.render(w, "stack.html", data)
+}
+
+// stackSummary says in a line what an environment is: its last job and
+// what its last apply deployed.
+func stackSummary(v StackView) string {
+	var parts []string
+	if d := v.Deployed; d != nil {
+		parts = append(parts, fmt.Sprintf("%d source(s), %d resources, about $%.2f a month at %s webhook/s per source",
+			d.Sources, d.Resources, d.MonthlyUSD, strconv.FormatFloat(d.WebhooksPerSecond, 'g', 4, 64)))
+	} else {
+		parts = append(parts, "not applied yet")
+	}
+	if l := v.LastJob; l != nil {
+		parts = append(parts, fmt.Sprintf("last job: %s %s %s", l.Op, l.Status, when(l.Ended.Format(time.RFC3339))))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // pageSetSecret sets a source's secret from the stack page's form.
