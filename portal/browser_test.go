@@ -3,6 +3,7 @@ package portal_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -378,6 +381,21 @@ func TestBrowser(t *testing.T) {
 	page("the overview")
 	save("portal-overview.png")
 	phone("the overview")
+
+	// 8. Without JavaScript the finished apply reads the same: the server
+	// renders the bar, the counts and the cards; the copy buttons, which
+	// need a script, stay hidden.
+	step("scripts off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	step("the apply's page without scripts", chromedp.Navigate(hs.URL+"/jobs/"+applyJob))
+	step("its cards", chromedp.WaitVisible("#card-orders"))
+	if v, _ := chromedp.Run(ctx, chromedp.Value("#endpoint-orders")); v != endpoint || !strings.HasPrefix(text("#counts"), fmt.Sprintf("%d of %d resources done", planned, planned)) || text("#percent") != "100 %" {
+		t.Errorf("without scripts: endpoint %q, %q, %q", v, text("#counts"), text("#percent"))
+	}
+	step("no copy button without a script", chromedp.WaitNotVisible("#card-orders button.copy"))
+	page("the apply without scripts")
 }
 
 // findChrome is HOOKLINE_CHROME when set, else the first Chromium or Chrome
