@@ -419,7 +419,10 @@ func (s *Server) launch(w http.ResponseWriter, ctx context.Context, team string,
 			res, err := st.Up(ctx)
 			j.record(res)
 			if err == nil {
-				err = s.recordDeployed(ctx, st, j, raw)
+				// The overview's summary; the stack is deployed either way.
+				if terr := s.recordDeployed(ctx, st, j, raw); terr != nil {
+					j.logf("warning: the stack keeps no summary of this apply for the overview: %v", terr)
+				}
 			}
 			if res != nil && err == nil {
 				j.mu.Lock()
