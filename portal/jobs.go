@@ -41,7 +41,7 @@ type JobView struct {
 	Progress Progress `json:"progress"`
 }
 
-// Job is one long operation (preview, apply, destroy) on a stack. The
+// Job is one long operation (preview, apply, destroy, redrive) on a stack. The
 // embedded view is guarded by mu.
 type Job struct {
 	JobView
