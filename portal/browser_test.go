@@ -313,7 +313,7 @@ func TestBrowser(t *testing.T) {
 	if depth != "2" || !strings.Contains(dlq, "cus_1") || !strings.Contains(dlq, "evt_2") || !strings.Contains(dlq, "signature-mismatch") {
 		t.Errorf("DLQ of orders: depth %q, table %q", depth, dlq)
 	}
-	if sum := text("#summary"); !regexp.MustCompile(`^2 source\(s\), \d+ resources, about \$\d+\.\d\d a month at 1 webhook/s per source; last job: apply succeeded `).MatchString(sum) ||
+	if sum := text("#summary"); !regexp.MustCompile(`^2 source\(s\), \d+ resources, about \$\d+\.\d\d / month at 1 webhook/s per source; last job: apply succeeded `).MatchString(sum) ||
 		!strings.Contains(sum, strconv.Itoa(planned)+" resources") {
 		t.Errorf("the environment's summary: %q", sum)
 	}

@@ -157,14 +157,14 @@ func (s *Server) pageStacks(w http.ResponseWriter, r *http.Request, id Identity)
 		if v.RunningJob != "" {
 			row.Job, row.JobLink = "running now", "/jobs/"+v.RunningJob
 		} else if l := v.LastJob; l != nil {
-			row.Job = fmt.Sprintf("%s %s %s", l.Op, l.Status, when(l.Ended.Format(time.RFC3339)))
+			row.Job = l.Text()
 			if _, ok := s.job(id, l.ID); ok {
 				row.JobLink = "/jobs/" + l.ID
 			}
 		}
 		if d := v.Deployed; d != nil {
 			row.Sources = strconv.Itoa(d.Sources)
-			row.Cost = fmt.Sprintf("$%.2f / month at %s webhook/s per source", d.MonthlyUSD, strconv.FormatFloat(d.WebhooksPerSecond, 'g', 4, 64))
+			row.Cost = d.CostText()
 		}
 		rows = append(rows, row)
 	}

@@ -47,6 +47,16 @@ type Deployed struct {
 	WebhooksPerSecond float64 `json:"webhooksPerSecond"`
 }
 
+// CostText is the estimate in words: "$31.11 / month at 1 webhook/s per source".
+func (d Deployed) CostText() string {
+	return fmt.Sprintf("$%.2f / month at %s webhook/s per source", d.MonthlyUSD, strconv.FormatFloat(d.WebhooksPerSecond, 'g', 4, 64))
+}
+
+// Text is the job in words: "apply succeeded 2026-12-01 04:42 UTC".
+func (l LastJob) Text() string {
+	return fmt.Sprintf("%s %s %s", l.Op, l.Status, when(l.Ended.Format(time.RFC3339)))
+}
+
 //go:embed templates/*.html
 var templateFS embed.FS
 

@@ -8,9 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // The pages are a client of the API: each page action calls the API's own
@@ -119,13 +117,12 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 func stackSummary(v StackView) string {
 	var parts []string
 	if d := v.Deployed; d != nil {
-		parts = append(parts, fmt.Sprintf("%d source(s), %d resources, about $%.2f a month at %s webhook/s per source",
-			d.Sources, d.Resources, d.MonthlyUSD, strconv.FormatFloat(d.WebhooksPerSecond, 'g', 4, 64)))
+		parts = append(parts, fmt.Sprintf("%d source(s), %d resources, about %s", d.Sources, d.Resources, d.CostText()))
 	} else {
 		parts = append(parts, "not applied yet")
 	}
 	if l := v.LastJob; l != nil {
-		parts = append(parts, fmt.Sprintf("last job: %s %s %s", l.Op, l.Status, when(l.Ended.Format(time.RFC3339))))
+		parts = append(parts, "last job: "+l.Text())
 	}
 	return strings.Join(parts, "; ")
 }
