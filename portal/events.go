@@ -37,6 +37,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) 
 	if !send(": stream of job %s\n\n", j.ID) {
 		return
 	}
+	fresh := true // the job changed since the last progress event (a heartbeat changes nothing)
 	for {
 		lines, ended, changed := j.since(n)
 		for _, l := range lines {
@@ -45,8 +46,11 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) 
 			}
 		}
 		n += len(lines)
-		if p, err := json.Marshal(j.progressNow()); err == nil && !send("event: progress\ndata: %s\n\n", p) {
-			return
+		if fresh {
+			if p, err := json.Marshal(j.progressNow()); err == nil && !send("event: progress\ndata: %s\n\n", p) {
+				return
+			}
+			fresh = false
 		}
 		if ended {
 			b, _ := json.Marshal(j.snapshot(id.Team == j.Team))
@@ -55,6 +59,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) 
 		}
 		select {
 		case <-changed:
+			fresh = true
 		case <-heartbeat.C:
 			if !send(": keep-alive\n\n") {
 				return

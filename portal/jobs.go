@@ -234,6 +234,10 @@ func (s *Server) engineOptions(stack string, raw map[string]string) engine.Optio
 func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
 	o := s.engineOptions(j.Stack, raw)
 	o.Events = func(ev events.EngineEvent) {
+		line := eventLine(ev)
+		if line == "" && ev.ResourcePreEvent == nil && ev.ResOutputsEvent == nil && ev.ResOpFailedEvent == nil {
+			return // nothing a watcher shows changed
+		}
 		j.mu.Lock()
 		switch {
 		case ev.ResourcePreEvent != nil:
@@ -244,7 +248,7 @@ func (s *Server) jobEngine(j *Job, raw map[string]string) engine.Options {
 		case ev.ResOpFailedEvent != nil:
 			j.track.post(ev.ResOpFailedEvent.Metadata.URN, true)
 		}
-		if line := eventLine(ev); line != "" {
+		if line != "" {
 			j.lines = append(j.lines, line)
 		}
 		j.changed()
