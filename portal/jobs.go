@@ -520,7 +520,7 @@ func (s *Server) recordDeployed(ctx context.Context, st *engine.Stack, j *Job, r
 	}
 	est := ops.StackCost(cfg, ops.Traffic(cfg.Traffic), ops.DefaultPrices)
 	j.mu.Lock()
-	d := Deployed{Sources: len(cfg.Sources), Resources: len(j.track.order), MonthlyUSD: est.Total, WebhooksPerSecond: cfg.Traffic.RPS}
+	d := Deployed{Sources: len(cfg.Sources), Resources: j.track.remaining(), MonthlyUSD: est.Total, WebhooksPerSecond: cfg.Traffic.RPS}
 	j.mu.Unlock()
 	b, _ := json.Marshal(d)
 	return st.SetTag(ctx, tagDeployed, string(b))

@@ -164,6 +164,18 @@ func (t *tracker) steps() []Step {
 	return out
 }
 
+// remaining counts the resources the stack has once the job's steps are
+// done: every one it touched but those it deleted.
+func (t *tracker) remaining() int {
+	n := 0
+	for _, r := range t.res {
+		if r.class != "delete" {
+			n++
+		}
+	}
+	return n
+}
+
 // redrive records a redrive's counts: moved of toMove (toMove 0: unknown).
 func (t *tracker) redrive(moved, toMove int) {
 	t.moved = moved

@@ -65,6 +65,9 @@ func TestTrackerCountsResources(t *testing.T) {
 	if got := strings.Join(ops, " "); got != "create=1 replace=1 delete=1 unchanged=1" {
 		t.Errorf("ops in order: %s", got)
 	}
+	if n := tr.remaining(); n != 3 {
+		t.Errorf("after the job the stack has %d of its resources, want 3 (the deleted queue gone)", n)
+	}
 	if steps := tr.steps(); len(steps) != 3 || steps[0].Op != "replace" || steps[0].Name != "hookline-orders-queue" {
 		t.Errorf("steps (one per changed resource): %+v", steps)
 	}
