@@ -65,8 +65,10 @@ func ParseAuthorizerRoutes(v string) (AuthorizerRoutes, error) {
 		rt := r[n]
 		switch rt.Kind {
 		case EdgeToken:
-			if rt.TokenParameter == "" || rt.UsageKeyParameter == "" {
-				problems = append(problems, n+": a token route needs tokenParameter and usageKeyParameter")
+			// usageKeyParameter is set on a REST API (the usage plan's key)
+			// and empty on an HTTP API, which has no usage plans.
+			if rt.TokenParameter == "" {
+				problems = append(problems, n+": a token route needs tokenParameter")
 			}
 		case EdgeAPIKey:
 		default:

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,13 +325,14 @@ func TestHandlerConfigRoundTrip(t *testing.T) {
 		SecretParameter: "/hookline/dev/payments/signing-secret", Tolerance: 5 * time.Minute,
 		Processor: "forward", ForwardURL: "https://example.com/h", ForwardSecret: "/hookline/dev/payments/forward-secret",
 		ForwardTimeout: 10 * time.Second, IdempotencyTable: "hookline-dev-payments-idempotency", IdempotencyTTL: 72 * time.Hour,
+		ContentTypes: []string{"application/json", "application/x-www-form-urlencoded"},
 	}
 	env := in.Env()
 	out, err := contract.ParseHandlerConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != in {
+	if !reflect.DeepEqual(out, in) {
 		t.Errorf("round trip:\n%+v\n%+v", out, in)
 	}
 

@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,10 @@ const (
 	EnvForwardTimeout         = "HOOKLINE_FORWARD_TIMEOUT_SECONDS"
 	EnvIdempotencyTable       = "HOOKLINE_IDEMPOTENCY_TABLE"
 	EnvIdempotencyTTL         = "HOOKLINE_IDEMPOTENCY_TTL_HOURS"
+	// EnvContentTypes lists, comma-separated, the content types the
+	// consumer accepts. Set on HTTP API stacks only: a REST API refuses the
+	// others with 415 before they reach SQS, an HTTP API cannot.
+	EnvContentTypes = "HOOKLINE_CONTENT_TYPES"
 	// EnvDLQURL is the source's dead-letter queue, where the handler moves
 	// rejected messages. It comes from a resource output, so the infra code
 	// sets it next to Env().
@@ -49,7 +54,10 @@ type HandlerConfig struct {
 	ForwardTimeout   time.Duration
 	IdempotencyTable string // empty: long-window dedup off
 	IdempotencyTTL   time.Duration
-	DLQURL           string // set from the environment only (see EnvDLQURL)
+	// ContentTypes, when set, are the only content types the consumer
+	// accepts (others are dead-lettered): the ingress did not check them.
+	ContentTypes []string
+	DLQURL       string // set from the environment only (see EnvDLQURL)
 }
 
 // Env renders the configuration as the function's environment variables.
@@ -79,6 +87,9 @@ func (c HandlerConfig) Env() map[string]string {
 	if c.ForwardTimeout > 0 {
 		env[EnvForwardTimeout] = strconv.Itoa(int(c.ForwardTimeout / time.Second))
 	}
+	if len(c.ContentTypes) > 0 {
+		env[EnvContentTypes] = strings.Join(c.ContentTypes, ",")
+	}
 	if c.IdempotencyTable != "" {
 		env[EnvIdempotencyTable] = c.IdempotencyTable
 		env[EnvIdempotencyTTL] = strconv.Itoa(int(c.IdempotencyTTL / time.Hour))
@@ -100,6 +111,9 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		IdempotencyTable:  getenv(EnvIdempotencyTable),
 		DLQURL:            getenv(EnvDLQURL),
 		OpenEdge:          getenv(EnvOpenEdge) == "true",
+	}
+	if v := getenv(EnvContentTypes); v != "" {
+		c.ContentTypes = strings.Split(v, ",")
 	}
 	if c.Source == "" {
 		return c, fmt.Errorf("%s is not set", EnvSource)

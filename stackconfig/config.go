@@ -22,7 +22,10 @@ type Config struct {
 	Stack string `json:"-"`
 	File  string `json:"-"`
 
-	Environment             string            `json:"environment"`
+	Environment string `json:"environment"`
+	// Ingress is the API Gateway flavour senders post to: contract.IngressREST
+	// (default) or contract.IngressHTTP.
+	Ingress                 string            `json:"ingress"`
 	Region                  string            `json:"-"`
 	Domain                  *Domain           `json:"domain,omitempty"`
 	Throttle                Throttle          `json:"throttle"`
@@ -120,6 +123,10 @@ type Auth struct {
 	UsagePlan   *UsagePlan `json:"usagePlan,omitempty"`
 	UserPoolARN string     `json:"userPoolArn,omitempty"`
 	Scopes      []string   `json:"scopes,omitempty"`
+	// Audiences are the user pool's app client ids whose access tokens may
+	// post: an HTTP API's JWT authorizer checks the token's client_id
+	// against them (cognito sources on ingress http).
+	Audiences []string `json:"audiences,omitempty"`
 	// TokenParameter is the SSM SecureString holding a token source's
 	// token(s) (several, space-separated, during a rotation).
 	TokenParameter string `json:"tokenParameter,omitempty"`
@@ -179,6 +186,9 @@ type Idempotency struct {
 	Enabled  bool `json:"enabled"`
 	TTLHours int  `json:"ttlHours"`
 }
+
+// HTTP reports whether the stack's ingress is an HTTP API.
+func (c *Config) HTTP() bool { return c.Ingress == contract.IngressHTTP }
 
 // AccessLogsOn reports whether the stage writes access logs: unless
 // hookline:accessLogs is false.
@@ -245,6 +255,10 @@ func (c *Config) HandlerConfig(s Source) contract.HandlerConfig {
 		ForwardURL:        s.Processor.URL,
 		ForwardSecret:     s.Processor.SecretParameter,
 		ForwardTimeout:    time.Duration(s.Processor.TimeoutSeconds) * time.Second,
+	}
+	if c.HTTP() {
+		// An HTTP API does not refuse other content types: the consumer does.
+		h.ContentTypes = append([]string(nil), s.ContentTypes...)
 	}
 	if s.Idempotency.Enabled {
 		h.IdempotencyTable = c.IdempotencyTable(s)

@@ -395,3 +395,84 @@ func TestRegisteredProcessorIsAccepted(t *testing.T) {
 		t.Errorf("the function is configured with processor %q, want billing", got)
 	}
 }
+
+// TestHTTPIngress: ingress http refuses what an HTTP API cannot honour,
+// naming the key and the stack file; rest stays the default.
+func TestHTTPIngress(t *testing.T) {
+	c, err := stackconfig.Load("dev", raw(t, base()), false, nil)
+	if err != nil || c.Ingress != contract.IngressREST || c.HTTP() {
+		t.Fatalf("default ingress: %v %v", c, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(map[string]any)
+		key    string
+		want   string
+	}{
+		{"unknown ingress", func(m map[string]any) { m["hookline:ingress"] = "grpc" }, "hookline:ingress", "want rest"},
+		{"apiKey by default", func(m map[string]any) { m["hookline:ingress"] = "http" }, "hookline:sources[0].auth.type", "apiKey (also the default"},
+		{"usage plan", func(m map[string]any) {
+			m["hookline:ingress"] = "http"
+			source(m, func(s map[string]any) {
+				s["auth"] = map[string]any{"type": "token", "tokenParameter": "/hookline/dev/payments/token", "usagePlan": map[string]any{"rateLimit": 5}}
+			})
+		}, "hookline:sources[0].auth.usagePlan", "no usage plans"},
+		{"body groupBy", func(m map[string]any) {
+			m["hookline:ingress"] = "http"
+			source(m, func(s map[string]any) {
+				s["auth"] = map[string]any{"type": "signature"}
+				s["groupBy"] = "body:$.data.customer"
+			})
+		}, "hookline:sources[0].groupBy", "no fallback"},
+		{"cognito without audiences", func(m map[string]any) {
+			m["hookline:ingress"] = "http"
+			source(m, func(s map[string]any) {
+				s["auth"] = map[string]any{"type": "cognito", "userPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC"}
+			})
+		}, "hookline:sources[0].auth.audiences", "app client ids"},
+		{"account settings", func(m map[string]any) {
+			m["hookline:ingress"] = "http"
+			m["hookline:manageApiGatewayAccount"] = "true"
+			source(m, func(s map[string]any) { s["auth"] = map[string]any{"type": "signature"} })
+		}, "hookline:manageApiGatewayAccount", "without the region's API Gateway CloudWatch role"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			tc.mutate(m)
+			_, err := stackconfig.Load("dev", raw(t, m), false, nil)
+			var ce *stackconfig.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v", err)
+			}
+			if !strings.Contains(err.Error(), "Pulumi.dev.yaml") {
+				t.Errorf("error does not name the stack file: %v", err)
+			}
+			found := false
+			for _, p := range ce.Problems {
+				if p.Key == tc.key && strings.Contains(p.Message, tc.want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no problem at %s containing %q: %v", tc.key, tc.want, err)
+			}
+		})
+	}
+
+	// What an HTTP API can honour loads, and its consumers check content types.
+	m := base()
+	m["hookline:ingress"] = "http"
+	source(m, func(s map[string]any) {
+		s["auth"] = map[string]any{"type": "cognito", "userPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC", "audiences": []string{"4h3k2j1l0abc"}}
+		s["groupBy"] = "header:X-Account"
+		s["eventId"] = "body:$.id"
+		s["throttle"] = map[string]any{"rateLimit": 5, "burstLimit": 2}
+	})
+	c, err = stackconfig.Load("dev", raw(t, m), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc := c.HandlerConfig(c.Sources[0]); !slices.Equal(hc.ContentTypes, []string{"application/json"}) {
+		t.Errorf("an http consumer checks content types %v", hc.ContentTypes)
+	}
+}

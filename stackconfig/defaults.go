@@ -84,6 +84,9 @@ func (c *Config) applyDefaults() {
 	if c.Environment == "" {
 		c.Environment = c.Stack
 	}
+	if c.Ingress == "" {
+		c.Ingress = contract.IngressREST
+	}
 	if c.Throttle.RateLimit == 0 {
 		c.Throttle.RateLimit = DefaultRateLimit
 	}

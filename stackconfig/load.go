@@ -49,7 +49,7 @@ func StackFile(stack string) string { return "Pulumi." + stack + ".yaml" }
 
 // topLevel maps every hookline key to the field it decodes into.
 var topLevel = []string{
-	"environment", "domain", "throttle", "logRetentionDays", "alarmEmails",
+	"environment", "ingress", "domain", "throttle", "logRetentionDays", "alarmEmails",
 	"alarms", "tags", "manageApiGatewayAccount", "accessLogs", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
 }
 
@@ -103,6 +103,7 @@ func Load(stack string, raw map[string]string, complete bool, secret []string) (
 		}
 	}
 	str("environment", &c.Environment)
+	str("ingress", &c.Ingress)
 
 	if s, ok := raw[Namespace+":manageApiGatewayAccount"]; ok {
 		b, err := strconv.ParseBool(s)

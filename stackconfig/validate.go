@@ -21,6 +21,7 @@ var (
 	// long enough not to be guessed.
 	tokenRE    = regexp.MustCompile(`^[A-Za-z0-9_\-.~]{32,512}$`)
 	userPoolRE = regexp.MustCompile(`^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/[a-z0-9-]+_[A-Za-z0-9]+$`)
+	clientIDRE = regexp.MustCompile(`^[\w+]{1,128}$`)
 	scopeRE    = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
 )
 
@@ -34,6 +35,12 @@ func (c *Config) validate(v *validator) {
 	}
 	if !envNameRE.MatchString(c.Environment) {
 		v.add(ns+"environment", "%q must be 1-16 lower-case letters, digits or '-', starting with a letter (it prefixes every resource name)", c.Environment)
+	}
+	if !slices.Contains(contract.Ingresses, c.Ingress) {
+		v.add(ns+"ingress", "%q is not an ingress: want rest (a REST API, the default) or http (an HTTP API)", c.Ingress)
+	}
+	if c.HTTP() && c.ManageAPIGatewayAccount {
+		v.add(ns+"manageApiGatewayAccount", "an HTTP API writes access logs without the region's API Gateway CloudWatch role: remove the key (it serves ingress rest)")
 	}
 	if d := c.Domain; d != nil {
 		if !domainNameRE.MatchString(d.Name) {
@@ -120,6 +127,33 @@ func (c *Config) validate(v *validator) {
 		}
 		seen[s.Name] = i
 		s.validate(v, key)
+		if c.HTTP() {
+			s.validateHTTP(v, key)
+		}
+	}
+}
+
+// validateHTTP refuses what an HTTP API cannot honour of a source's config.
+func (s *Source) validateHTTP(v *validator, key string) {
+	ns := Namespace + ":"
+	if s.Auth.Type == AuthAPIKey {
+		v.add(key+".auth.type", "apiKey (also the default when auth.type is not set) has no meaning with %singress: http: an HTTP API has no API keys or usage plans. Use token, signature, cognito or iam, or %singress: rest", ns, ns)
+	}
+	if s.Auth.UsagePlan != nil && s.Auth.Type != AuthAPIKey {
+		v.add(key+".auth.usagePlan", "an HTTP API has no usage plans (no per-client quota): set the source's throttle (its route's rate and burst) instead, or %singress: rest", ns)
+	}
+	if s.Auth.Type == AuthCognito {
+		if len(s.Auth.Audiences) == 0 {
+			v.add(key+".auth.audiences", "required for cognito with %singress: http: the user pool's app client ids whose access tokens may post (the HTTP API's JWT authorizer checks the token's client_id against them)", ns)
+		}
+		for j, a := range s.Auth.Audiences {
+			if !clientIDRE.MatchString(a) {
+				v.add(fmt.Sprintf("%s.auth.audiences[%d]", key, j), "%q is not a Cognito app client id", a)
+			}
+		}
+	}
+	for _, p := range s.Spec().CheckHTTP() {
+		v.add(key+"."+p[0], "%s", p[1])
 	}
 }
 
@@ -187,6 +221,9 @@ func (s *Source) validate(v *validator, key string) {
 		}
 	} else if s.Auth.TokenParameter != "" || s.Auth.CacheTTLSeconds != nil {
 		v.add(key+".auth.tokenParameter", "tokenParameter and cacheTtlSeconds belong to token sources only")
+	}
+	if s.Auth.Type != AuthCognito && len(s.Auth.Audiences) > 0 {
+		v.add(key+".auth.audiences", "audiences belong to cognito sources only")
 	}
 	if s.Auth.Type != AuthCognito && (s.Auth.UserPoolARN != "" || len(s.Auth.Scopes) > 0) {
 		v.add(key+".auth.userPoolArn", "userPoolArn and scopes belong to cognito sources only")

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -68,11 +70,17 @@ func (a *Authorizer) Authorize(ctx context.Context, req events.APIGatewayCustomA
 			a.Log.Warn("authorizer: wrong token", "source", source, "requestId", req.RequestContext.RequestID, "sourceIp", req.RequestContext.Identity.SourceIP)
 			return deny(source, req.MethodArn), nil
 		}
+		resp := allow(source, req.MethodArn)
+		if route.UsageKeyParameter == "" {
+			return resp, nil // no usage plan to throttle by
+		}
 		keys, err := a.Secrets.Get(ctx, route.UsageKeyParameter)
 		if err != nil {
 			return events.APIGatewayCustomAuthorizerResponse{}, err
 		}
-		resp := allow(source, req.MethodArn)
+		if len(keys) == 0 {
+			return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("authorizer: parameter %s holds no usage key", route.UsageKeyParameter)
+		}
 		resp.UsageIdentifierKey = keys[0]
 		return resp, nil
 	}
@@ -147,4 +155,66 @@ func allow(source, methodArn string) events.APIGatewayCustomAuthorizerResponse {
 
 func deny(source, methodArn string) events.APIGatewayCustomAuthorizerResponse {
 	return policy("source:"+source, "Deny", methodArn)
+}
+
+// AuthorizeHTTP answers an HTTP API's authorization request (payload 2.0,
+// simple responses): isAuthorized true for a token that matches the route's
+// source. A wrong or missing token is refused (403, cached per token like an
+// allow); a secret that cannot be read fails the invocation (500: the
+// sender retries later). An HTTP API has no usage plans, so no key is handed
+// back.
+func (a *Authorizer) AuthorizeHTTP(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	source := httpRouteSource(req)
+	refuse := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}
+	route, ok := a.Routes[source]
+	if !ok || route.Kind != contract.EdgeToken {
+		a.Log.Warn("authorizer: request for a route it does not guard", "routeKey", req.RouteKey, "requestId", req.RequestContext.RequestID)
+		return refuse, nil
+	}
+	token := req.QueryStringParameters[contract.TokenQueryParameter]
+	if token == "" {
+		return refuse, nil
+	}
+	match, err := a.tokenMatches(ctx, route.TokenParameter, token)
+	if err != nil {
+		return refuse, err
+	}
+	if !match {
+		a.Log.Warn("authorizer: wrong token", "source", source, "requestId", req.RequestContext.RequestID, "sourceIp", req.RequestContext.HTTP.SourceIP)
+		return refuse, nil
+	}
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{"source": source}}, nil
+}
+
+// httpRouteSource is the source an HTTP API request is for: the path of its
+// route key ("POST /payments").
+func httpRouteSource(req events.APIGatewayV2CustomAuthorizerV2Request) string {
+	_, path, ok := strings.Cut(req.RouteKey, " ")
+	if !ok {
+		path = req.RawPath
+	}
+	return strings.Trim(path, "/")
+}
+
+// Handle answers either kind of request: an HTTP API's (payload version
+// 2.0) or a REST API's. One binary serves both ingresses.
+func (a *Authorizer) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("authorizer: the request is not JSON: %w", err)
+	}
+	if probe.Version == "2.0" {
+		var req events.APIGatewayV2CustomAuthorizerV2Request
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, fmt.Errorf("authorizer: malformed HTTP API request: %w", err)
+		}
+		return a.AuthorizeHTTP(ctx, req)
+	}
+	var req events.APIGatewayCustomAuthorizerRequestTypeRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, fmt.Errorf("authorizer: malformed REST API request: %w", err)
+	}
+	return a.Authorize(ctx, req)
 }

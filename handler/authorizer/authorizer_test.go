@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -170,5 +171,69 @@ func TestRoutesFromTheEnvironment(t *testing.T) {
 	})
 	if err != nil || a.Routes["github"] != routes["github"] {
 		t.Fatalf("round trip: %+v, %v", a, err)
+	}
+}
+
+// An HTTP API sends payload 2.0 and reads a simple response; Handle tells
+// the two kinds apart by the version field, as a real event carries it.
+func TestHTTPAPIRequests(t *testing.T) {
+	ctx := context.Background()
+	a, sec := newTestAuthorizer()
+	delete(a.Routes, "payments")
+	a.Routes["github"] = contract.AuthorizerRoute{Kind: contract.EdgeToken, TokenParameter: "/hookline/dev/github/token-secret"}
+	event := func(routeKey, tok string) json.RawMessage {
+		q := map[string]string{}
+		if tok != "" {
+			q["token"] = tok
+		}
+		b, err := json.Marshal(map[string]any{
+			"version": "2.0", "type": "REQUEST", "routeKey": routeKey, "rawPath": "/v1/github",
+			"identitySource": []string{tok}, "queryStringParameters": q,
+			"requestContext": map[string]any{"requestId": "r1", "http": map[string]any{"sourceIp": "192.0.2.1", "method": "POST"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	authorized := func(raw json.RawMessage) bool {
+		t.Helper()
+		out, err := a.Handle(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, ok := out.(events.APIGatewayV2CustomAuthorizerSimpleResponse)
+		if !ok {
+			t.Fatalf("answered an HTTP API request with %T, want a simple response", out)
+		}
+		b, _ := json.Marshal(resp)
+		if !strings.Contains(string(b), `"isAuthorized":`) {
+			t.Fatalf("response %s has no isAuthorized", b)
+		}
+		return resp.IsAuthorized
+	}
+	if !authorized(event("POST /github", token)) {
+		t.Error("right token refused")
+	}
+	if authorized(event("POST /github", token[:len(token)-1]+"0")) {
+		t.Error("wrong token authorized")
+	}
+	if authorized(event("POST /github", "")) {
+		t.Error("no token authorized")
+	}
+	if authorized(event("POST /payments", token)) {
+		t.Error("a token of github opened another source's route")
+	}
+	sec.err = errors.New("ssm down")
+	if _, err := a.Handle(ctx, event("POST /github", token)); err == nil {
+		t.Error("an unreadable secret did not fail the invocation")
+	}
+	sec.err = nil
+
+	// A REST request still gets a policy.
+	raw, _ := json.Marshal(request("/github", githubArn, map[string]string{"token": token}, nil))
+	out, err := a.Handle(ctx, raw)
+	if _, ok := out.(events.APIGatewayCustomAuthorizerResponse); !ok || err != nil {
+		t.Fatalf("REST request answered with %T, %v", out, err)
 	}
 }

@@ -7,10 +7,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -25,12 +25,10 @@ func main() {
 	if err != nil {
 		// Fail closed: every request gets 500 until the configuration is fixed.
 		log.Error("authorizer configuration is invalid: every request will fail", "error", err.Error())
-		lambda.Start(func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-			return events.APIGatewayCustomAuthorizerResponse{}, err
-		})
+		lambda.Start(func(context.Context, json.RawMessage) (any, error) { return nil, err })
 		return
 	}
-	lambda.Start(a.Authorize)
+	lambda.Start(a.Handle)
 }
 
 func newAuthorizer(log *slog.Logger, getenv func(string) string) (*Authorizer, error) {

@@ -196,6 +196,11 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 			return o
 		}
 	}
+	// An HTTP API passes every content type: the ones the source does not
+	// accept are kept for inspection, as a body that does not parse is.
+	if ct := h.Config.ContentTypes; len(ct) > 0 && !contract.AcceptsContentType(m.ContentType, ct) {
+		return reject("unaccepted-content-type", fmt.Errorf("content type %q is not one of %s", m.ContentType, strings.Join(ct, ", ")))
+	}
 	// An authenticated sender's body that does not parse is kept for inspection.
 	if isJSON(m.ContentType) {
 		if err := fastjson.ValidateBytes(m.Body); err != nil {

@@ -228,6 +228,15 @@ func TestOutcomes(t *testing.T) {
 		}, false, "reject", "signature-missing", true, false},
 		{"secret unavailable", func(e *env) { e.sec.err = errors.New("AccessDenied") }, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", body, now) }, true, "retry", "secret-unavailable", false, false},
 		{"malformed body from an authenticated sender", nil, func(t *testing.T) events.SQSMessage { return signed(t, "a", "e1", `{"type":`, now) }, false, "reject", "malformed-body", true, false},
+		{"content type an http ingress let through", func(e *env) { e.h.Config.ContentTypes = []string{"text/plain"} }, func(t *testing.T) events.SQSMessage {
+			return signed(t, "a", "e1", body, now)
+		}, false, "reject", "unaccepted-content-type", true, false},
+		{"accepted content type with parameters", func(e *env) { e.h.Config.ContentTypes = []string{"application/json"} }, func(t *testing.T) events.SQSMessage {
+			r := signed(t, "a", "e1", body, now)
+			ct := "Application/JSON; charset=utf-8"
+			r.MessageAttributes[contract.AttrContentType] = events.SQSMessageAttribute{StringValue: &ct, DataType: "String"}
+			return r
+		}, false, "ok", "", false, true},
 		{"record not from the contract", nil, func(t *testing.T) events.SQSMessage {
 			return events.SQSMessage{MessageId: "m-x", Body: "{}", Attributes: map[string]string{"MessageGroupId": "g"}}
 		}, false, "reject", "malformed-record", true, false},

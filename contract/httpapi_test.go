@@ -1,0 +1,147 @@
+package contract_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/contract"
+)
+
+// resolveHTTP is a model of the HTTP API's parameter mapping, as AWS
+// documents it: ${request.header.Name} case-insensitively, ${request.body.path}
+// as a JSONPath over the body, ${context.*} from the request context, every
+// value inserted as is (no escaping), and a value that cannot be resolved
+// fails the request. It lets the tests compare what the two ingresses queue.
+func resolveHTTP(t *testing.T, text string, req contract.Request) (string, error) {
+	t.Helper()
+	var missing error
+	out := regexp.MustCompile(`\$\{([^}]+)\}`).ReplaceAllStringFunc(text, func(m string) string {
+		ref := m[2 : len(m)-1]
+		var v string
+		switch {
+		case strings.HasPrefix(ref, "request.header."):
+			v = req.Select(contract.Selector{Kind: contract.KindHeader, Name: strings.TrimPrefix(ref, "request.header.")})
+		case strings.HasPrefix(ref, "request.body."):
+			v = req.Select(contract.Selector{Kind: contract.KindBody, Name: "$." + strings.TrimPrefix(ref, "request.body.")})
+		case ref == "context.requestId":
+			v = req.RequestID
+		case ref == "context.requestTimeEpoch":
+			v = strconv.FormatInt(req.ReceivedAt.UnixMilli(), 10)
+		case ref == "context.identity.sourceIp":
+			v = req.SourceIP
+		default:
+			t.Fatalf("the mapping names %s, which the model does not know", ref)
+		}
+		if v == "" && missing == nil {
+			missing = fmt.Errorf("unable to resolve %s", ref)
+		}
+		return v
+	})
+	return out, missing
+}
+
+func githubSpec() contract.Spec {
+	return contract.Spec{
+		Source:           "github",
+		GroupBy:          contract.Selector{Kind: contract.KindHeader, Name: "X-GitHub-Hook-ID"},
+		EventID:          contract.Selector{Kind: contract.KindBody, Name: "$.delivery"},
+		SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""),
+		ContentTypes:     []string{"application/json"},
+	}
+}
+
+// TestHTTPMappingQueuesWhatTheTemplateQueues: for a request with every value
+// present, the HTTP API's mapping yields the group, deduplication id and
+// attributes the REST template yields (contract.Simulate).
+func TestHTTPMappingQueuesWhatTheTemplateQueues(t *testing.T) {
+	s := githubSpec()
+	req := contract.Request{
+		Headers: map[string]string{"content-type": "application/json", "x-github-hook-id": "4242",
+			"x-hub-signature-256": "sha256=abc", "x-github-delivery": "d-1"},
+		Body: []byte(`{"delivery":"evt-7","action":"opened"}`), RequestID: "req-1", SourceIP: "192.0.2.1",
+		ReceivedAt: time.UnixMilli(1767225600123),
+	}
+	p := s.HTTPRequestParameters("https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo")
+	if p["QueueUrl"] != "https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo" || p["MessageBody"] != "$request.body" {
+		t.Fatalf("parameters: %v", p)
+	}
+	want := s.Simulate(req, "m-1")
+	group, err := resolveHTTP(t, p["MessageGroupId"], req)
+	if err != nil || group != want.Attributes["MessageGroupId"] {
+		t.Errorf("group %q (%v), template gives %q", group, err, want.Attributes["MessageGroupId"])
+	}
+	dedup, err := resolveHTTP(t, p["MessageDeduplicationId"], req)
+	if err != nil || dedup != "evt-7" {
+		t.Errorf("dedup id %q (%v)", dedup, err)
+	}
+	text, err := resolveHTTP(t, p["MessageAttributes"], req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attrs map[string]struct{ DataType, StringValue string }
+	if err := json.Unmarshal([]byte(text), &attrs); err != nil {
+		t.Fatalf("attributes are not JSON once resolved: %v\n%s", err, text)
+	}
+	if len(attrs) != len(s.Attributes()) || len(attrs) > contract.MaxRequestAttributes {
+		t.Errorf("%d attributes, the template sends %d", len(attrs), len(s.Attributes()))
+	}
+	for name, a := range want.MessageAttributes {
+		if a.StringValue == nil || attrs[name].StringValue != *a.StringValue || attrs[name].DataType != "String" {
+			t.Errorf("attribute %s: http %+v, template %v", name, attrs[name], a.StringValue)
+		}
+	}
+	// Only the source group is static.
+	if g := (contract.Spec{Source: "a", GroupBy: contract.Selector{Kind: contract.KindSource}}).HTTPRequestParameters("u")["MessageGroupId"]; g != "a" {
+		t.Errorf("source group = %q", g)
+	}
+}
+
+// TestHTTPMappingLimits pins the differences the README's table states: an
+// absent value fails the request instead of falling back, and a quote in a
+// header breaks the attributes' JSON (the request is not queued).
+func TestHTTPMappingLimits(t *testing.T) {
+	s := githubSpec()
+	p := s.HTTPRequestParameters("u")
+	req := contract.Request{
+		Headers: map[string]string{"content-type": "application/json", "x-hub-signature-256": "sha256=abc", "x-github-delivery": "d-1"},
+		Body:    []byte(`{"delivery":"evt-7"}`), RequestID: "r", SourceIP: "192.0.2.1", ReceivedAt: time.Now(),
+	}
+	if _, err := resolveHTTP(t, p["MessageGroupId"], req); err == nil {
+		t.Error("a missing group header resolved: the REST fallback to the source is not available on http")
+	}
+	req.Headers["x-github-hook-id"] = "1"
+	req.Headers["content-type"] = `application/json; charset="utf-8"`
+	text, err := resolveHTTP(t, p["MessageAttributes"], req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if json.Valid([]byte(text)) {
+		t.Error("a quoted content type left the attributes valid JSON: the README says it breaks them")
+	}
+	if got := (contract.Spec{Source: "x", GroupBy: contract.Selector{Kind: contract.KindBody, Name: "$.a"}}).CheckHTTP(); len(got) != 1 || got[0][0] != "groupBy" {
+		t.Errorf("body groupBy on http: %v", got)
+	}
+	if got := githubSpec().CheckHTTP(); len(got) != 0 {
+		t.Errorf("header groupBy and body eventId refused: %v", got)
+	}
+	if h := githubSpec().HTTPRequiredHeaders(); strings.Join(h, ",") != "Content-Type,X-GitHub-Hook-ID,X-Hub-Signature-256" {
+		t.Errorf("required headers %v", h)
+	}
+}
+
+func TestAcceptsContentType(t *testing.T) {
+	acc := []string{"application/json", "application/x-www-form-urlencoded"}
+	for ct, want := range map[string]bool{
+		"application/json": true, "Application/JSON; charset=utf-8": true, " application/x-www-form-urlencoded ": true,
+		"text/plain": false, "": false, "application/jsonx": false,
+	} {
+		if got := contract.AcceptsContentType(ct, acc); got != want {
+			t.Errorf("%q: %v, want %v", ct, got, want)
+		}
+	}
+}
