@@ -69,15 +69,23 @@ func TestNoCloudWatchRoleRegistersNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mocks := awsmodel.NewMocks("hookline", "dev", "eu-west-1")
 	none := func(context.Context, string) (string, error) { return "", nil }
-	err = pulumi.RunErr(infra.Program(infra.ProgramOptions{Handler: harness.StubHandler, APIGatewayAccount: none}),
-		pulumi.WithMocks("hookline", "dev", mocks), func(info *pulumi.RunInfo) { info.Config = raw })
+	run := func(ingress string) (*awsmodel.Mocks, error) {
+		raw["hookline:ingress"] = ingress
+		mocks := awsmodel.NewMocks("hookline", "dev", "eu-west-1")
+		return mocks, pulumi.RunErr(infra.Program(infra.ProgramOptions{Handler: harness.StubHandler, APIGatewayAccount: none}),
+			pulumi.WithMocks("hookline", "dev", mocks), func(info *pulumi.RunInfo) { info.Config = raw })
+	}
+	mocks, err := run("rest")
 	if err == nil || !strings.Contains(err.Error(), "hookline:accessLogs: false") {
 		t.Fatalf("got %v", err)
 	}
 	if n := len(mocks.Registered()); n != 0 {
 		t.Errorf("%d resources were registered", n)
+	}
+	// An HTTP API's access logs do not need the role: nothing to refuse.
+	if mocks, err := run("http"); err != nil || len(mocks.Registered()) == 0 {
+		t.Errorf("http stack without the role: %v, %d resources", err, len(mocks.Registered()))
 	}
 }
 
@@ -88,26 +96,30 @@ func TestAccessLogsOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw["hookline:accessLogs"] = "false"
-	res, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Config: raw, Handler: harness.StubHandler})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range res.Find("aws:apigateway/stage:Stage") {
-		if _, has := st.Inputs["accessLogSettings"]; has {
-			t.Errorf("stage %s has access logs", st.Name)
+	for ingress, stage := range map[string]string{"rest": "aws:apigateway/stage:Stage", "http": "aws:apigatewayv2/stage:Stage"} {
+		raw["hookline:ingress"] = ingress
+		raw["hookline:accessLogs"] = "false"
+		res, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Config: raw, Handler: harness.StubHandler})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, lg := range res.Find("aws:cloudwatch/logGroup:LogGroup") {
-		if strings.HasSuffix(lg.Inputs["name"].(string), "/access") {
-			t.Errorf("access log group %v created", lg.Inputs["name"])
+		for _, st := range res.Find(stage) {
+			if _, has := st.Inputs["accessLogSettings"]; has {
+				t.Errorf("%s stage %s has access logs", ingress, st.Name)
+			}
 		}
-	}
-	on, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Handler: harness.StubHandler})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := on.Find("aws:apigateway/stage:Stage"); len(st) != 1 || st[0].Inputs["accessLogSettings"] == nil {
-		t.Errorf("by default the stage writes access logs: %v", st)
+		for _, lg := range res.Find("aws:cloudwatch/logGroup:LogGroup") {
+			if strings.HasSuffix(lg.Inputs["name"].(string), "/access") {
+				t.Errorf("%s: access log group %v created", ingress, lg.Inputs["name"])
+			}
+		}
+		delete(raw, "hookline:accessLogs")
+		on, err := plan.Run(plan.Options{Dir: "..", Stack: "dev", Config: raw, Handler: harness.StubHandler})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := on.Find(stage); len(st) != 1 || st[0].Inputs["accessLogSettings"] == nil {
+			t.Errorf("%s: by default the stage writes access logs: %v", ingress, st)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
@@ -19,7 +20,9 @@ const TypeEdgeAuthorizer = "hookline:infra:EdgeAuthorizer"
 // EdgeAuthorizerArgs configures the edge authorizer.
 type EdgeAuthorizerArgs struct {
 	Config *stackconfig.Config
-	API    *RestAPI
+	// API is the REST API, HTTP the HTTP API (ingress http): one is set.
+	API  *RestAPI
+	HTTP *HttpAPI
 	// Code is the authorizer archive (bootstrap at its root).
 	Code   pulumi.Archive
 	Caller Caller
@@ -45,7 +48,11 @@ func AuthorizerRoutes(c *stackconfig.Config) contract.AuthorizerRoutes {
 	for _, s := range c.Sources {
 		switch s.Auth.Type {
 		case stackconfig.AuthToken:
-			routes[s.Name] = contract.AuthorizerRoute{Kind: contract.EdgeToken, TokenParameter: s.Auth.TokenParameter, UsageKeyParameter: c.UsageKeyParameter(s)}
+			rt := contract.AuthorizerRoute{Kind: contract.EdgeToken, TokenParameter: s.Auth.TokenParameter}
+			if !c.HTTP() { // an HTTP API has no usage plans to hand a key to
+				rt.UsageKeyParameter = c.UsageKeyParameter(s)
+			}
+			routes[s.Name] = rt
 		case stackconfig.AuthAPIKey:
 			routes[s.Name] = contract.AuthorizerRoute{Kind: contract.EdgeAPIKey}
 		}
@@ -55,8 +62,8 @@ func AuthorizerRoutes(c *stackconfig.Config) contract.AuthorizerRoutes {
 
 // NewEdgeAuthorizer creates the authorizer function and its authorizers.
 func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArgs, opts ...pulumi.ResourceOption) (*EdgeAuthorizer, error) {
-	if args == nil || args.Config == nil || args.API == nil || args.Code == nil || args.Caller.Account == "" {
-		return nil, fmt.Errorf("edge authorizer %s: Config, API, Code and Caller are required", name)
+	if args == nil || args.Config == nil || (args.API == nil) == (args.HTTP == nil) || args.Code == nil || args.Caller.Account == "" {
+		return nil, fmt.Errorf("edge authorizer %s: Config, one of API and HTTP, Code and Caller are required", name)
 	}
 	c := args.Config
 	a := &EdgeAuthorizer{IDs: map[string]pulumi.IDOutput{}}
@@ -82,7 +89,10 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 		if s.Auth.Type != stackconfig.AuthToken {
 			continue
 		}
-		params = append(params, s.Auth.TokenParameter, c.UsageKeyParameter(s))
+		params = append(params, s.Auth.TokenParameter)
+		if routes[s.Name].UsageKeyParameter != "" {
+			params = append(params, routes[s.Name].UsageKeyParameter)
+		}
 		tok := c.Tokens[s.Name]
 		if tok == "" {
 			continue
@@ -139,13 +149,28 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer function: %w", err)
 	}
+	executionArn := func() pulumi.StringOutput {
+		if args.HTTP != nil {
+			return args.HTTP.ExecutionArn
+		}
+		return args.API.ExecutionArn
+	}()
 	if _, err := lambda.NewPermission(ctx, name+"-invoke", &lambda.PermissionArgs{
 		Action:    pulumi.String("lambda:InvokeFunction"),
 		Function:  a.Function.Name,
 		Principal: pulumi.String("apigateway.amazonaws.com"),
-		SourceArn: pulumi.Sprintf("%s/authorizers/*", args.API.ExecutionArn),
+		SourceArn: pulumi.Sprintf("%s/authorizers/*", executionArn),
 	}, parent); err != nil {
 		return nil, fmt.Errorf("let api gateway invoke the authorizer: %w", err)
+	}
+	if args.HTTP != nil {
+		if err := a.httpAuthorizers(ctx, name, c, args.HTTP, parent); err != nil {
+			return nil, err
+		}
+		if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"functionName": a.Function.Name}); err != nil {
+			return nil, err
+		}
+		return a, nil
 	}
 
 	var passThrough *apigateway.Authorizer
@@ -185,4 +210,32 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 		return nil, err
 	}
 	return a, nil
+}
+
+// httpAuthorizers gives each token source of an HTTP API its own REQUEST
+// authorizer: payload 2.0 with simple responses ({"isAuthorized": ...}),
+// the answer cached per token for the source's TTL. One per source, because
+// an HTTP API caches a simple response per identity source for the whole
+// authorizer: shared, a token of one source would open another's route.
+func (a *EdgeAuthorizer) httpAuthorizers(ctx *pulumi.Context, name string, c *stackconfig.Config, api *HttpAPI, parent pulumi.ResourceOption) error {
+	for _, s := range c.Sources {
+		if s.Auth.Type != stackconfig.AuthToken {
+			continue
+		}
+		authz, err := apigatewayv2.NewAuthorizer(ctx, name+"-"+s.Name, &apigatewayv2.AuthorizerArgs{
+			ApiId:                          api.ID,
+			Name:                           pulumi.String(s.Name + "-token"),
+			AuthorizerType:                 pulumi.String("REQUEST"),
+			AuthorizerUri:                  a.Function.InvokeArn,
+			AuthorizerPayloadFormatVersion: pulumi.String("2.0"),
+			EnableSimpleResponses:          pulumi.Bool(true),
+			IdentitySources:                pulumi.StringArray{pulumi.String("$request.querystring." + contract.TokenQueryParameter)},
+			AuthorizerResultTtlInSeconds:   pulumi.Int(s.AuthorizerCacheTTL()),
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("create the authorizer of %s: %w", s.Name, err)
+		}
+		a.IDs[s.Name] = authz.ID()
+	}
+	return nil
 }

@@ -129,6 +129,13 @@ func checkQueues(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 }
 
 func checkAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
+	if c.HTTP() {
+		if n := len(res.Find("aws:apigateway/restApi:RestApi")); n != 0 {
+			t.Errorf("an http stack has %d REST APIs", n)
+		}
+		checkHTTPAPI(t, res, c)
+		return
+	}
 	apis := res.Find("aws:apigateway/restApi:RestApi")
 	if len(apis) != 1 {
 		t.Fatalf("got %d REST APIs", len(apis))
@@ -374,7 +381,14 @@ func checkOutputs(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 	} else if !strings.HasPrefix(o["endpoint"].(string), "https://") || !strings.HasSuffix(o["endpoint"].(string), ".execute-api."+c.Region+".amazonaws.com/v1") {
 		t.Errorf("endpoint = %v", o["endpoint"])
 	}
-	if o["apiKeys"] != plan.Secret {
+	if o["ingress"] != c.Ingress || o["apiId"] == nil {
+		t.Errorf("ingress %v, apiId %v", o["ingress"], o["apiId"])
+	}
+	if c.HTTP() {
+		if _, has := o["apiKeys"]; has {
+			t.Errorf("an http stack outputs api keys: %v", o["apiKeys"])
+		}
+	} else if o["apiKeys"] != plan.Secret {
 		t.Errorf("api keys are not secret: %v", o["apiKeys"])
 	}
 	sources := o["sources"].(map[string]any)
@@ -428,28 +442,47 @@ func writeStack(t *testing.T, stack string, edit func(string) string) string {
 	return dir
 }
 
+// asREST turns the dev stack file (ingress http) into a REST stack.
+func asREST(s string) string {
+	return strings.Replace(s, "hookline:ingress: http", "hookline:ingress: rest", 1)
+}
+
 // TestDeploymentRedeploysWhenAMethodChanges: the Deployment's trigger
-// changes with a route and only then.
+// changes with a route and only then, on either ingress.
 func TestDeploymentRedeploysWhenAMethodChanges(t *testing.T) {
-	trigger := func(res *plan.Result) any {
-		return path(res.Find("aws:apigateway/deployment:Deployment")[0].Inputs, "triggers.routes")
-	}
-	same := trigger(runPlan(t, writeStack(t, "dev", func(s string) string { return s }), "dev"))
-	if again := trigger(runPlan(t, "..", "dev")); again != same {
-		t.Fatalf("unchanged config, different trigger: %v vs %v", same, again)
-	}
-	changed := trigger(runPlan(t, writeStack(t, "dev", func(s string) string {
-		return strings.Replace(s, "groupBy: header:X-GitHub-Hook-ID", "groupBy: header:X-GitHub-Hook-Installation-Target-ID", 1)
-	}), "dev"))
-	if changed == same {
-		t.Error("changing a method's template does not change the deployment trigger")
-	}
-	// A change that touches no route keeps the trigger.
-	unrelated := trigger(runPlan(t, writeStack(t, "dev", func(s string) string {
-		return strings.Replace(s, "logRetentionDays: 7", "logRetentionDays: 14", 1)
-	}), "dev"))
-	if unrelated != same {
-		t.Error("a change outside the routes redeploys the API")
+	for _, tc := range []struct {
+		ingress, deployment string
+		edit                func(string) string
+	}{
+		{"http", "aws:apigatewayv2/deployment:Deployment", func(s string) string { return s }},
+		{"rest", "aws:apigateway/deployment:Deployment", asREST},
+	} {
+		t.Run(tc.ingress, func(t *testing.T) {
+			trigger := func(res *plan.Result) any {
+				deps := res.Find(tc.deployment)
+				if len(deps) != 1 {
+					t.Fatalf("%d deployments of type %s", len(deps), tc.deployment)
+				}
+				return path(deps[0].Inputs, "triggers.routes")
+			}
+			same := trigger(runPlan(t, writeStack(t, "dev", tc.edit), "dev"))
+			if again := trigger(runPlan(t, writeStack(t, "dev", tc.edit), "dev")); again != same || same == nil {
+				t.Fatalf("unchanged config, different trigger: %v vs %v", same, again)
+			}
+			changed := trigger(runPlan(t, writeStack(t, "dev", func(s string) string {
+				return tc.edit(strings.Replace(s, "groupBy: header:X-GitHub-Hook-ID", "groupBy: header:X-GitHub-Hook-Installation-Target-ID", 1))
+			}), "dev"))
+			if changed == same {
+				t.Error("changing a route's mapping does not change the deployment trigger")
+			}
+			// A change that touches no route keeps the trigger.
+			unrelated := trigger(runPlan(t, writeStack(t, "dev", func(s string) string {
+				return tc.edit(strings.Replace(s, "logRetentionDays: 7", "logRetentionDays: 14", 1))
+			}), "dev"))
+			if unrelated != same {
+				t.Error("a change outside the routes redeploys the API")
+			}
+		})
 	}
 }
 
@@ -474,8 +507,11 @@ func TestSecretsBecomeSecureStringParameters(t *testing.T) {
 		t.Errorf("parameter: %v", p)
 	}
 	for _, p := range runPlan(t, "..", "dev").Find("aws:ssm/parameter:Parameter") {
+		t.Errorf("an http stack without secrets manages parameter %s", p.Inputs["name"])
+	}
+	for _, p := range runPlan(t, writeStack(t, "dev", asREST), "dev").Find("aws:ssm/parameter:Parameter") {
 		if n := p.Inputs["name"].(string); n != "/hookline/dev/payments/usage-key" {
-			t.Errorf("a stack without secrets manages parameter %s", n)
+			t.Errorf("a rest stack without secrets manages parameter %s", n)
 		}
 	}
 }
@@ -579,5 +615,109 @@ func TestEdgeAuthorizer(t *testing.T) {
 	}
 	if p := params["/hookline/prod/payments/usage-key"]; p["type"] != "SecureString" {
 		t.Errorf("usage key parameter: %v", p)
+	}
+}
+
+// checkHTTPAPI checks an http stack's ingress: one HTTP API, a route and an
+// SQS-SendMessage integration per source carrying the contract, each
+// source's authorizer, the stage's throttles and access logs, and the
+// domain (a v2 domain name, TLS 1.2, REGIONAL) when there is one.
+func checkHTTPAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
+	apis := res.Find("aws:apigatewayv2/api:Api")
+	if len(apis) != 1 {
+		t.Fatalf("got %d HTTP APIs", len(apis))
+	}
+	if apis[0].Inputs["protocolType"] != "HTTP" || apis[0].Inputs["disableExecuteApiEndpoint"] != (c.Domain != nil) {
+		t.Errorf("api: %v", apis[0].Inputs)
+	}
+	routes := res.Find("aws:apigatewayv2/route:Route")
+	integrations := res.Find("aws:apigatewayv2/integration:Integration")
+	if len(routes) != len(c.Sources) || len(integrations) != len(c.Sources) {
+		t.Fatalf("got %d routes, %d integrations", len(routes), len(integrations))
+	}
+	authorizers := res.Find("aws:apigatewayv2/authorizer:Authorizer")
+	for _, s := range c.Sources {
+		name := infra.ComponentName + "-" + s.Name
+		r := find(t, routes, name+"-route")
+		want := map[string]string{"token": "CUSTOM", "signature": "NONE", "cognito": "JWT", "iam": "AWS_IAM"}[s.Auth.Type]
+		if r.Inputs["routeKey"] != "POST /"+s.Name || r.Inputs["authorizationType"] != want {
+			t.Errorf("%s route: %v %v, want POST /%s %s", s.Name, r.Inputs["routeKey"], r.Inputs["authorizationType"], s.Name, want)
+		}
+		if (want == "CUSTOM" || want == "JWT") != (r.Inputs["authorizerId"] != nil) {
+			t.Errorf("%s route authorizer %v with %s", s.Name, r.Inputs["authorizerId"], want)
+		}
+		if op, _ := r.Inputs["operationName"].(string); (s.Auth.Type == "signature") != (op == "hookline:signature-only:"+string(s.Signature.Scheme)) {
+			t.Errorf("%s (auth %s) operationName %q", s.Name, s.Auth.Type, op)
+		}
+		in := find(t, integrations, name+"-integration")
+		if in.Inputs["integrationType"] != "AWS_PROXY" || in.Inputs["integrationSubtype"] != "SQS-SendMessage" || in.Inputs["credentialsArn"] == nil {
+			t.Errorf("%s integration: %v", s.Name, in.Inputs)
+		}
+		params, _ := in.Inputs["requestParameters"].(map[string]any)
+		wantParams := s.Spec().HTTPRequestParameters(fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", c.Region, awsmodel.DefaultAccount, c.QueueName(s)))
+		if len(params) != len(wantParams) {
+			t.Errorf("%s integration parameters %v, want %v", s.Name, params, wantParams)
+		}
+		for k, v := range wantParams {
+			if params[k] != v {
+				t.Errorf("%s integration %s = %v, want %q", s.Name, k, params[k], v)
+			}
+		}
+		role := find(t, res.Find("aws:iam/rolePolicy:RolePolicy"), name+"-apigw-send")
+		if pol, _ := role.Inputs["policy"].(string); !strings.Contains(pol, `"sqs:SendMessage"`) || !strings.Contains(pol, c.QueueName(s)) {
+			t.Errorf("%s send policy: %s", s.Name, pol)
+		}
+		if s.Auth.Type == "token" {
+			a := find(t, authorizers, "hookline-authorizer-"+s.Name)
+			if a.Inputs["authorizerType"] != "REQUEST" || a.Inputs["enableSimpleResponses"] != true || a.Inputs["authorizerPayloadFormatVersion"] != "2.0" ||
+				num(a.Inputs["authorizerResultTtlInSeconds"]) != s.Auth.CacheTTL() || fmt.Sprint(a.Inputs["identitySources"]) != "[$request.querystring.token]" {
+				t.Errorf("%s token authorizer: %v", s.Name, a.Inputs)
+			}
+		}
+	}
+	deps := res.Find("aws:apigatewayv2/deployment:Deployment")
+	stages := res.Find("aws:apigatewayv2/stage:Stage")
+	if len(deps) != 1 || len(stages) != 1 {
+		t.Fatalf("got %d deployments, %d stages", len(deps), len(stages))
+	}
+	st := stages[0].Inputs
+	if st["autoDeploy"] != false || st["deploymentId"] == nil || path(deps[0].Inputs, "triggers.routes") == nil {
+		t.Errorf("stage deploys on its own or without a triggered deployment: %v / %v", st, deps[0].Inputs)
+	}
+	if path(st, "defaultRouteSettings.throttlingRateLimit") != c.Throttle.RateLimit || num(path(st, "defaultRouteSettings.throttlingBurstLimit")) != c.Throttle.BurstLimit {
+		t.Errorf("stage throttling: %v", st["defaultRouteSettings"])
+	}
+	perRoute, _ := st["routeSettings"].([]any)
+	for _, s := range c.Sources {
+		if s.Throttle == nil {
+			continue
+		}
+		found := false
+		for _, rs := range perRoute {
+			m, _ := rs.(map[string]any)
+			if m["routeKey"] == "POST /"+s.Name && m["throttlingRateLimit"] == s.Throttle.RateLimit && num(m["throttlingBurstLimit"]) == s.Throttle.BurstLimit {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s's throttle is not on its route: %v", s.Name, perRoute)
+		}
+	}
+	if c.AccessLogsOn() && path(st, "accessLogSettings.format") == nil {
+		t.Error("the stage writes no access logs")
+	}
+	if n := len(res.Find("aws:apigateway/usagePlan:UsagePlan")) + len(res.Find("aws:apigateway/account:Account")); n != 0 {
+		t.Errorf("an http stack has %d REST usage plans or account settings", n)
+	}
+	domains := res.Find("aws:apigatewayv2/domainName:DomainName")
+	if c.Domain == nil {
+		if len(domains) != 0 {
+			t.Error("a stack without a domain got one")
+		}
+		return
+	}
+	if len(domains) != 1 || path(domains[0].Inputs, "domainNameConfiguration.securityPolicy") != "TLS_1_2" ||
+		path(domains[0].Inputs, "domainNameConfiguration.endpointType") != "REGIONAL" || len(res.Find("aws:apigatewayv2/apiMapping:ApiMapping")) != 1 {
+		t.Errorf("domain: %v", domains)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/stackconfig"
@@ -95,6 +96,80 @@ func DeploymentTriggers(routes []RouteSpec) map[string]string {
 		Routes           []RouteSpec       `json:"routes"`
 		GatewayResponses map[string]string `json:"gatewayResponses"`
 	}{sorted, contract.GatewayResponses()})
+	if err != nil {
+		panic(err) // plain data: cannot happen
+	}
+	sum := sha256.Sum256(b)
+	return map[string]string{"routes": hex.EncodeToString(sum[:])}
+}
+
+// HTTP API authorization types (a route's authorizationType).
+const (
+	HTTPAuthorizationNone   = "NONE"
+	HTTPAuthorizationJWT    = "JWT"
+	HTTPAuthorizationIAM    = "AWS_IAM"
+	HTTPAuthorizationCustom = "CUSTOM"
+)
+
+// HTTPRouteSpec is everything that decides one source's route and
+// integration on an HTTP API; the stage's deployment is triggered by a hash
+// of them, as on a REST API.
+type HTTPRouteSpec struct {
+	Source            string   `json:"source"`
+	RouteKey          string   `json:"routeKey"`
+	AuthorizationType string   `json:"authorizationType"`
+	Scopes            []string `json:"scopes,omitempty"`
+	// Issuer and Audiences configure a cognito source's JWT authorizer.
+	Issuer    string   `json:"issuer,omitempty"`
+	Audiences []string `json:"audiences,omitempty"`
+	// SignatureOnly is the scheme of a route open at the edge (auth signature).
+	SignatureOnly contract.Scheme `json:"signatureOnly,omitempty"`
+	// RequestParameters are the integration's, but QueueUrl: the queue's
+	// URL output is set beside them (QueueName stands for it in the hash).
+	RequestParameters map[string]string `json:"requestParameters"`
+	QueueName         string            `json:"queueName"`
+}
+
+// NewHTTPRouteSpec derives a source's HTTP API route from its validated config.
+func NewHTTPRouteSpec(c *stackconfig.Config, s stackconfig.Source) HTTPRouteSpec {
+	r := HTTPRouteSpec{
+		Source:            s.Name,
+		RouteKey:          "POST /" + s.Name,
+		RequestParameters: s.Spec().HTTPRequestParameters(""),
+		QueueName:         c.QueueName(s),
+	}
+	delete(r.RequestParameters, "QueueUrl")
+	switch s.Auth.Type {
+	case stackconfig.AuthToken:
+		r.AuthorizationType = HTTPAuthorizationCustom
+	case stackconfig.AuthCognito:
+		r.AuthorizationType, r.Scopes = HTTPAuthorizationJWT, s.Auth.Scopes
+		r.Issuer, r.Audiences = CognitoIssuer(s.Auth.UserPoolARN), s.Auth.Audiences
+	case stackconfig.AuthIAM:
+		r.AuthorizationType = HTTPAuthorizationIAM
+	default: // signature; apiKey is refused by the config on http
+		r.AuthorizationType, r.SignatureOnly = HTTPAuthorizationNone, s.Signature.Scheme
+	}
+	return r
+}
+
+// CognitoIssuer is the issuer of a user pool's tokens,
+// https://cognito-idp.<region>.amazonaws.com/<pool id>, from its ARN
+// (arn:aws:cognito-idp:<region>:<account>:userpool/<pool id>).
+func CognitoIssuer(userPoolARN string) string {
+	parts := strings.SplitN(userPoolARN, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return "https://cognito-idp." + parts[3] + ".amazonaws.com/" + strings.TrimPrefix(parts[5], "userpool/")
+}
+
+// HTTPDeploymentTriggers hash every HTTP route, so a change to any
+// redeploys the stage and an unchanged stack never does.
+func HTTPDeploymentTriggers(routes []HTTPRouteSpec) map[string]string {
+	sorted := append([]HTTPRouteSpec(nil), routes...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Source < sorted[j].Source })
+	b, err := json.Marshal(sorted)
 	if err != nil {
 		panic(err) // plain data: cannot happen
 	}

@@ -28,8 +28,10 @@ const (
 type SourceArgs struct {
 	Config *stackconfig.Config
 	Source stackconfig.Source
-	// API is the REST API the source's route is added to.
-	API *RestAPI
+	// API is the REST API the source's route is added to; HTTP the HTTP
+	// API (ingress http). One of them is set.
+	API  *RestAPI
+	HTTP *HttpAPI
 	// Code is the handler archive (bootstrap at its root).
 	Code pulumi.Archive
 	// Caller is the account the stack deploys into (the DLQ's ARN is written
@@ -46,7 +48,9 @@ type SourceArgs struct {
 type Source struct {
 	pulumi.ResourceState
 
-	Route RouteSpec
+	// Route is the REST route; HTTPRoute the HTTP API's (one is used).
+	Route     RouteSpec
+	HTTPRoute HTTPRouteSpec
 	// RouteResources are the method, integration and responses: the
 	// Deployment depends on them.
 	RouteResources []pulumi.Resource
@@ -67,25 +71,36 @@ type Source struct {
 
 // NewSource creates a source's resources under the component.
 func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulumi.ResourceOption) (*Source, error) {
-	if args == nil || args.Config == nil || args.API == nil || args.Code == nil || args.Caller.Account == "" {
-		return nil, fmt.Errorf("source %s: Config, API, Code and Caller are required", name)
+	if args == nil || args.Config == nil || (args.API == nil) == (args.HTTP == nil) || args.Code == nil || args.Caller.Account == "" {
+		return nil, fmt.Errorf("source %s: Config, one of API and HTTP, Code and Caller are required", name)
 	}
 	c, s := args.Config, args.Source
 	if err := s.Spec().Validate(); err != nil {
 		return nil, fmt.Errorf("source %s: %w", name, err)
 	}
-	src := &Source{Route: NewRouteSpec(c, s)}
+	src := &Source{}
+	if args.HTTP != nil {
+		src.HTTPRoute = NewHTTPRouteSpec(c, s)
+	} else {
+		src.Route = NewRouteSpec(c, s)
+	}
 	if err := ctx.RegisterComponentResource(TypeSource, name, src, opts...); err != nil {
 		return nil, err
 	}
 	if err := src.queues(ctx, name, c, s, args.Caller); err != nil {
 		return nil, err
 	}
-	if src.Route.Authorization == AuthorizationCustom && args.AuthorizerID == nil {
-		return nil, fmt.Errorf("source %s: its route needs the edge authorizer (AuthorizerID)", name)
-	}
-	if err := src.route(ctx, name, c, s, args.API, args.AuthorizerID, args.Caller); err != nil {
-		return nil, err
+	if args.HTTP != nil {
+		if err := src.httpRoute(ctx, name, c, s, args.HTTP, args.AuthorizerID, args.Caller); err != nil {
+			return nil, err
+		}
+	} else {
+		if src.Route.Authorization == AuthorizationCustom && args.AuthorizerID == nil {
+			return nil, fmt.Errorf("source %s: its route needs the edge authorizer (AuthorizerID)", name)
+		}
+		if err := src.route(ctx, name, c, s, args.API, args.AuthorizerID, args.Caller); err != nil {
+			return nil, err
+		}
 	}
 	if err := src.consumer(ctx, name, c, s, args.Code, args.Caller); err != nil {
 		return nil, err

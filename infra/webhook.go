@@ -22,10 +22,14 @@ type WebhookArgs struct {
 type Webhook struct {
 	pulumi.ResourceState
 
+	// API and Stage are the REST ingress; HTTP and HTTPStage the HTTP API
+	// (ingress http). The other pair is nil.
 	API        *RestAPI
+	HTTP       *HttpAPI
 	Authorizer *EdgeAuthorizer // nil without token sources
 	Sources    []*Source
 	Stage      *ApiStage
+	HTTPStage  *HttpStage
 	Domain     *Domain // nil without a custom domain
 	Monitoring *Monitoring
 
@@ -50,7 +54,12 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	if w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c}, parent); err != nil {
+	if c.HTTP() {
+		w.HTTP, err = NewHttpAPI(ctx, name+"-api", &HttpAPIArgs{Config: c}, parent)
+	} else {
+		w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c}, parent)
+	}
+	if err != nil {
 		return nil, err
 	}
 	authorizers := map[string]pulumi.IDOutput{}
@@ -59,7 +68,7 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 			return nil, fmt.Errorf("webhook %s: AuthorizerCode is required when a source uses token auth", name)
 		}
 		if w.Authorizer, err = NewEdgeAuthorizer(ctx, name+"-authorizer", &EdgeAuthorizerArgs{
-			Config: c, API: w.API, Code: args.AuthorizerCode, Caller: caller,
+			Config: c, API: w.API, HTTP: w.HTTP, Code: args.AuthorizerCode, Caller: caller,
 		}, parent); err != nil {
 			return nil, err
 		}
@@ -67,7 +76,7 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	}
 	var watched []pulumi.Resource
 	for _, s := range c.Sources {
-		sa := &SourceArgs{Config: c, Source: s, API: w.API, Code: args.Code, Caller: caller}
+		sa := &SourceArgs{Config: c, Source: s, API: w.API, HTTP: w.HTTP, Code: args.Code, Caller: caller}
 		if id, ok := authorizers[s.Name]; ok {
 			sa.AuthorizerID = id
 		}
@@ -78,17 +87,27 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 		w.Sources = append(w.Sources, src)
 		watched = append(watched, src)
 	}
-	if w.Stage, err = NewApiStage(ctx, name+"-stage", &ApiStageArgs{Config: c, API: w.API, Sources: w.Sources}, parent); err != nil {
-		return nil, err
+	var stage pulumi.Resource
+	if c.HTTP() {
+		if w.HTTPStage, err = NewHttpStage(ctx, name+"-stage", &HttpStageArgs{Config: c, API: w.HTTP, Sources: w.Sources}, parent); err != nil {
+			return nil, err
+		}
+		w.Endpoint, stage = w.HTTPStage.InvokeURL, w.HTTPStage
+	} else {
+		if w.Stage, err = NewApiStage(ctx, name+"-stage", &ApiStageArgs{Config: c, API: w.API, Sources: w.Sources}, parent); err != nil {
+			return nil, err
+		}
+		w.Endpoint, stage = w.Stage.InvokeURL, w.Stage
 	}
-	w.Endpoint = w.Stage.InvokeURL
 	if c.Domain != nil {
-		if w.Domain, err = NewDomain(ctx, name+"-domain", &DomainArgs{Config: c, API: w.API, Stage: w.Stage}, parent); err != nil {
+		if w.Domain, err = NewDomain(ctx, name+"-domain", &DomainArgs{
+			Config: c, API: w.API, Stage: w.Stage, HTTP: w.HTTP, HTTPStage: w.HTTPStage,
+		}, parent); err != nil {
 			return nil, err
 		}
 		w.Endpoint = w.Domain.URL
 	}
-	if w.Monitoring, err = NewMonitoring(ctx, name+"-monitoring", &MonitoringArgs{Config: c, DependsOn: append(watched, w.Stage)}, parent); err != nil {
+	if w.Monitoring, err = NewMonitoring(ctx, name+"-monitoring", &MonitoringArgs{Config: c, DependsOn: append(watched, stage)}, parent); err != nil {
 		return nil, err
 	}
 	if err := ctx.RegisterResourceOutputs(w, pulumi.Map{"endpoint": w.Endpoint}); err != nil {
@@ -112,16 +131,25 @@ func (w *Webhook) Outputs(c *stackconfig.Config) pulumi.Map {
 			"auth":         pulumi.String(c.Sources[i].Auth.Type),
 		}
 	}
-	return pulumi.Map{
+	out := pulumi.Map{
 		"environment":   pulumi.String(c.Environment),
 		"region":        pulumi.String(c.Region),
+		"ingress":       pulumi.String(c.Ingress),
 		"endpoint":      w.Endpoint,
-		"invokeUrl":     w.Stage.InvokeURL,
-		"restApiId":     w.API.ID,
-		"stage":         w.Stage.StageName,
 		"sources":       sources,
-		"apiKeys":       w.Stage.APIKeys,
 		"alarmTopicArn": w.Monitoring.TopicArn,
 		"dashboardName": w.Monitoring.DashboardName,
 	}
+	if c.HTTP() {
+		out["apiId"] = w.HTTP.ID
+		out["invokeUrl"] = w.HTTPStage.InvokeURL
+		out["stage"] = w.HTTPStage.StageName
+		return out
+	}
+	out["apiId"] = w.API.ID
+	out["restApiId"] = w.API.ID
+	out["invokeUrl"] = w.Stage.InvokeURL
+	out["stage"] = w.Stage.StageName
+	out["apiKeys"] = w.Stage.APIKeys
+	return out
 }

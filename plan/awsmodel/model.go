@@ -272,6 +272,55 @@ var computers = map[string]func(r *res) string{
 	"aws:apigateway/basePathMapping:BasePathMapping": func(r *res) string {
 		return r.str("domainName") + "/" + r.str("basePath")
 	},
+	"aws:apigatewayv2/api:Api": func(r *res) string {
+		id := r.shortID("id")
+		r.physicalName("name")
+		r.set("apiEndpoint", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com", id, r.m.Region))
+		r.set("executionArn", r.arn("execute-api", id))
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s", r.m.Region, id))
+		r.setDefault("routeSelectionExpression", "$request.method $request.path")
+		r.setDefault("apiKeySelectionExpression", "$request.header.x-api-key")
+		r.tagsAll()
+		return id
+	},
+	"aws:apigatewayv2/integration:Integration": func(r *res) string {
+		r.setDefault("connectionType", "INTERNET")
+		r.setDefault("timeoutMilliseconds", 30000)
+		return r.hash("id", 7)
+	},
+	"aws:apigatewayv2/route:Route":           func(r *res) string { return r.hash("id", 7) },
+	"aws:apigatewayv2/authorizer:Authorizer": func(r *res) string { return r.hash("id", 6) },
+	"aws:apigatewayv2/deployment:Deployment": func(r *res) string {
+		r.set("autoDeployed", false)
+		return r.hash("id", 6)
+	},
+	"aws:apigatewayv2/stage:Stage": func(r *res) string {
+		api, stage := r.str("apiId"), r.str("name")
+		r.set("invokeUrl", fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com/%s", api, r.m.Region, stage))
+		r.set("executionArn", r.arn("execute-api", api+"/"+stage))
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/apis/%s/stages/%s", r.m.Region, api, stage))
+		r.tagsAll()
+		return stage
+	},
+	"aws:apigatewayv2/domainName:DomainName": func(r *res) string {
+		d := r.str("domainName")
+		conf := map[string]any{}
+		if v, ok := r.in["domainNameConfiguration"]; ok && v.IsObject() {
+			conf = v.ObjectValue().Mappable()
+		}
+		conf["targetDomainName"] = fmt.Sprintf("d-%s.execute-api.%s.amazonaws.com", r.shortID("regional"), r.m.Region)
+		zone, ok := regionalZoneIDs[r.m.Region]
+		if !ok {
+			zone = "Z" + strings.ToUpper(r.hash("zone", 13))
+		}
+		conf["hostedZoneId"] = zone
+		r.set("domainNameConfiguration", conf)
+		r.set("apiMappingSelectionExpression", "$request.basepath")
+		r.set("arn", fmt.Sprintf("arn:aws:apigateway:%s::/domainnames/%s", r.m.Region, d))
+		r.tagsAll()
+		return d
+	},
+	"aws:apigatewayv2/apiMapping:ApiMapping": func(r *res) string { return r.hash("id", 6) },
 	"aws:acm/certificate:Certificate": func(r *res) string {
 		d := r.str("domainName")
 		arn := r.arn("acm", "certificate/"+r.hash("cert", 8)+"-"+r.hash("cert2", 4)+"-"+r.hash("cert3", 4)+"-"+r.hash("cert4", 4)+"-"+r.hash("cert5", 12))

@@ -55,6 +55,15 @@ var replaceOn = map[string][]string{
 	"aws:apigateway/domainName:DomainName": {"domainName"},
 	"aws:acm/certificate:Certificate":      {"domainName"},
 	"aws:ssm/parameter:Parameter":          {"name"},
+	// The HTTP API's (apigatewayv2): what the provider marks ForceNew.
+	"aws:apigatewayv2/api:Api":                 {"protocolType"},
+	"aws:apigatewayv2/deployment:Deployment":   {"apiId", "triggers"},
+	"aws:apigatewayv2/stage:Stage":             {"apiId", "name"},
+	"aws:apigatewayv2/route:Route":             {"apiId"},
+	"aws:apigatewayv2/integration:Integration": {"apiId", "integrationType"},
+	"aws:apigatewayv2/authorizer:Authorizer":   {"apiId"},
+	"aws:apigatewayv2/domainName:DomainName":   {"domainName"},
+	"aws:apigatewayv2/apiMapping:ApiMapping":   {"apiId", "domainName"},
 }
 
 // hold makes a create of the type HOOKLINE_FAKE_AWS_HOLD_TYPE wait until
