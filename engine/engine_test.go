@@ -297,8 +297,13 @@ func TestPolicyBlocksPreview(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, f.Stack)
 			e.opts.Transformations = f.Transformations()
+			raw, err := f.StackConfig(projectDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.opts.Config = raw
 			s := e.open(t)
-			_, err := s.Preview(ctx(t))
+			_, err = s.Preview(ctx(t))
 			var pe *engine.PolicyError
 			if !errors.As(err, &pe) {
 				t.Fatalf("want a *engine.PolicyError, got %v", err)
@@ -315,7 +320,7 @@ func TestPolicyBlocksPreview(t *testing.T) {
 			// One set of findings: the offline plan (which the portal's
 			// offline check runs) refuses it with the same rules, resources
 			// and messages.
-			res, err := plan.Run(plan.Options{Dir: projectDir, Stack: f.Stack, Handler: harness.StubHandler, Transformations: f.Transformations()})
+			res, err := plan.Run(plan.Options{Dir: projectDir, Stack: f.Stack, Config: raw, Handler: harness.StubHandler, Transformations: f.Transformations()})
 			if err != nil {
 				t.Fatal(err)
 			}

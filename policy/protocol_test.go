@@ -137,6 +137,7 @@ func TestProtocol(t *testing.T) {
 		"fifo-ordering": "mandatory", "dlq-required": "mandatory", "tls-only": "mandatory", "tls-only-coverage": "mandatory",
 		"partial-batch-responses": "mandatory", "visibility-timeout": "mandatory", "authorized-methods": "mandatory",
 		"max-receive-count": "mandatory", "encryption-at-rest": "advisory", "log-retention": "advisory", "no-receive-route": "advisory",
+		"stage-throttling": "mandatory", "access-logs": "advisory",
 	} {
 		if names[name] != want {
 			t.Errorf("policy %s: level %q, want %q", name, names[name], want)
@@ -160,6 +161,11 @@ func TestProtocol(t *testing.T) {
 			opts := plan.Options{Dir: "..", Stack: tc.stack, Handler: harness.StubHandler}
 			if tc.fixture.Name != "" {
 				opts.Transformations = tc.fixture.Transformations()
+				raw, err := tc.fixture.StackConfig("..")
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.Config = raw
 			}
 			res, err := plan.Run(opts)
 			if err != nil {

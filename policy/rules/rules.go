@@ -12,15 +12,23 @@ import (
 
 // Resource type tokens the rules look at.
 const (
-	TypeQueue       = "aws:sqs/queue:Queue"
-	TypeQueuePolicy = "aws:sqs/queuePolicy:QueuePolicy"
-	TypeDomainName  = "aws:apigateway/domainName:DomainName"
-	TypeRestAPI     = "aws:apigateway/restApi:RestApi"
-	TypeMethod      = "aws:apigateway/method:Method"
-	TypeIntegration = "aws:apigateway/integration:Integration"
-	TypeMapping     = "aws:lambda/eventSourceMapping:EventSourceMapping"
-	TypeFunction    = "aws:lambda/function:Function"
-	TypeLogGroup    = "aws:cloudwatch/logGroup:LogGroup"
+	TypeQueue          = "aws:sqs/queue:Queue"
+	TypeQueuePolicy    = "aws:sqs/queuePolicy:QueuePolicy"
+	TypeDomainName     = "aws:apigateway/domainName:DomainName"
+	TypeRestAPI        = "aws:apigateway/restApi:RestApi"
+	TypeMethod         = "aws:apigateway/method:Method"
+	TypeIntegration    = "aws:apigateway/integration:Integration"
+	TypeMapping        = "aws:lambda/eventSourceMapping:EventSourceMapping"
+	TypeFunction       = "aws:lambda/function:Function"
+	TypeLogGroup       = "aws:cloudwatch/logGroup:LogGroup"
+	TypeStage          = "aws:apigateway/stage:Stage"
+	TypeMethodSettings = "aws:apigateway/methodSettings:MethodSettings"
+	// The HTTP API's (ingress http).
+	TypeHTTPAPI       = "aws:apigatewayv2/api:Api"
+	TypeRouteV2       = "aws:apigatewayv2/route:Route"
+	TypeIntegrationV2 = "aws:apigatewayv2/integration:Integration"
+	TypeStageV2       = "aws:apigatewayv2/stage:Stage"
+	TypeDomainNameV2  = "aws:apigatewayv2/domainName:DomainName"
 )
 
 // Enforcement levels.
@@ -94,17 +102,19 @@ var (
 	ResourceRules = []ResourceRule{
 		{"fifo-ordering", "Webhook queues are FIFO with a deduplication strategy, so each message group keeps its order.", Mandatory, nil, fifoOrdering},
 		{"max-receive-count", "A redrive's maxReceiveCount lies within the configured bounds.", Mandatory, []string{"minReceiveCount", "maxReceiveCount"}, maxReceiveCount},
-		{"tls-only", "Custom domains use TLS 1.2 or stronger on a REGIONAL endpoint with an ACM certificate; queue policies deny non-TLS access.", Mandatory, []string{"allowedSecurityPolicies"}, tlsOnly},
+		{"tls-only", "Custom domains (REST and HTTP API) use TLS 1.2 or stronger on a REGIONAL endpoint with an ACM certificate; queue policies deny non-TLS access.", Mandatory, []string{"allowedSecurityPolicies"}, tlsOnly},
 		{"partial-batch-responses", "SQS event source mappings report batch item failures, so one failed record does not retry the whole batch.", Mandatory, nil, partialBatch},
-		{"authorized-methods", "No API Gateway method is open: each needs an authorizer, IAM or an API key, or declares that its consumer verifies a body signature (hookline auth signature).", Mandatory, []string{"exemptHttpMethods"}, authorizedMethods},
+		{"authorized-methods", "No API Gateway method or HTTP API route is open: each needs an authorizer, IAM or an API key, or declares that its consumer verifies a body signature (hookline auth signature).", Mandatory, []string{"exemptHttpMethods"}, authorizedMethods},
 		{"encryption-at-rest", "Queues are encrypted at rest.", Advisory, nil, encryptionAtRest},
 		{"log-retention", "Every log group has a retention period.", Advisory, nil, logRetention},
 		{"no-receive-route", "No API Gateway integration exposes SQS ReceiveMessage, DeleteMessage or PurgeQueue.", Advisory, nil, noReceiveRoute},
+		{"access-logs", "Every API Gateway stage (REST or HTTP API) writes access logs to a log group.", Advisory, nil, accessLogs},
 	}
 	StackRules = []StackRule{
 		{"dlq-required", "Every queue that is not a DLQ redrives to a DLQ; a FIFO queue's DLQ is FIFO and keeps messages at least as long.", Mandatory, dlqRequired},
 		{"visibility-timeout", "A queue's visibility timeout is at least 6 x the timeout of the function consuming it.", Mandatory, visibilityTimeout},
-		{"tls-only-coverage", "Every queue has a TLS-only policy, and a REST API behind a custom domain has its default endpoint disabled.", Mandatory, tlsCoverage},
+		{"tls-only-coverage", "Every queue has a TLS-only policy, and a REST or HTTP API behind a custom domain has its default endpoint disabled.", Mandatory, tlsCoverage},
+		{"stage-throttling", "Every API Gateway stage has a rate and burst limit: an HTTP API stage's default route settings, a REST stage's method settings for */*.", Mandatory, stageThrottling},
 		{"secret-scope", "A function reads SSM parameters only under its stack's prefix /hookline/<environment>/, never another stack's secrets or the account's.", Mandatory, secretScope},
 		{CouldNotJudge, "Names every input a mandatory rule could not judge because it is unknown at preview, so no rule skips silently.", Advisory, couldNotJudge},
 	}
@@ -215,6 +225,25 @@ func tlsOnly(r Resource, c Config) []string {
 			out = append(out, fmt.Sprintf("domain %s certificate %s is not an ACM certificate", r.Name, arn))
 		}
 		return out
+	case TypeDomainNameV2:
+		var out []string
+		sp, st := r.str("domainNameConfiguration", "securityPolicy")
+		switch {
+		case st == absent:
+			out = append(out, fmt.Sprintf("domain %s sets no securityPolicy: set domainNameConfiguration.securityPolicy: TLS_1_2", r.Name))
+		case st == present && !slices.Contains(c.AllowedSecurityPolicies, sp):
+			out = append(out, fmt.Sprintf("domain %s uses security policy %s: set domainNameConfiguration.securityPolicy to one of %s", r.Name, sp, strings.Join(c.AllowedSecurityPolicies, ", ")))
+		}
+		if et, st := r.str("domainNameConfiguration", "endpointType"); st == present && et != "REGIONAL" {
+			out = append(out, fmt.Sprintf("domain %s is %s: use endpointType REGIONAL", r.Name, et))
+		}
+		switch arn, st := r.str("domainNameConfiguration", "certificateArn"); {
+		case st == absent:
+			out = append(out, fmt.Sprintf("domain %s has no ACM certificate: set domainNameConfiguration.certificateArn", r.Name))
+		case st == present && !strings.Contains(arn, ":acm:"):
+			out = append(out, fmt.Sprintf("domain %s certificate %s is not an ACM certificate", r.Name, arn))
+		}
+		return out
 	case TypeQueuePolicy:
 		if m := denyInsecure(r, "policy"); m != "" {
 			return []string{m}
@@ -296,18 +325,29 @@ func partialBatch(r Resource, _ Config) []string {
 }
 
 func authorizedMethods(r Resource, c Config) []string {
-	if r.Type != TypeMethod {
-		return nil
-	}
-	auth, st := r.str("authorization")
-	if st != present || auth != "NONE" {
-		return nil
-	}
-	if m, st := r.str("httpMethod"); st == present && slices.Contains(c.ExemptHTTPMethods, m) {
-		return nil
-	}
-	key, st := r.boolean("apiKeyRequired")
-	if st == unknown || key {
+	switch r.Type {
+	case TypeMethod:
+		auth, st := r.str("authorization")
+		if st != present || auth != "NONE" {
+			return nil
+		}
+		if m, st := r.str("httpMethod"); st == present && slices.Contains(c.ExemptHTTPMethods, m) {
+			return nil
+		}
+		key, st := r.boolean("apiKeyRequired")
+		if st == unknown || key {
+			return nil
+		}
+	case TypeRouteV2:
+		// An HTTP API route without authorizationType is open (NONE).
+		auth, st := r.str("authorizationType")
+		if st == unknown || (st == present && auth != "NONE") {
+			return nil
+		}
+		if key, st := r.str("routeKey"); st == present && slices.Contains(c.ExemptHTTPMethods, strings.SplitN(key, " ", 2)[0]) {
+			return nil
+		}
+	default:
 		return nil
 	}
 	op, st := r.str("operationName")
@@ -361,6 +401,13 @@ func logRetention(r Resource, _ Config) []string {
 var receiveActions = []string{"receivemessage", "deletemessage", "purgequeue", "changemessagevisibility"}
 
 func noReceiveRoute(r Resource, _ Config) []string {
+	if r.Type == TypeIntegrationV2 {
+		sub, st := r.str("integrationSubtype")
+		if st == present && strings.HasPrefix(sub, "SQS-") && sub != "SQS-SendMessage" {
+			return []string{fmt.Sprintf("integration %s lets callers %s on a queue: webhook routes may only SendMessage", r.Name, strings.TrimPrefix(sub, "SQS-"))}
+		}
+		return nil
+	}
 	if r.Type != TypeIntegration {
 		return nil
 	}
@@ -395,4 +442,16 @@ func noReceiveRoute(r Resource, _ Config) []string {
 		}
 	}
 	return nil
+}
+
+// accessLogs: a stage that writes no access logs leaves no trace of who
+// posted what (advisory: hookline:accessLogs: false turns them off on purpose).
+func accessLogs(r Resource, _ Config) []string {
+	if r.Type != TypeStage && r.Type != TypeStageV2 {
+		return nil
+	}
+	if _, st := r.get("accessLogSettings", "destinationArn"); st != absent {
+		return nil
+	}
+	return []string{fmt.Sprintf("stage %s writes no access logs: set accessLogSettings with a log group (hookline:accessLogs: true)", r.Name)}
 }

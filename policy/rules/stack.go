@@ -173,16 +173,73 @@ func tlsCoverage(rs []Resource, _ Config) []Finding {
 		out = append(out, Finding{q.URN, fmt.Sprintf("queue %s has no policy denying non-TLS access: add an aws.sqs.QueuePolicy that denies sqs:* when aws:SecureTransport is false", q.Name)})
 	}
 
-	hasDomain := slices.ContainsFunc(rs, func(r Resource) bool { return r.Type == TypeDomainName })
+	hasDomain := slices.ContainsFunc(rs, func(r Resource) bool { return r.Type == TypeDomainName || r.Type == TypeDomainNameV2 })
 	if hasDomain {
 		for _, a := range rs {
-			if a.Type != TypeRestAPI {
+			kind := map[string]string{TypeRestAPI: "REST API", TypeHTTPAPI: "HTTP API"}[a.Type]
+			if kind == "" {
 				continue
 			}
 			if off, st := a.boolean("disableExecuteApiEndpoint"); st == unknown || off {
 				continue
 			}
-			out = append(out, Finding{a.URN, fmt.Sprintf("REST API %s is behind a custom domain but keeps its default execute-api endpoint, which bypasses the domain's TLS policy: set disableExecuteApiEndpoint: true", a.Name)})
+			out = append(out, Finding{a.URN, fmt.Sprintf("%s %s is behind a custom domain but keeps its default execute-api endpoint, which bypasses the domain's TLS policy: set disableExecuteApiEndpoint: true", kind, a.Name)})
+		}
+	}
+	return out
+}
+
+// stageThrottling: every stage has a rate and burst limit for all its
+// routes. An HTTP API stage says so in defaultRouteSettings; a REST stage in
+// the method settings for "*/*" of its stage name.
+func stageThrottling(rs []Resource, _ Config) []Finding {
+	throttled := func(r Resource, path ...string) (bool, state) {
+		rate, st := r.number(append(path, "throttlingRateLimit")...)
+		if st == unknown {
+			return false, unknown
+		}
+		_, bst := r.number(append(path, "throttlingBurstLimit")...)
+		if bst == unknown {
+			return false, unknown
+		}
+		return st == present && rate > 0 && bst == present, present
+	}
+	var out []Finding
+	for _, r := range rs {
+		switch r.Type {
+		case TypeStageV2:
+			if ok, st := throttled(r, "defaultRouteSettings"); st == present && !ok {
+				out = append(out, Finding{r.URN, fmt.Sprintf("HTTP API stage %s has no throttle: set defaultRouteSettings.throttlingRateLimit and throttlingBurstLimit, so one sender cannot spend the account's API Gateway quota (hookline:throttle)", r.Name)})
+			}
+		case TypeStage:
+			name, st := r.str("stageName")
+			if st == unknown {
+				continue
+			}
+			found, unsure := false, false
+			for _, m := range rs {
+				if m.Type != TypeMethodSettings {
+					continue
+				}
+				if p, pst := m.str("methodPath"); pst != present || p != "*/*" {
+					unsure = unsure || pst == unknown
+					continue
+				}
+				sn, sst := m.str("stageName")
+				if sst == unknown {
+					unsure = true
+					continue
+				}
+				if sn != name {
+					continue
+				}
+				ok, tst := throttled(m, "settings")
+				found = found || ok
+				unsure = unsure || tst == unknown
+			}
+			if !found && !unsure {
+				out = append(out, Finding{r.URN, fmt.Sprintf("REST stage %s has no throttle: add method settings for \"*/*\" with throttlingRateLimit and throttlingBurstLimit (hookline:throttle)", r.Name)})
+			}
 		}
 	}
 	return out
