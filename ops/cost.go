@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -15,6 +16,7 @@ import (
 // is documented in the README with its unit; change them for other regions.
 type Prices struct {
 	APIRequestsPerMillion     float64 // REST API requests
+	HTTPAPIRequestsPerMillion float64 // HTTP API requests (each up to 512 KB: one per webhook)
 	SQSRequestsPerMillion     float64 // FIFO requests, per 64 KB chunk of payload
 	LambdaRequestsPerMillion  float64
 	LambdaGBSecond            float64 // arm64
@@ -25,6 +27,7 @@ type Prices struct {
 // DefaultPrices are us-east-1 list prices.
 var DefaultPrices = Prices{
 	APIRequestsPerMillion:     3.50,
+	HTTPAPIRequestsPerMillion: 1.00,
 	SQSRequestsPerMillion:     0.50,
 	LambdaRequestsPerMillion:  0.20,
 	LambdaGBSecond:            0.0000133334,
@@ -54,7 +57,9 @@ type Traffic struct {
 
 // Costs is one source's monthly estimate in USD.
 type Costs struct {
-	Source         string  `json:"source"`
+	Source string `json:"source"`
+	// Ingress is the API Gateway flavour priced: rest or http.
+	Ingress        string  `json:"ingress"`
 	BatchSize      float64 `json:"batchSize"`
 	APIGateway     float64 `json:"apiGateway"`
 	SQS            float64 `json:"sqs"`
@@ -67,6 +72,9 @@ type Costs struct {
 	// source's one token (128 MB, billed 1 ms granularity, ~10 ms).
 	Authorizer float64 `json:"authorizer"`
 	Total      float64 `json:"total"`
+	// PerMillion is Total per million webhooks: what one more million costs
+	// at this traffic.
+	PerMillion float64 `json:"perMillion"`
 	Dominant   string  `json:"dominant"`
 }
 
@@ -109,13 +117,17 @@ func AuthorizerCost(rps float64, ttlSeconds int, p Prices) float64 {
 	return runs/1e6*p.LambdaRequestsPerMillion + runs*AuthorizerBilledMS/1000*AuthorizerMemoryMB/1024*p.LambdaGBSecond
 }
 
-// SourceCost estimates one source's monthly cost.
-func SourceCost(s stackconfig.Source, t Traffic, p Prices) Costs {
+// SourceCost estimates one source's monthly cost behind ingress (rest or http).
+func SourceCost(s stackconfig.Source, ingress string, t Traffic, p Prices) Costs {
 	msgs := t.RPS * SecondsPerMonth
 	b := BatchSize(t.RPS, t.Groups, s.Function.MaxConcurrency)
 	invocations := msgs / b
-	c := Costs{Source: s.Name, BatchSize: b}
-	c.APIGateway = msgs / 1e6 * p.APIRequestsPerMillion
+	c := Costs{Source: s.Name, Ingress: ingress, BatchSize: b}
+	perRequest := p.APIRequestsPerMillion
+	if ingress == contract.IngressHTTP {
+		perRequest = p.HTTPAPIRequestsPerMillion
+	}
+	c.APIGateway = msgs / 1e6 * perRequest
 	sends := msgs * chunks(t.BodyKB)
 	receives := invocations * chunks(b*t.BodyKB)
 	deletes := invocations * chunks(b*t.BodyKB/64) // DeleteMessageBatch carries receipt handles, not bodies
@@ -132,7 +144,15 @@ func SourceCost(s stackconfig.Source, t Traffic, p Prices) Costs {
 		"lambdaCompute": c.LambdaCompute, "logs": c.Logs, "dynamodb": c.DynamoDB}
 	c.Total = c.APIGateway + c.SQS + c.LambdaRequests + c.LambdaCompute + c.Logs + c.DynamoDB
 	c.Dominant = dominant(parts)
+	c.PerMillion = perMillion(c.Total, msgs)
 	return c
+}
+
+func perMillion(total, msgs float64) float64 {
+	if msgs <= 0 {
+		return 0
+	}
+	return total / (msgs / 1e6)
 }
 
 func dominant(parts map[string]float64) string {
@@ -155,10 +175,11 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 	e := Estimate{Traffic: t, Note: "monthly USD at list prices, each source receiving the traffic; excludes free tiers, data transfer, alarms and the dashboard"}
 	parts := map[string]float64{}
 	for _, s := range c.Sources {
-		sc := SourceCost(s, t, p)
+		sc := SourceCost(s, c.Ingress, t, p)
 		if c.ThroughAuthorizer(s) {
 			sc.Authorizer = AuthorizerCost(t.RPS, s.AuthorizerCacheTTL(), p)
 			sc.Total += sc.Authorizer
+			sc.PerMillion = perMillion(sc.Total, t.RPS*SecondsPerMonth)
 		}
 		e.Sources = append(e.Sources, sc)
 		e.Total += sc.Total

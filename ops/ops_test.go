@@ -49,7 +49,7 @@ func TestSourceCost(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ops.SourceCost(tc.source, tc.traffic, ops.DefaultPrices)
+			got := ops.SourceCost(tc.source, "rest", tc.traffic, ops.DefaultPrices)
 			for _, f := range []struct {
 				name      string
 				got, want float64
@@ -138,5 +138,27 @@ func TestAuthorizerCost(t *testing.T) {
 	}
 	if ops.AuthorizerCost(0, 300, p) != 0 {
 		t.Error("no traffic, no runs")
+	}
+}
+
+// TestHTTPIngressCost: an HTTP API request costs $1.00 per million where a
+// REST API request costs $3.50; nothing else changes, and at 1 webhook/s a
+// source without idempotency costs at least 40% less per million.
+func TestHTTPIngressCost(t *testing.T) {
+	s := stackconfig.Source{Name: "github", Function: stackconfig.Function{MemoryMB: 256, MaxConcurrency: 2}}
+	tr := ops.Traffic{RPS: 1, BodyKB: 1, Groups: 10, RecordMS: 10}
+	rest := ops.SourceCost(s, "rest", tr, ops.DefaultPrices)
+	http := ops.SourceCost(s, "http", tr, ops.DefaultPrices)
+	if d := rest.PerMillion - http.PerMillion; math.Abs(d-2.50) > 1e-9 {
+		t.Errorf("per million: rest %.4f, http %.4f, differ by %.4f, want 2.50", rest.PerMillion, http.PerMillion, d)
+	}
+	if math.Abs(http.APIGateway/(tr.RPS*ops.SecondsPerMonth/1e6)-1.00) > 1e-9 || http.SQS != rest.SQS || http.Logs != rest.Logs {
+		t.Errorf("http: %+v, rest: %+v", http, rest)
+	}
+	if http.PerMillion > 0.6*rest.PerMillion {
+		t.Errorf("http %.2f is not 40%% below rest %.2f per million", http.PerMillion, rest.PerMillion)
+	}
+	if http.Ingress != "http" || rest.Ingress != "rest" {
+		t.Errorf("ingress %q %q", http.Ingress, rest.Ingress)
 	}
 }

@@ -24,6 +24,7 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	recordMS := fs.Float64("record-ms", -1, "processing time per record in ms (default: traffic.recordMs)")
 	capacity := fs.Bool("capacity", false, "also print the sustainable rate per source and the limit that binds")
 	output := fs.String("output", "table", "table or json")
+	ingress := fs.String("ingress", "", "price the sources behind this ingress, rest or http (default: the stack's hookline:ingress)")
 	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -38,6 +39,13 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	_, cfg, err := loadStack(*dir, *stack)
 	if err != nil {
 		return fail("%v", err)
+	}
+	switch *ingress {
+	case "":
+	case contract.IngressREST, contract.IngressHTTP:
+		cfg.Ingress = *ingress
+	default:
+		return fail("--ingress must be rest or http, got %q", *ingress)
 	}
 	t := ops.Traffic(cfg.Traffic)
 	for _, f := range []struct {
@@ -74,13 +82,13 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 		}{est, caps})
 		return 0
 	}
-	fmt.Fprintf(stdout, "stack %s: %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",
-		*stack, t.RPS, t.BodyKB, t.Groups, t.RecordMS)
+	fmt.Fprintf(stdout, "stack %s (ingress %s): %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",
+		*stack, cfg.Ingress, t.RPS, t.BodyKB, t.Groups, t.RecordMS)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tLOGS\tDYNAMODB\tAUTHORIZER\tTOTAL/MONTH\t")
+	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tLOGS\tDYNAMODB\tAUTHORIZER\tTOTAL/MONTH\tPER MILLION\t")
 	for _, c := range est.Sources {
-		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
-			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Logs, c.DynamoDB, c.Authorizer, c.Total)
+		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
+			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Logs, c.DynamoDB, c.Authorizer, c.Total, c.PerMillion)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\ntotal: $%.2f/month; the largest part is %s.\n(%s)\n", est.Total, est.Dominant, est.Note)

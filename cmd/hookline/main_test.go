@@ -249,6 +249,17 @@ func TestCost(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || doc.Cost.Total <= 0 || len(doc.Cost.Sources) != 2 || doc.Cost.Traffic.RPS != 1 {
 		t.Errorf("json: exit %d %s", code, out)
 	}
+	// The same sources priced on both ingresses: http's API line is $1.00
+	// per million, rest's $3.50.
+	_, httpOut, _ := runCLI("cost", "--stack", "dev", "--dir", "../..")
+	_, restOut, _ := runCLI("cost", "--stack", "dev", "--ingress", "rest", "--dir", "../..")
+	if !strings.Contains(httpOut, "ingress http") || !strings.Contains(httpOut, "PER MILLION") || !strings.Contains(httpOut, "$3.50") ||
+		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$6.00") {
+		t.Errorf("per-million figures (github: http $3.50, rest $6.00):\n%s\n%s", httpOut, restOut)
+	}
+	if code, _, errOut := runCLI("cost", "--ingress", "grpc", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "rest or http") {
+		t.Errorf("bad ingress: exit %d %s", code, errOut)
+	}
 	if code, _, errOut := runCLI("cost", "--body-kb", "257", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "256 KiB") {
 		t.Errorf("oversized body: exit %d %s", code, errOut)
 	}

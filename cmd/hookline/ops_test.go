@@ -163,3 +163,37 @@ func TestRedriveCommand(t *testing.T) {
 		t.Errorf("no outputs: exit %d %q", code, errOut)
 	}
 }
+
+// TestSendHTTPIngress: behind an HTTP API the sender reads SQS's own answer
+// (JSON or the query protocol's XML), and a failed mapping is explained.
+func TestSendHTTPIngress(t *testing.T) {
+	answer, status := "", http.StatusOK
+	var gotSig string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotSig = r.Header.Get("X-Hub-Signature-256")
+		w.Header().Set("x-amzn-RequestId", "rid-http")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	_ = os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	body := filepath.Join(t.TempDir(), "body.json")
+	_ = os.WriteFile(body, []byte(`{"action":"opened"}`), 0o644)
+	args := []string{"send", "--stack", "dev", "--source", "github", "--body", body, "--secret", "gh-secret",
+		"--url", srv.URL + "/github", "--header", "X-GitHub-Hook-ID=42", "--ca-file", ca, "--dir", "../.."}
+	for name, a := range map[string]string{
+		"json": `{"MD5OfMessageBody":"x","MessageId":"m-json","SequenceNumber":"1"}`,
+		"xml":  `<SendMessageResponse><SendMessageResult><MessageId>m-xml</MessageId></SendMessageResult><ResponseMetadata><RequestId>rid-x</RequestId></ResponseMetadata></SendMessageResponse>`,
+	} {
+		answer = a
+		code, out, errOut := runCLI(args...)
+		if code != 0 || !strings.Contains(out, "message id: m-"+name) || !strings.HasPrefix(gotSig, "sha256=") {
+			t.Errorf("%s answer: exit %d, signature %q\n%s%s", name, code, gotSig, out, errOut)
+		}
+	}
+	answer, status = `{"message":"Internal Server Error"}`, http.StatusInternalServerError
+	if code, _, errOut := runCLI(args...); code != 1 || !strings.Contains(errOut, "X-GitHub-Hook-ID") || !strings.Contains(errOut, "integrationErrorMessage") {
+		t.Errorf("failed mapping: exit %d, %q", code, errOut)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -185,8 +186,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer resp.Body.Close()
 	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var r struct{ Status, MessageID, RequestID, Error string }
-	_ = json.Unmarshal(respBody, &r)
+	r := parseSendResponse(respBody)
 	if r.RequestID == "" {
 		r.RequestID = resp.Header.Get("x-amzn-RequestId")
 	}
@@ -204,6 +204,10 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		415: fmt.Sprintf("content type %q not accepted; source %s accepts %s", h["Content-Type"], *source, strings.Join(src.ContentTypes, ", ")),
 		429: "throttled: the stage, method or usage plan rate was exceeded; retry later",
 	}[resp.StatusCode]
+	if cfg.HTTP() && resp.StatusCode >= 500 {
+		hint = fmt.Sprintf("the HTTP API could not queue the webhook: every value its mapping names must be in the request (headers %s), and values SQS refuses as group or deduplication ids are not rewritten; the access log's integrationErrorMessage says which",
+			strings.Join(src.Spec().HTTPRequiredHeaders(), ", "))
+	}
 	if hint == "" {
 		hint = strings.TrimSpace(string(respBody))
 	}
@@ -318,4 +322,26 @@ func clientCredentials(domain, id, secret string, scopes []string, caFile string
 		return "", fmt.Errorf("token endpoint answered %s %s", resp.Status, tok.Error)
 	}
 	return tok.AccessToken, nil
+}
+
+// sendResponse is what send reads from an answer: a REST API's JSON
+// ({"status","messageId","requestId","error"}) or, behind an HTTP API, SQS's
+// own SendMessage answer, in its JSON protocol ({"MessageId": ...}) or its
+// query protocol's XML (<SendMessageResponse>...<MessageId>).
+type sendResponse struct{ Status, MessageID, RequestID, Error string }
+
+func parseSendResponse(body []byte) sendResponse {
+	var r sendResponse
+	if json.Unmarshal(body, &r) == nil { // field names match case-insensitively: MessageId too
+		return r
+	}
+	var x struct {
+		MessageID string `xml:"SendMessageResult>MessageId"`
+		RequestID string `xml:"ResponseMetadata>RequestId"`
+		Error     string `xml:"Error>Message"`
+	}
+	if xml.Unmarshal(body, &x) == nil {
+		r.MessageID, r.RequestID, r.Error = x.MessageID, x.RequestID, x.Error
+	}
+	return r
 }
