@@ -167,7 +167,11 @@ func TestLifecycle(t *testing.T) {
 					t.Errorf("source %s queueUrl = %v", src.Name, m["queueUrl"])
 				}
 			}
-			if !up.Outputs["apiKeys"].Secret {
+			if cfg.HTTP() {
+				if _, has := up.Outputs["apiKeys"]; has || up.Outputs["ingress"].Value != "http" {
+					t.Errorf("http stack outputs: ingress %v, apiKeys %v", up.Outputs["ingress"].Value, up.Outputs["apiKeys"])
+				}
+			} else if !up.Outputs["apiKeys"].Secret {
 				t.Error("apiKeys is not a secret output")
 			}
 
@@ -238,49 +242,60 @@ func setSource(t *testing.T, raw map[string]string, name string, edit func(map[s
 }
 
 // TestSourceChangeRedeploys: changing a source's groupBy updates exactly its
-// integration, and replaces the API Deployment.
+// integration, and replaces the API Deployment, on either ingress.
 func TestSourceChangeRedeploys(t *testing.T) {
-	e := newEnv(t, "dev")
-	s := e.open(t)
-	if _, err := s.Up(ctx(t)); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		ingress, updated, replaced string
+	}{
+		{"http", "aws:apigatewayv2/integration:Integration requestParameters;aws:apigatewayv2/stage:Stage deploymentId", "aws:apigatewayv2/deployment:Deployment triggers"},
+		{"rest", "aws:apigateway/integration:Integration requestTemplates;aws:apigateway/stage:Stage deployment", "aws:apigateway/deployment:Deployment triggers"},
+	} {
+		t.Run(tc.ingress, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, "dev")
+			e.opts.Config["hookline:ingress"] = tc.ingress
+			s := e.open(t)
+			if _, err := s.Up(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			before := len(e.calls(t))
+			setSource(t, e.opts.Config, "github", func(m map[string]any) { m["groupBy"] = "header:X-GitHub-Hook-Installation-Target-ID" })
+			s = e.open(t)
+			pre, err := s.Preview(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pre.Changes["update"] != 2 || pre.Changes["replace"] != 1 || pre.Changes["create"] != 0 || pre.Changes["delete"] != 0 {
+				t.Errorf("preview: %v, want 2 updates (the integration, the stage) and 1 replace (the deployment)", pre.Changes)
+			}
+			var updated, replaced []string
+			for _, c := range e.calls(t)[before:] {
+				if c.Method != "Diff" || len(c.Changes) == 0 {
+					continue
+				}
+				if len(c.Replace) > 0 {
+					replaced = append(replaced, c.Type+" "+strings.Join(c.Replace, ","))
+				} else {
+					updated = append(updated, c.Type+" "+strings.Join(c.Changes, ","))
+				}
+			}
+			// Exactly the route's integration changes, and the stage moves to the new deployment.
+			if strings.Join(updated, ";") != tc.updated {
+				t.Errorf("updated: %v, want %s", updated, tc.updated)
+			}
+			if strings.Join(replaced, ";") != tc.replaced {
+				t.Errorf("replaced: %v, want %s", replaced, tc.replaced)
+			}
+			up, err := s.Up(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if up.Changes["replace"] != 1 || up.Changes["update"] != 2 {
+				t.Errorf("up: %v", up.Changes)
+			}
+			_, _ = s.Destroy(ctx(t))
+		})
 	}
-	before := len(e.calls(t))
-	setSource(t, e.opts.Config, "github", func(m map[string]any) { m["groupBy"] = "header:X-GitHub-Hook-Installation-Target-ID" })
-	s = e.open(t)
-	pre, err := s.Preview(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pre.Changes["update"] != 2 || pre.Changes["replace"] != 1 || pre.Changes["create"] != 0 || pre.Changes["delete"] != 0 {
-		t.Errorf("preview: %v, want 2 updates (the integration, the stage) and 1 replace (the deployment)", pre.Changes)
-	}
-	var updated, replaced []string
-	for _, c := range e.calls(t)[before:] {
-		if c.Method != "Diff" || len(c.Changes) == 0 {
-			continue
-		}
-		if len(c.Replace) > 0 {
-			replaced = append(replaced, c.Type+" "+strings.Join(c.Replace, ","))
-		} else {
-			updated = append(updated, c.Type+" "+strings.Join(c.Changes, ","))
-		}
-	}
-	// Exactly the route's integration changes, and the stage moves to the new deployment.
-	if strings.Join(updated, ";") != "aws:apigateway/integration:Integration requestTemplates;aws:apigateway/stage:Stage deployment" {
-		t.Errorf("updated: %v", updated)
-	}
-	if strings.Join(replaced, ";") != "aws:apigateway/deployment:Deployment triggers" {
-		t.Errorf("replaced: %v", replaced)
-	}
-	up, err := s.Up(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if up.Changes["replace"] != 1 || up.Changes["update"] != 2 {
-		t.Errorf("up: %v", up.Changes)
-	}
-	_, _ = s.Destroy(ctx(t))
 }
 
 // TestPolicyBlocksPreview: the real program, misconfigured from outside by a
@@ -445,26 +460,36 @@ func TestProviderRefusesWhatAWSRefuses(t *testing.T) {
 func TestAccessLogsNeedTheAccountRole(t *testing.T) {
 	none := func(context.Context, string) (string, error) { return "", nil }
 
-	e := newEnv(t, "dev")
-	delete(e.opts.Env, "HOOKLINE_FAKE_AWS_APIGW_ROLE")
+	noRole := func(ingress string) *env {
+		e := newEnv(t, "dev")
+		delete(e.opts.Env, "HOOKLINE_FAKE_AWS_APIGW_ROLE")
+		e.opts.Config["hookline:ingress"] = ingress
+		return e
+	}
+	e := noRole("rest")
 	e.opts.APIGatewayAccount = none
 	if _, err := e.open(t).Preview(ctx(t)); err == nil || !strings.Contains(err.Error(), "hookline:accessLogs: false in Pulumi.dev.yaml") {
 		t.Fatalf("preview without the role: %v", err)
 	}
 
-	e = newEnv(t, "dev")
-	delete(e.opts.Env, "HOOKLINE_FAKE_AWS_APIGW_ROLE")
+	e = noRole("rest")
 	e.opts.PolicyPack = ""
 	if _, err := e.open(t).Up(ctx(t)); err == nil || !strings.Contains(err.Error(), "CloudWatch Logs role ARN must be set in account settings to enable logging") {
 		t.Fatalf("up of a stage with access logs in an account without the role: %v", err)
 	}
 
-	e = newEnv(t, "dev")
-	delete(e.opts.Env, "HOOKLINE_FAKE_AWS_APIGW_ROLE")
+	e = noRole("rest")
 	e.opts.APIGatewayAccount = none
 	e.opts.Config["hookline:accessLogs"] = "false"
 	if _, err := e.open(t).Up(ctx(t)); err != nil {
 		t.Fatalf("up with access logs off: %v", err)
+	}
+
+	// An HTTP API's access logs do not use the role.
+	e = noRole("http")
+	e.opts.APIGatewayAccount = none
+	if _, err := e.open(t).Up(ctx(t)); err != nil {
+		t.Fatalf("up of an http stack with access logs in an account without the role: %v", err)
 	}
 }
 
