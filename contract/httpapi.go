@@ -126,9 +126,9 @@ type HTTPDifference struct{ Topic, REST, HTTP string }
 var HTTPDifferences = []HTTPDifference{
 	{"Header lookup", "any case, in the template", "any case (`${request.header.Name}`); repeated headers comma-joined"},
 	{"A named header or body value is absent", "group falls back to the source name; no event id means content-based deduplication",
-		"the request is not queued: every value the mapping names must be present"},
+		"the request is not queued (API Gateway answers with an error): every value the mapping names must be present"},
 	{"Group or event id SQS would refuse (space, non-ASCII, over 128)", "group id URL-encoded and cut to 128; such an event id is dropped (content-based deduplication)",
-		"passed as sent: SQS refuses the message (400)"},
+		"passed as sent: SQS refuses the message, and its error reaches the sender"},
 	{"`groupBy: body:`", "JSONPath on the whole body", "refused by the config: no fallback, and only the first 100 KB are read"},
 	{"`eventId: body:`", "JSONPath on the whole body", "JSONPath on the first 100 KB; the id must be present"},
 	{"A `\"` or `\\` in a header carried as an attribute", "escaped", "not escaped: breaks the attributes' JSON, the request is not queued"},

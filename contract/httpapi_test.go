@@ -3,6 +3,7 @@ package contract_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -142,6 +143,21 @@ func TestAcceptsContentType(t *testing.T) {
 	} {
 		if got := contract.AcceptsContentType(ct, acc); got != want {
 			t.Errorf("%q: %v, want %v", ct, got, want)
+		}
+	}
+}
+
+// TestREADMEStatesTheHTTPDifferences: the README's rest-vs-http contract
+// table is contract.HTTPDifferences, row for row.
+func TestREADMEStatesTheHTTPDifferences(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range contract.HTTPDifferences {
+		row := fmt.Sprintf("| %s | %s | %s |", d.Topic, d.REST, d.HTTP)
+		if !strings.Contains(string(b), row) {
+			t.Errorf("README lacks the row\n%s", row)
 		}
 	}
 }

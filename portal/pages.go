@@ -213,7 +213,7 @@ func (s *Server) pagePreview(w http.ResponseWriter, r *http.Request, id Identity
 		s.render(w, "stacks.html", map[string]any{"Identity": id, "Error": "sources: " + err.Error(), "Sample": r.FormValue("sources"), "Team": team, "SignedIn": true})
 		return
 	}
-	req := &Request{Env: r.FormValue("env"), Region: r.FormValue("region")}
+	req := &Request{Env: r.FormValue("env"), Region: r.FormValue("region"), Ingress: r.FormValue("ingress")}
 	for _, src := range sources {
 		b, _ := json.Marshal(src)
 		req.Sources = append(req.Sources, b)

@@ -548,3 +548,40 @@ func sseLines(t *testing.T, hs *httptest.Server, who, id string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestHTTPIngress: a team creates an HTTP API environment through the API;
+// what an HTTP API cannot honour is refused naming the field.
+func TestHTTPIngress(t *testing.T) {
+	hs := newPortal(t)
+	base := "/api/stacks/pay/web"
+	req := request("web", nil)
+	req["ingress"] = "http"
+	if code, v := call(t, hs, "pay", "POST", base+"/validate", req); code != 400 || v["field"] != "sources[0].auth.type" ||
+		!strings.Contains(fmt.Sprint(v["error"]), "HTTP API has no API keys") {
+		t.Fatalf("apiKey sources on http: %d %v", code, v)
+	}
+	for _, s := range req["sources"].([]any) {
+		s.(map[string]any)["auth"] = map[string]any{"type": "signature"}
+	}
+	code, v := call(t, hs, "pay", "POST", base+"/validate", req)
+	if code != 200 || len(v["policies"].([]any)) != 0 {
+		t.Fatalf("validate: %d %v", code, v)
+	}
+	_, j := call(t, hs, "pay", "POST", base+"/preview", req)
+	if j = wait(t, hs, "pay", j); j["status"] != "succeeded" {
+		t.Fatalf("preview job: %v", j)
+	}
+	_, j = call(t, hs, "pay", "POST", base+"/apply", req)
+	j = wait(t, hs, "pay", j)
+	outs, _ := j["outputs"].(map[string]any)
+	if j["status"] != "succeeded" || outs["ingress"] != "http" || !strings.HasPrefix(fmt.Sprint(outs["endpoint"]), "https://") {
+		t.Fatalf("apply job: %v", j)
+	}
+	if _, has := outs["apiKeys"]; has {
+		t.Errorf("an http stack shows API keys: %v", outs["apiKeys"])
+	}
+	_, j = call(t, hs, "pay", "POST", base+"/destroy", map[string]any{"confirm": "pay-web"})
+	if j = wait(t, hs, "pay", j); j["status"] != "succeeded" {
+		t.Errorf("destroy: %v", j)
+	}
+}

@@ -18,8 +18,10 @@ import (
 // Request describes a team's webhook environment: the stack config's keys,
 // without the namespace, plus the environment name.
 type Request struct {
-	Env              string                `json:"env"`
-	Region           string                `json:"region"`
+	Env    string `json:"env"`
+	Region string `json:"region"`
+	// Ingress is rest (a REST API, the default) or http (an HTTP API).
+	Ingress          string                `json:"ingress,omitempty"`
 	Throttle         *stackconfig.Throttle `json:"throttle,omitempty"`
 	LogRetentionDays int                   `json:"logRetentionDays,omitempty"`
 	AlarmEmails      []string              `json:"alarmEmails,omitempty"`
@@ -67,6 +69,9 @@ func (r *Request) Config(team string) (map[string]string, *stackconfig.Config, e
 	put := func(key string, v any) {
 		b, _ := json.Marshal(v)
 		raw["hookline:"+key] = string(b)
+	}
+	if r.Ingress != "" {
+		raw["hookline:ingress"] = r.Ingress
 	}
 	put("sources", r.Sources)
 	if r.Throttle != nil {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/ops"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // costCmd estimates a stack's monthly cost, and with --capacity what each
@@ -43,6 +45,23 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	switch *ingress {
 	case "":
 	case contract.IngressREST, contract.IngressHTTP:
+		if *ingress == contract.IngressHTTP && !cfg.HTTP() {
+			for _, s := range cfg.Sources {
+				var why []string
+				if s.Auth.Type == stackconfig.AuthAPIKey {
+					why = append(why, "auth apiKey")
+				}
+				if s.Auth.UsagePlan != nil && s.Auth.Type != stackconfig.AuthAPIKey {
+					why = append(why, "a usage plan")
+				}
+				for _, p := range s.Spec().CheckHTTP() {
+					why = append(why, p[0]+" "+s.GroupBy.String())
+				}
+				if len(why) > 0 {
+					fmt.Fprintf(stderr, "note: source %s has %s, which an HTTP API cannot honour: priced as if changed (see \"Choosing an ingress\" in the README)\n", s.Name, strings.Join(why, ", "))
+				}
+			}
+		}
 		cfg.Ingress = *ingress
 	default:
 		return fail("--ingress must be rest or http, got %q", *ingress)
