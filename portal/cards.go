@@ -89,6 +89,12 @@ func sourceCard(cfg *stackconfig.Config, s stackconfig.Source, endpoint, dlqURL 
 		c.Paste = append(c.Paste, Paste{"URL", target, ""})
 	}
 	c.Paste = append(c.Paste, Paste{"Content type", contentType, ""})
+	if cfg.HTTP() {
+		// An HTTP API's mapping cannot fall back: a request without one of
+		// these is not queued.
+		c.Paste = append(c.Paste, Paste{"Required headers", strings.Join(s.Spec().HTTPRequiredHeaders(), ", "),
+			"an HTTP API queues a webhook only when every header its mapping names is present"})
+	}
 	if sc := s.Signature.Scheme; sc.SignsBody() {
 		headers := strings.Join(sc.SignatureHeaders(s.Signature.Header), ", ")
 		c.Paste = append(c.Paste, Paste{"Signing secret", "<the sender's signing secret>", fmt.Sprintf(

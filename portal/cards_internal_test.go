@@ -83,3 +83,34 @@ func TestSourceCards(t *testing.T) {
 		t.Errorf("without a DLQ URL there is no DLQ link: %v", orders.Links)
 	}
 }
+
+// TestHTTPSourceCards: on an HTTP API the card lists the headers every
+// request must carry (the mapping has no fallback); a REST card does not.
+func TestHTTPSourceCards(t *testing.T) {
+	req := &Request{Env: "web", Region: "eu-west-1", Ingress: "http", Sources: []json.RawMessage{
+		json.RawMessage(`{"name":"gh","auth":{"type":"signature"},"signature":{"scheme":"github"},"groupBy":"header:X-GitHub-Hook-ID"}`),
+	}}
+	_, cfg, err := req.Config("pay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := sourceCards(cfg, nil)[0]
+	found := false
+	for _, p := range card.Paste {
+		if p.Field == "Required headers" && p.Value == "Content-Type, X-GitHub-Hook-ID, X-GitHub-Delivery, X-Hub-Signature-256" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("http card: %+v", card.Paste)
+	}
+	req.Ingress = ""
+	if _, cfg, err = req.Config("pay"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range sourceCards(cfg, nil)[0].Paste {
+		if p.Field == "Required headers" {
+			t.Errorf("rest card lists required headers: %+v", p)
+		}
+	}
+}
