@@ -19,6 +19,23 @@ type MonitoringArgs struct {
 	// DependsOn are the resources the alarms watch, so alarms are created
 	// after (and removed before) them.
 	DependsOn []pulumi.Resource
+	// APIID is the HTTP API's id (ingress http): its metrics are keyed by
+	// ApiId, not by the API's name as a REST API's are.
+	APIID pulumi.StringInput
+}
+
+// HTTPAPIIDDimension stands for the HTTP API's id in AlarmSpecs and
+// DashboardBody until the API exists (NewMonitoring fills it in).
+const HTTPAPIIDDimension = "<http api id>"
+
+// apiMetrics are the API's metric names and dimensions: a REST API's
+// (4XXError, 5XXError; ApiName) or an HTTP API's (4xx, 5xx; ApiId), as AWS
+// documents each.
+func apiMetrics(c *stackconfig.Config, apiID string) (m4xx, m5xx, dimension, value string) {
+	if c.HTTP() {
+		return "4xx", "5xx", "ApiId", apiID
+	}
+	return "4XXError", "5XXError", "ApiName", c.APIName()
 }
 
 // Monitoring is a stack's alarms (per source: DLQ not empty, oldest message
@@ -97,18 +114,20 @@ func AlarmSpecs(c *stackconfig.Config) []AlarmSpec {
 			Statistic:  "Sum", Threshold: ForgeryAlarmThreshold, Periods: 1,
 		})
 	}
+	_, m5xx, dim, val := apiMetrics(c, HTTPAPIIDDimension)
 	out = append(out, AlarmSpec{
 		Name:        c.StackAlarmName("api-5xx"),
 		Description: "The webhook API answered 5XX: senders will retry, but check the integration.",
-		Namespace:   "AWS/ApiGateway", Metric: "5XXError",
-		Dimensions: map[string]string{"ApiName": c.APIName(), "Stage": StageName},
+		Namespace:   "AWS/ApiGateway", Metric: m5xx,
+		Dimensions: map[string]string{dim: val, "Stage": StageName},
 		Statistic:  "Sum", Threshold: 0, Periods: 1,
 	})
 	return out
 }
 
-// DashboardBody renders the stack's CloudWatch dashboard.
-func DashboardBody(c *stackconfig.Config) string {
+// DashboardBody renders the stack's CloudWatch dashboard; apiID is the HTTP
+// API's id (ignored on a REST API, whose metrics are keyed by name).
+func DashboardBody(c *stackconfig.Config, apiID string) string {
 	type widget struct {
 		Type       string         `json:"type"`
 		X          int            `json:"x"`
@@ -122,15 +141,15 @@ func DashboardBody(c *stackconfig.Config) string {
 			"title": title, "region": c.Region, "view": "timeSeries", "stat": "Sum", "period": 60, "metrics": metrics,
 		}}
 	}
-	api := c.APIName()
+	m4xx, m5xx, dim, api := apiMetrics(c, apiID)
 	ws := []widget{
 		metricWidget(0, 0, "API requests", [][]any{
-			{"AWS/ApiGateway", "Count", "ApiName", api, "Stage", StageName},
-			{".", "4XXError", ".", ".", ".", "."},
-			{".", "5XXError", ".", ".", ".", "."},
+			{"AWS/ApiGateway", "Count", dim, api, "Stage", StageName},
+			{".", m4xx, ".", ".", ".", "."},
+			{".", m5xx, ".", ".", ".", "."},
 		}),
 		metricWidget(8, 0, "API latency (p99)", [][]any{
-			{"AWS/ApiGateway", "Latency", "ApiName", api, "Stage", StageName, map[string]any{"stat": "p99"}},
+			{"AWS/ApiGateway", "Latency", dim, api, "Stage", StageName, map[string]any{"stat": "p99"}},
 			{".", "IntegrationLatency", ".", ".", ".", ".", map[string]any{"stat": "p99"}},
 		}),
 	}
@@ -194,13 +213,24 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	}
 
 	actions := pulumi.Array{m.Topic.Arn}
+	if c.HTTP() && args.APIID == nil {
+		return nil, fmt.Errorf("monitoring %s: APIID is required on ingress http", name)
+	}
 	for _, a := range AlarmSpecs(c) {
+		dims := pulumi.StringMap{}
+		for k, v := range a.Dimensions {
+			if v == HTTPAPIIDDimension {
+				dims[k] = args.APIID
+			} else {
+				dims[k] = pulumi.String(v)
+			}
+		}
 		alarm, err := cloudwatch.NewMetricAlarm(ctx, a.Name, &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(a.Name),
 			AlarmDescription:   pulumi.String(a.Description),
 			Namespace:          pulumi.String(a.Namespace),
 			MetricName:         pulumi.String(a.Metric),
-			Dimensions:         pulumi.ToStringMap(a.Dimensions),
+			Dimensions:         dims,
 			Statistic:          pulumi.String(a.Statistic),
 			Period:             pulumi.Int(60),
 			EvaluationPeriods:  pulumi.Int(a.Periods),
@@ -217,9 +247,13 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		m.Alarms = append(m.Alarms, alarm)
 	}
 
+	var body pulumi.StringInput = pulumi.String(DashboardBody(c, ""))
+	if c.HTTP() {
+		body = args.APIID.ToStringOutput().ApplyT(func(id string) string { return DashboardBody(c, id) }).(pulumi.StringOutput)
+	}
 	dash, err := cloudwatch.NewDashboard(ctx, name+"-dashboard", &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(c.DashboardName()),
-		DashboardBody: pulumi.String(DashboardBody(c)),
+		DashboardBody: body,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create dashboard: %w", err)

@@ -721,3 +721,24 @@ func checkHTTPAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		t.Errorf("domain: %v", domains)
 	}
 }
+
+// TestHTTPAPIMetrics: an HTTP API publishes 4xx/5xx keyed by ApiId (not a
+// REST API's 4XXError/5XXError keyed by ApiName); the 5xx alarm and the
+// dashboard of an http stack watch those, with the API's id.
+func TestHTTPAPIMetrics(t *testing.T) {
+	res := runPlan(t, "..", "dev")
+	apiID, _ := res.Find("aws:apigatewayv2/stage:Stage")[0].Inputs["apiId"].(string) // the API's id
+	alarm := find(t, res.Find("aws:cloudwatch/metricAlarm:MetricAlarm"), "hookline-dev-api-5xx")
+	if alarm.Inputs["metricName"] != "5xx" || path(alarm.Inputs, "dimensions.ApiId") != apiID || path(alarm.Inputs, "dimensions.Stage") != infra.StageName {
+		t.Errorf("5xx alarm of an http stack: %v %v (api id %s)", alarm.Inputs["metricName"], alarm.Inputs["dimensions"], apiID)
+	}
+	body, _ := res.Find("aws:cloudwatch/dashboard:Dashboard")[0].Inputs["dashboardBody"].(string)
+	if !strings.Contains(body, `"ApiId","`+apiID+`"`) || !strings.Contains(body, `"5xx"`) || strings.Contains(body, "5XXError") {
+		t.Errorf("dashboard of an http stack: %s", body)
+	}
+	rest := runPlan(t, writeStack(t, "dev", asREST), "dev")
+	alarm = find(t, rest.Find("aws:cloudwatch/metricAlarm:MetricAlarm"), "hookline-dev-api-5xx")
+	if alarm.Inputs["metricName"] != "5XXError" || path(alarm.Inputs, "dimensions.ApiName") != "hookline-dev-api" {
+		t.Errorf("5xx alarm of a rest stack: %v %v", alarm.Inputs["metricName"], alarm.Inputs["dimensions"])
+	}
+}

@@ -147,11 +147,11 @@ func TestAlarmSpecsAndDashboard(t *testing.T) {
 			t.Errorf("alarm %s lacks a description or dimensions", a.Name)
 		}
 	}
-	d := decode(t, infra.DashboardBody(c))
+	d := decode(t, infra.DashboardBody(c, ""))
 	if n := len(d["widgets"].([]any)); n != 2+3*len(c.Sources) {
 		t.Errorf("dashboard has %d widgets", n)
 	}
-	if !strings.Contains(infra.DashboardBody(c), "hookline-prod-payments-dlq.fifo") {
+	if !strings.Contains(infra.DashboardBody(c, ""), "hookline-prod-payments-dlq.fifo") {
 		t.Error("dashboard does not show the DLQ")
 	}
 }

@@ -107,7 +107,11 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 		}
 		w.Endpoint = w.Domain.URL
 	}
-	if w.Monitoring, err = NewMonitoring(ctx, name+"-monitoring", &MonitoringArgs{Config: c, DependsOn: append(watched, stage)}, parent); err != nil {
+	ma := &MonitoringArgs{Config: c, DependsOn: append(watched, stage)}
+	if w.HTTP != nil {
+		ma.APIID = w.HTTP.ID.ToStringOutput()
+	}
+	if w.Monitoring, err = NewMonitoring(ctx, name+"-monitoring", ma, parent); err != nil {
 		return nil, err
 	}
 	if err := ctx.RegisterResourceOutputs(w, pulumi.Map{"endpoint": w.Endpoint}); err != nil {

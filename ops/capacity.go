@@ -45,6 +45,9 @@ func SourceCapacity(c *stackconfig.Config, s stackconfig.Source, groups int, rec
 	why := "stage throttle / account default"
 	if s.Throttle != nil && s.Throttle.RateLimit < api {
 		api, why = s.Throttle.RateLimit, "method throttle"
+		if c.HTTP() {
+			why = "route throttle"
+		}
 	}
 	if s.Auth.UsagePlan != nil && s.Auth.UsagePlan.RateLimit < api {
 		api, why = s.Auth.UsagePlan.RateLimit, "usage plan throttle"
