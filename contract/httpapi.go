@@ -152,3 +152,34 @@ func AcceptsContentType(header string, accepted []string) bool {
 	}
 	return false
 }
+
+// HTTPRefusal says why an HTTP API would not queue req for this source, as
+// far as the contract can tell ("" when it would): a value its mapping names
+// is absent, a group or deduplication id SQS refuses, or a header carried as
+// an attribute that would break the attributes' JSON. hookline invoke
+// checks a local request with it.
+func (s Spec) HTTPRefusal(req Request) string {
+	for _, h := range s.HTTPRequiredHeaders() {
+		v := req.Select(Selector{Kind: KindHeader, Name: h})
+		if v == "" {
+			return "header " + h + " is missing: the HTTP API's mapping names it"
+		}
+		if strings.ContainsAny(v, `"\`) {
+			return "header " + h + " holds a quote or backslash, which breaks the message attributes' JSON"
+		}
+	}
+	if s.EventID.Kind == KindBody && req.Select(s.EventID) == "" {
+		return "the body has no " + s.EventID.Name + ": the HTTP API's mapping names it as the event id"
+	}
+	if s.GroupBy.Kind == KindHeader {
+		if v := req.Select(s.GroupBy); !ValidID(v) {
+			return fmt.Sprintf("group id %q is not one SQS accepts (1-128 printable ASCII characters, no space)", v)
+		}
+	}
+	if !s.EventID.IsZero() {
+		if v := req.Select(s.EventID); !ValidID(v) {
+			return fmt.Sprintf("event id %q is not a deduplication id SQS accepts (1-128 printable ASCII characters, no space)", v)
+		}
+	}
+	return ""
+}

@@ -161,3 +161,40 @@ func TestREADMEStatesTheHTTPDifferences(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPRefusal: what hookline invoke reports an HTTP API would refuse
+// agrees with the model of its mapping: a request it passes resolves every
+// value, one it refuses does not or breaks the attributes.
+func TestHTTPRefusal(t *testing.T) {
+	s := githubSpec()
+	good := func() contract.Request {
+		return contract.Request{
+			Headers: map[string]string{"content-type": "application/json", "x-github-hook-id": "42", "x-hub-signature-256": "sha256=abc"},
+			Body:    []byte(`{"delivery":"evt-7"}`), RequestID: "r", SourceIP: "192.0.2.1", ReceivedAt: time.Now(),
+		}
+	}
+	if why := s.HTTPRefusal(good()); why != "" {
+		t.Fatalf("a complete request refused: %s", why)
+	}
+	for name, edit := range map[string]func(*contract.Request){
+		"no group header":     func(r *contract.Request) { delete(r.Headers, "x-github-hook-id") },
+		"no signature":        func(r *contract.Request) { delete(r.Headers, "x-hub-signature-256") },
+		"no event id":         func(r *contract.Request) { r.Body = []byte(`{"action":"opened"}`) },
+		"group with a space":  func(r *contract.Request) { r.Headers["x-github-hook-id"] = "acme corp" },
+		"quoted content type": func(r *contract.Request) { r.Headers["content-type"] = `application/json; charset="utf-8"` },
+		"event id over 128":   func(r *contract.Request) { r.Body = []byte(`{"delivery":"` + strings.Repeat("e", 129) + `"}`) },
+	} {
+		r := good()
+		edit(&r)
+		if why := s.HTTPRefusal(r); why == "" {
+			t.Errorf("%s: not refused", name)
+		}
+	}
+	p := s.HTTPRequestParameters("u")
+	r := good()
+	for _, k := range []string{"MessageGroupId", "MessageDeduplicationId", "MessageAttributes"} {
+		if _, err := resolveHTTP(t, p[k], r); err != nil {
+			t.Errorf("%s of a request HTTPRefusal passes: %v", k, err)
+		}
+	}
+}

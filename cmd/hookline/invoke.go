@@ -109,6 +109,13 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	if err := sign(req.Headers, scheme, src.Signature, *secret, req.Select(src.EventID), now, body); err != nil {
 		return fail("sign: %v", err)
 	}
+	if cfg.HTTP() {
+		// What the REST template would fall back from, an HTTP API refuses.
+		if why := src.Spec().HTTPRefusal(req); why != "" {
+			fmt.Fprintf(stderr, "hookline invoke: the HTTP API would not queue this request: %s\n", why)
+			return 1
+		}
+	}
 	record := src.Spec().Simulate(req, "local-"+randHex(8))
 	payload, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{record}})
 	if err != nil {

@@ -16,14 +16,9 @@ func runCLI(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// everyType lists the AWS types the issue asks the plan to show.
-var everyType = []string{
-	"aws:apigateway/restApi:RestApi", "aws:apigateway/requestValidator:RequestValidator",
-	"aws:apigateway/deployment:Deployment", "aws:apigateway/stage:Stage", "aws:apigateway/methodSettings:MethodSettings",
-	"aws:apigateway/resource:Resource", "aws:apigateway/method:Method", "aws:apigateway/integration:Integration",
-	"aws:apigateway/methodResponse:MethodResponse", "aws:apigateway/integrationResponse:IntegrationResponse",
-	"aws:apigateway/usagePlan:UsagePlan", "aws:apigateway/apiKey:ApiKey", "aws:apigateway/usagePlanKey:UsagePlanKey",
-	"aws:apigateway/response:Response",
+// common lists the AWS types every stack's plan shows; restTypes and
+// httpTypes those of its ingress (prod is rest, dev http).
+var common = []string{
 	"aws:sqs/queue:Queue", "aws:sqs/queuePolicy:QueuePolicy", "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
 	"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
 	"aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping",
@@ -31,11 +26,23 @@ var everyType = []string{
 	"aws:sns/topic:Topic", "aws:dynamodb/table:Table",
 }
 
-var prodOnly = []string{
+var restTypes = []string{
+	"aws:apigateway/restApi:RestApi", "aws:apigateway/requestValidator:RequestValidator",
+	"aws:apigateway/deployment:Deployment", "aws:apigateway/stage:Stage", "aws:apigateway/methodSettings:MethodSettings",
+	"aws:apigateway/resource:Resource", "aws:apigateway/method:Method", "aws:apigateway/integration:Integration",
+	"aws:apigateway/methodResponse:MethodResponse", "aws:apigateway/integrationResponse:IntegrationResponse",
+	"aws:apigateway/usagePlan:UsagePlan", "aws:apigateway/apiKey:ApiKey", "aws:apigateway/usagePlanKey:UsagePlanKey",
+	"aws:apigateway/response:Response",
 	"aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
 	"aws:apigateway/domainName:DomainName", "aws:apigateway/basePathMapping:BasePathMapping",
 	"aws:route53/record:Record", "aws:apigateway/account:Account", "aws:apigateway/authorizer:Authorizer",
 	"aws:sns/topicSubscription:TopicSubscription", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+}
+
+var httpTypes = []string{
+	"aws:apigatewayv2/api:Api", "aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route",
+	"aws:apigatewayv2/authorizer:Authorizer", "aws:apigatewayv2/deployment:Deployment", "aws:apigatewayv2/stage:Stage",
+	"aws:lambda/permission:Permission",
 }
 
 func TestPlanJSON(t *testing.T) {
@@ -85,13 +92,18 @@ func TestPlanJSON(t *testing.T) {
 				_ = json.Unmarshal(r["type"], &typ)
 				types[typ] = true
 			}
-			want := everyType
+			want, other := append(append([]string(nil), common...), httpTypes...), restTypes
 			if stack == "prod" {
-				want = append(append([]string(nil), everyType...), prodOnly...)
+				want, other = append(append([]string(nil), common...), restTypes...), httpTypes
 			}
 			for _, typ := range want {
 				if !types[typ] {
 					t.Errorf("no %s in the %s plan", typ, stack)
+				}
+			}
+			for _, typ := range other {
+				if types[typ] && typ != "aws:lambda/permission:Permission" {
+					t.Errorf("%s in the %s plan, which is of the other ingress", typ, stack)
 				}
 			}
 			if strings.Contains(out, `"value"`) && !strings.Contains(out, `[secret]`) {
@@ -164,12 +176,24 @@ func TestInvoke(t *testing.T) {
 	_ = os.WriteFile(bad, []byte(`{"id":"evt_2",`), 0o644)
 
 	code, out, errOut := runCLI("invoke", "--stack", "dev", "--source", "payments", "--body", good, "--dir", "../..")
-	if code != 0 || !strings.Contains(out, "outcome:  ok") || !strings.Contains(out, "group cus_1") || !strings.Contains(out, "init:") {
+	if code != 0 || !strings.Contains(out, "outcome:  ok") || !strings.Contains(out, "group payments") || !strings.Contains(out, "init:") {
 		t.Errorf("good body: exit %d\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = runCLI("invoke", "--stack", "dev", "--source", "payments", "--body", bad, "--dir", "../..")
+	// On http (dev) a body without the event id its mapping reads is refused
+	// at the edge; the handler's refusal of a malformed body shows on rest.
+	code, _, errOut = runCLI("invoke", "--stack", "dev", "--source", "payments", "--body", bad, "--dir", "../..")
+	if code != 1 || !strings.Contains(errOut, "would not queue this request: the body has no $.id") {
+		t.Errorf("malformed body on http: exit %d %s", code, errOut)
+	}
+	code, out, errOut = runCLI("invoke", "--stack", "prod", "--source", "vendors", "--body", bad, "--header", "X-Vendor-Account=acme", "--dir", "../..")
 	if code != 1 || !strings.Contains(out, "outcome:  reject (malformed-body)") || !strings.Contains(out, "moved to the DLQ: malformed-body") {
 		t.Errorf("malformed body: exit %d\n%s%s", code, out, errOut)
+	}
+	// dev is an http stack: a request its mapping cannot resolve is refused
+	// as the HTTP API would refuse it, before anything runs.
+	code, _, errOut = runCLI("invoke", "--stack", "dev", "--source", "github", "--body", good, "--dir", "../..")
+	if code != 1 || !strings.Contains(errOut, "would not queue this request: header X-GitHub-Hook-ID is missing") {
+		t.Errorf("github without its group header: exit %d %s", code, errOut)
 	}
 	code, _, errOut = runCLI("invoke", "--stack", "dev", "--source", "nope", "--body", good, "--dir", "../..")
 	if code != 2 || !strings.Contains(errOut, `no source "nope"`) {
