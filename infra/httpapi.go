@@ -6,7 +6,6 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/contract"
@@ -68,15 +67,8 @@ func NewHttpAPI(ctx *pulumi.Context, name string, args *HttpAPIArgs, opts ...pul
 	if err != nil {
 		return nil, fmt.Errorf("create http api: %w", err)
 	}
-	if c.AccessLogsOn() {
-		h.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
-			Name:            pulumi.String(c.AccessLogGroup()),
-			RetentionInDays: pulumi.Int(c.LogRetentionDays),
-			Tags:            tagMap(c),
-		}, parent)
-		if err != nil {
-			return nil, fmt.Errorf("create access log group: %w", err)
-		}
+	if h.AccessLog, err = accessLogGroup(ctx, name, c, parent); err != nil {
+		return nil, err
 	}
 	h.ID, h.Endpoint, h.ExecutionArn = h.API.ID(), h.API.ApiEndpoint, h.API.ExecutionArn
 	if err := ctx.RegisterResourceOutputs(h, pulumi.Map{
@@ -94,21 +86,9 @@ func NewHttpAPI(ctx *pulumi.Context, name string, args *HttpAPIArgs, opts ...pul
 func (src *Source) httpRoute(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, api *HttpAPI, authorizer pulumi.IDInput, caller Caller) error {
 	parent := pulumi.Parent(src)
 	r := src.HTTPRoute
-	role, err := iam.NewRole(ctx, name+"-apigw", &iam.RoleArgs{
-		Name:             pulumi.String(c.IntegrationRoleName(s)),
-		AssumeRolePolicy: pulumi.String(AssumeRolePolicy("apigateway.amazonaws.com")),
-		Tags:             tagMap(c),
-	}, parent)
+	role, sendPolicy, err := src.sendRole(ctx, name, c, s, caller)
 	if err != nil {
-		return fmt.Errorf("create api gateway role for %s: %w", s.Name, err)
-	}
-	sendPolicy, err := iam.NewRolePolicy(ctx, name+"-apigw-send", &iam.RolePolicyArgs{
-		Role:   role.ID(),
-		Name:   pulumi.String("send-to-" + s.Name),
-		Policy: pulumi.String(SendOnlyPolicy(c.QueueARN(caller.Partition, caller.Account, c.QueueName(s)))),
-	}, parent)
-	if err != nil {
-		return fmt.Errorf("create send policy for %s: %w", s.Name, err)
+		return err
 	}
 	params := pulumi.ToStringMap(r.RequestParameters)
 	params["QueueUrl"] = src.Queue.Url

@@ -102,15 +102,8 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 		r.GatewayResponses = append(r.GatewayResponses, resp)
 	}
 
-	if c.AccessLogsOn() {
-		r.AccessLog, err = cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
-			Name:            pulumi.String(c.AccessLogGroup()),
-			RetentionInDays: pulumi.Int(c.LogRetentionDays),
-			Tags:            tagMap(c),
-		}, parent)
-		if err != nil {
-			return nil, fmt.Errorf("create access log group: %w", err)
-		}
+	if r.AccessLog, err = accessLogGroup(ctx, name, c, parent); err != nil {
+		return nil, err
 	}
 
 	if c.ManageAPIGatewayAccount {
@@ -146,4 +139,21 @@ func NewRestAPI(ctx *pulumi.Context, name string, args *RestAPIArgs, opts ...pul
 		return nil, err
 	}
 	return r, nil
+}
+
+// accessLogGroup is the stage's access log group, with the stack's
+// retention; nil when the stack turns access logs off. Either ingress.
+func accessLogGroup(ctx *pulumi.Context, name string, c *stackconfig.Config, parent pulumi.ResourceOption) (*cloudwatch.LogGroup, error) {
+	if !c.AccessLogsOn() {
+		return nil, nil
+	}
+	lg, err := cloudwatch.NewLogGroup(ctx, name+"-access", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(c.AccessLogGroup()),
+		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+		Tags:            tagMap(c),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create access log group: %w", err)
+	}
+	return lg, nil
 }

@@ -185,27 +185,38 @@ func (src *Source) queues(ctx *pulumi.Context, name string, c *stackconfig.Confi
 	return nil
 }
 
-// route adds POST /<source> with its AWS integration into SQS SendMessage.
-func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, api *RestAPI, authorizer pulumi.IDInput, caller Caller) error {
+// sendRole is the role API Gateway assumes to send to the source's queue:
+// sqs:SendMessage on that queue only, on either ingress.
+func (src *Source) sendRole(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, caller Caller) (*iam.Role, *iam.RolePolicy, error) {
 	parent := pulumi.Parent(src)
-	r := src.Route
-
 	role, err := iam.NewRole(ctx, name+"-apigw", &iam.RoleArgs{
 		Name:             pulumi.String(c.IntegrationRoleName(s)),
 		AssumeRolePolicy: pulumi.String(AssumeRolePolicy("apigateway.amazonaws.com")),
 		Tags:             tagMap(c),
 	}, parent)
 	if err != nil {
-		return fmt.Errorf("create api gateway role for %s: %w", s.Name, err)
+		return nil, nil, fmt.Errorf("create api gateway role for %s: %w", s.Name, err)
 	}
-	sendPolicy, err := iam.NewRolePolicy(ctx, name+"-apigw-send", &iam.RolePolicyArgs{
+	policy, err := iam.NewRolePolicy(ctx, name+"-apigw-send", &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Name: pulumi.String("send-to-" + s.Name),
 		// Written from known parts, so the pack judges it at preview.
 		Policy: pulumi.String(SendOnlyPolicy(c.QueueARN(caller.Partition, caller.Account, c.QueueName(s)))),
 	}, parent)
 	if err != nil {
-		return fmt.Errorf("create send policy for %s: %w", s.Name, err)
+		return nil, nil, fmt.Errorf("create send policy for %s: %w", s.Name, err)
+	}
+	return role, policy, nil
+}
+
+// route adds POST /<source> with its AWS integration into SQS SendMessage.
+func (src *Source) route(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, api *RestAPI, authorizer pulumi.IDInput, caller Caller) error {
+	parent := pulumi.Parent(src)
+	r := src.Route
+
+	role, sendPolicy, err := src.sendRole(ctx, name, c, s, caller)
+	if err != nil {
+		return err
 	}
 
 	res, err := apigateway.NewResource(ctx, name+"-resource", &apigateway.ResourceArgs{
