@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -740,5 +741,70 @@ func TestHTTPAPIMetrics(t *testing.T) {
 	alarm = find(t, rest.Find("aws:cloudwatch/metricAlarm:MetricAlarm"), "hookline-dev-api-5xx")
 	if alarm.Inputs["metricName"] != "5XXError" || path(alarm.Inputs, "dimensions.ApiName") != "hookline-dev-api" {
 		t.Errorf("5xx alarm of a rest stack: %v %v", alarm.Inputs["metricName"], alarm.Inputs["dimensions"])
+	}
+}
+
+// TestHTTPStackWithEveryAuthKind: prod's sources behind an HTTP API, as a
+// team would move them (vendors' apiKey dropped, payments without a usage
+// plan or body group, partners with its app client ids): JWT, IAM, token
+// and signature routes, and a v2 custom domain with TLS 1.2.
+func TestHTTPStackWithEveryAuthKind(t *testing.T) {
+	raw, _, err := stackconfig.ReadStackFile("..", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw["hookline:ingress"] = "http"
+	delete(raw, "hookline:manageApiGatewayAccount")
+	var sources []map[string]any
+	if err := json.Unmarshal([]byte(raw["hookline:sources"]), &sources); err != nil {
+		t.Fatal(err)
+	}
+	var kept []map[string]any
+	for _, s := range sources {
+		auth, _ := s["auth"].(map[string]any)
+		switch s["name"] {
+		case "vendors":
+			continue
+		case "payments":
+			delete(auth, "usagePlan")
+			s["groupBy"] = "source"
+			s["throttle"] = map[string]any{"rateLimit": 500, "burstLimit": 250}
+		case "partners":
+			auth["audiences"] = []string{"4h3k2j1l0abcdefghij"}
+		}
+		kept = append(kept, s)
+	}
+	b, _ := json.Marshal(kept)
+	raw["hookline:sources"] = string(b)
+	res, err := plan.Run(plan.Options{Dir: "..", Stack: "prod", Config: raw, Handler: harness.StubHandler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Policies) != 0 {
+		t.Errorf("findings: %v", res.Policies)
+	}
+	checkAPI(t, res, res.Config)
+	checkOutputs(t, res, res.Config)
+	jwt := find(t, res.Find("aws:apigatewayv2/authorizer:Authorizer"), "hookline-partners-authorizer")
+	if jwt.Inputs["authorizerType"] != "JWT" ||
+		path(jwt.Inputs, "jwtConfiguration.issuer") != "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123" ||
+		fmt.Sprint(path(jwt.Inputs, "jwtConfiguration.audiences")) != "[4h3k2j1l0abcdefghij]" {
+		t.Errorf("jwt authorizer: %v", jwt.Inputs)
+	}
+	r := find(t, res.Find("aws:apigatewayv2/route:Route"), "hookline-partners-route")
+	if fmt.Sprint(r.Inputs["authorizationScopes"]) != "[webhooks/write]" {
+		t.Errorf("partners route scopes: %v", r.Inputs["authorizationScopes"])
+	}
+	aliases := 0
+	for _, rec := range res.Find("aws:route53/record:Record") {
+		if a, ok := path(rec.Inputs, "aliases").([]any); ok && len(a) == 1 {
+			aliases++
+			if name, _ := a[0].(map[string]any)["name"].(string); !strings.HasPrefix(name, "d-") {
+				t.Errorf("alias %s targets %v, not the v2 domain's target", rec.Name, a)
+			}
+		}
+	}
+	if aliases != 2 {
+		t.Errorf("%d alias records, want A and AAAA", aliases)
 	}
 }
