@@ -253,7 +253,11 @@ func TestBrowser(t *testing.T) {
 	step("apply", chromedp.KeyEvent(kb.Enter))
 	waitFor("the apply runs", `document.querySelector("#job") && document.querySelector("#job").dataset.job !== "`+previewJob+`" && document.querySelector("#job").dataset.status === "running" && +document.querySelector("#done").textContent > 0`)
 	applyJob := jobID()
-	waitFor("the bar moves", `document.querySelector("#progress").value > 0 && document.querySelector("#ops li")`)
+	// Read the page once the apply waits on the held creates (the event
+	// source mappings): between two steps the page may, rightly, show no
+	// running step, and the counts move while the engine works.
+	waitFor("the bar moves and the apply waits on the held creates", `document.querySelector("#progress").value > 0 && document.querySelector("#ops li") && `+
+		`document.querySelector("#current").textContent.includes("Now: creating aws:lambda/eventSourceMapping")`)
 	running := page("the running apply")
 	if sum, by := opTotals(); text("#status") != "running" || number("#total") != planned || number("#done") >= planned ||
 		!strings.Contains(running, "resources done") || sum != planned || by["create"] != planned || !strings.Contains(text("#current"), "Now: creating") {
