@@ -149,12 +149,12 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer function: %w", err)
 	}
-	executionArn := func() pulumi.StringOutput {
-		if args.HTTP != nil {
-			return args.HTTP.ExecutionArn
-		}
-		return args.API.ExecutionArn
-	}()
+	var executionArn pulumi.StringOutput
+	if args.HTTP != nil {
+		executionArn = args.HTTP.ExecutionArn
+	} else {
+		executionArn = args.API.ExecutionArn
+	}
 	if _, err := lambda.NewPermission(ctx, name+"-invoke", &lambda.PermissionArgs{
 		Action:    pulumi.String("lambda:InvokeFunction"),
 		Function:  a.Function.Name,
@@ -164,22 +164,31 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 		return nil, fmt.Errorf("let api gateway invoke the authorizer: %w", err)
 	}
 	if args.HTTP != nil {
-		if err := a.httpAuthorizers(ctx, name, c, args.HTTP, parent); err != nil {
-			return nil, err
-		}
-		if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"functionName": a.Function.Name}); err != nil {
-			return nil, err
-		}
-		return a, nil
+		err = a.httpAuthorizers(ctx, name, c, args.HTTP, parent)
+	} else {
+		err = a.restAuthorizers(ctx, name, c, args.API, parent)
 	}
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"functionName": a.Function.Name}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
 
+// restAuthorizers gives a REST API's token sources each a REQUEST
+// authorizer on its ?token=, and its apiKey sources one shared pass-through
+// of x-api-key.
+func (a *EdgeAuthorizer) restAuthorizers(ctx *pulumi.Context, name string, c *stackconfig.Config, api *RestAPI, parent pulumi.ResourceOption) error {
 	var passThrough *apigateway.Authorizer
 	for _, s := range c.Sources {
 		var authz *apigateway.Authorizer
+		var err error
 		switch s.Auth.Type {
 		case stackconfig.AuthToken:
 			authz, err = apigateway.NewAuthorizer(ctx, name+"-"+s.Name, &apigateway.AuthorizerArgs{
-				RestApi:                      args.API.ID,
+				RestApi:                      api.ID,
 				Name:                         pulumi.String(s.Name + "-token"),
 				Type:                         pulumi.String("REQUEST"),
 				AuthorizerUri:                a.Function.InvokeArn,
@@ -189,7 +198,7 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 		case stackconfig.AuthAPIKey:
 			if passThrough == nil {
 				passThrough, err = apigateway.NewAuthorizer(ctx, name+"-api-key", &apigateway.AuthorizerArgs{
-					RestApi:                      args.API.ID,
+					RestApi:                      api.ID,
 					Name:                         pulumi.String("api-key"),
 					Type:                         pulumi.String("REQUEST"),
 					AuthorizerUri:                a.Function.InvokeArn,
@@ -202,14 +211,11 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("create the authorizer of %s: %w", s.Name, err)
+			return fmt.Errorf("create the authorizer of %s: %w", s.Name, err)
 		}
 		a.IDs[s.Name] = authz.ID()
 	}
-	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"functionName": a.Function.Name}); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return nil
 }
 
 // httpAuthorizers gives each token source of an HTTP API its own REQUEST
