@@ -202,12 +202,8 @@ func tlsOnly(r Resource, c Config) []string {
 	case TypeDomainName:
 		var out []string
 		sp, st := r.str("securityPolicy")
-		switch {
-		case st == absent:
-			out = append(out, fmt.Sprintf("domain %s sets no securityPolicy, and API Gateway then allows TLS 1.0: set securityPolicy: TLS_1_2", r.Name))
-		case st == present && !slices.Contains(c.AllowedSecurityPolicies, sp):
-			out = append(out, fmt.Sprintf("domain %s uses security policy %s: set securityPolicy to one of %s", r.Name, sp, strings.Join(c.AllowedSecurityPolicies, ", ")))
-		}
+		out = appendIf(out, securityPolicyFinding(r.Name, "securityPolicy", sp, st, c,
+			fmt.Sprintf("domain %s sets no securityPolicy, and API Gateway then allows TLS 1.0: set securityPolicy: TLS_1_2", r.Name)))
 		if types, st := r.str("endpointConfiguration", "types"); st == present && types != "REGIONAL" {
 			out = append(out, fmt.Sprintf("domain %s is %s: use a REGIONAL endpoint (types: REGIONAL) so its TLS policy and certificate are the ones you set", r.Name, types))
 		}
@@ -218,32 +214,17 @@ func tlsOnly(r Resource, c Config) []string {
 		if st == absent {
 			arn, st = r.str("certificateArn")
 		}
-		switch {
-		case st == absent:
-			out = append(out, fmt.Sprintf("domain %s has no ACM certificate: set regionalCertificateArn", r.Name))
-		case st == present && !strings.Contains(arn, ":acm:"):
-			out = append(out, fmt.Sprintf("domain %s certificate %s is not an ACM certificate", r.Name, arn))
-		}
-		return out
+		return appendIf(out, acmCertificateFinding(r.Name, "regionalCertificateArn", arn, st))
 	case TypeDomainNameV2:
 		var out []string
 		sp, st := r.str("domainNameConfiguration", "securityPolicy")
-		switch {
-		case st == absent:
-			out = append(out, fmt.Sprintf("domain %s sets no securityPolicy: set domainNameConfiguration.securityPolicy: TLS_1_2", r.Name))
-		case st == present && !slices.Contains(c.AllowedSecurityPolicies, sp):
-			out = append(out, fmt.Sprintf("domain %s uses security policy %s: set domainNameConfiguration.securityPolicy to one of %s", r.Name, sp, strings.Join(c.AllowedSecurityPolicies, ", ")))
-		}
+		out = appendIf(out, securityPolicyFinding(r.Name, "domainNameConfiguration.securityPolicy", sp, st, c,
+			fmt.Sprintf("domain %s sets no securityPolicy: set domainNameConfiguration.securityPolicy: TLS_1_2", r.Name)))
 		if et, st := r.str("domainNameConfiguration", "endpointType"); st == present && et != "REGIONAL" {
 			out = append(out, fmt.Sprintf("domain %s is %s: use endpointType REGIONAL", r.Name, et))
 		}
-		switch arn, st := r.str("domainNameConfiguration", "certificateArn"); {
-		case st == absent:
-			out = append(out, fmt.Sprintf("domain %s has no ACM certificate: set domainNameConfiguration.certificateArn", r.Name))
-		case st == present && !strings.Contains(arn, ":acm:"):
-			out = append(out, fmt.Sprintf("domain %s certificate %s is not an ACM certificate", r.Name, arn))
-		}
-		return out
+		arn, st := r.str("domainNameConfiguration", "certificateArn")
+		return appendIf(out, acmCertificateFinding(r.Name, "domainNameConfiguration.certificateArn", arn, st))
 	case TypeQueuePolicy:
 		if m := denyInsecure(r, "policy"); m != "" {
 			return []string{m}
@@ -256,6 +237,39 @@ func tlsOnly(r Resource, c Config) []string {
 		}
 	}
 	return nil
+}
+
+// securityPolicyFinding judges a domain's TLS security policy read from
+// field (st its state): whenAbsent when it is not set, a finding naming the
+// allowed policies when it is another, "" when allowed or unknown.
+func securityPolicyFinding(domain, field, sp string, st state, c Config, whenAbsent string) string {
+	switch {
+	case st == absent:
+		return whenAbsent
+	case st == present && !slices.Contains(c.AllowedSecurityPolicies, sp):
+		return fmt.Sprintf("domain %s uses security policy %s: set %s to one of %s", domain, sp, field, strings.Join(c.AllowedSecurityPolicies, ", "))
+	}
+	return ""
+}
+
+// acmCertificateFinding judges a domain's certificate ARN read from field:
+// it must be set and name an ACM certificate.
+func acmCertificateFinding(domain, field, arn string, st state) string {
+	switch {
+	case st == absent:
+		return fmt.Sprintf("domain %s has no ACM certificate: set %s", domain, field)
+	case st == present && !strings.Contains(arn, ":acm:"):
+		return fmt.Sprintf("domain %s certificate %s is not an ACM certificate", domain, arn)
+	}
+	return ""
+}
+
+// appendIf appends msg unless it is empty.
+func appendIf(out []string, msg string) []string {
+	if msg == "" {
+		return out
+	}
+	return append(out, msg)
 }
 
 // denyInsecure checks that the policy document at prop denies requests
