@@ -135,26 +135,40 @@ func (c *Config) validate(v *validator) {
 
 // validateHTTP refuses what an HTTP API cannot honour of a source's config.
 func (s *Source) validateHTTP(v *validator, key string) {
+	for _, p := range s.HTTPProblems() {
+		v.add(key+"."+p.Key, "%s", p.Message)
+	}
+}
+
+// HTTPProblems is what an HTTP API (hookline:ingress: http) cannot honour
+// of the source's config, with keys relative to the source ("auth.type").
+// The config validation refuses them; hookline cost --ingress http names them.
+func (s *Source) HTTPProblems() []Problem {
 	ns := Namespace + ":"
+	var out []Problem
+	add := func(key, format string, args ...any) {
+		out = append(out, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
 	if s.Auth.Type == AuthAPIKey {
-		v.add(key+".auth.type", "apiKey (also the default when auth.type is not set) has no meaning with %singress: http: an HTTP API has no API keys or usage plans. Use token, signature, cognito or iam, or %singress: rest", ns, ns)
+		add("auth.type", "apiKey (also the default when auth.type is not set) has no meaning with %singress: http: an HTTP API has no API keys or usage plans. Use token, signature, cognito or iam, or %singress: rest", ns, ns)
 	}
 	if s.Auth.UsagePlan != nil && s.Auth.Type != AuthAPIKey {
-		v.add(key+".auth.usagePlan", "an HTTP API has no usage plans (no per-client quota): set the source's throttle (its route's rate and burst) instead, or %singress: rest", ns)
+		add("auth.usagePlan", "an HTTP API has no usage plans (no per-client quota): set the source's throttle (its route's rate and burst) instead, or %singress: rest", ns)
 	}
 	if s.Auth.Type == AuthCognito {
 		if len(s.Auth.Audiences) == 0 {
-			v.add(key+".auth.audiences", "required for cognito with %singress: http: the user pool's app client ids whose access tokens may post (the HTTP API's JWT authorizer checks the token's client_id against them)", ns)
+			add("auth.audiences", "required for cognito with %singress: http: the user pool's app client ids whose access tokens may post (the HTTP API's JWT authorizer checks the token's client_id against them)", ns)
 		}
 		for j, a := range s.Auth.Audiences {
 			if !clientIDRE.MatchString(a) {
-				v.add(fmt.Sprintf("%s.auth.audiences[%d]", key, j), "%q is not a Cognito app client id", a)
+				add(fmt.Sprintf("auth.audiences[%d]", j), "%q is not a Cognito app client id", a)
 			}
 		}
 	}
 	for _, p := range s.Spec().CheckHTTP() {
-		v.add(key+"."+p[0], "%s", p[1])
+		add(p[0], "%s", p[1])
 	}
+	return out
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/ops"
-	"github.com/hookline/hookline/stackconfig"
 )
 
 // costCmd estimates a stack's monthly cost, and with --capacity what each
@@ -47,18 +46,12 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	case contract.IngressREST, contract.IngressHTTP:
 		if *ingress == contract.IngressHTTP && !cfg.HTTP() {
 			for _, s := range cfg.Sources {
-				var why []string
-				if s.Auth.Type == stackconfig.AuthAPIKey {
-					why = append(why, "auth apiKey")
+				var keys []string
+				for _, p := range s.HTTPProblems() {
+					keys = append(keys, p.Key)
 				}
-				if s.Auth.UsagePlan != nil && s.Auth.Type != stackconfig.AuthAPIKey {
-					why = append(why, "a usage plan")
-				}
-				for _, p := range s.Spec().CheckHTTP() {
-					why = append(why, p[0]+" "+s.GroupBy.String())
-				}
-				if len(why) > 0 {
-					fmt.Fprintf(stderr, "note: source %s has %s, which an HTTP API cannot honour: priced as if changed (see \"Choosing an ingress\" in the README)\n", s.Name, strings.Join(why, ", "))
+				if len(keys) > 0 {
+					fmt.Fprintf(stderr, "note: source %s: an HTTP API cannot honour its %s: priced as if changed (see \"Choosing an ingress\" in the README)\n", s.Name, strings.Join(keys, ", "))
 				}
 			}
 		}

@@ -281,6 +281,12 @@ func TestCost(t *testing.T) {
 		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$6.00") {
 		t.Errorf("per-million figures (github: http $3.50, rest $6.00):\n%s\n%s", httpOut, restOut)
 	}
+	// Pricing a rest stack on http names what an HTTP API could not honour:
+	// the config validation's own list.
+	if code, _, errOut := runCLI("cost", "--stack", "prod", "--ingress", "http", "--dir", "../.."); code != 0 ||
+		!strings.Contains(errOut, "source vendors: an HTTP API cannot honour its auth.type") || !strings.Contains(errOut, "source partners: an HTTP API cannot honour its auth.audiences") {
+		t.Errorf("prod on http: exit %d %s", code, errOut)
+	}
 	if code, _, errOut := runCLI("cost", "--ingress", "grpc", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "rest or http") {
 		t.Errorf("bad ingress: exit %d %s", code, errOut)
 	}
