@@ -66,7 +66,11 @@ type Handler struct {
 	DLQ       DLQ
 	Log       *slog.Logger
 	Metrics   io.Writer
-	Now       func() time.Time
+	// Now is the clock receipt times, idempotency TTLs and telemetry are
+	// judged by. It never judges the invocation's deadline: a context's
+	// deadline is real time (its timer fires on the wall clock), so the time
+	// left is always measured with the real clock (see timeLeft).
+	Now func() time.Time
 	// Reserve is the time kept free before the deadline: a record is only
 	// started when at least this much is left.
 	Reserve time.Duration
@@ -131,7 +135,6 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	batch := telemetry.NewBatch(h.Log, h.Config.Source)
 	blocked := map[string]bool{}
-	deadline, hasDeadline := ctx.Deadline()
 
 	for i := range records {
 		r := &records[i]
@@ -141,7 +144,7 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 		switch {
 		case blocked[group]:
 			o = retry("group-blocked", errors.New("an earlier message of the group failed in this batch"))
-		case hasDeadline && deadline.Sub(start) < h.Reserve:
+		case tooLate(ctx, h.Reserve):
 			o = retry("deadline", errors.New("too little time left to start the record"))
 		default:
 			o = h.record(ctx, r)
@@ -283,13 +286,28 @@ func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, boo
 	}
 }
 
+// timeLeft is the time until the invocation's deadline, measured with the
+// real clock the deadline is kept by (never with Handler.Now, which tests
+// set to simulated times); ok is false without a deadline.
+func timeLeft(ctx context.Context) (left time.Duration, ok bool) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return time.Until(d), true
+}
+
+// tooLate reports whether less than reserve is left before the deadline.
+func tooLate(ctx context.Context, reserve time.Duration) bool {
+	left, ok := timeLeft(ctx)
+	return ok && left < reserve
+}
+
 // lease is how long a record may hold its in-progress marker: until the
 // invocation's deadline, or a minute.
 func (h *Handler) lease(ctx context.Context) time.Duration {
-	if d, ok := ctx.Deadline(); ok {
-		if l := d.Sub(h.Now()); l > 0 {
-			return l
-		}
+	if l, ok := timeLeft(ctx); ok && l > 0 {
+		return l
 	}
 	return time.Minute
 }

@@ -28,7 +28,10 @@ import (
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-var now = time.Unix(1700000000, 0)
+// now is the tests' handler clock: the real time of the run (whole
+// seconds, as signature timestamps are), so nothing here meets a real
+// deadline or TTL on a date the test did not expect.
+var now = time.Now().UTC().Truncate(time.Second)
 
 type fakeSecrets struct {
 	vals  map[string][]string
@@ -351,11 +354,34 @@ func TestFIFOOrder(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	e := newEnv(t)
-	ctx, cancel := context.WithDeadline(context.Background(), now.Add(500*time.Millisecond))
+	// Less than the handler's 1 s reserve left, on the real clock.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	failed := e.handle(t, ctx, signed(t, "A", "a1", `{}`, now), signed(t, "B", "b1", `{}`, now))
 	if len(failed) != 2 || len(e.proc.processed) != 0 {
 		t.Errorf("near the deadline: failed %v, processed %v", failed, e.proc.processed)
+	}
+}
+
+// TestDeadlineFollowsTheRealClock: an invocation's deadline is real time
+// (Lambda's, or a context timer's), so the handler measures the time left
+// with the real clock even when its Now is simulated, a year ahead of or
+// behind the real one. Judged by Now, a simulated clock behind the real one
+// made every record "too late" once the real date passed it (the redrive
+// fault test failed on every day after its fixed start date).
+func TestDeadlineFollowsTheRealClock(t *testing.T) {
+	for _, off := range []time.Duration{-365 * 24 * time.Hour, 0, 365 * 24 * time.Hour} {
+		t.Run(off.String(), func(t *testing.T) {
+			e := newEnv(t)
+			at := time.Now().Add(off)
+			e.h.Now = func() time.Time { return at }
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			failed := e.handle(t, ctx, signed(t, "A", "a1", `{}`, at), signed(t, "B", "b1", `{}`, at))
+			if len(failed) != 0 || strings.Join(e.proc.processed, ",") != "a1,b1" {
+				t.Errorf("a minute left on the real clock, handler clock %s: failed %v, processed %v", off, failed, e.proc.processed)
+			}
+		})
 	}
 }
 

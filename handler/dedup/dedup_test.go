@@ -68,7 +68,8 @@ func item(t *testing.T, client *dynamodb.Client, key string) map[string]string {
 // counts as absent, and a release never removes a finished event.
 func TestMarkerLifecycle(t *testing.T) {
 	client := dynalite(t)
-	c := &clock{t: time.Unix(1700000000, 0)}
+	start := time.Now().Truncate(time.Second)
+	c := &clock{t: start}
 	s := newStore(client, c)
 	ctx := context.Background()
 	key := dedup.Key("payments", "evt_1")
@@ -81,7 +82,8 @@ func TestMarkerLifecycle(t *testing.T) {
 	}
 
 	begin(dedup.New)
-	if it := item(t, client, key); it["status"] != "in_progress" || it["leaseUntil"] != "1700000030000" || it[contract.IdempotencyExpires] != "1700259200" {
+	lease, expires := fmt.Sprint(start.Add(30*time.Second).UnixMilli()), fmt.Sprint(start.Add(72*time.Hour).Unix())
+	if it := item(t, client, key); it["status"] != "in_progress" || it["leaseUntil"] != lease || it[contract.IdempotencyExpires] != expires {
 		t.Fatalf("marker: %v", it)
 	}
 	begin(dedup.InProgress) // the lease is live
@@ -116,7 +118,7 @@ func TestMarkerLifecycle(t *testing.T) {
 // others see it in progress while it runs and done after.
 func TestConcurrentDeliveries(t *testing.T) {
 	client := dynalite(t)
-	c := &clock{t: time.Unix(1700000000, 0)}
+	c := &clock{t: time.Now()}
 	ctx := context.Background()
 	for round := 0; round < 5; round++ {
 		key := dedup.Key("payments", fmt.Sprintf("evt_race_%d", round))
@@ -165,7 +167,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 func TestUnreachableTableIsAnError(t *testing.T) {
 	client := dynamodb.New(dynamodb.Options{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
 		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
-	s := newStore(client, &clock{t: time.Unix(1700000000, 0)})
+	s := newStore(client, &clock{t: time.Now()})
 	if _, err := s.Begin(context.Background(), "payments#evt_1", time.Minute); err == nil {
 		t.Fatal("Begin against an unreachable table returned no error")
 	}

@@ -61,14 +61,44 @@ func (p *faultProcessor) Process(_ context.Context, m contract.Message) error {
 // maxReceiveCount, and redrives at random times (selective and whole-queue,
 // inside and outside the window). Then faults stop and everything is
 // drained. Per group: 0 events lost, 0 reordered among the events processed
-// from their original send, 0 processed twice.
+// from their original send, 0 processed twice. The simulated clock starts at
+// the real time of the run.
 func TestRandomFaultsLoseNothing(t *testing.T) {
-	const events, groups = 1200, 12
+	runFaults(t, time.Now(), 1200, faultSeed(t))
+}
+
+// TestRandomFaultsFollowTheClock runs the same faults with the simulated
+// clock a year ahead of and a year behind the real one. The handler judges
+// its invocation's deadline (real time) by the real clock and everything
+// else by the simulated one; when it judged the deadline by the simulated
+// clock, a start date in the past made every record "too late" and the run
+// lost all 1,200 events.
+func TestRandomFaultsFollowTheClock(t *testing.T) {
+	seed := faultSeed(t)
+	for _, off := range []time.Duration{365 * 24 * time.Hour, -365 * 24 * time.Hour} {
+		t.Run(fmt.Sprintf("clock%+dh", int(off.Hours())), func(t *testing.T) {
+			runFaults(t, time.Now().Add(off), 400, seed)
+		})
+	}
+}
+
+// faultSeed is the run's random seed: HOOKLINE_FAULT_SEED, or the time.
+func faultSeed(t *testing.T) int64 {
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("HOOKLINE_FAULT_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
+		var err error
+		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("HOOKLINE_FAULT_SEED=%q: want an integer", s)
+		}
 	}
 	t.Logf("seed %d (HOOKLINE_FAULT_SEED reproduces a run)", seed)
+	return seed
+}
+
+// runFaults is one randomized run of events in 12 groups on a simulated
+// clock starting at start.
+func runFaults(t *testing.T, start time.Time, events int, seed int64) {
+	const groups = 12
 	rng := rand.New(rand.NewSource(seed))
 
 	table := "hookline-dev-faults-idempotency"
@@ -77,7 +107,7 @@ func TestRandomFaultsLoseNothing(t *testing.T) {
 	srv, client := setup(t, 1)
 	srv.AddQueueWith(q.QueueURL, q.QueueArn, awsfake.QueueOptions{ContentBasedDeduplication: true, DLQ: q.DLQURL, MaxReceiveCount: 5})
 	var clockMu sync.Mutex
-	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := start
 	now := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clock }
 	advance := func(d time.Duration) { clockMu.Lock(); clock = clock.Add(d); clockMu.Unlock() }
 	srv.SetClock(now)
@@ -149,9 +179,9 @@ func TestRandomFaultsLoseNothing(t *testing.T) {
 		if len(recs) == 0 {
 			return 0
 		}
-		// The invocation's deadline on the simulated clock (the handler
-		// compares it with Now); real time never reaches it.
-		hctx, cancel := context.WithDeadline(ctx, now().Add(time.Minute))
+		// The invocation's deadline is real time, as Lambda's is: a minute
+		// from now on the real clock, whatever the simulated one says.
+		hctx, cancel := context.WithTimeout(ctx, time.Minute)
 		resp, err := h.HandleRecords(hctx, recs)
 		cancel()
 		if err != nil {
@@ -190,6 +220,7 @@ func TestRandomFaultsLoseNothing(t *testing.T) {
 			redrives["whole DLQ (move task)"]++
 		}
 		o.Wait = time.Millisecond
+		o.Now = now
 		if _, err := redrive.Run(ctx, client, q, o); err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +257,7 @@ func TestRandomFaultsLoseNothing(t *testing.T) {
 		}
 		advance(31 * time.Second) // visibility timeouts of failed receives pass
 		if len(srv.Queue(q.DLQURL)) > 0 {
-			if _, err := redrive.Run(ctx, client, q, redrive.Options{Max: 1000, Wait: time.Millisecond}); err != nil {
+			if _, err := redrive.Run(ctx, client, q, redrive.Options{Max: 1000, Wait: time.Millisecond, Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -275,6 +306,12 @@ func TestRandomFaultsLoseNothing(t *testing.T) {
 		dlqMoves, redrives, len(srv.Queue(q.QueueURL)), len(srv.Queue(q.DLQURL)))
 	if lost != 0 || reordered != 0 || twice != 0 || len(srv.Queue(q.QueueURL)) != 0 || len(srv.Queue(q.DLQURL)) != 0 {
 		t.Fatalf("seed %d: lost %d, reordered %d, processed twice %d", seed, lost, reordered, twice)
+	}
+	if fromOriginal < events/2 {
+		t.Fatalf("only %d of %d events were processed from their original send", fromOriginal, events)
+	}
+	if events < 1000 {
+		return // too few steps to be sure every fault happened
 	}
 	if dlqMoves == 0 || len(redrives) < 3 || dropped == 0 {
 		t.Fatalf("the run did not exercise its faults: DLQ moves %d, redrive kinds %v, dropped sends %d", dlqMoves, redrives, dropped)

@@ -52,6 +52,9 @@ type Options struct {
 	Rate   float64       // messages per second (0: unlimited)
 	DryRun bool          // list, move nothing
 	Wait   time.Duration // how long an empty receive waits (default 1 s)
+	// Now is the clock a listed message's age is judged by, against SQS's
+	// SentTimestamp (nil: the real clock; tests give a fake SQS's clock).
+	Now func() time.Time
 	// Progress receives one line per event (moved message, task status).
 	Progress func(string)
 	// Moved receives the count moved so far and, when known, the count
@@ -174,7 +177,7 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 			skip := ctx.Err() != nil || (o.Group != "" && group != o.Group) || stopped[group] ||
 				(o.Max > 0 && res.Moved >= o.Max) || o.DryRun
 			if o.DryRun && (o.Group == "" || group == o.Group) && (o.Max == 0 || len(res.Listed) < o.Max) {
-				res.Listed = append(res.Listed, entry(m))
+				res.Listed = append(res.Listed, entry(m, o.now()))
 			}
 			if skip {
 				held = append(held, m)
@@ -235,13 +238,20 @@ func release(ctx context.Context, api API, dlqURL string, ms []types.Message) {
 	}
 }
 
-func entry(m types.Message) Entry {
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func entry(m types.Message, now time.Time) Entry {
 	e := Entry{MessageID: aws.ToString(m.MessageId), Group: m.Attributes["MessageGroupId"]}
 	if n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]); err == nil {
 		e.ReceiveCount = n
 	}
 	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
-		e.Age = time.Since(time.UnixMilli(ms)).Round(time.Second)
+		e.Age = now.Sub(time.UnixMilli(ms)).Round(time.Second)
 	}
 	if v, ok := m.MessageAttributes[contract.AttrEventID]; ok {
 		e.EventID = aws.ToString(v.StringValue)

@@ -222,7 +222,7 @@ func TestDryRun(t *testing.T) {
 // redrive did) made SQS answer success and drop it: moved=1, in neither queue.
 func TestRedriveInsideTheWindowLosesNothing(t *testing.T) {
 	srv, client := setup(t, 1)
-	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := time.Now()
 	srv.SetClock(func() time.Time { return clock })
 	ctx := context.Background()
 	attrs := map[string]types.MessageAttributeValue{
@@ -280,7 +280,7 @@ func TestFakeKeepsTheWindow(t *testing.T) {
 	srv, client := setup(t, 1)
 	perGroup := "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-ht.fifo"
 	srv.AddQueueWith(perGroup, "arn:ht", awsfake.QueueOptions{ContentBasedDeduplication: true, PerGroupDeduplication: true})
-	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := time.Now()
 	srv.SetClock(func() time.Time { return clock })
 	ctx := context.Background()
 	send := func(url, group, dedup string) {
