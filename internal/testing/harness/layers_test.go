@@ -19,7 +19,7 @@ var layers = []struct {
 	name     string
 	prefixes []string
 }{
-	{"foundation", []string{"contract", "stackconfig"}},
+	{"foundation", []string{"contract", "stackconfig", "stackoutputs"}},
 	{"product", []string{"infra", "handler", "policy"}},
 	{"local stand-ins", []string{"internal/local"}},
 	{"applications", []string{"plan", "ops", "engine", "portal", "cmd"}},
