@@ -24,6 +24,14 @@ func TestArgsAreValidatedFirst(t *testing.T) {
 		build func(ctx *pulumi.Context) error
 		want  []string
 	}{
+		{"source queues", func(ctx *pulumi.Context) error {
+			_, err := infra.NewSourceQueues(ctx, "q", &infra.SourceQueuesArgs{Spec: infra.QueueSpec{QueueName: "q.fifo", RetentionSeconds: 15 * 24 * 3600}})
+			return err
+		}, []string{"source queues q:", "DLQName is required", "QueueARN is required", "DLQARN is required", "must be positive", "longer than its DLQ"}},
+		{"consumer", func(ctx *pulumi.Context) error {
+			_, err := infra.NewConsumer(ctx, "c", &infra.ConsumerArgs{Spec: infra.ConsumerSpec{FunctionName: "f", SecretARNs: []string{"arn"}}})
+			return err
+		}, []string{"consumer c:", "RoleName is required", "LogGroupARN is required", "must be positive", "SecretsPolicyName is required", "QueueArn is required", "DLQURL is required", "Code is required"}},
 		{"source", func(ctx *pulumi.Context) error {
 			_, err := infra.NewSource(ctx, "s", &infra.SourceArgs{Spec: infra.SourceSpec{Auth: infra.AuthSpec{ThroughAuthorizer: true}}, Code: code})
 			return err
@@ -123,7 +131,7 @@ func TestSourceAddsItsRouteThroughTheRouter(t *testing.T) {
 	for _, r := range mocks.Registered() {
 		types[r.Type]++
 	}
-	for typ, n := range map[string]int{infra.TypeSource: 1, "aws:sqs/queue:Queue": 2, "aws:lambda/function:Function": 1, "aws:iam/role:Role": 2} {
+	for typ, n := range map[string]int{infra.TypeSource: 1, infra.TypeSourceQueues: 1, infra.TypeConsumer: 1, "aws:sqs/queue:Queue": 2, "aws:lambda/function:Function": 1, "aws:iam/role:Role": 2} {
 		if types[typ] != n {
 			t.Errorf("%d of %s, want %d", types[typ], typ, n)
 		}

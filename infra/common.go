@@ -19,6 +19,8 @@ const (
 	TypeRestAPI        = "hookline:infra:RestApi"
 	TypeHTTPAPI        = "hookline:infra:HttpApi"
 	TypeSource         = "hookline:infra:Source"
+	TypeSourceQueues   = "hookline:infra:SourceQueues"
+	TypeConsumer       = "hookline:infra:Consumer"
 	TypeAPIStage       = "hookline:infra:ApiStage"
 	TypeHTTPStage      = "hookline:infra:HttpStage"
 	TypeEdgeAuthorizer = "hookline:infra:EdgeAuthorizer"
@@ -118,4 +120,15 @@ func required(fieldValues ...string) []string {
 // withOpts is opts and more, in a new slice (opts is the caller's).
 func withOpts(opts []pulumi.ResourceOption, more ...pulumi.ResourceOption) []pulumi.ResourceOption {
 	return append(append(make([]pulumi.ResourceOption, 0, len(opts)+len(more)), opts...), more...)
+}
+
+// movedFrom is the option of a resource that moved into a new component
+// from old, its parent before: an alias with that parent, so the engine
+// moves the existing resource (same URN as before) instead of deleting it
+// and creating a new one. Nothing when old is nil.
+func movedFrom(old pulumi.Resource) pulumi.ResourceOption {
+	if old == nil {
+		return pulumi.Aliases(nil)
+	}
+	return pulumi.Aliases([]pulumi.Alias{{Parent: old}})
 }

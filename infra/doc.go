@@ -6,9 +6,10 @@
 //	│                        validator, gateway responses, the region's account settings)
 //	├── EdgeAuthorizer     – with token sources: function, role, log group, tokens, and
 //	│                        the ingress's authorizers of it
-//	├── Source × n         – FIFO queue + FIFO DLQ and their policies, the send role and
-//	│                        the route the ingress adds (REST: resource, method, SQS
-//	│                        integration, responses; HTTP: integration, route), function,
+//	├── Source × n         – the send role and the route the ingress adds (REST: resource,
+//	│   │                    method, SQS integration, responses; HTTP: integration, route)
+//	│   ├── SourceQueues   – FIFO queue, FIFO DLQ, redrive allow policy, TLS-only policies
+//	│   └── Consumer       – log group, role, policies, secrets, function, event source
 //	│                        mapping, idempotency table
 //	├── ApiStage | HttpStage – the ingress's deployment (route triggers) and throttled stage
 //	│                        (REST: method settings, usage plans and keys)
@@ -28,6 +29,7 @@
 // specs, alarms and the dashboard are pure functions beside the resource
 // code, tested without mocks.
 //
-// The URNs of deployed stacks' resources are checked against
-// testdata/urns-*.txt: a resource that moves carries an alias.
+// Resources that moved into SourceQueues and Consumer carry aliases to the
+// Source, their parent before, so deployed stacks keep them (their URNs are
+// checked against testdata/urns-*.txt).
 package infra
