@@ -23,9 +23,15 @@ const HTTPIntegrationTimeoutMS = 10000
 // or usage plans.
 type httpTraits struct{}
 
-func (httpTraits) Kind() string                    { return contract.IngressHTTP }
+// Kind is contract.IngressHTTP.
+func (httpTraits) Kind() string { return contract.IngressHTTP }
+
+// AccessLogsNeedAccountRole: an HTTP API delivers access logs with the
+// deployer's own permissions (logs:CreateLogDelivery), not the role.
 func (httpTraits) AccessLogsNeedAccountRole() bool { return false }
-func (httpTraits) UsageKeys() bool                 { return false }
+
+// UsageKeys: an HTTP API has no API keys or usage plans.
+func (httpTraits) UsageKeys() bool { return false }
 
 // HttpAPI is the HTTP ingress. The component holds the HTTP API every
 // source's route hangs off, with its access log group (HTTP APIs write

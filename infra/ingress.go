@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,6 +136,30 @@ type RouteArgs struct {
 	AuthorizerID pulumi.IDInput
 }
 
+// validateRoute reports every problem of a route's args on either ingress.
+func validateRoute(r *RouteArgs, needsAuthorizer, published bool) []string {
+	if r == nil {
+		return []string{"route args are required"}
+	}
+	var p []string
+	if r.Source.Name == "" {
+		p = append(p, "Source.Name is required")
+	}
+	if r.Source.Queues.QueueName == "" {
+		p = append(p, "Source.Queues.QueueName is required")
+	}
+	if r.SendRoleArn == nil {
+		p = append(p, "SendRoleArn is required")
+	}
+	if needsAuthorizer && r.AuthorizerID == nil {
+		p = append(p, "its route needs the edge authorizer (AuthorizerID)")
+	}
+	if published {
+		p = append(p, "the stage is already published: add every route before Publish")
+	}
+	return p
+}
+
 // PublishedStage is an ingress's stage, once published.
 type PublishedStage struct {
 	// Component is the stage's component (ApiStage or HttpStage).
@@ -142,6 +167,10 @@ type PublishedStage struct {
 	// InvokeURL is the stage's execute-api URL.
 	InvokeURL pulumi.StringOutput
 }
+
+// errNotPublished is what an ingress says when asked for what needs its
+// stage before Publish.
+var errNotPublished = errors.New("the stage is not published yet (Publish)")
 
 // DomainMapping is the custom domain an ingress is served under.
 type DomainMapping struct {

@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -19,9 +18,15 @@ import (
 // role, and API keys with usage plans exist.
 type restTraits struct{}
 
-func (restTraits) Kind() string                    { return contract.IngressREST }
+// Kind is contract.IngressREST.
+func (restTraits) Kind() string { return contract.IngressREST }
+
+// AccessLogsNeedAccountRole: a REST stage's access logs are refused in a
+// region whose API Gateway account settings name no CloudWatch role.
 func (restTraits) AccessLogsNeedAccountRole() bool { return true }
-func (restTraits) UsageKeys() bool                 { return true }
+
+// UsageKeys: a REST API has API keys and usage plans.
+func (restTraits) UsageKeys() bool { return true }
 
 // RestAPI is the REST ingress. The component holds the API shell every
 // source's route hangs off: the API itself, its request validator, JSON
@@ -174,30 +179,6 @@ func accessLogGroup(ctx *pulumi.Context, name string, spec *LogGroupSpec, tags m
 		return nil, fmt.Errorf("create access log group: %w", err)
 	}
 	return lg, nil
-}
-
-// validateRoute reports every problem of a route's args on either ingress.
-func validateRoute(r *RouteArgs, needsAuthorizer, published bool) []string {
-	if r == nil {
-		return []string{"route args are required"}
-	}
-	var p []string
-	if r.Source.Name == "" {
-		p = append(p, "Source.Name is required")
-	}
-	if r.Source.Queues.QueueName == "" {
-		p = append(p, "Source.Queues.QueueName is required")
-	}
-	if r.SendRoleArn == nil {
-		p = append(p, "SendRoleArn is required")
-	}
-	if needsAuthorizer && r.AuthorizerID == nil {
-		p = append(p, "its route needs the edge authorizer (AuthorizerID)")
-	}
-	if published {
-		p = append(p, "the stage is already published: add every route before Publish")
-	}
-	return p
 }
 
 // AddRoute adds POST /<source> with its AWS integration into SQS
@@ -390,9 +371,6 @@ func (a *RestAPI) Publish(ctx *pulumi.Context, name string, opts ...pulumi.Resou
 	a.Stage = st
 	return &PublishedStage{Component: st, InvokeURL: st.InvokeURL}, nil
 }
-
-// errNotPublished is what a method that needs the stage says before Publish.
-var errNotPublished = errors.New("the stage is not published yet (Publish)")
 
 // MapDomain creates a REST API's regional domain name (TLS 1.2) and its
 // base path mapping to the stage.
