@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/infra"
 )
 
 // TestOnlyTheIngressesTellRESTFromHTTP: the two ingress implementations
@@ -52,5 +55,37 @@ func TestOnlyTheIngressesTellRESTFromHTTP(t *testing.T) {
 	}
 	if checked < 8 {
 		t.Fatalf("checked %d files: is the test in the package's directory?", checked)
+	}
+}
+
+// TestIngressTraits: what the program knows of each ingress before it
+// builds one, and a kind that is none.
+func TestIngressTraits(t *testing.T) {
+	cases := []struct {
+		kind                  string
+		accountRole, usageKey bool
+		err                   string
+	}{
+		{contract.IngressREST, true, true, ""},
+		{contract.IngressHTTP, false, false, ""},
+		{"", false, false, `"" is not an ingress (want http or rest)`},
+		{"websocket", false, false, `"websocket" is not an ingress`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.kind, func(t *testing.T) {
+			tr, err := infra.IngressTraitsOf(tc.kind)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.Kind() != tc.kind || tr.AccessLogsNeedAccountRole() != tc.accountRole || tr.UsageKeys() != tc.usageKey {
+				t.Errorf("traits %s: account role %v, usage keys %v", tr.Kind(), tr.AccessLogsNeedAccountRole(), tr.UsageKeys())
+			}
+		})
 	}
 }
