@@ -38,7 +38,11 @@ func LookupAPIGatewayAccount(ctx context.Context, region string) (string, error)
 // stack with access logs on looks the setting up, at preview as at update,
 // and stops with what to set instead of failing halfway through a deploy.
 func CheckAccessLogs(ctx context.Context, c *stackconfig.Config, lookup AccountLookup) error {
-	if !c.AccessLogsOn() || c.ManageAPIGatewayAccount || c.HTTP() {
+	ingress, err := IngressTraitsOf(c.Ingress)
+	if err != nil {
+		return fmt.Errorf("hookline:ingress in %s: %w", stackconfig.StackFile(c.Stack), err)
+	}
+	if !c.AccessLogsOn() || c.ManageAPIGatewayAccount || !ingress.AccessLogsNeedAccountRole() {
 		// An HTTP API delivers access logs with the deployer's own
 		// permissions (logs:CreateLogDelivery and friends), not the role.
 		return nil

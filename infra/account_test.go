@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/infra"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan"
@@ -19,7 +20,7 @@ import (
 // region's API Gateway account looks the CloudWatch role up and stops, with
 // both ways out, when there is none or the setting cannot be read.
 func TestCheckAccessLogs(t *testing.T) {
-	off := false
+	off, rest := false, contract.IngressREST
 	cases := []struct {
 		name    string
 		cfg     stackconfig.Config
@@ -28,13 +29,16 @@ func TestCheckAccessLogs(t *testing.T) {
 		asked   bool
 		wantErr []string
 	}{
-		{"role set", stackconfig.Config{Stack: "dev", Region: "eu-west-1"}, "arn:aws:iam::1:role/cw", nil, true, nil},
-		{"no role", stackconfig.Config{Stack: "dev", Region: "eu-west-1"}, "", nil, true,
+		{"role set", stackconfig.Config{Stack: "dev", Region: "eu-west-1", Ingress: rest}, "arn:aws:iam::1:role/cw", nil, true, nil},
+		{"no role", stackconfig.Config{Stack: "dev", Region: "eu-west-1", Ingress: rest}, "", nil, true,
 			[]string{"eu-west-1", "CloudWatch Logs role ARN must be set in account settings to enable logging", "hookline:manageApiGatewayAccount: true", "hookline:accessLogs: false in Pulumi.dev.yaml"}},
-		{"unreadable", stackconfig.Config{Stack: "dev", Region: "eu-west-1"}, "", errors.New("AccessDeniedException"), true,
+		{"unreadable", stackconfig.Config{Stack: "dev", Region: "eu-west-1", Ingress: rest}, "", errors.New("AccessDeniedException"), true,
 			[]string{"AccessDeniedException", "apigateway:GET on arn:aws:apigateway:eu-west-1::/account", "hookline:accessLogs: false"}},
-		{"managed here", stackconfig.Config{Stack: "prod", Region: "eu-west-1", ManageAPIGatewayAccount: true}, "", nil, false, nil},
-		{"access logs off", stackconfig.Config{Stack: "dev", Region: "eu-west-1", AccessLogs: &off}, "", nil, false, nil},
+		{"managed here", stackconfig.Config{Stack: "prod", Region: "eu-west-1", Ingress: rest, ManageAPIGatewayAccount: true}, "", nil, false, nil},
+		{"access logs off", stackconfig.Config{Stack: "dev", Region: "eu-west-1", Ingress: rest, AccessLogs: &off}, "", nil, false, nil},
+		{"http api", stackconfig.Config{Stack: "dev", Region: "eu-west-1", Ingress: contract.IngressHTTP}, "", nil, false, nil},
+		{"unknown ingress", stackconfig.Config{Stack: "dev", Region: "eu-west-1", Ingress: "grpc"}, "", nil, false,
+			[]string{"hookline:ingress in Pulumi.dev.yaml", `"grpc" is not an ingress (want http or rest)`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,14 +12,20 @@ import (
 	"github.com/hookline/hookline/stackconfig"
 )
 
-// Component type tokens.
+// Component type tokens. They are part of every child's URN: renaming one
+// moves its children, which then need aliases (see TestURNsOfExistingStacksStay).
 const (
-	TypeWebhook    = "hookline:infra:Webhook"
-	TypeRestAPI    = "hookline:infra:RestApi"
-	TypeSource     = "hookline:infra:Source"
-	TypeAPIStage   = "hookline:infra:ApiStage"
-	TypeDomain     = "hookline:infra:Domain"
-	TypeMonitoring = "hookline:infra:Monitoring"
+	TypeWebhook        = "hookline:infra:Webhook"
+	TypeRestAPI        = "hookline:infra:RestApi"
+	TypeHTTPAPI        = "hookline:infra:HttpApi"
+	TypeSource         = "hookline:infra:Source"
+	TypeSourceQueues   = "hookline:infra:SourceQueues"
+	TypeConsumer       = "hookline:infra:Consumer"
+	TypeAPIStage       = "hookline:infra:ApiStage"
+	TypeHTTPStage      = "hookline:infra:HttpStage"
+	TypeEdgeAuthorizer = "hookline:infra:EdgeAuthorizer"
+	TypeDomain         = "hookline:infra:Domain"
+	TypeMonitoring     = "hookline:infra:Monitoring"
 )
 
 // StageName is the API Gateway stage every stack publishes.
@@ -38,18 +44,16 @@ func Tags(c *stackconfig.Config) map[string]string {
 	return t
 }
 
-func tagMap(c *stackconfig.Config) pulumi.StringMap { return pulumi.ToStringMap(Tags(c)) }
-
 // secureParameter stores a secret value as an SSM SecureString parameter
 // (the signing, forward and token secrets from the stack config, and a token
 // source's API key): the value stays secret in the state and the preview.
-func secureParameter(ctx *pulumi.Context, name string, c *stackconfig.Config, param string, value pulumi.StringInput, description string, opts ...pulumi.ResourceOption) (*ssm.Parameter, error) {
+func secureParameter(ctx *pulumi.Context, name string, tags map[string]string, param string, value pulumi.StringInput, description string, opts ...pulumi.ResourceOption) (*ssm.Parameter, error) {
 	return ssm.NewParameter(ctx, name, &ssm.ParameterArgs{
 		Name:        pulumi.String(param),
 		Type:        pulumi.String("SecureString"),
 		Value:       pulumi.ToSecret(value).(pulumi.StringOutput),
 		Description: pulumi.String(description),
-		Tags:        tagMap(c),
+		Tags:        pulumi.ToStringMap(tags),
 	}, opts...)
 }
 
@@ -58,8 +62,8 @@ type Caller struct{ Partition, Account string }
 
 // lookupCaller asks the provider whom the credentials belong to. The engine
 // answers this invoke during a preview too, so ARNs of the stack's own
-// resources can be written from known parts (stackconfig's QueueARN) and the
-// policy pack can judge them on a stack's first preview.
+// resources can be written from known parts (NewStackSpec) and the policy
+// pack can judge them on a stack's first preview.
 func lookupCaller(ctx *pulumi.Context, opts ...pulumi.InvokeOption) (Caller, error) {
 	id, err := aws.GetCallerIdentity(ctx, nil, opts...)
 	if err != nil {
@@ -79,15 +83,52 @@ func (c Caller) ARN(service, region, resource string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", c.Partition, service, region, c.Account, resource)
 }
 
-// secretsPolicy attaches SecretsPolicy for params to role; nil when the
-// function reads no parameter.
-func secretsPolicy(ctx *pulumi.Context, name, policyName string, role *iam.Role, caller Caller, region string, params []string, opts ...pulumi.ResourceOption) (pulumi.Resource, error) {
-	if len(params) == 0 {
+// secretsPolicy attaches SecretsPolicy for the parameters arns to role;
+// nil when the function reads no parameter.
+func secretsPolicy(ctx *pulumi.Context, name, policyName string, role *iam.Role, arns []string, opts ...pulumi.ResourceOption) (pulumi.Resource, error) {
+	if len(arns) == 0 {
 		return nil, nil
 	}
 	return iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
 		Name:   pulumi.String(policyName),
-		Policy: pulumi.String(SecretsPolicy(ParameterARNs(caller, region, params))),
+		Policy: pulumi.String(SecretsPolicy(arns)),
 	}, opts...)
+}
+
+// argsError is a component's invalid args, every problem named at once;
+// nil when there is none.
+func argsError(component, name string, problems []string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s %s: %s", component, name, strings.Join(problems, "; "))
+}
+
+// required names each empty field of fieldValues (field, value, field,
+// value, ...) as a problem, in order.
+func required(fieldValues ...string) []string {
+	var p []string
+	for i := 0; i+1 < len(fieldValues); i += 2 {
+		if fieldValues[i+1] == "" {
+			p = append(p, fieldValues[i]+" is required")
+		}
+	}
+	return p
+}
+
+// withOpts is opts and more, in a new slice (opts is the caller's).
+func withOpts(opts []pulumi.ResourceOption, more ...pulumi.ResourceOption) []pulumi.ResourceOption {
+	return append(append(make([]pulumi.ResourceOption, 0, len(opts)+len(more)), opts...), more...)
+}
+
+// movedFrom is the option of a resource that moved into a new component
+// from old, its parent before: an alias with that parent, so the engine
+// moves the existing resource (same URN as before) instead of deleting it
+// and creating a new one. Nothing when old is nil.
+func movedFrom(old pulumi.Resource) pulumi.ResourceOption {
+	if old == nil {
+		return pulumi.Aliases(nil)
+	}
+	return pulumi.Aliases([]pulumi.Alias{{Parent: old}})
 }

@@ -4,12 +4,8 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/hookline/hookline/stackconfig"
 )
 
 // SecurityPolicy is the TLS policy of the custom domain.
@@ -17,23 +13,27 @@ const SecurityPolicy = "TLS_1_2"
 
 // DomainArgs configures the custom domain.
 type DomainArgs struct {
-	Config *stackconfig.Config
-	API    *RestAPI
-	Stage  *ApiStage
-	// HTTP and HTTPStage replace API and Stage on ingress http.
-	HTTP      *HttpAPI
-	HTTPStage *HttpStage
+	Spec DomainSpec
+	// Mapper is the published ingress the domain serves.
+	Mapper DomainMapper
+	Tags   map[string]string
+}
+
+func (a *DomainArgs) validate() []string {
+	p := required("Spec.Name", a.Spec.Name, "Spec.HostedZoneID", a.Spec.HostedZoneID)
+	if a.Mapper == nil {
+		p = append(p, "Mapper is required")
+	}
+	return p
 }
 
 // Domain is the custom domain in front of the API: an ACM certificate
-// validated through Route 53, a REGIONAL API Gateway domain with TLS 1.2,
-// the base path mapping to the stage, and A + AAAA alias records.
+// validated through Route 53, the ingress's REGIONAL domain name with TLS
+// 1.2 mapped to its stage, and A + AAAA alias records.
 type Domain struct {
 	pulumi.ResourceState
 
 	Certificate *acm.Certificate
-	DomainName  *apigateway.DomainName   // ingress rest
-	DomainV2    *apigatewayv2.DomainName // ingress http
 
 	URL            pulumi.StringOutput `pulumi:"url"`
 	CertificateArn pulumi.StringOutput `pulumi:"certificateArn"`
@@ -41,10 +41,13 @@ type Domain struct {
 
 // NewDomain creates the custom domain component.
 func NewDomain(ctx *pulumi.Context, name string, args *DomainArgs, opts ...pulumi.ResourceOption) (*Domain, error) {
-	if args == nil || args.Config == nil || args.Config.Domain == nil || (args.API == nil || args.Stage == nil) == (args.HTTP == nil || args.HTTPStage == nil) {
-		return nil, fmt.Errorf("domain %s: Config with a domain, and API and Stage or HTTP and HTTPStage are required", name)
+	if args == nil {
+		return nil, fmt.Errorf("domain %s: args are required", name)
 	}
-	c, dn := args.Config, args.Config.Domain
+	if err := argsError("domain", name, args.validate()); err != nil {
+		return nil, err
+	}
+	dn, tags := args.Spec, pulumi.ToStringMap(args.Tags)
 	d := &Domain{}
 	if err := ctx.RegisterComponentResource(TypeDomain, name, d, opts...); err != nil {
 		return nil, err
@@ -55,7 +58,7 @@ func NewDomain(ctx *pulumi.Context, name string, args *DomainArgs, opts ...pulum
 	d.Certificate, err = acm.NewCertificate(ctx, name+"-cert", &acm.CertificateArgs{
 		DomainName:       pulumi.String(dn.Name),
 		ValidationMethod: pulumi.String("DNS"),
-		Tags:             tagMap(c),
+		Tags:             tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create certificate for %s: %w", dn.Name, err)
@@ -81,12 +84,9 @@ func NewDomain(ctx *pulumi.Context, name string, args *DomainArgs, opts ...pulum
 		return nil, fmt.Errorf("validate certificate for %s: %w", dn.Name, err)
 	}
 
-	var target, zone pulumi.StringOutput
-	if args.HTTP != nil {
-		target, zone, err = d.domainV2(ctx, name, c, validation.CertificateArn, args.HTTP, args.HTTPStage, parent)
-	} else {
-		target, zone, err = d.domainV1(ctx, name, c, validation.CertificateArn, args.API, args.Stage, parent)
-	}
+	target, zone, err := args.Mapper.MapDomain(ctx, name, &DomainMapping{
+		Name: dn.Name, CertificateArn: validation.CertificateArn, Tags: args.Tags,
+	}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -111,55 +111,4 @@ func NewDomain(ctx *pulumi.Context, name string, args *DomainArgs, opts ...pulum
 		return nil, err
 	}
 	return d, nil
-}
-
-// domainV1 is a REST API's regional domain name (TLS 1.2) and its base path
-// mapping to the stage; it returns the alias target and its hosted zone.
-func (d *Domain) domainV1(ctx *pulumi.Context, name string, c *stackconfig.Config, cert pulumi.StringOutput, api *RestAPI, stage *ApiStage, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
-	var err error
-	d.DomainName, err = apigateway.NewDomainName(ctx, name, &apigateway.DomainNameArgs{
-		DomainName:             pulumi.String(c.Domain.Name),
-		RegionalCertificateArn: cert,
-		EndpointConfiguration:  &apigateway.DomainNameEndpointConfigurationArgs{Types: pulumi.String("REGIONAL")},
-		SecurityPolicy:         pulumi.String(SecurityPolicy),
-		Tags:                   tagMap(c),
-	}, parent)
-	if err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("create domain name %s: %w", c.Domain.Name, err)
-	}
-	if _, err := apigateway.NewBasePathMapping(ctx, name+"-mapping", &apigateway.BasePathMappingArgs{
-		RestApi:    api.ID,
-		StageName:  stage.StageName,
-		DomainName: d.DomainName.DomainName,
-	}, parent); err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("map %s to the stage: %w", c.Domain.Name, err)
-	}
-	return d.DomainName.RegionalDomainName, d.DomainName.RegionalZoneId, nil
-}
-
-// domainV2 is an HTTP API's regional domain name (TLS 1.2) and its API
-// mapping to the stage; it returns the alias target and its hosted zone.
-func (d *Domain) domainV2(ctx *pulumi.Context, name string, c *stackconfig.Config, cert pulumi.StringOutput, api *HttpAPI, stage *HttpStage, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
-	var err error
-	d.DomainV2, err = apigatewayv2.NewDomainName(ctx, name, &apigatewayv2.DomainNameArgs{
-		DomainName: pulumi.String(c.Domain.Name),
-		DomainNameConfiguration: &apigatewayv2.DomainNameDomainNameConfigurationArgs{
-			CertificateArn: cert,
-			EndpointType:   pulumi.String("REGIONAL"),
-			SecurityPolicy: pulumi.String(SecurityPolicy),
-		},
-		Tags: tagMap(c),
-	}, parent)
-	if err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("create domain name %s: %w", c.Domain.Name, err)
-	}
-	if _, err := apigatewayv2.NewApiMapping(ctx, name+"-mapping", &apigatewayv2.ApiMappingArgs{
-		ApiId:      api.ID,
-		Stage:      stage.StageName,
-		DomainName: d.DomainV2.DomainName,
-	}, parent); err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("map %s to the stage: %w", c.Domain.Name, err)
-	}
-	conf := d.DomainV2.DomainNameConfiguration
-	return conf.TargetDomainName().Elem(), conf.HostedZoneId().Elem(), nil
 }

@@ -10,12 +10,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/stackconfig"
-)
-
-// Component types of the HTTP API ingress.
-const (
-	TypeHTTPAPI   = "hookline:infra:HttpApi"
-	TypeHTTPStage = "hookline:infra:HttpStage"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // HTTPIntegrationTimeoutMS is the integration's timeout: SQS answers in
@@ -23,51 +18,78 @@ const (
 // timeout (GitHub waits 10 s, Stripe 20 s).
 const HTTPIntegrationTimeoutMS = 10000
 
-// HttpAPIArgs configures the HTTP API.
-type HttpAPIArgs struct {
-	Config *stackconfig.Config
-}
+// httpTraits are the HTTP API's: access logs are delivered with the
+// deployer's own permissions (no account role), and there are no API keys
+// or usage plans.
+type httpTraits struct{}
 
-// HttpAPI is the HTTP API every source's route hangs off, with its access
-// log group (HTTP APIs write access logs without the account's API Gateway
-// CloudWatch role).
+// Kind is contract.IngressHTTP.
+func (httpTraits) Kind() string { return contract.IngressHTTP }
+
+// AccessLogsNeedAccountRole: an HTTP API delivers access logs with the
+// deployer's own permissions (logs:CreateLogDelivery), not the role.
+func (httpTraits) AccessLogsNeedAccountRole() bool { return false }
+
+// UsageKeys: an HTTP API has no API keys or usage plans.
+func (httpTraits) UsageKeys() bool { return false }
+
+// HttpAPI is the HTTP ingress. The component holds the HTTP API every
+// source's route hangs off, with its access log group (HTTP APIs write
+// access logs without the account's API Gateway CloudWatch role). Each
+// source's route (SQS-SendMessage integration, authorizer, route) sits in
+// its Source component, the deployment and stage in an HttpStage, the
+// domain name in the Domain.
 type HttpAPI struct {
 	pulumi.ResourceState
+	httpTraits
 
 	API *apigatewayv2.Api
 	// AccessLog is nil when the stack turns access logs off.
 	AccessLog *cloudwatch.LogGroup
+	// Stage is the published stage, nil before Publish.
+	Stage *HttpStage
 
 	ID           pulumi.IDOutput     `pulumi:"id"`
 	Endpoint     pulumi.StringOutput `pulumi:"apiEndpoint"`
 	ExecutionArn pulumi.StringOutput `pulumi:"executionArn"`
+
+	args           IngressArgs
+	routes         []HTTPRouteSpec
+	routeResources []pulumi.Resource
+	stageSources   []StageSource
 }
 
+var _ Ingress = (*HttpAPI)(nil)
+
 // NewHttpAPI creates the HTTP API component.
-func NewHttpAPI(ctx *pulumi.Context, name string, args *HttpAPIArgs, opts ...pulumi.ResourceOption) (*HttpAPI, error) {
-	if args == nil || args.Config == nil {
-		return nil, fmt.Errorf("http api %s: Config is required", name)
+func NewHttpAPI(ctx *pulumi.Context, name string, args *IngressArgs, opts ...pulumi.ResourceOption) (*HttpAPI, error) {
+	if args == nil {
+		return nil, fmt.Errorf("http api %s: args are required", name)
 	}
-	c := args.Config
-	h := &HttpAPI{}
+	problems := args.validate()
+	if args.CloudWatchRoleName != "" {
+		problems = append(problems, "an HTTP API has no account settings to manage (CloudWatchRoleName)")
+	}
+	if err := argsError("http api", name, problems); err != nil {
+		return nil, err
+	}
+	h := &HttpAPI{args: *args}
 	if err := ctx.RegisterComponentResource(TypeHTTPAPI, name, h, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(h)
 	var err error
 	h.API, err = apigatewayv2.NewApi(ctx, name, &apigatewayv2.ApiArgs{
-		Name:         pulumi.String(c.APIName()),
-		Description:  pulumi.String("hookline inbound webhooks (" + c.Environment + ")"),
-		ProtocolType: pulumi.String("HTTP"),
-		// With a custom domain, the domain is the only way in: its TLS
-		// policy then holds for every request.
-		DisableExecuteApiEndpoint: pulumi.Bool(c.Domain != nil),
-		Tags:                      tagMap(c),
+		Name:                      pulumi.String(args.Name),
+		Description:               pulumi.String(args.Description),
+		ProtocolType:              pulumi.String("HTTP"),
+		DisableExecuteApiEndpoint: pulumi.Bool(args.DisableExecuteAPIEndpoint),
+		Tags:                      pulumi.ToStringMap(args.Tags),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create http api: %w", err)
 	}
-	if h.AccessLog, err = accessLogGroup(ctx, name, c, parent); err != nil {
+	if h.AccessLog, err = accessLogGroup(ctx, name, args.AccessLog, args.Tags, parent); err != nil {
 		return nil, err
 	}
 	h.ID, h.Endpoint, h.ExecutionArn = h.API.ID(), h.API.ApiEndpoint, h.API.ExecutionArn
@@ -79,35 +101,36 @@ func NewHttpAPI(ctx *pulumi.Context, name string, args *HttpAPIArgs, opts ...pul
 	return h, nil
 }
 
-// httpRoute adds POST /<source> to the HTTP API: its SQS-SendMessage
-// integration under a role that may send to this source's queue only, its
-// authorizer (JWT for cognito; the edge authorizer's, given as authorizer,
-// for token), and the route.
-func (src *Source) httpRoute(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, api *HttpAPI, authorizer pulumi.IDInput, caller Caller) error {
-	parent := pulumi.Parent(src)
-	r := src.HTTPRoute
-	role, sendPolicy, err := src.sendRole(ctx, name, c, s, caller)
-	if err != nil {
+// AddRoute adds POST /<source> to the HTTP API: its SQS-SendMessage
+// integration under the source's send role, its authorizer (JWT for
+// cognito; the edge authorizer's for token), and the route.
+func (h *HttpAPI) AddRoute(ctx *pulumi.Context, name string, ra *RouteArgs, opts ...pulumi.ResourceOption) error {
+	var r HTTPRouteSpec
+	if ra != nil {
+		r = NewHTTPRouteSpec(ra.Source)
+	}
+	if err := argsError("route", name, validateRoute(ra, r.AuthorizationType == HTTPAuthorizationCustom, h.Stage != nil)); err != nil {
 		return err
 	}
+	src := ra.Source.Name
 	params := pulumi.ToStringMap(r.RequestParameters)
-	params["QueueUrl"] = src.Queue.Url
+	params["QueueUrl"] = ra.QueueURL
 	integ, err := apigatewayv2.NewIntegration(ctx, name+"-integration", &apigatewayv2.IntegrationArgs{
-		ApiId:                api.ID,
-		Description:          pulumi.String("hookline ingest contract: source " + s.Name),
+		ApiId:                h.ID,
+		Description:          pulumi.String("hookline ingest contract: source " + src),
 		IntegrationType:      pulumi.String("AWS_PROXY"),
 		IntegrationSubtype:   pulumi.String(contract.HTTPIntegrationSubtype),
-		CredentialsArn:       role.Arn,
+		CredentialsArn:       ra.SendRoleArn,
 		PayloadFormatVersion: pulumi.String("1.0"),
 		TimeoutMilliseconds:  pulumi.Int(HTTPIntegrationTimeoutMS),
 		RequestParameters:    params,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{sendPolicy}))
+	}, withOpts(opts, pulumi.DependsOn([]pulumi.Resource{ra.SendPolicy}))...)
 	if err != nil {
-		return fmt.Errorf("create sqs integration for %s: %w", s.Name, err)
+		return fmt.Errorf("create sqs integration for %s: %w", src, err)
 	}
 
-	ra := &apigatewayv2.RouteArgs{
-		ApiId:             api.ID,
+	rta := &apigatewayv2.RouteArgs{
+		ApiId:             h.ID,
 		RouteKey:          pulumi.String(r.RouteKey),
 		Target:            pulumi.Sprintf("integrations/%s", integ.ID()),
 		AuthorizationType: pulumi.String(r.AuthorizationType),
@@ -115,42 +138,172 @@ func (src *Source) httpRoute(ctx *pulumi.Context, name string, c *stackconfig.Co
 	switch r.AuthorizationType {
 	case HTTPAuthorizationJWT:
 		authz, err := apigatewayv2.NewAuthorizer(ctx, name+"-authorizer", &apigatewayv2.AuthorizerArgs{
-			ApiId:           api.ID,
-			Name:            pulumi.String(s.Name + "-cognito"),
+			ApiId:           h.ID,
+			Name:            pulumi.String(src + "-cognito"),
 			AuthorizerType:  pulumi.String("JWT"),
 			IdentitySources: pulumi.StringArray{pulumi.String("$request.header.Authorization")},
 			JwtConfiguration: &apigatewayv2.AuthorizerJwtConfigurationArgs{
 				Issuer:    pulumi.String(r.Issuer),
 				Audiences: pulumi.ToStringArray(r.Audiences),
 			},
-		}, parent)
+		}, opts...)
 		if err != nil {
-			return fmt.Errorf("create jwt authorizer for %s: %w", s.Name, err)
+			return fmt.Errorf("create jwt authorizer for %s: %w", src, err)
 		}
-		ra.AuthorizerId = authz.ID()
-		ra.AuthorizationScopes = pulumi.ToStringArray(r.Scopes)
+		rta.AuthorizerId = authz.ID()
+		rta.AuthorizationScopes = pulumi.ToStringArray(r.Scopes)
 	case HTTPAuthorizationCustom:
-		if authorizer == nil {
-			return fmt.Errorf("source %s: its route needs the edge authorizer (AuthorizerID)", s.Name)
-		}
-		ra.AuthorizerId = authorizer
+		rta.AuthorizerId = ra.AuthorizerID
 	}
 	if r.SignatureOnly != "" {
-		ra.OperationName = pulumi.String(contract.SignatureOnlyOperation(r.SignatureOnly))
+		rta.OperationName = pulumi.String(contract.SignatureOnlyOperation(r.SignatureOnly))
 	}
-	route, err := apigatewayv2.NewRoute(ctx, name+"-route", ra, parent)
+	route, err := apigatewayv2.NewRoute(ctx, name+"-route", rta, opts...)
 	if err != nil {
-		return fmt.Errorf("create route POST /%s: %w", s.Name, err)
+		return fmt.Errorf("create route POST /%s: %w", src, err)
 	}
-	src.RouteResources = append(src.RouteResources, integ, route)
+	h.routes = append(h.routes, r)
+	h.routeResources = append(h.routeResources, integ, route)
+	h.stageSources = append(h.stageSources, StageSource{Name: src, Throttle: ra.Source.Throttle})
 	return nil
+}
+
+// AuthorizerSourceArn is <execution arn>/authorizers/*.
+func (h *HttpAPI) AuthorizerSourceArn() pulumi.StringOutput {
+	return pulumi.Sprintf("%s/authorizers/*", h.ExecutionArn)
+}
+
+// AddEdgeAuthorizers gives each token source its own REQUEST authorizer:
+// payload 2.0 with simple responses ({"isAuthorized": ...}), the answer
+// cached per token for the source's TTL. One per source, because an HTTP
+// API caches a simple response per identity source for the whole
+// authorizer: shared, a token of one source would open another's route.
+func (h *HttpAPI) AddEdgeAuthorizers(ctx *pulumi.Context, name string, function pulumi.StringInput, sources []EdgeSource, opts ...pulumi.ResourceOption) (map[string]pulumi.IDOutput, error) {
+	ids := map[string]pulumi.IDOutput{}
+	for _, s := range sources {
+		if s.Check != contract.EdgeToken {
+			continue
+		}
+		authz, err := apigatewayv2.NewAuthorizer(ctx, name+"-"+s.Source, &apigatewayv2.AuthorizerArgs{
+			ApiId:                          h.ID,
+			Name:                           pulumi.String(s.Source + "-token"),
+			AuthorizerType:                 pulumi.String("REQUEST"),
+			AuthorizerUri:                  function,
+			AuthorizerPayloadFormatVersion: pulumi.String("2.0"),
+			EnableSimpleResponses:          pulumi.Bool(true),
+			IdentitySources:                pulumi.StringArray{pulumi.String("$request.querystring." + contract.TokenQueryParameter)},
+			AuthorizerResultTtlInSeconds:   pulumi.Int(s.CacheTTL),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("create the authorizer of %s: %w", s.Source, err)
+		}
+		ids[s.Source] = authz.ID()
+	}
+	return ids, nil
+}
+
+// Publish creates the HttpStage: the deployment of every route added and
+// the stage serving it.
+func (h *HttpAPI) Publish(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (*PublishedStage, error) {
+	if h.Stage != nil {
+		return nil, fmt.Errorf("http stage %s: the HTTP API is already published", name)
+	}
+	sa := &HttpStageArgs{
+		APIID:       h.ID,
+		Description: h.args.DeploymentDescription,
+		Routes:      h.routes,
+		DependsOn:   h.routeResources,
+		Throttle:    h.args.Throttle,
+		Sources:     h.stageSources,
+		Tags:        h.args.Tags,
+	}
+	if h.AccessLog != nil {
+		sa.AccessLogArn = h.AccessLog.Arn
+	}
+	st, err := NewHttpStage(ctx, name, sa, opts...)
+	if err != nil {
+		return nil, err
+	}
+	h.Stage = st
+	return &PublishedStage{Component: st, InvokeURL: st.InvokeURL}, nil
+}
+
+// MapDomain creates an HTTP API's regional domain name (TLS 1.2) and its
+// API mapping to the stage.
+func (h *HttpAPI) MapDomain(ctx *pulumi.Context, name string, d *DomainMapping, opts ...pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
+	if h.Stage == nil {
+		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("map %s: %w", d.Name, errNotPublished)
+	}
+	dn, err := apigatewayv2.NewDomainName(ctx, name, &apigatewayv2.DomainNameArgs{
+		DomainName: pulumi.String(d.Name),
+		DomainNameConfiguration: &apigatewayv2.DomainNameDomainNameConfigurationArgs{
+			CertificateArn: d.CertificateArn,
+			EndpointType:   pulumi.String("REGIONAL"),
+			SecurityPolicy: pulumi.String(SecurityPolicy),
+		},
+		Tags: pulumi.ToStringMap(d.Tags),
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("create domain name %s: %w", d.Name, err)
+	}
+	if _, err := apigatewayv2.NewApiMapping(ctx, name+"-mapping", &apigatewayv2.ApiMappingArgs{
+		ApiId:      h.ID,
+		Stage:      h.Stage.StageName,
+		DomainName: dn.DomainName,
+	}, opts...); err != nil {
+		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("map %s to the stage: %w", d.Name, err)
+	}
+	conf := dn.DomainNameConfiguration
+	return conf.TargetDomainName().Elem(), conf.HostedZoneId().Elem(), nil
+}
+
+// Metrics: an HTTP API's 4xx and 5xx, keyed by the API's id.
+func (h *HttpAPI) Metrics() APIMetrics {
+	return APIMetrics{
+		APIMetricNames: APIMetricNames{Metric4xx: "4xx", Metric5xx: "5xx", Dimension: "ApiId"},
+		Value:          h.ID.ToStringOutput(),
+	}
+}
+
+// Outputs are the HTTP API's id, the stage and its URL.
+func (h *HttpAPI) Outputs() pulumi.Map {
+	out := pulumi.Map{stackoutputs.KeyAPIID: h.ID}
+	if h.Stage != nil {
+		out[stackoutputs.KeyInvokeURL] = h.Stage.InvokeURL
+		out[stackoutputs.KeyStage] = h.Stage.StageName
+	}
+	return out
 }
 
 // HttpStageArgs configures the HTTP API's stage.
 type HttpStageArgs struct {
-	Config  *stackconfig.Config
-	API     *HttpAPI
-	Sources []*Source
+	APIID       pulumi.IDInput
+	Description string
+	// Routes are every route of the API: the deployment's trigger hashes them.
+	Routes []HTTPRouteSpec
+	// DependsOn are every route's resources, which the deployment follows.
+	DependsOn []pulumi.Resource
+	// AccessLogArn is the access log group, nil for no access logs.
+	AccessLogArn pulumi.StringInput
+	// Throttle is the default route settings' throttle.
+	Throttle stackconfig.Throttle
+	// Sources are the routes' sources: their own throttles.
+	Sources []StageSource
+	Tags    map[string]string
+}
+
+func (a *HttpStageArgs) validate() []string {
+	var p []string
+	if a.APIID == nil {
+		p = append(p, "APIID is required")
+	}
+	if len(a.Routes) == 0 {
+		p = append(p, "a stage needs at least one route")
+	}
+	if a.Throttle.RateLimit <= 0 || a.Throttle.BurstLimit <= 0 {
+		p = append(p, fmt.Sprintf("Throttle %+v must be positive", a.Throttle))
+	}
+	return p
 }
 
 // HttpStage is the HTTP API's stage and the deployment it serves. Auto-deploy
@@ -192,32 +345,28 @@ func HTTPAccessLogFormat() string {
 // throttle as the default route settings and each source's throttle on its
 // route.
 func NewHttpStage(ctx *pulumi.Context, name string, args *HttpStageArgs, opts ...pulumi.ResourceOption) (*HttpStage, error) {
-	if args == nil || args.Config == nil || args.API == nil {
-		return nil, fmt.Errorf("http stage %s: Config and API are required", name)
+	if args == nil {
+		return nil, fmt.Errorf("http stage %s: args are required", name)
 	}
-	c := args.Config
+	if err := argsError("http stage", name, args.validate()); err != nil {
+		return nil, err
+	}
 	st := &HttpStage{}
 	if err := ctx.RegisterComponentResource(TypeHTTPStage, name, st, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(st)
-	var routes []HTTPRouteSpec
-	var deps []pulumi.Resource
-	for _, s := range args.Sources {
-		routes = append(routes, s.HTTPRoute)
-		deps = append(deps, s.RouteResources...)
-	}
 	var err error
 	st.Deployment, err = apigatewayv2.NewDeployment(ctx, name+"-deployment", &apigatewayv2.DeploymentArgs{
-		ApiId:       args.API.ID,
-		Description: pulumi.String("hookline " + c.Environment),
-		Triggers:    pulumi.ToStringMap(HTTPDeploymentTriggers(routes)),
-	}, parent, pulumi.DependsOn(deps))
+		ApiId:       args.APIID,
+		Description: pulumi.String(args.Description),
+		Triggers:    pulumi.ToStringMap(HTTPDeploymentTriggers(args.Routes)),
+	}, parent, pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("create deployment: %w", err)
 	}
 	var perRoute apigatewayv2.StageRouteSettingArray
-	for _, s := range c.Sources {
+	for _, s := range args.Sources {
 		if s.Throttle == nil {
 			continue
 		}
@@ -228,21 +377,21 @@ func NewHttpStage(ctx *pulumi.Context, name string, args *HttpStageArgs, opts ..
 		})
 	}
 	sa := &apigatewayv2.StageArgs{
-		ApiId:        args.API.ID,
+		ApiId:        args.APIID,
 		Name:         pulumi.String(StageName),
 		AutoDeploy:   pulumi.Bool(false),
 		DeploymentId: st.Deployment.ID(),
 		DefaultRouteSettings: &apigatewayv2.StageDefaultRouteSettingsArgs{
-			ThrottlingRateLimit:    pulumi.Float64(c.Throttle.RateLimit),
-			ThrottlingBurstLimit:   pulumi.Int(c.Throttle.BurstLimit),
+			ThrottlingRateLimit:    pulumi.Float64(args.Throttle.RateLimit),
+			ThrottlingBurstLimit:   pulumi.Int(args.Throttle.BurstLimit),
 			DetailedMetricsEnabled: pulumi.Bool(true),
 		},
 		RouteSettings: perRoute,
-		Tags:          tagMap(c),
+		Tags:          pulumi.ToStringMap(args.Tags),
 	}
-	if args.API.AccessLog != nil {
+	if args.AccessLogArn != nil {
 		sa.AccessLogSettings = &apigatewayv2.StageAccessLogSettingsArgs{
-			DestinationArn: args.API.AccessLog.Arn,
+			DestinationArn: args.AccessLogArn,
 			Format:         pulumi.String(HTTPAccessLogFormat()),
 		}
 	}

@@ -10,33 +10,38 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/contract"
-	"github.com/hookline/hookline/stackconfig"
 )
 
 // MonitoringArgs configures alarms and the dashboard.
 type MonitoringArgs struct {
-	Config *stackconfig.Config
+	Spec MonitoringSpec
+	// API are the ingress's metrics and the value of their dimension.
+	API APIMetrics
 	// DependsOn are the resources the alarms watch, so alarms are created
 	// after (and removed before) them.
 	DependsOn []pulumi.Resource
-	// APIID is the HTTP API's id (ingress http): its metrics are keyed by
-	// ApiId, not by the API's name as a REST API's are.
-	APIID pulumi.StringInput
+	Tags      map[string]string
 }
 
-// HTTPAPIIDDimension stands for the HTTP API's id in AlarmSpecs and
-// DashboardBody until the API exists (NewMonitoring fills it in).
-const HTTPAPIIDDimension = "<http api id>"
-
-// apiMetrics are the API's metric names and dimensions: a REST API's
-// (4XXError, 5XXError; ApiName) or an HTTP API's (4xx, 5xx; ApiId), as AWS
-// documents each.
-func apiMetrics(c *stackconfig.Config, apiID string) (m4xx, m5xx, dimension, value string) {
-	if c.HTTP() {
-		return "4xx", "5xx", "ApiId", apiID
+func (a *MonitoringArgs) validate() []string {
+	s := a.Spec
+	p := required("Spec.Region", s.Region, "Spec.TopicName", s.TopicName, "Spec.DashboardName", s.DashboardName, "Spec.APIAlarmName", s.APIAlarmName,
+		"API.Metric4xx", a.API.Metric4xx, "API.Metric5xx", a.API.Metric5xx, "API.Dimension", a.API.Dimension)
+	if s.OldestMessageAgeSeconds <= 0 {
+		p = append(p, fmt.Sprintf("OldestMessageAgeSeconds %d must be positive", s.OldestMessageAgeSeconds))
 	}
-	return "4XXError", "5XXError", "ApiName", c.APIName()
+	for _, w := range s.Sources {
+		if w.Name == "" || w.QueueName == "" || w.DLQName == "" || w.FunctionName == "" {
+			p = append(p, fmt.Sprintf("watched source %q needs its queue, DLQ and function names", w.Name))
+		}
+	}
+	return p
 }
+
+// APIDimensionPlaceholder stands for the value of the API's dimension in
+// AlarmSpecs (an HTTP API's id is known only once it exists); NewMonitoring
+// puts the ingress's value in its place.
+const APIDimensionPlaceholder = "<api>"
 
 // Monitoring is a stack's alarms (per source: DLQ not empty, oldest message
 // too old, function errors, function throttles; per API: 5XX) sent to one SNS
@@ -67,67 +72,66 @@ type AlarmSpec struct {
 	Periods     int
 }
 
-// AlarmSpecs lists every alarm of a stack.
-func AlarmSpecs(c *stackconfig.Config) []AlarmSpec {
+// AlarmSpecs lists every alarm of a stack whose API publishes api.
+func AlarmSpecs(m MonitoringSpec, api APIMetricNames) []AlarmSpec {
 	var out []AlarmSpec
-	for _, s := range c.Sources {
+	for _, s := range m.Sources {
 		out = append(out,
 			AlarmSpec{
-				Name:        c.SourceAlarmName(s, "dlq-not-empty"),
+				Name:        s.Alarms.DLQNotEmpty,
 				Description: "Messages of source " + s.Name + " reached the DLQ: inspect them, fix the cause, then redrive.",
 				Namespace:   "AWS/SQS", Metric: "ApproximateNumberOfMessagesVisible",
-				Dimensions: map[string]string{"QueueName": c.DLQName(s)},
+				Dimensions: map[string]string{"QueueName": s.DLQName},
 				Statistic:  "Maximum", Threshold: 0, Periods: 1,
 			},
 			AlarmSpec{
-				Name:        c.SourceAlarmName(s, "oldest-message"),
-				Description: "The oldest message of source " + s.Name + " waits longer than " + strconv.Itoa(c.Alarms.OldestMessageAgeSeconds) + " s: a group is stuck or the consumer is too slow.",
+				Name:        s.Alarms.OldestMessage,
+				Description: "The oldest message of source " + s.Name + " waits longer than " + strconv.Itoa(m.OldestMessageAgeSeconds) + " s: a group is stuck or the consumer is too slow.",
 				Namespace:   "AWS/SQS", Metric: "ApproximateAgeOfOldestMessage",
-				Dimensions: map[string]string{"QueueName": c.QueueName(s)},
-				Statistic:  "Maximum", Threshold: float64(c.Alarms.OldestMessageAgeSeconds), Periods: 3,
+				Dimensions: map[string]string{"QueueName": s.QueueName},
+				Statistic:  "Maximum", Threshold: float64(m.OldestMessageAgeSeconds), Periods: 3,
 			},
 			AlarmSpec{
-				Name:        c.SourceAlarmName(s, "function-errors"),
+				Name:        s.Alarms.FunctionErrors,
 				Description: "The consumer of source " + s.Name + " failed invocations.",
 				Namespace:   "AWS/Lambda", Metric: "Errors",
-				Dimensions: map[string]string{"FunctionName": c.FunctionName(s)},
+				Dimensions: map[string]string{"FunctionName": s.FunctionName},
 				Statistic:  "Sum", Threshold: 0, Periods: 1,
 			},
 			AlarmSpec{
-				Name:        c.SourceAlarmName(s, "function-throttles"),
+				Name:        s.Alarms.FunctionThrottles,
 				Description: "The consumer of source " + s.Name + " is throttled: raise its concurrency or the account limit.",
 				Namespace:   "AWS/Lambda", Metric: "Throttles",
-				Dimensions: map[string]string{"FunctionName": c.FunctionName(s)},
+				Dimensions: map[string]string{"FunctionName": s.FunctionName},
 				Statistic:  "Sum", Threshold: 0, Periods: 1,
 			},
 		)
 	}
-	for _, s := range c.Sources {
-		if s.Auth.Type != stackconfig.AuthSignature {
+	for _, s := range m.Sources {
+		if !s.Open {
 			continue
 		}
 		out = append(out, AlarmSpec{
-			Name:        c.SourceAlarmName(s, "forgeries"),
+			Name:        s.Alarms.Forgeries,
 			Description: "More than " + strconv.Itoa(ForgeryAlarmThreshold) + " records of open source " + s.Name + " failed signature verification in a minute: someone is posting forgeries (they are dropped, not processed), or the signing secret is out of step with the sender's.",
 			Namespace:   contract.MetricNamespace, Metric: contract.MetricForged,
 			Dimensions: map[string]string{"Source": s.Name},
 			Statistic:  "Sum", Threshold: ForgeryAlarmThreshold, Periods: 1,
 		})
 	}
-	_, m5xx, dim, val := apiMetrics(c, HTTPAPIIDDimension)
 	out = append(out, AlarmSpec{
-		Name:        c.StackAlarmName("api-5xx"),
+		Name:        m.APIAlarmName,
 		Description: "The webhook API answered 5XX: senders will retry, but check the integration.",
-		Namespace:   "AWS/ApiGateway", Metric: m5xx,
-		Dimensions: map[string]string{dim: val, "Stage": StageName},
+		Namespace:   "AWS/ApiGateway", Metric: api.Metric5xx,
+		Dimensions: map[string]string{api.Dimension: APIDimensionPlaceholder, "Stage": StageName},
 		Statistic:  "Sum", Threshold: 0, Periods: 1,
 	})
 	return out
 }
 
-// DashboardBody renders the stack's CloudWatch dashboard; apiID is the HTTP
-// API's id (ignored on a REST API, whose metrics are keyed by name).
-func DashboardBody(c *stackconfig.Config, apiID string) string {
+// DashboardBody renders the stack's CloudWatch dashboard; apiValue is the
+// value of the API's dimension (a REST API's name, an HTTP API's id).
+func DashboardBody(m MonitoringSpec, api APIMetricNames, apiValue string) string {
 	type widget struct {
 		Type       string         `json:"type"`
 		X          int            `json:"x"`
@@ -138,24 +142,23 @@ func DashboardBody(c *stackconfig.Config, apiID string) string {
 	}
 	metricWidget := func(x, y int, title string, metrics [][]any) widget {
 		return widget{Type: "metric", X: x, Y: y, Width: 8, Height: 6, Properties: map[string]any{
-			"title": title, "region": c.Region, "view": "timeSeries", "stat": "Sum", "period": 60, "metrics": metrics,
+			"title": title, "region": m.Region, "view": "timeSeries", "stat": "Sum", "period": 60, "metrics": metrics,
 		}}
 	}
-	m4xx, m5xx, dim, api := apiMetrics(c, apiID)
 	ws := []widget{
 		metricWidget(0, 0, "API requests", [][]any{
-			{"AWS/ApiGateway", "Count", dim, api, "Stage", StageName},
-			{".", m4xx, ".", ".", ".", "."},
-			{".", m5xx, ".", ".", ".", "."},
+			{"AWS/ApiGateway", "Count", api.Dimension, apiValue, "Stage", StageName},
+			{".", api.Metric4xx, ".", ".", ".", "."},
+			{".", api.Metric5xx, ".", ".", ".", "."},
 		}),
 		metricWidget(8, 0, "API latency (p99)", [][]any{
-			{"AWS/ApiGateway", "Latency", dim, api, "Stage", StageName, map[string]any{"stat": "p99"}},
+			{"AWS/ApiGateway", "Latency", api.Dimension, apiValue, "Stage", StageName, map[string]any{"stat": "p99"}},
 			{".", "IntegrationLatency", ".", ".", ".", ".", map[string]any{"stat": "p99"}},
 		}),
 	}
-	for i, s := range c.Sources {
+	for i, s := range m.Sources {
 		y := 6 * (i + 1)
-		q, dlq, fn := c.QueueName(s), c.DLQName(s), c.FunctionName(s)
+		q, dlq, fn := s.QueueName, s.DLQName, s.FunctionName
 		ws = append(ws,
 			metricWidget(0, y, s.Name+": queue", [][]any{
 				{"AWS/SQS", "NumberOfMessagesSent", "QueueName", q},
@@ -182,10 +185,13 @@ func DashboardBody(c *stackconfig.Config, apiID string) string {
 
 // NewMonitoring creates the topic, subscriptions, alarms and dashboard.
 func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts ...pulumi.ResourceOption) (*Monitoring, error) {
-	if args == nil || args.Config == nil {
-		return nil, fmt.Errorf("monitoring %s: Config is required", name)
+	if args == nil {
+		return nil, fmt.Errorf("monitoring %s: args are required", name)
 	}
-	c := args.Config
+	if err := argsError("monitoring", name, args.validate()); err != nil {
+		return nil, err
+	}
+	spec, tags := args.Spec, pulumi.ToStringMap(args.Tags)
 	m := &Monitoring{}
 	if err := ctx.RegisterComponentResource(TypeMonitoring, name, m, opts...); err != nil {
 		return nil, err
@@ -196,13 +202,13 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	// The topic is not encrypted with the AWS-managed SNS key: CloudWatch
 	// alarms cannot publish to a topic under that key.
 	m.Topic, err = sns.NewTopic(ctx, name+"-alarms", &sns.TopicArgs{
-		Name: pulumi.String(c.AlarmTopicName()),
-		Tags: tagMap(c),
+		Name: pulumi.String(spec.TopicName),
+		Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create alarm topic: %w", err)
 	}
-	for i, email := range c.AlarmEmails {
+	for i, email := range spec.AlarmEmails {
 		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-email-%d", name, i), &sns.TopicSubscriptionArgs{
 			Topic:    m.Topic.Arn,
 			Protocol: pulumi.String("email"),
@@ -213,14 +219,11 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	}
 
 	actions := pulumi.Array{m.Topic.Arn}
-	if c.HTTP() && args.APIID == nil {
-		return nil, fmt.Errorf("monitoring %s: APIID is required on ingress http", name)
-	}
-	for _, a := range AlarmSpecs(c) {
+	for _, a := range AlarmSpecs(spec, args.API.APIMetricNames) {
 		dims := pulumi.StringMap{}
 		for k, v := range a.Dimensions {
-			if v == HTTPAPIIDDimension {
-				dims[k] = args.APIID
+			if v == APIDimensionPlaceholder {
+				dims[k] = args.API.Value
 			} else {
 				dims[k] = pulumi.String(v)
 			}
@@ -239,7 +242,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 			TreatMissingData:   pulumi.String("notBreaching"),
 			AlarmActions:       actions,
 			OkActions:          actions,
-			Tags:               tagMap(c),
+			Tags:               tags,
 		}, parent, pulumi.DependsOn(args.DependsOn))
 		if err != nil {
 			return nil, fmt.Errorf("create alarm %s: %w", a.Name, err)
@@ -247,12 +250,10 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		m.Alarms = append(m.Alarms, alarm)
 	}
 
-	var body pulumi.StringInput = pulumi.String(DashboardBody(c, ""))
-	if c.HTTP() {
-		body = args.APIID.ToStringOutput().ApplyT(func(id string) string { return DashboardBody(c, id) }).(pulumi.StringOutput)
-	}
+	api := args.API.APIMetricNames
+	body := args.API.Value.ApplyT(func(v string) string { return DashboardBody(spec, api, v) }).(pulumi.StringOutput)
 	dash, err := cloudwatch.NewDashboard(ctx, name+"-dashboard", &cloudwatch.DashboardArgs{
-		DashboardName: pulumi.String(c.DashboardName()),
+		DashboardName: pulumi.String(spec.DashboardName),
 		DashboardBody: body,
 	}, parent)
 	if err != nil {

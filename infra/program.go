@@ -85,7 +85,7 @@ func Program(opts ProgramOptions) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		outputs := w.Outputs(cfg)
+		outputs := w.Outputs()
 		for k, v := range outputs {
 			ctx.Export(k, v)
 		}
@@ -96,7 +96,8 @@ func Program(opts ProgramOptions) pulumi.RunFunc {
 	}
 }
 
-// Build builds the handler and creates the stack's components for cfg.
+// Build builds the handler, looks up the account the stack deploys into,
+// derives the stack's spec from cfg and creates the Webhook component.
 func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*Webhook, error) {
 	dir := opts.ProjectDir
 	if dir == "" {
@@ -113,8 +114,16 @@ func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("build the handler: %w", err)
 	}
-	args := &WebhookArgs{Config: cfg, Code: code}
-	if cfg.EdgeAuthorizer() {
+	caller, err := lookupCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := NewStackSpec(cfg, caller)
+	if err != nil {
+		return nil, fmt.Errorf("derive the stack's spec: %w", err)
+	}
+	args := &WebhookArgs{Spec: spec, Code: code}
+	if spec.Authorizer != nil {
 		authorizer := opts.Authorizer
 		switch {
 		case authorizer == nil && opts.Handler != nil:

@@ -98,12 +98,24 @@ func loadStack(t *testing.T, stack string) *stackconfig.Config {
 	return c
 }
 
+// testCaller is the account the pure tests deploy into.
+var testCaller = infra.Caller{Partition: "aws", Account: "123456789012"}
+
+func stackSpec(t *testing.T, c *stackconfig.Config) infra.StackSpec {
+	t.Helper()
+	sp, err := infra.NewStackSpec(c, testCaller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
 func TestDeploymentTriggers(t *testing.T) {
 	c := loadStack(t, "dev")
 	routes := func(c *stackconfig.Config) []infra.RouteSpec {
 		var out []infra.RouteSpec
-		for _, s := range c.Sources {
-			out = append(out, infra.NewRouteSpec(c, s))
+		for _, s := range stackSpec(t, c).Sources {
+			out = append(out, infra.NewRouteSpec(s))
 		}
 		return out
 	}
@@ -133,7 +145,9 @@ func TestDeploymentTriggers(t *testing.T) {
 
 func TestAlarmSpecsAndDashboard(t *testing.T) {
 	c := loadStack(t, "prod")
-	specs := infra.AlarmSpecs(c)
+	m := stackSpec(t, c).Monitoring
+	rest := infra.APIMetricNames{Metric4xx: "4XXError", Metric5xx: "5XXError", Dimension: "ApiName"}
+	specs := infra.AlarmSpecs(m, rest)
 	if len(specs) != 4*len(c.Sources)+1+1 { // prod has one signature source: its forgeries alarm
 		t.Errorf("got %d alarms", len(specs))
 	}
@@ -147,12 +161,16 @@ func TestAlarmSpecsAndDashboard(t *testing.T) {
 			t.Errorf("alarm %s lacks a description or dimensions", a.Name)
 		}
 	}
-	d := decode(t, infra.DashboardBody(c, ""))
+	body := infra.DashboardBody(m, rest, c.APIName())
+	d := decode(t, body)
 	if n := len(d["widgets"].([]any)); n != 2+3*len(c.Sources) {
 		t.Errorf("dashboard has %d widgets", n)
 	}
-	if !strings.Contains(infra.DashboardBody(c, ""), "hookline-prod-payments-dlq.fifo") {
+	if !strings.Contains(body, "hookline-prod-payments-dlq.fifo") {
 		t.Error("dashboard does not show the DLQ")
+	}
+	if !strings.Contains(body, `"ApiName","hookline-prod-api"`) || !strings.Contains(body, `"5XXError"`) {
+		t.Errorf("dashboard does not watch the API by its dimension: %s", body)
 	}
 }
 

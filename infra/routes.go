@@ -44,27 +44,26 @@ type RouteSpec struct {
 	IntegrationResponse []contract.IntegrationResponse `json:"integrationResponses"`
 }
 
-// NewRouteSpec derives a source's route from its validated config.
-func NewRouteSpec(c *stackconfig.Config, s stackconfig.Source) RouteSpec {
-	spec := s.Spec()
+// NewRouteSpec derives a source's REST route from its spec.
+func NewRouteSpec(s SourceSpec) RouteSpec {
 	r := RouteSpec{
 		Source:            s.Name,
 		Path:              "/" + s.Name,
 		HTTPMethod:        "POST",
 		RequestParameters: map[string]bool{},
-		RequestTemplates:  spec.RequestTemplates(),
+		RequestTemplates:  s.Contract.RequestTemplates(),
 		IntegrationRequest: map[string]string{
 			"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
 			"integration.request.header.Accept":       "'application/json'",
 		},
-		QueueName:           c.QueueName(s),
+		QueueName:           s.Queues.QueueName,
 		MethodStatusCodes:   contract.MethodStatusCodes,
 		IntegrationResponse: contract.IntegrationResponses(),
 	}
 	switch s.Auth.Type {
 	case stackconfig.AuthAPIKey:
 		r.Authorization, r.APIKeyRequired = AuthorizationNone, true
-		if c.ThroughAuthorizer(s) {
+		if s.Auth.ThroughAuthorizer {
 			// The API's key source is AUTHORIZER: the key reaches API
 			// Gateway through the authorizer's pass-through.
 			r.Authorization, r.EdgeCheck = AuthorizationCustom, contract.EdgeAPIKey
@@ -73,14 +72,14 @@ func NewRouteSpec(c *stackconfig.Config, s stackconfig.Source) RouteSpec {
 		r.Authorization, r.APIKeyRequired, r.EdgeCheck = AuthorizationCustom, true, contract.EdgeToken
 		r.RequestParameters["method.request.querystring."+contract.TokenQueryParameter] = true
 	case stackconfig.AuthSignature:
-		r.Authorization, r.SignatureOnly = AuthorizationNone, s.Signature.Scheme
+		r.Authorization, r.SignatureOnly = AuthorizationNone, s.Auth.Signature
 	case stackconfig.AuthCognito:
 		r.Authorization, r.UserPoolARN, r.Scopes = AuthorizationCognito, s.Auth.UserPoolARN, s.Auth.Scopes
 		r.RequestParameters["method.request.header.Authorization"] = true
 	case stackconfig.AuthIAM:
 		r.Authorization = AuthorizationIAM
 	}
-	for _, h := range spec.RequiredHeaders() {
+	for _, h := range s.Contract.RequiredHeaders() {
 		r.RequestParameters["method.request.header."+h] = true
 	}
 	return r
@@ -130,13 +129,13 @@ type HTTPRouteSpec struct {
 	QueueName         string            `json:"queueName"`
 }
 
-// NewHTTPRouteSpec derives a source's HTTP API route from its validated config.
-func NewHTTPRouteSpec(c *stackconfig.Config, s stackconfig.Source) HTTPRouteSpec {
+// NewHTTPRouteSpec derives a source's HTTP API route from its spec.
+func NewHTTPRouteSpec(s SourceSpec) HTTPRouteSpec {
 	r := HTTPRouteSpec{
 		Source:            s.Name,
 		RouteKey:          "POST /" + s.Name,
-		RequestParameters: s.Spec().HTTPRequestParameters(""),
-		QueueName:         c.QueueName(s),
+		RequestParameters: s.Contract.HTTPRequestParameters(""),
+		QueueName:         s.Queues.QueueName,
 	}
 	delete(r.RequestParameters, "QueueUrl")
 	switch s.Auth.Type {
@@ -148,7 +147,7 @@ func NewHTTPRouteSpec(c *stackconfig.Config, s stackconfig.Source) HTTPRouteSpec
 	case stackconfig.AuthIAM:
 		r.AuthorizationType = HTTPAuthorizationIAM
 	default: // signature; apiKey is refused by the config on http
-		r.AuthorizationType, r.SignatureOnly = HTTPAuthorizationNone, s.Signature.Scheme
+		r.AuthorizationType, r.SignatureOnly = HTTPAuthorizationNone, s.Auth.Signature
 	}
 	return r
 }

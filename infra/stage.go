@@ -10,11 +10,57 @@ import (
 	"github.com/hookline/hookline/stackconfig"
 )
 
-// ApiStageArgs configures the published stage.
+// ApiStageArgs configures the published stage of a REST API.
 type ApiStageArgs struct {
-	Config  *stackconfig.Config
-	API     *RestAPI
-	Sources []*Source
+	RestAPI     pulumi.IDInput
+	Description string
+	// Routes are every route of the API: the deployment's trigger hashes them.
+	Routes []RouteSpec
+	// DependsOn are the gateway responses and every route's resources,
+	// which the deployment must follow.
+	DependsOn []pulumi.Resource
+	// Account is the region's account settings when the stack manages
+	// them (the stage follows them), else nil.
+	Account pulumi.Resource
+	// AccessLogArn is the access log group, nil for no access logs.
+	AccessLogArn pulumi.StringInput
+	// Throttle is the stage's default for every method.
+	Throttle stackconfig.Throttle
+	// ExecutionLogs turns on execution logs (errors), which need the
+	// region's CloudWatch role: only a stack managing Account is sure of it.
+	ExecutionLogs bool
+	// Sources are the routes' sources: their own throttles and usage plans.
+	Sources []StageSource
+	Tags    map[string]string
+}
+
+// StageSource is a source as a stage sees it.
+type StageSource struct {
+	Name string
+	// Throttle is the source's own route throttle, nil for the stage's.
+	Throttle *stackconfig.Throttle
+	// UsagePlan is the source's key and usage plan, nil for none (used
+	// where the ingress has usage plans).
+	UsagePlan *UsagePlanSpec
+}
+
+func (a *ApiStageArgs) validate() []string {
+	var p []string
+	if a.RestAPI == nil {
+		p = append(p, "RestAPI is required")
+	}
+	if len(a.Routes) == 0 {
+		p = append(p, "a stage needs at least one route")
+	}
+	if a.Throttle.RateLimit <= 0 || a.Throttle.BurstLimit <= 0 {
+		p = append(p, fmt.Sprintf("Throttle %+v must be positive", a.Throttle))
+	}
+	for _, s := range a.Sources {
+		if u := s.UsagePlan; u != nil && (u.Name == "" || u.KeyName == "") {
+			p = append(p, fmt.Sprintf("the usage plan of %s needs a Name and a KeyName", s.Name))
+		}
+	}
+	return p
 }
 
 // ApiStage publishes the REST API: a Deployment whose triggers hash every
@@ -55,46 +101,42 @@ func AccessLogFormat() string {
 
 // NewApiStage creates the deployment, stage and usage plans.
 func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...pulumi.ResourceOption) (*ApiStage, error) {
-	if args == nil || args.Config == nil || args.API == nil {
-		return nil, fmt.Errorf("api stage %s: Config and API are required", name)
+	if args == nil {
+		return nil, fmt.Errorf("api stage %s: args are required", name)
 	}
-	c := args.Config
+	if err := argsError("api stage", name, args.validate()); err != nil {
+		return nil, err
+	}
 	st := &ApiStage{}
 	if err := ctx.RegisterComponentResource(TypeAPIStage, name, st, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(st)
 
-	var routes []RouteSpec
-	deps := append([]pulumi.Resource(nil), args.API.GatewayResponses...)
-	for _, s := range args.Sources {
-		routes = append(routes, s.Route)
-		deps = append(deps, s.RouteResources...)
-	}
 	var err error
 	st.Deployment, err = apigateway.NewDeployment(ctx, name+"-deployment", &apigateway.DeploymentArgs{
-		RestApi:     args.API.ID,
-		Description: pulumi.String("hookline " + c.Environment),
-		Triggers:    pulumi.ToStringMap(DeploymentTriggers(routes)),
-	}, parent, pulumi.DependsOn(deps))
+		RestApi:     args.RestAPI,
+		Description: pulumi.String(args.Description),
+		Triggers:    pulumi.ToStringMap(DeploymentTriggers(args.Routes)),
+	}, parent, pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("create deployment: %w", err)
 	}
 
 	var stageDeps []pulumi.Resource
-	if args.API.Account != nil {
-		stageDeps = append(stageDeps, args.API.Account)
+	if args.Account != nil {
+		stageDeps = append(stageDeps, args.Account)
 	}
 	stageArgs := &apigateway.StageArgs{
-		RestApi:            args.API.ID,
+		RestApi:            args.RestAPI,
 		Deployment:         st.Deployment.ID(),
 		StageName:          pulumi.String(StageName),
 		XrayTracingEnabled: pulumi.Bool(true),
-		Tags:               tagMap(c),
+		Tags:               pulumi.ToStringMap(args.Tags),
 	}
-	if args.API.AccessLog != nil { // off only where hookline:accessLogs is false
+	if args.AccessLogArn != nil { // off only where hookline:accessLogs is false
 		stageArgs.AccessLogSettings = &apigateway.StageAccessLogSettingsArgs{
-			DestinationArn: args.API.AccessLog.Arn,
+			DestinationArn: args.AccessLogArn,
 			Format:         pulumi.String(AccessLogFormat()),
 		}
 	}
@@ -103,32 +145,30 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 		return nil, fmt.Errorf("create stage: %w", err)
 	}
 
-	// Execution logs need the region's CloudWatch role, which only a stack
-	// that manages apigateway.Account is sure exists.
 	logging := "OFF"
-	if c.ManageAPIGatewayAccount {
+	if args.ExecutionLogs {
 		logging = "ERROR"
 	}
 	if _, err := apigateway.NewMethodSettings(ctx, name+"-all", &apigateway.MethodSettingsArgs{
-		RestApi:    args.API.ID,
+		RestApi:    args.RestAPI,
 		StageName:  st.Stage.StageName,
 		MethodPath: pulumi.String("*/*"),
 		Settings: &apigateway.MethodSettingsSettingsArgs{
 			MetricsEnabled:       pulumi.Bool(true),
 			LoggingLevel:         pulumi.String(logging),
 			DataTraceEnabled:     pulumi.Bool(false),
-			ThrottlingRateLimit:  pulumi.Float64(c.Throttle.RateLimit),
-			ThrottlingBurstLimit: pulumi.Int(c.Throttle.BurstLimit),
+			ThrottlingRateLimit:  pulumi.Float64(args.Throttle.RateLimit),
+			ThrottlingBurstLimit: pulumi.Int(args.Throttle.BurstLimit),
 		},
 	}, parent); err != nil {
 		return nil, fmt.Errorf("create stage method settings: %w", err)
 	}
 
 	keys := pulumi.StringMap{}
-	for _, s := range c.Sources {
+	for _, s := range args.Sources {
 		if s.Throttle != nil {
 			if _, err := apigateway.NewMethodSettings(ctx, name+"-"+s.Name, &apigateway.MethodSettingsArgs{
-				RestApi:    args.API.ID,
+				RestApi:    args.RestAPI,
 				StageName:  st.Stage.StageName,
 				MethodPath: pulumi.String(s.Name + "/POST"),
 				Settings: &apigateway.MethodSettingsSettingsArgs{
@@ -141,20 +181,20 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 				return nil, fmt.Errorf("create method settings for %s: %w", s.Name, err)
 			}
 		}
-		if !s.Auth.HasUsagePlan() {
+		if s.UsagePlan == nil {
 			continue
 		}
-		key, err := st.usagePlan(ctx, name, c, s, args.API)
+		key, err := st.usagePlan(ctx, name, s.Name, s.UsagePlan, args)
 		if err != nil {
 			return nil, err
 		}
-		if s.Auth.Type == stackconfig.AuthAPIKey {
+		if s.UsagePlan.KeyParameter == "" {
 			keys[s.Name] = key.Value
 			continue
 		}
 		// A token source's sender never sees its API key: the edge
 		// authorizer reads it from here and hands it to API Gateway.
-		if _, err := secureParameter(ctx, name+"-"+s.Name+"-usage-key", c, c.UsageKeyParameter(s), key.Value,
+		if _, err := secureParameter(ctx, name+"-"+s.Name+"-usage-key", args.Tags, s.UsagePlan.KeyParameter, key.Value,
 			"hookline API key value of token source "+s.Name+" (read by the edge authorizer)", parent); err != nil {
 			return nil, fmt.Errorf("store the usage key of %s: %w", s.Name, err)
 		}
@@ -171,23 +211,19 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 	return st, nil
 }
 
-// usagePlan creates an apiKey source's usage plan, key and their association.
+// usagePlan creates a source's usage plan, key and their association.
 // The plan throttles the source's own route; an API key admits to the stage,
 // so it is the source's signature that binds a message to its sender.
-func (st *ApiStage) usagePlan(ctx *pulumi.Context, name string, c *stackconfig.Config, s stackconfig.Source, api *RestAPI) (*apigateway.ApiKey, error) {
+func (st *ApiStage) usagePlan(ctx *pulumi.Context, name, source string, plan *UsagePlanSpec, args *ApiStageArgs) (*apigateway.ApiKey, error) {
 	parent := pulumi.Parent(st)
-	plan := s.Auth.UsagePlan
-	if plan == nil {
-		plan = &stackconfig.UsagePlan{RateLimit: c.Throttle.RateLimit, BurstLimit: c.Throttle.BurstLimit}
-	}
 	upa := &apigateway.UsagePlanArgs{
-		Name:        pulumi.String(c.UsagePlanName(s)),
-		Description: pulumi.String("API key plan of source " + s.Name),
+		Name:        pulumi.String(plan.Name),
+		Description: pulumi.String("API key plan of source " + source),
 		ApiStages: apigateway.UsagePlanApiStageArray{apigateway.UsagePlanApiStageArgs{
-			ApiId: api.ID,
+			ApiId: args.RestAPI,
 			Stage: st.Stage.StageName,
 			Throttles: apigateway.UsagePlanApiStageThrottleArray{apigateway.UsagePlanApiStageThrottleArgs{
-				Path:       pulumi.String("/" + s.Name + "/POST"),
+				Path:       pulumi.String("/" + source + "/POST"),
 				RateLimit:  pulumi.Float64(plan.RateLimit),
 				BurstLimit: pulumi.Int(plan.BurstLimit),
 			}},
@@ -196,32 +232,32 @@ func (st *ApiStage) usagePlan(ctx *pulumi.Context, name string, c *stackconfig.C
 			RateLimit:  pulumi.Float64(plan.RateLimit),
 			BurstLimit: pulumi.Int(plan.BurstLimit),
 		},
-		Tags: tagMap(c),
+		Tags: pulumi.ToStringMap(args.Tags),
 	}
 	if plan.QuotaLimit > 0 {
 		upa.QuotaSettings = &apigateway.UsagePlanQuotaSettingsArgs{
 			Limit: pulumi.Int(plan.QuotaLimit), Period: pulumi.String(plan.QuotaPeriod),
 		}
 	}
-	up, err := apigateway.NewUsagePlan(ctx, name+"-"+s.Name+"-plan", upa, parent)
+	up, err := apigateway.NewUsagePlan(ctx, name+"-"+source+"-plan", upa, parent)
 	if err != nil {
-		return nil, fmt.Errorf("create usage plan for %s: %w", s.Name, err)
+		return nil, fmt.Errorf("create usage plan for %s: %w", source, err)
 	}
-	key, err := apigateway.NewApiKey(ctx, name+"-"+s.Name+"-key", &apigateway.ApiKeyArgs{
-		Name:        pulumi.String(c.APIKeyName(s)),
-		Description: pulumi.String("API key of source " + s.Name),
+	key, err := apigateway.NewApiKey(ctx, name+"-"+source+"-key", &apigateway.ApiKeyArgs{
+		Name:        pulumi.String(plan.KeyName),
+		Description: pulumi.String("API key of source " + source),
 		Enabled:     pulumi.Bool(true),
-		Tags:        tagMap(c),
+		Tags:        pulumi.ToStringMap(args.Tags),
 	}, parent, pulumi.AdditionalSecretOutputs([]string{"value"}))
 	if err != nil {
-		return nil, fmt.Errorf("create api key for %s: %w", s.Name, err)
+		return nil, fmt.Errorf("create api key for %s: %w", source, err)
 	}
-	if _, err := apigateway.NewUsagePlanKey(ctx, name+"-"+s.Name+"-plan-key", &apigateway.UsagePlanKeyArgs{
+	if _, err := apigateway.NewUsagePlanKey(ctx, name+"-"+source+"-plan-key", &apigateway.UsagePlanKeyArgs{
 		KeyId:       key.ID(),
 		KeyType:     pulumi.String("API_KEY"),
 		UsagePlanId: up.ID(),
 	}, parent); err != nil {
-		return nil, fmt.Errorf("associate api key for %s: %w", s.Name, err)
+		return nil, fmt.Errorf("associate api key for %s: %w", source, err)
 	}
 	return key, nil
 }

@@ -5,78 +5,94 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // WebhookArgs configures a whole stack.
 type WebhookArgs struct {
-	Config *stackconfig.Config
+	Spec StackSpec
 	// Code is the handler archive shared by every source's function.
 	Code pulumi.Archive
 	// AuthorizerCode is the edge authorizer's archive, needed when a
-	// source uses token auth (Config.EdgeAuthorizer).
+	// source uses token auth (Spec.Authorizer is set).
 	AuthorizerCode pulumi.Archive
+}
+
+func (a *WebhookArgs) validate() []string {
+	var p []string
+	p = append(p, required("Spec.Environment", a.Spec.Environment, "Spec.Region", a.Spec.Region)...)
+	if a.Code == nil {
+		p = append(p, "Code is required")
+	}
+	if a.Spec.Authorizer != nil && a.AuthorizerCode == nil {
+		p = append(p, "AuthorizerCode is required when a source uses token auth")
+	}
+	if len(a.Spec.Sources) == 0 {
+		p = append(p, "a stack needs at least one source")
+	}
+	if _, err := IngressTraitsOf(a.Spec.Ingress.Kind); err != nil {
+		p = append(p, "Spec.Ingress.Kind: "+err.Error())
+	}
+	return p
 }
 
 // Webhook is one environment's complete data path.
 type Webhook struct {
 	pulumi.ResourceState
 
-	// API and Stage are the REST ingress; HTTP and HTTPStage the HTTP API
-	// (ingress http). The other pair is nil.
-	API        *RestAPI
-	HTTP       *HttpAPI
+	// Ingress is the API senders post to (a RestAPI or an HttpAPI).
+	Ingress    Ingress
 	Authorizer *EdgeAuthorizer // nil without token sources
 	Sources    []*Source
-	Stage      *ApiStage
-	HTTPStage  *HttpStage
 	Domain     *Domain // nil without a custom domain
 	Monitoring *Monitoring
 
 	// Endpoint is the base URL senders use: the custom domain when there is
 	// one, else the stage's execute-api URL.
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+
+	spec StackSpec
 }
 
-// NewWebhook creates every component of the stack, in dependency order.
+// NewWebhook creates every component of the stack, in dependency order:
+// the ingress's API, the edge authorizer, each source (its route added to
+// the ingress), the ingress's stage, the domain and the monitoring.
 func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pulumi.ResourceOption) (*Webhook, error) {
-	if args == nil || args.Config == nil || args.Code == nil {
-		return nil, fmt.Errorf("webhook %s: Config and Code are required", name)
+	if args == nil {
+		return nil, fmt.Errorf("webhook %s: args are required", name)
 	}
-	c := args.Config
-	w := &Webhook{}
+	if err := argsError("webhook", name, args.validate()); err != nil {
+		return nil, err
+	}
+	spec := args.Spec
+	w := &Webhook{spec: spec}
 	if err := ctx.RegisterComponentResource(TypeWebhook, name, w, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(w)
 
-	caller, err := lookupCaller(ctx, pulumi.Parent(w))
-	if err != nil {
-		return nil, err
-	}
-	if c.HTTP() {
-		w.HTTP, err = NewHttpAPI(ctx, name+"-api", &HttpAPIArgs{Config: c}, parent)
-	} else {
-		w.API, err = NewRestAPI(ctx, name+"-api", &RestAPIArgs{Config: c}, parent)
-	}
-	if err != nil {
+	var err error
+	if w.Ingress, err = NewIngress(ctx, name+"-api", &spec.Ingress, parent); err != nil {
 		return nil, err
 	}
 	authorizers := map[string]pulumi.IDOutput{}
-	if c.EdgeAuthorizer() {
-		if args.AuthorizerCode == nil {
-			return nil, fmt.Errorf("webhook %s: AuthorizerCode is required when a source uses token auth", name)
+	if spec.Authorizer != nil {
+		var edge []EdgeSource
+		for _, s := range spec.Sources {
+			if s.Edge != nil {
+				edge = append(edge, *s.Edge)
+			}
 		}
 		if w.Authorizer, err = NewEdgeAuthorizer(ctx, name+"-authorizer", &EdgeAuthorizerArgs{
-			Config: c, API: w.API, HTTP: w.HTTP, Code: args.AuthorizerCode, Caller: caller,
+			Spec: *spec.Authorizer, Sources: edge, Host: w.Ingress, Code: args.AuthorizerCode, Tags: spec.Tags,
 		}, parent); err != nil {
 			return nil, err
 		}
 		authorizers = w.Authorizer.IDs
 	}
 	var watched []pulumi.Resource
-	for _, s := range c.Sources {
-		sa := &SourceArgs{Config: c, Source: s, API: w.API, HTTP: w.HTTP, Code: args.Code, Caller: caller}
+	for _, s := range spec.Sources {
+		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: args.Code, Tags: spec.Tags}
 		if id, ok := authorizers[s.Name]; ok {
 			sa.AuthorizerID = id
 		}
@@ -87,31 +103,20 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 		w.Sources = append(w.Sources, src)
 		watched = append(watched, src)
 	}
-	var stage pulumi.Resource
-	if c.HTTP() {
-		if w.HTTPStage, err = NewHttpStage(ctx, name+"-stage", &HttpStageArgs{Config: c, API: w.HTTP, Sources: w.Sources}, parent); err != nil {
-			return nil, err
-		}
-		w.Endpoint, stage = w.HTTPStage.InvokeURL, w.HTTPStage
-	} else {
-		if w.Stage, err = NewApiStage(ctx, name+"-stage", &ApiStageArgs{Config: c, API: w.API, Sources: w.Sources}, parent); err != nil {
-			return nil, err
-		}
-		w.Endpoint, stage = w.Stage.InvokeURL, w.Stage
+	stage, err := w.Ingress.Publish(ctx, name+"-stage", parent)
+	if err != nil {
+		return nil, err
 	}
-	if c.Domain != nil {
-		if w.Domain, err = NewDomain(ctx, name+"-domain", &DomainArgs{
-			Config: c, API: w.API, Stage: w.Stage, HTTP: w.HTTP, HTTPStage: w.HTTPStage,
-		}, parent); err != nil {
+	w.Endpoint = stage.InvokeURL
+	if spec.Domain != nil {
+		if w.Domain, err = NewDomain(ctx, name+"-domain", &DomainArgs{Spec: *spec.Domain, Mapper: w.Ingress, Tags: spec.Tags}, parent); err != nil {
 			return nil, err
 		}
 		w.Endpoint = w.Domain.URL
 	}
-	ma := &MonitoringArgs{Config: c, DependsOn: append(watched, stage)}
-	if w.HTTP != nil {
-		ma.APIID = w.HTTP.ID.ToStringOutput()
-	}
-	if w.Monitoring, err = NewMonitoring(ctx, name+"-monitoring", ma, parent); err != nil {
+	if w.Monitoring, err = NewMonitoring(ctx, name+"-monitoring", &MonitoringArgs{
+		Spec: spec.Monitoring, API: w.Ingress.Metrics(), DependsOn: append(watched, stage.Component), Tags: spec.Tags,
+	}, parent); err != nil {
 		return nil, err
 	}
 	if err := ctx.RegisterResourceOutputs(w, pulumi.Map{"endpoint": w.Endpoint}); err != nil {
@@ -120,40 +125,24 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	return w, nil
 }
 
-// Outputs are the stack outputs: what senders, operators and the portal need.
-func (w *Webhook) Outputs(c *stackconfig.Config) pulumi.Map {
+// Outputs are the stack outputs (stackoutputs.Stack): what senders,
+// operators and the portal need, each source's under its own name.
+func (w *Webhook) Outputs() pulumi.Map {
 	sources := pulumi.Map{}
-	for i, s := range w.Sources {
-		name := c.Sources[i].Name
-		sources[name] = pulumi.Map{
-			"url":          pulumi.Sprintf("%s/%s", w.Endpoint, name),
-			"queueUrl":     s.QueueURL,
-			"queueArn":     s.QueueArn,
-			"dlqUrl":       s.DLQURL,
-			"dlqArn":       s.DLQArn,
-			"functionName": s.FunctionName,
-			"auth":         pulumi.String(c.Sources[i].Auth.Type),
-		}
+	for _, s := range w.Sources {
+		sources[s.Name] = s.Outputs(w.Endpoint)
 	}
 	out := pulumi.Map{
-		"environment":   pulumi.String(c.Environment),
-		"region":        pulumi.String(c.Region),
-		"ingress":       pulumi.String(c.Ingress),
-		"endpoint":      w.Endpoint,
-		"sources":       sources,
-		"alarmTopicArn": w.Monitoring.TopicArn,
-		"dashboardName": w.Monitoring.DashboardName,
+		stackoutputs.KeyEnvironment:   pulumi.String(w.spec.Environment),
+		stackoutputs.KeyRegion:        pulumi.String(w.spec.Region),
+		stackoutputs.KeyIngress:       pulumi.String(w.Ingress.Kind()),
+		stackoutputs.KeyEndpoint:      w.Endpoint,
+		stackoutputs.KeySources:       sources,
+		stackoutputs.KeyAlarmTopicArn: w.Monitoring.TopicArn,
+		stackoutputs.KeyDashboardName: w.Monitoring.DashboardName,
 	}
-	if c.HTTP() {
-		out["apiId"] = w.HTTP.ID
-		out["invokeUrl"] = w.HTTPStage.InvokeURL
-		out["stage"] = w.HTTPStage.StageName
-		return out
+	for k, v := range w.Ingress.Outputs() {
+		out[k] = v
 	}
-	out["apiId"] = w.API.ID
-	out["restApiId"] = w.API.ID
-	out["invokeUrl"] = w.Stage.InvokeURL
-	out["stage"] = w.Stage.StageName
-	out["apiKeys"] = w.Stage.APIKeys
 	return out
 }
