@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -74,11 +75,14 @@ func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
 	go func() {
 		ctx := context.Background()
 		o := s.jobEngine(j, nil)
-		if tags, _ := engine.StackTags(ctx, o); tags != nil {
-			var d Deployed
-			if json.Unmarshal([]byte(tags[tagDeployed]), &d) == nil {
-				j.update(func(t *tracker) { t.expectedOps = map[string]int{"delete": d.Resources} })
-			}
+		tags, err := engine.StackTags(ctx, o)
+		if err != nil && !errors.Is(err, engine.ErrNoStack) {
+			s.done(j, err)
+			return
+		}
+		var d Deployed
+		if json.Unmarshal([]byte(tags[tagDeployed]), &d) == nil {
+			j.update(func(t *tracker) { t.expectedOps = map[string]int{"delete": d.Resources} })
 		}
 		st, err := engine.Open(ctx, o)
 		if err == nil {

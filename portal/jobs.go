@@ -366,8 +366,12 @@ func (s *Server) done(j *Job, err error) {
 func (s *Server) owned(w http.ResponseWriter, ctx context.Context, team, stack string) bool {
 	o := s.engineOptions(stack, nil)
 	owner, err := engine.StackTag(ctx, o, tagTeam)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
+	switch {
+	case errors.Is(err, engine.ErrNoStack):
+		owner = "" // a new stack: the first job's team will own it
+	case err != nil:
+		// Fail closed: an unreadable owner is never "no owner".
+		writeError(w, http.StatusInternalServerError, "", "read the owner of stack "+stack+": "+err.Error())
 		return false
 	}
 	if owner != "" && owner != team {
@@ -415,7 +419,12 @@ func (s *Server) launch(w http.ResponseWriter, ctx context.Context, team string,
 			}
 			s.done(j, err)
 		case "apply":
-			if st.Tag(ctx, tagPreviewed) != hash {
+			previewed, err := st.Tag(ctx, tagPreviewed)
+			if err != nil {
+				s.done(j, err)
+				return
+			}
+			if previewed != hash {
 				s.done(j, errors.New("apply needs a passed preview of this same request first"))
 				return
 			}

@@ -3,6 +3,8 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -40,8 +42,13 @@ func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
 			continue
 		}
 		tags, err := engine.StackTags(ctx, s.engineOptions(sum.Name, nil))
+		if errors.Is(err, engine.ErrNoStack) {
+			continue // removed since the listing
+		}
 		if err != nil {
-			return nil, err
+			// Fail closed: a stack whose owner cannot be read is shown
+			// to no one, as an error.
+			return nil, fmt.Errorf("read the owner of stack %s: %w", sum.Name, err)
 		}
 		team := tags[tagTeam]
 		if !id.Admin && team != id.Team {
