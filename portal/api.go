@@ -121,18 +121,12 @@ func (s *Server) showStack(w http.ResponseWriter, r *http.Request, id Identity) 
 	}
 	for _, v := range vs {
 		if v.Name == StackName(team, env) {
-			st, err := engine.Open(r.Context(), s.engineOptions(v.Name, nil))
-			if err == nil {
-				if outs, err := st.Outputs(r.Context()); err == nil {
-					v.Outputs = map[string]any{}
-					for k, o := range outs {
-						if k == "apiKeys" && id.Team != team {
-							continue
-						}
-						v.Outputs[k] = o.Value
-					}
-				}
+			outs, err := s.stackOutputs(r.Context(), v.Name)
+			if err != nil {
+				writeError(w, http.StatusInternalServerError, "", err.Error())
+				return
 			}
+			v.Outputs = visibleOutputs(outs, id.Team == team)
 			writeJSON(w, http.StatusOK, v)
 			return
 		}

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // SQSAPI is what the portal asks of SQS: redrive's calls and the queue's
@@ -68,18 +70,30 @@ func (s *Server) sourceQueues(ctx context.Context, stack, source string) (redriv
 	if err != nil {
 		return redrive.Queues{}, "", err
 	}
-	outs, err := st.Outputs(ctx)
+	raw, err := st.Outputs(ctx)
 	if err != nil {
 		return redrive.Queues{}, "", err
 	}
-	srcs, _ := outs["sources"].Value.(map[string]any)
-	o, _ := srcs[source].(map[string]any)
-	str := func(k string) string { v, _ := o[k].(string); return v }
-	q := redrive.Queues{QueueURL: str("queueUrl"), QueueArn: str("queueArn"), DLQURL: str("dlqUrl"), DLQArn: str("dlqArn")}
+	outs, err := readOutputs(raw)
+	if err != nil {
+		return redrive.Queues{}, "", fmt.Errorf("read the outputs of %s: %w", stack, err)
+	}
+	var o stackoutputs.Source
+	if outs != nil {
+		o = outs.Sources[source]
+	}
+	q := redrive.Queues{QueueURL: o.QueueURL, QueueArn: o.QueueArn, DLQURL: o.DLQURL, DLQArn: o.DLQArn}
 	if q.QueueURL == "" || q.DLQURL == "" || q.QueueArn == "" || q.DLQArn == "" {
-		return q, "", fmt.Errorf("stack %s has no deployed source %s (apply it first)", stack, source)
+		return q, "", &notDeployedError{stack, source}
 	}
 	return q, cfg[stackconfig.RegionKey], nil
+}
+
+// notDeployedError is a source without outputs: not applied yet.
+type notDeployedError struct{ stack, source string }
+
+func (e *notDeployedError) Error() string {
+	return fmt.Sprintf("stack %s has no deployed source %s (apply it first)", e.stack, e.source)
 }
 
 // sourcePath reads {team}/{env}/{source} and the source's queues and SQS
@@ -100,8 +114,13 @@ func (s *Server) sourcePath(w http.ResponseWriter, r *http.Request, id Identity)
 		return
 	}
 	q, region, err := s.sourceQueues(r.Context(), stack, source)
-	if err != nil {
+	var notDeployed *notDeployedError
+	if errors.As(err, &notDeployed) {
 		writeError(w, http.StatusNotFound, "source", err.Error())
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
 		return
 	}
 	if api, err = s.opts.SQS(r.Context(), region); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // JobView is what the API shows of a job.
@@ -34,7 +35,9 @@ type JobView struct {
 	Ended      *time.Time        `json:"ended,omitempty"`
 	Changes    map[string]int    `json:"changes,omitempty"`
 	Violations []rules.Violation `json:"violations"`
-	Outputs    map[string]any    `json:"outputs,omitempty"`
+	// Outputs are an apply's stack outputs (its API keys for the owning
+	// team only).
+	Outputs *stackoutputs.Stack `json:"outputs,omitempty"`
 	// Plan is the job's steps and findings grouped by source.
 	Plan []SourcePlan `json:"plan,omitempty"`
 	// Progress is how far the job is, by operation.
@@ -53,7 +56,6 @@ type Job struct {
 	mu      sync.Mutex
 	lines   []string
 	notify  chan struct{}
-	apiKeys any
 }
 
 func newJobID() string {
@@ -109,15 +111,7 @@ func (j *Job) snapshot(withKeys bool) JobView {
 		c.Plan = groupBySource(j.Stack, j.sourceNames(), steps, c.Violations)
 	}
 	c.Progress = j.track.progress(elapsed(c.Started, c.Ended))
-	if j.Outputs != nil {
-		c.Outputs = map[string]any{}
-		for k, v := range j.Outputs {
-			c.Outputs[k] = v
-		}
-		if withKeys && j.apiKeys != nil {
-			c.Outputs["apiKeys"] = j.apiKeys
-		}
-	}
+	c.Outputs = visibleOutputs(j.Outputs, withKeys)
 	return c
 }
 
@@ -438,15 +432,12 @@ func (s *Server) launch(w http.ResponseWriter, ctx context.Context, team string,
 				}
 			}
 			if res != nil && err == nil {
-				j.mu.Lock()
-				j.Outputs = map[string]any{}
-				for k, v := range res.Outputs {
-					if k == "apiKeys" {
-						j.apiKeys = v.Value
-						continue
-					}
-					j.Outputs[k] = v.Value
+				var outs *stackoutputs.Stack
+				if outs, err = readOutputs(res.Outputs); err != nil {
+					err = fmt.Errorf("the stack is applied, but its outputs do not read: %w", err)
 				}
+				j.mu.Lock()
+				j.Outputs = outs
 				j.mu.Unlock()
 			}
 			s.done(j, err)

@@ -77,7 +77,9 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 		s.renderStatus(w, code, "stack.html", data)
 		return
 	}
-	outs, _ := stack["outputs"].(map[string]any)
+	var v StackView
+	b, _ := json.Marshal(stack)
+	_ = json.Unmarshal(b, &v) // the API's own answer
 	_, _, _, cfg, err := s.stackConfig(r.Context(), StackName(team, env))
 	if err != nil || cfg == nil {
 		data["Error"] = "the stack's configuration could not be read: " + errString(err)
@@ -85,7 +87,7 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 		return
 	}
 	var srcs []envSource
-	for i, card := range sourceCards(cfg, outs) {
+	for i, card := range sourceCards(cfg, v.Outputs) {
 		e := envSource{SourceCard: card}
 		for _, k := range []string{"signing", "token", "forward"} {
 			if secretKinds[k].applies(cfg.Sources[i]) {
@@ -105,10 +107,7 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
 	data["Sources"] = srcs
-	var v StackView
-	if b, err := json.Marshal(stack); err == nil && json.Unmarshal(b, &v) == nil {
-		data["Summary"] = stackSummary(v)
-	}
+	data["Summary"] = stackSummary(v)
 	s.render(w, "stack.html", data)
 }
 

@@ -9,18 +9,21 @@ import (
 	"strings"
 
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // StackView is a stack as the API lists it.
 type StackView struct {
-	Name       string         `json:"name"`
-	Team       string         `json:"team"`
-	Env        string         `json:"env"`
-	LastUpdate string         `json:"lastUpdate,omitempty"`
-	Status     string         `json:"status"`
-	Resources  int            `json:"resources"`
-	Outputs    map[string]any `json:"outputs,omitempty"`
-	RunningJob string         `json:"runningJob,omitempty"`
+	Name       string `json:"name"`
+	Team       string `json:"team"`
+	Env        string `json:"env"`
+	LastUpdate string `json:"lastUpdate,omitempty"`
+	Status     string `json:"status"`
+	Resources  int    `json:"resources"`
+	// Outputs are the stack's outputs (its API keys for the owning team
+	// only); none before an apply.
+	Outputs    *stackoutputs.Stack `json:"outputs,omitempty"`
+	RunningJob string              `json:"runningJob,omitempty"`
 	// LastJob is the stack's last job; Deployed what its last successful
 	// apply left (sources, resources, estimated monthly cost).
 	LastJob  *LastJob  `json:"lastJob,omitempty"`
@@ -81,4 +84,21 @@ func (s *Server) stacks(ctx context.Context, id Identity) ([]StackView, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// stackOutputs reads a stack's outputs (nil before an apply).
+func (s *Server) stackOutputs(ctx context.Context, stack string) (*stackoutputs.Stack, error) {
+	st, err := engine.Open(ctx, s.engineOptions(stack, nil))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := st.Outputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := readOutputs(raw)
+	if err != nil {
+		return nil, fmt.Errorf("read the outputs of %s: %w", stack, err)
+	}
+	return outs, nil
 }
