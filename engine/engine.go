@@ -108,6 +108,7 @@ type PolicyError struct {
 	Err        error
 }
 
+// Error names the mandatory policies that blocked the operation.
 func (e *PolicyError) Error() string {
 	var names []string
 	for _, v := range e.Violations {
@@ -117,6 +118,8 @@ func (e *PolicyError) Error() string {
 	}
 	return fmt.Sprintf("blocked by mandatory policies %s: %v", strings.Join(names, ", "), e.Err)
 }
+
+// Unwrap is the engine's own error.
 func (e *PolicyError) Unwrap() error { return e.Err }
 
 // ErrConcurrentUpdate is returned when another update of the stack is in

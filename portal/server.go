@@ -184,6 +184,7 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// ServeHTTP serves the API, the pages and their static files.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // ReloadTokens reads the token file again (SIGHUP); revoked tokens and the

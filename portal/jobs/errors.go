@@ -11,6 +11,7 @@ type InvalidError struct {
 	Field, Message string
 }
 
+// Error says which field is wrong and why.
 func (e *InvalidError) Error() string { return prefixed(e.Field, e.Message) }
 
 // NotFoundError is something that does not exist, or that the caller may
@@ -19,6 +20,7 @@ type NotFoundError struct {
 	Field, Message string
 }
 
+// Error says what is not there.
 func (e *NotFoundError) Error() string { return prefixed(e.Field, e.Message) }
 
 // BusyError is a stack, or a source's redrive, held by a running job.
@@ -31,6 +33,7 @@ type BusyError struct {
 	Job string
 }
 
+// Error says what the stack is busy with.
 func (e *BusyError) Error() string { return "stack " + e.Stack + " is busy with " + e.What }
 
 // LimitError is a job (or plan) refused because the team, or the portal,
@@ -40,6 +43,7 @@ type LimitError struct {
 	What string
 }
 
+// Error says which limit is reached.
 func (e *LimitError) Error() string { return e.What + "; retry later" }
 
 // NotYoursError is a stack whose hookline:team tag names another team than
@@ -48,6 +52,7 @@ type NotYoursError struct {
 	Stack, Owner string
 }
 
+// Error names the stack and the team its tag names.
 func (e *NotYoursError) Error() string {
 	return fmt.Sprintf("stack %s is tagged %s=%s: its name and its owner disagree, so the portal leaves it alone", e.Stack, TagTeam, e.Owner)
 }
@@ -59,7 +64,10 @@ type UpstreamError struct {
 	Err  error
 }
 
+// Error says what was being done and how AWS answered.
 func (e *UpstreamError) Error() string { return e.What + ": " + e.Err.Error() }
+
+// Unwrap is AWS's error.
 func (e *UpstreamError) Unwrap() error { return e.Err }
 
 func prefixed(field, msg string) string {
