@@ -1,10 +1,14 @@
-// Package engine runs hookline's real program through the real Pulumi engine
-// with the Automation API: inline (no language host needed), against a local
-// file:// backend (or any backend URL) with a passphrase secrets provider,
-// for a stack whose config comes from a Pulumi.<stack>.yaml. Preview runs
-// with the policy pack binary. Engine events stream to a caller's sink and
-// policy violations come back as typed values. The engine tests use it now;
-// the self-service portal drives stacks through it.
+// Package engine runs a Pulumi program through the real Pulumi engine with
+// the Automation API: inline (no language host needed), for one stack of a
+// project, against a backend and with a secrets provider the caller chooses.
+// Every one is an option whose default is hookline's own: the program
+// infra.Program, the project "hookline", a local file:// backend under
+// StateDir and the passphrase secrets provider. Preview runs with the policy
+// pack binary. Engine events stream to a caller's sink and policy violations
+// come back as typed values. A stack the backend does not have is
+// ErrNoStack; every other failure of the backend is an error, never an empty
+// answer. The engine tests use it; the self-service portal and the CLI drive
+// stacks through it.
 package engine
 
 import (
@@ -12,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -26,6 +31,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -34,11 +40,19 @@ import (
 	"github.com/hookline/hookline/stackconfig"
 )
 
-// Options describe one stack to drive.
+// Options describe one stack to drive. The zero value of Program, Project,
+// BackendURL and SecretsProvider is hookline's own (DefaultProject,
+// file://<StateDir>, DefaultSecretsProvider, infra.Program).
 type Options struct {
 	// ProjectDir holds Pulumi.yaml, handler/ and bin/ (a bin/pulumi there is
 	// used; otherwise the pulumi on PATH).
 	ProjectDir string
+	// Program is the Pulumi program the stack runs. Default: hookline's
+	// (infra.Program with ProjectDir, Transformations and APIGatewayAccount).
+	Program pulumi.RunFunc
+	// Project is the Pulumi project name the stack belongs to. Default:
+	// DefaultProject.
+	Project string
 	// Stack is the stack name.
 	Stack string
 	// Config is the stack's raw config (as stackconfig.ReadStackFile returns).
@@ -46,9 +60,17 @@ type Options struct {
 	// BackendURL is where state lives: file://<dir>, s3://…, or empty for
 	// file://<StateDir>.
 	BackendURL string
-	// StateDir is the local state and workspace directory (file backend).
+	// StateDir is the local workspace directory, and the state directory of
+	// the default file:// backend. A stack's workspace (StateDir/workspaces/
+	// <stack>) records its project, backend and config: give each project
+	// and backend a StateDir of its own.
 	StateDir string
-	// Passphrase protects the stack's secrets (passphrase secrets provider).
+	// SecretsProvider encrypts the stacks' secrets when a stack is created:
+	// "passphrase" (DefaultSecretsProvider) or a KMS URL such as
+	// awskms://alias/hookline (the credentials come from Env).
+	SecretsProvider string
+	// Passphrase protects the stack's secrets; the passphrase secrets
+	// provider requires it.
 	Passphrase string
 	// PolicyPack is the path of the policy pack (binary or directory); empty: none.
 	PolicyPack string
@@ -60,18 +82,25 @@ type Options struct {
 	Env map[string]string
 	// Events receives every engine event, if set.
 	Events func(events.EngineEvent)
-	// Transformations rewrite resources' inputs as the program registers
-	// them (see infra.ProgramOptions).
+	// Transformations rewrite resources' inputs as the default program
+	// registers them (see infra.ProgramOptions).
 	Transformations []pulumi.ResourceTransformation
 	// ContinueOnError keeps an update creating the resources that do not
 	// depend on a failed one (pulumi up --continue-on-error), so one run
 	// reports every failure.
 	ContinueOnError bool
 	// APIGatewayAccount looks up the region's API Gateway CloudWatch role
-	// before access logs are planned (see infra.CheckAccessLogs). Default:
-	// AWS itself.
+	// before the default program plans access logs (see
+	// infra.CheckAccessLogs). Default: AWS itself.
 	APIGatewayAccount infra.AccountLookup
 }
+
+// DefaultProject is the project of hookline's stacks.
+const DefaultProject = stackconfig.Namespace
+
+// DefaultSecretsProvider is the secrets provider of a stack the engine
+// creates unless Options.SecretsProvider names another.
+const DefaultSecretsProvider = "passphrase"
 
 // PolicyError is a preview or update blocked by mandatory policy violations.
 type PolicyError struct {
@@ -79,6 +108,7 @@ type PolicyError struct {
 	Err        error
 }
 
+// Error names the mandatory policies that blocked the operation.
 func (e *PolicyError) Error() string {
 	var names []string
 	for _, v := range e.Violations {
@@ -88,11 +118,40 @@ func (e *PolicyError) Error() string {
 	}
 	return fmt.Sprintf("blocked by mandatory policies %s: %v", strings.Join(names, ", "), e.Err)
 }
+
+// Unwrap is the engine's own error.
 func (e *PolicyError) Unwrap() error { return e.Err }
 
 // ErrConcurrentUpdate is returned when another update of the stack is in
 // progress (the engine's stack lock).
 var ErrConcurrentUpdate = errors.New("another update of this stack is in progress")
+
+// ErrNoStack is returned (wrapped, naming the stack) when the backend has no
+// stack of that name. Any other failure to read the backend is an error of
+// its own: a caller never reads an unreachable backend as a missing stack.
+var ErrNoStack = errors.New("no such stack")
+
+// isNoStack reports whether err is the Pulumi CLI's answer for a stack the
+// backend does not have: exit code 6 (the CLI's ExitStackNotFound, stable
+// by its contract) or, from a CLI older than that code, the "no stack named
+// … found" the Automation API itself tells apart (auto.IsSelectStack404Error).
+func isNoStack(err error) bool {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == cmdutil.ExitStackNotFound {
+		return true
+	}
+	return auto.IsSelectStack404Error(err)
+}
+
+// stackError wraps err, the failure of what (a phrase ending in "stack")
+// done to stack: as ErrNoStack when the backend has no such stack, else as
+// itself.
+func stackError(what, stack string, err error) error {
+	if isNoStack(err) {
+		return fmt.Errorf("engine: %s %s: %w", what, stack, ErrNoStack)
+	}
+	return fmt.Errorf("engine: %s %s: %w", what, stack, err)
+}
 
 // Stack is a stack opened through the Automation API.
 type Stack struct {
@@ -137,13 +196,21 @@ func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
 	if o.BackendURL == "" {
 		o.BackendURL = "file://" + o.StateDir
 	}
-	if o.Passphrase == "" {
+	if o.Project == "" {
+		o.Project = DefaultProject
+	}
+	if o.SecretsProvider == "" {
+		o.SecretsProvider = DefaultSecretsProvider
+	}
+	if o.SecretsProvider == DefaultSecretsProvider && o.Passphrase == "" {
 		return nil, errors.New("engine: a passphrase for the stacks' secrets is required")
 	}
 	env := map[string]string{
-		"PULUMI_CONFIG_PASSPHRASE":             o.Passphrase,
 		"PULUMI_SKIP_UPDATE_CHECK":             "true",
 		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+	}
+	if o.Passphrase != "" {
+		env["PULUMI_CONFIG_PASSPHRASE"] = o.Passphrase
 	}
 	for k, v := range o.Env {
 		env[k] = v
@@ -168,13 +235,13 @@ func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
 		return nil, err
 	}
 	proj := workspace.Project{
-		Name:    tokens.PackageName(stackconfig.Namespace),
+		Name:    tokens.PackageName(o.Project),
 		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
 		Backend: &workspace.ProjectBackend{URL: o.BackendURL},
 	}
 	return []auto.LocalWorkspaceOption{
 		auto.Project(proj), auto.WorkDir(workDir), auto.Pulumi(cmd), auto.EnvVars(env),
-		auto.PulumiHome(filepath.Join(o.StateDir, "home")), auto.SecretsProvider("passphrase"),
+		auto.PulumiHome(filepath.Join(o.StateDir, "home")), auto.SecretsProvider(o.SecretsProvider),
 	}, nil
 }
 
@@ -187,8 +254,15 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	program := infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Transformations: o.Transformations, APIGatewayAccount: o.APIGatewayAccount})
-	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, stackconfig.Namespace, program, wsOpts...)
+	program := o.Program
+	if program == nil {
+		program = infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Transformations: o.Transformations, APIGatewayAccount: o.APIGatewayAccount})
+	} else if len(o.Transformations) > 0 || o.APIGatewayAccount != nil {
+		// They shape the default program only: silently dropped, a
+		// transformation meant to refuse a resource would not.
+		return nil, errors.New("engine: Transformations and APIGatewayAccount shape the default program; with Program set, apply them in it")
+	}
+	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, o.Project, program, wsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open stack %s: %w", o.Stack, err)
 	}
@@ -228,7 +302,10 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 // SetSecret sets a config value encrypted with the stack's secrets
 // provider; Open's config leaves it in place.
 func (s *Stack) SetSecret(ctx context.Context, key, value string) error {
-	return s.stack.SetConfig(ctx, key, auto.ConfigValue{Value: value, Secret: true})
+	if err := s.stack.SetConfig(ctx, key, auto.ConfigValue{Value: value, Secret: true}); err != nil {
+		return fmt.Errorf("engine: set secret %s of %s: %w", key, s.opts.Stack, err)
+	}
+	return nil
 }
 
 // Config returns the stack's config as the engine holds it (secrets as
@@ -236,7 +313,7 @@ func (s *Stack) SetSecret(ctx context.Context, key, value string) error {
 func (s *Stack) Config(ctx context.Context) (map[string]string, []string, error) {
 	all, err := s.stack.GetAllConfig(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("engine: read config of %s: %w", s.opts.Stack, err)
 	}
 	out := make(map[string]string, len(all))
 	var secret []string
@@ -256,45 +333,60 @@ func List(ctx context.Context, o Options) ([]auto.StackSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ws.ListStacks(ctx)
+	sums, err := ws.ListStacks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: list the stacks of %s: %w", o.BackendURL, err)
+	}
+	return sums, nil
 }
 
 // StackTag reads a tag of the stack o.Stack without opening it (no config
-// is set): "" when the stack or the tag does not exist.
+// is set): "" when the stack has no such tag, an error wrapping ErrNoStack
+// when the backend has no such stack, and any other failure as an error.
 func StackTag(ctx context.Context, o Options, key string) (string, error) {
-	ws, err := localWorkspace(ctx, &o)
+	tags, err := StackTags(ctx, o)
 	if err != nil {
 		return "", err
 	}
-	v, err := ws.GetTag(ctx, o.Stack, key)
-	if err != nil {
-		return "", nil // no such stack or tag
-	}
-	return v, nil
+	return tags[key], nil
 }
 
 // StackTags reads every tag of the stack o.Stack without opening it, in
-// one call: nil when the stack does not exist.
+// one call: an error wrapping ErrNoStack when the backend has no such
+// stack, and any other failure as an error.
 func StackTags(ctx context.Context, o Options) (map[string]string, error) {
 	ws, err := localWorkspace(ctx, &o)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := ws.ListTags(ctx, o.Stack)
+	return tags(ctx, ws, o.Stack)
+}
+
+// tags reads the tags of stack in one call (`pulumi stack tag ls`, which
+// answers {} for a stack without tags, so a missing tag is never an error
+// to tell apart).
+func tags(ctx context.Context, ws auto.Workspace, stack string) (map[string]string, error) {
+	t, err := ws.ListTags(ctx, stack)
 	if err != nil {
-		return nil, nil // no such stack
+		return nil, stackError("read the tags of stack", stack, err)
 	}
-	return tags, nil
+	if t == nil {
+		t = map[string]string{}
+	}
+	return t, nil
 }
 
 // SetStackTag sets a tag of the stack o.Stack without opening it (no config
-// is set).
+// is set): an error wrapping ErrNoStack when the backend has no such stack.
 func SetStackTag(ctx context.Context, o Options, key, value string) error {
 	ws, err := localWorkspace(ctx, &o)
 	if err != nil {
 		return err
 	}
-	return ws.SetTag(ctx, o.Stack, key, value)
+	if err := ws.SetTag(ctx, o.Stack, key, value); err != nil {
+		return stackError("set tag "+key+" of stack", o.Stack, err)
+	}
+	return nil
 }
 
 // localWorkspace is a local workspace for o without a stack selected.
@@ -310,18 +402,22 @@ func localWorkspace(ctx context.Context, o *Options) (auto.Workspace, error) {
 	return ws, nil
 }
 
-// Tag reads a stack tag ("" when unset).
-func (s *Stack) Tag(ctx context.Context, key string) string {
-	v, err := s.stack.Workspace().GetTag(ctx, s.opts.Stack, key)
+// Tag reads a stack tag: "" when the stack has no such tag, and a failure
+// to read the backend as an error.
+func (s *Stack) Tag(ctx context.Context, key string) (string, error) {
+	t, err := tags(ctx, s.stack.Workspace(), s.opts.Stack)
 	if err != nil {
-		return ""
+		return "", err
 	}
-	return v
+	return t[key], nil
 }
 
 // SetTag sets a stack tag in the backend.
 func (s *Stack) SetTag(ctx context.Context, key, value string) error {
-	return s.stack.Workspace().SetTag(ctx, s.opts.Stack, key, value)
+	if err := s.stack.Workspace().SetTag(ctx, s.opts.Stack, key, value); err != nil {
+		return stackError("set tag "+key+" of stack", s.opts.Stack, err)
+	}
+	return nil
 }
 
 // collector gathers the events of one operation.
@@ -477,7 +573,11 @@ func (s *Stack) Up(ctx context.Context) (*Result, error) {
 
 // Outputs reads the stack's current outputs.
 func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
-	return s.stack.Outputs(ctx)
+	outs, err := s.stack.Outputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read outputs of %s: %w", s.opts.Stack, err)
+	}
+	return outs, nil
 }
 
 // Destroy deletes every resource of the stack.
@@ -494,7 +594,10 @@ func (s *Stack) Destroy(ctx context.Context) (*Result, error) {
 
 // Remove deletes the stack itself (after Destroy).
 func (s *Stack) Remove(ctx context.Context) error {
-	return s.stack.Workspace().RemoveStack(ctx, s.opts.Stack)
+	if err := s.stack.Workspace().RemoveStack(ctx, s.opts.Stack); err != nil {
+		return stackError("remove stack", s.opts.Stack, err)
+	}
+	return nil
 }
 
 func summary(changes *map[string]int) map[string]int {

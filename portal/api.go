@@ -1,102 +1,141 @@
 package portal
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 
-	"github.com/hookline/hookline/engine"
-	"github.com/hookline/hookline/ops"
-	"github.com/hookline/hookline/plan"
+	"github.com/hookline/hookline/portal/jobs"
 )
 
-// validate is the instant check: the offline plan with policies and cost.
-func (s *Server) validate(w http.ResponseWriter, r *http.Request, id Identity) {
-	team, req, raw, ok := s.readRequest(w, r, id)
-	if !ok {
-		return
+// The API's handlers parse the request, call the service and render its
+// answer as JSON; every refusal goes through fail.
+
+// validateStack is the instant check: the offline plan with policies and
+// cost.
+func (s *Server) validateStack(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, req, raw, err := readRequest(r, id)
+	if err == nil {
+		var v *validation
+		if v, err = s.validate(team, req, raw); err == nil {
+			writeJSON(w, http.StatusOK, v)
+			return
+		}
 	}
-	select {
-	case s.plans <- struct{}{}:
-		defer func() { <-s.plans }()
-	default:
-		s.tooMany(w, fmt.Sprintf("%d plans are running, the portal's limit", cap(s.plans)))
-		return
-	}
-	res, err := plan.Run(plan.Options{Dir: s.opts.Engine.ProjectDir, Stack: StackName(team, req.Env), Config: raw, Policy: s.policy})
+	s.fail(w, err)
+}
+
+// preview runs a preview of the body's request as a job.
+func (s *Server) preview(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, req, raw, err := readRequest(r, id)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "body", err.Error())
+		s.fail(w, err)
 		return
 	}
-	counts := map[string]int{}
-	for _, r := range res.Resources {
-		counts[r.Type]++
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Stack     string           `json:"stack"`
-		Resources map[string]int   `json:"resources"`
-		Policies  []plan.Violation `json:"policies"`
-		Cost      *ops.Estimate    `json:"cost"`
-	}{StackName(team, req.Env), counts, res.Policies, res.Cost})
+	uc := &jobs.Preview{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: req.jobRequest(team, raw)}
+	j, err := uc.Run(r.Context())
+	s.started(w, id, team, j, err)
 }
 
-// operate runs a preview or an apply as a job.
-func (s *Server) operate(w http.ResponseWriter, r *http.Request, id Identity, op string) {
-	team, req, raw, ok := s.readRequest(w, r, id)
-	if !ok {
+// apply runs an apply of the body's request (previewed before) as a job.
+func (s *Server) apply(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, req, raw, err := readRequest(r, id)
+	if err != nil {
+		s.fail(w, err)
 		return
 	}
-	s.launch(w, r.Context(), team, req, raw, op, func(j *Job) { writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team)) })
+	uc := &jobs.Apply{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: req.jobRequest(team, raw)}
+	j, err := uc.Run(r.Context())
+	s.started(w, id, team, j, err)
 }
 
+// destroy destroys the stack as a job; the body's confirm repeats its name.
 func (s *Server) destroy(w http.ResponseWriter, r *http.Request, id Identity) {
-	team, env, ok := pathStack(w, r, id)
-	if !ok {
+	team, env, err := pathStack(r, id)
+	if err != nil {
+		s.fail(w, err)
 		return
 	}
-	stack := StackName(team, env)
 	var body struct {
 		Confirm string `json:"confirm"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Confirm != stack {
-		writeError(w, http.StatusBadRequest, "confirm", "set confirm to the stack name "+stack+" to destroy it")
-		return
-	}
-	if !s.admit(w, team) || !s.owned(w, r.Context(), team, stack) {
-		return
-	}
-	j, ok := s.startJob(w, team, stack, "destroy", nil)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusAccepted, j.snapshot(id.Team == team))
-	go func() {
-		ctx := context.Background()
-		o := s.jobEngine(j, nil)
-		if tags, _ := engine.StackTags(ctx, o); tags != nil {
-			var d Deployed
-			if json.Unmarshal([]byte(tags[tagDeployed]), &d) == nil {
-				j.update(func(t *tracker) { t.expectedOps = map[string]int{"delete": d.Resources} })
-			}
-		}
-		st, err := engine.Open(ctx, o)
-		if err == nil {
-			var res *engine.Result
-			res, err = st.Destroy(ctx)
-			j.record(res)
-			if err == nil {
-				err = st.Remove(ctx)
-			}
-		}
-		s.done(j, err)
-	}()
+	_ = json.NewDecoder(r.Body).Decode(&body) // a body that does not decode confirms nothing
+	uc := &jobs.Destroy{Service: s.jobs, Team: team, Stack: StackName(team, env), Confirm: body.Confirm}
+	j, err := uc.Run(r.Context())
+	s.started(w, id, team, j, err)
 }
 
+// redrive redrives a source's DLQ as a job: {groups: [...]} in order, or
+// no body for the whole DLQ.
+func (s *Server) redrive(w http.ResponseWriter, r *http.Request, id Identity) {
+	var body struct {
+		Groups []string `json:"groups"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeStrict(r, &body); err != nil {
+			s.fail(w, &FieldError{Field: "body", Message: "want {groups: [...]} or nothing (the whole DLQ)"})
+			return
+		}
+	}
+	team, env, err := pathStack(r, id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	uc := &jobs.Redrive{Service: s.jobs, Team: team, Stack: StackName(team, env), Source: r.PathValue("source"), Groups: body.Groups}
+	j, err := uc.Run(r.Context())
+	s.started(w, id, team, j, err)
+}
+
+// started renders a use case's answer: its job, started (202), or its
+// refusal. The API keys of an apply show to the owning team only.
+func (s *Server) started(w http.ResponseWriter, id Identity, team string, j *jobs.Job, err error) {
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, j.View(id.Team == team))
+}
+
+// putSecret sets a source's secret: {kind, value, keepPrevious}.
+func (s *Server) putSecret(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, env, err := pathStack(r, id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	var body SecretInput
+	if err := decodeStrict(r, &body); err != nil {
+		s.fail(w, &FieldError{Field: "body", Message: "want {kind, value, keepPrevious}"})
+		return
+	}
+	v, err := s.setSecret(r.Context(), team, StackName(team, env), r.PathValue("source"), body)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// getDLQ shows a source's DLQ.
+func (s *Server) getDLQ(w http.ResponseWriter, r *http.Request, id Identity) {
+	team, env, err := pathStack(r, id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	v, err := s.dlq(r.Context(), team, StackName(team, env), r.PathValue("source"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// listStacks lists the stacks the caller sees.
 func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, id Identity) {
 	vs, err := s.stacks(r.Context(), id)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
+		s.fail(w, err)
 		return
 	}
 	if vs == nil {
@@ -105,53 +144,27 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, id Identity)
 	writeJSON(w, http.StatusOK, vs)
 }
 
+// showStack shows one stack with its outputs.
 func (s *Server) showStack(w http.ResponseWriter, r *http.Request, id Identity) {
-	team, env, ok := pathStack(w, r, id)
-	if !ok {
-		return
-	}
-	vs, err := s.stacks(r.Context(), id)
+	team, env, err := pathStack(r, id)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
+		s.fail(w, err)
 		return
 	}
-	for _, v := range vs {
-		if v.Name == StackName(team, env) {
-			st, err := engine.Open(r.Context(), s.engineOptions(v.Name, nil))
-			if err == nil {
-				if outs, err := st.Outputs(r.Context()); err == nil {
-					v.Outputs = map[string]any{}
-					for k, o := range outs {
-						if k == "apiKeys" && id.Team != team {
-							continue
-						}
-						v.Outputs[k] = o.Value
-					}
-				}
-			}
-			writeJSON(w, http.StatusOK, v)
-			return
-		}
+	v, err := s.stack(r.Context(), id, team, env)
+	if err != nil {
+		s.fail(w, err)
+		return
 	}
-	writeError(w, http.StatusNotFound, "", "no such stack")
+	writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) job(id Identity, jid string) (*Job, bool) {
-	s.mu.Lock()
-	s.expire()
-	j, ok := s.jobs[jid]
-	s.mu.Unlock()
-	if !ok || !id.may(j.Team) {
-		return nil, false
-	}
-	return j, true
-}
-
+// showJob shows a job (the API keys of an apply to the owning team only).
 func (s *Server) showJob(w http.ResponseWriter, r *http.Request, id Identity) {
-	j, ok := s.job(id, r.PathValue("id"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "", "no such job")
+	j, err := s.job(r.Context(), id, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j.snapshot(id.Team == j.Team))
+	writeJSON(w, http.StatusOK, j.View(id.Team == j.Team()))
 }

@@ -1,7 +1,3 @@
-// Package portal is hookline's self-service portal: teams describe their
-// sources, see the offline plan with policies and cost, preview through the
-// real engine with the policy pack, apply, and get their endpoint — each
-// team's environment is one stack (<team>-<env>), driven by engine/.
 package portal
 
 import (

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // SourceCard is what a team needs to point a sender at a source: the URL,
@@ -39,15 +40,16 @@ type Link struct {
 }
 
 // sourceCards are the cards of a stack's sources: cfg is its config, outputs
-// its stack outputs (the "sources" map gives each URL and DLQ).
-func sourceCards(cfg *stackconfig.Config, outputs map[string]any) []SourceCard {
-	srcs, _ := outputs["sources"].(map[string]any)
+// its stack outputs (nil before an apply; each source's gives its URL and
+// DLQ, a source without outputs is not deployed yet).
+func sourceCards(cfg *stackconfig.Config, outputs *stackoutputs.Stack) []SourceCard {
 	cards := make([]SourceCard, 0, len(cfg.Sources))
 	for _, s := range cfg.Sources {
-		o, _ := srcs[s.Name].(map[string]any)
-		endpoint, _ := o["url"].(string)
-		dlqURL, _ := o["dlqUrl"].(string)
-		cards = append(cards, sourceCard(cfg, s, endpoint, dlqURL))
+		var o stackoutputs.Source
+		if outputs != nil {
+			o = outputs.Sources[s.Name]
+		}
+		cards = append(cards, sourceCard(cfg, s, o.URL, o.DLQURL))
 	}
 	return cards
 }

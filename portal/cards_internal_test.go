@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // TestSourceCards: each auth kind tells the sender exactly what to paste —
@@ -24,9 +26,9 @@ func TestSourceCards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outputs := map[string]any{"sources": map[string]any{
-		"gh":     map[string]any{"url": "https://abc.execute-api.eu-west-1.amazonaws.com/v1/gh", "dlqUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-pay-web-gh-dlq.fifo"},
-		"orders": map[string]any{"url": "https://abc.execute-api.eu-west-1.amazonaws.com/v1/orders"},
+	outputs := &stackoutputs.Stack{Sources: map[string]stackoutputs.Source{
+		"gh":     {URL: "https://abc.execute-api.eu-west-1.amazonaws.com/v1/gh", DLQURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-pay-web-gh-dlq.fifo"},
+		"orders": {URL: "https://abc.execute-api.eu-west-1.amazonaws.com/v1/orders"},
 	}}
 	cards := sourceCards(cfg, outputs)
 	if len(cards) != 5 {

@@ -16,9 +16,9 @@ import (
 // every Timeouts.Heartbeat; a client that stops reading is cut off after
 // Timeouts.Write.
 func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) {
-	j, ok := s.job(id, r.PathValue("id"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "", "no such job")
+	j, err := s.job(r.Context(), id, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -34,12 +34,12 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) 
 	heartbeat := time.NewTicker(s.opts.Timeouts.Heartbeat)
 	defer heartbeat.Stop()
 	n := 0
-	if !send(": stream of job %s\n\n", j.ID) {
+	if !send(": stream of job %s\n\n", j.ID()) {
 		return
 	}
 	fresh := true // the job changed since the last progress event (a heartbeat changes nothing)
 	for {
-		lines, ended, changed := j.since(n)
+		lines, ended, changed := j.Since(n)
 		for _, l := range lines {
 			if !send("data: %s\n\n", strings.ReplaceAll(l, "\n", " ")) {
 				return
@@ -47,13 +47,13 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, id Identity) 
 		}
 		n += len(lines)
 		if fresh {
-			if p, err := json.Marshal(j.progressNow()); err == nil && !send("event: progress\ndata: %s\n\n", p) {
+			if p, err := json.Marshal(j.Progress()); err == nil && !send("event: progress\ndata: %s\n\n", p) {
 				return
 			}
 			fresh = false
 		}
 		if ended {
-			b, _ := json.Marshal(j.snapshot(id.Team == j.Team))
+			b, _ := json.Marshal(j.View(id.Team == j.Team()))
 			send("event: done\ndata: %s\n\n", b)
 			return
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hookline/hookline/policy/rules"
+	"github.com/hookline/hookline/portal/jobs"
+	"github.com/hookline/hookline/stackconfig"
 )
 
 // pageFuncs are the templates' helpers: every value a page shows is
@@ -36,16 +37,16 @@ var pageFuncs = template.FuncMap{
 			return fmt.Sprintf("%d h %02d min", sec/3600, sec%3600/60)
 		}
 	},
-	"stepText": func(steps []Step) string {
+	"stepText": func(steps []jobs.Step) string {
 		counts := map[string]int{}
 		for _, st := range steps {
 			counts[st.Op]++
 		}
-		return changeText(counts)
+		return jobs.ChangeText(counts)
 	},
 	"impact":   replaceImpact,
 	"rule":     rules.Description,
-	"resource": urnName,
+	"resource": jobs.ResourceName,
 }
 
 // replaceImpact says what replacing a resource of type typ means to the
@@ -157,19 +158,31 @@ func (s *Server) pageStacks(w http.ResponseWriter, r *http.Request, id Identity)
 		if v.RunningJob != "" {
 			row.Job, row.JobLink = "running now", "/jobs/"+v.RunningJob
 		} else if l := v.LastJob; l != nil {
-			row.Job = l.Text()
-			if _, ok := s.job(id, l.ID); ok {
+			row.Job = lastJobText(*l)
+			if _, err := s.job(r.Context(), id, l.ID); err == nil {
 				row.JobLink = "/jobs/" + l.ID
 			}
 		}
 		if d := v.Deployed; d != nil {
 			row.Sources = strconv.Itoa(d.Sources)
-			row.Cost = d.CostText()
+			row.Cost = costText(*d)
 		}
 		rows = append(rows, row)
 	}
 	s.render(w, "stacks.html", map[string]any{"Identity": id, "Rows": rows, "Error": errString(err),
 		"Sample": sampleSources, "Team": id.Team, "SignedIn": true})
+}
+
+// costText is a deployment's estimate in words: "$31.11 / month at 1
+// webhook/s per source".
+func costText(d jobs.Deployed) string {
+	return fmt.Sprintf("$%.2f / month at %s webhook/s per source", d.MonthlyUSD, strconv.FormatFloat(d.WebhooksPerSecond, 'g', 4, 64))
+}
+
+// lastJobText is a stack's last job in words: "apply succeeded 2026-12-01
+// 04:42 UTC".
+func lastJobText(l jobs.LastJob) string {
+	return fmt.Sprintf("%s %s %s", l.Op, l.Status, when(l.Ended.Format(time.RFC3339)))
 }
 
 // envLink is the environment page of team's env, as id reaches it.
@@ -204,13 +217,13 @@ func errString(err error) string {
 
 // pagePreview takes the form (env, region, sources as YAML) and starts a preview.
 func (s *Server) pagePreview(w http.ResponseWriter, r *http.Request, id Identity) {
-	team := id.Team
-	if id.Admin {
-		team = r.FormValue("team")
+	team := pageTeam(r, id)
+	form := func(status int, msg string) {
+		s.renderStatus(w, status, "stacks.html", map[string]any{"Identity": id, "Error": msg, "Sample": r.FormValue("sources"), "Team": team, "SignedIn": true})
 	}
 	var sources []map[string]any
 	if err := yaml.Unmarshal([]byte(r.FormValue("sources")), &sources); err != nil {
-		s.render(w, "stacks.html", map[string]any{"Identity": id, "Error": "sources: " + err.Error(), "Sample": r.FormValue("sources"), "Team": team, "SignedIn": true})
+		form(http.StatusOK, "sources: "+err.Error())
 		return
 	}
 	req := &Request{Env: r.FormValue("env"), Region: r.FormValue("region"), Ingress: r.FormValue("ingress")}
@@ -219,36 +232,26 @@ func (s *Server) pagePreview(w http.ResponseWriter, r *http.Request, id Identity
 		req.Sources = append(req.Sources, b)
 	}
 	raw, _, err := req.Config(team)
+	if err == nil {
+		err = stackRef(id, team, req.Env)
+	}
 	if err != nil {
-		s.render(w, "stacks.html", map[string]any{"Identity": id, "Error": err.Error(), "Sample": r.FormValue("sources"), "Team": team, "SignedIn": true})
+		form(http.StatusOK, err.Error())
 		return
 	}
-	s.launchPage(w, r, team, req, raw, "preview", func(status int, msg string) {
-		s.renderStatus(w, status, "stacks.html", map[string]any{"Identity": id, "Error": msg, "Sample": r.FormValue("sources"), "Team": team, "SignedIn": true})
-	})
-}
-
-// launchPage starts a job from a page and shows it; a refusal (busy stack,
-// limits, ownership) is shown by refused with the API's message and status.
-func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, team string, req *Request, raw map[string]string, op string, refused func(int, string)) {
-	rec := httptest.NewRecorder()
-	var started *Job
-	s.launch(rec, r.Context(), team, req, raw, op, func(j *Job) { started = j })
-	if started == nil {
-		var v map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &v)
-		if ra := rec.Header().Get("Retry-After"); ra != "" {
-			w.Header().Set("Retry-After", ra)
-		}
-		refused(rec.Code, apiMessage(v))
+	uc := &jobs.Preview{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: req.jobRequest(team, raw)}
+	j, err := uc.Run(r.Context())
+	if err != nil {
+		code := s.pageStatus(w, err)
+		form(code, errorText(err))
 		return
 	}
-	http.Redirect(w, r, "/jobs/"+started.ID, http.StatusSeeOther)
+	http.Redirect(w, r, "/jobs/"+j.ID(), http.StatusSeeOther)
 }
 
 func (s *Server) pageJob(w http.ResponseWriter, r *http.Request, id Identity) {
-	j, ok := s.job(id, r.PathValue("id"))
-	if !ok {
+	j, err := s.job(r.Context(), id, r.PathValue("id"))
+	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -256,26 +259,24 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request, id Identity) {
 }
 
 // renderJob renders a job's page, with notice as an error above it.
-func (s *Server) renderJob(w http.ResponseWriter, status int, id Identity, j *Job, notice string) {
-	v := j.snapshot(false) // the page never shows API keys
-	j.mu.Lock()
-	lines := append([]string(nil), j.lines...)
-	j.mu.Unlock()
-	data := map[string]any{"Job": v, "Lines": lines, "SignedIn": true, "Refresh": v.Status == "running", "Notice": notice,
-		"OpTitle": strings.ToUpper(v.Op[:1]) + v.Op[1:], "EnvLink": envLink(id, v.Team, strings.TrimPrefix(v.Stack, v.Team+"-"))}
+func (s *Server) renderJob(w http.ResponseWriter, status int, id Identity, j *jobs.Job, notice string) {
+	v := j.View(false) // the page never shows API keys
+	op := string(v.Op)
+	data := map[string]any{"Job": v, "Lines": j.Lines(), "SignedIn": true, "Refresh": v.Status == jobs.StatusRunning, "Notice": notice,
+		"OpTitle": strings.ToUpper(op[:1]) + op[1:], "EnvLink": envLink(id, v.Team, strings.TrimPrefix(v.Stack, v.Team+"-"))}
 	type blocker struct{ Policy, Resource string }
 	var blocked []blocker
 	for _, f := range v.Violations {
 		if f.Level == rules.Mandatory {
-			blocked = append(blocked, blocker{f.Policy, urnName(f.URN)})
+			blocked = append(blocked, blocker{f.Policy, jobs.ResourceName(f.URN)})
 		}
 	}
-	if v.Op == "preview" {
+	if v.Op == jobs.OpPreview {
 		data["Blocked"] = blocked
-		data["CanApply"] = v.Status == "succeeded" && len(blocked) == 0
+		data["CanApply"] = v.Status == jobs.StatusSucceeded && len(blocked) == 0
 	}
-	if v.Op == "apply" && v.Status == "succeeded" && v.Outputs != nil && j.request != nil {
-		if _, cfg, err := j.request.Config(j.Team); err == nil {
+	if req := j.Request(); v.Op == jobs.OpApply && v.Status == jobs.StatusSucceeded && v.Outputs != nil && req != nil {
+		if cfg, err := stackconfig.Load(v.Stack, req.Config, true, nil); err == nil {
 			data["Cards"] = sourceCards(cfg, v.Outputs)
 		}
 	}
@@ -284,17 +285,25 @@ func (s *Server) renderJob(w http.ResponseWriter, status int, id Identity, j *Jo
 
 // pageApply applies the request a passed preview job ran.
 func (s *Server) pageApply(w http.ResponseWriter, r *http.Request, id Identity) {
-	prev, ok := s.job(id, r.PathValue("id"))
-	if !ok || prev.request == nil {
+	prev, err := s.job(r.Context(), id, r.PathValue("id"))
+	if err != nil || prev.Request() == nil {
 		http.NotFound(w, r)
 		return
 	}
-	raw, _, err := prev.request.Config(prev.Team)
+	uc := &jobs.Apply{Service: s.jobs, Team: prev.Team(), Stack: prev.Stack(), Request: *prev.Request()}
+	j, err := uc.Run(r.Context())
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		code := s.pageStatus(w, err)
+		s.renderJob(w, code, id, prev, "Apply was refused: "+errorText(err))
 		return
 	}
-	s.launchPage(w, r, prev.Team, prev.request, raw, "apply", func(status int, msg string) {
-		s.renderJob(w, status, id, prev, "Apply was refused: "+msg)
-	})
+	http.Redirect(w, r, "/jobs/"+j.ID(), http.StatusSeeOther)
+}
+
+// pageStatus is the status a page refused with err answers (Retry-After
+// set on w for a limit).
+func (s *Server) pageStatus(w http.ResponseWriter, err error) int {
+	code, _, _ := status(err)
+	s.retryAfter(w, code)
+	return code
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hookline/hookline/portal/jobs"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -30,12 +31,9 @@ type Request struct {
 
 var envRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,4}$`)
 
-// FieldError is a 4xx naming the field of the request that is wrong.
-type FieldError struct {
-	Field, Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+// FieldError is a request that is wrong, naming its field: the jobs
+// service's InvalidError (a 400).
+type FieldError = jobs.InvalidError
 
 // StackName is a team environment's stack.
 func StackName(team, env string) string { return team + "-" + env }
@@ -55,10 +53,10 @@ func ParseRequest(body []byte) (*Request, error) {
 // the program's own validation; errors name the request's field.
 func (r *Request) Config(team string) (map[string]string, *stackconfig.Config, error) {
 	if !envRE.MatchString(r.Env) {
-		return nil, nil, &FieldError{"env", fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", r.Env)}
+		return nil, nil, &FieldError{Field: "env", Message: fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", r.Env)}
 	}
 	if r.Region == "" {
-		return nil, nil, &FieldError{"region", "required"}
+		return nil, nil, &FieldError{Field: "region", Message: "required"}
 	}
 	raw := map[string]string{
 		stackconfig.RegionKey:              r.Region,
@@ -115,7 +113,7 @@ func ownParameters(cfg *stackconfig.Config) *FieldError {
 			{"auth.tokenParameter", s.Auth.TokenParameter},
 		} {
 			if p.name != "" && !strings.HasPrefix(p.name, prefix) {
-				return &FieldError{fmt.Sprintf("sources[%d].%s", i, p.field), fmt.Sprintf(
+				return &FieldError{Field: fmt.Sprintf("sources[%d].%s", i, p.field), Message: fmt.Sprintf(
 					"%q is outside this stack's parameters (%s…): a stack's functions read only its own; leave it empty for the default name", p.name, prefix)}
 			}
 		}
@@ -134,60 +132,76 @@ func (r *Request) Hash(team string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// pathStack reads the team and environment of a /api/stacks/{team}/{env}
-// path with the rules a new stack's names follow (a decoded "../" can
-// never reach the engine's file system), and checks the caller may see it.
-func pathStack(w http.ResponseWriter, r *http.Request, id Identity) (team, env string, ok bool) {
-	team, env = r.PathValue("team"), r.PathValue("env")
-	switch {
-	case !teamRE.MatchString(team):
-		writeError(w, http.StatusBadRequest, "team", fmt.Sprintf("%q is not a team name (%s)", team, teamRE))
-	case !envRE.MatchString(env):
-		writeError(w, http.StatusBadRequest, "env", fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", env))
-	case !id.may(team):
-		writeError(w, http.StatusNotFound, "", "no such stack")
-	default:
-		return team, env, true
+// jobRequest is the request as the jobs service runs it: its stack's raw
+// config (from Config), its hash and its sources' names.
+func (r *Request) jobRequest(team string, raw map[string]string) jobs.Request {
+	var names []string
+	for _, src := range r.Sources {
+		var s struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(src, &s) == nil && s.Name != "" {
+			names = append(names, s.Name)
+		}
 	}
-	return "", "", false
+	return jobs.Request{Config: raw, Hash: r.Hash(team), Sources: names}
 }
 
-// readRequest reads and validates the body against the path's team and env.
-func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, id Identity) (string, *Request, map[string]string, bool) {
-	team, env, ok := pathStack(w, r, id)
-	if !ok {
-		return "", nil, nil, false
+// stackRef checks the team and environment of a path or form with the rules
+// a new stack's names follow (a decoded "../" can never reach the engine's
+// file system), and that id may see the team's stacks (else the stack is
+// not found: a name reveals nothing).
+func stackRef(id Identity, team, env string) error {
+	switch {
+	case !teamRE.MatchString(team):
+		return &FieldError{Field: "team", Message: fmt.Sprintf("%q is not a team name (%s)", team, teamRE)}
+	case !envRE.MatchString(env):
+		return &FieldError{Field: "env", Message: fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", env)}
+	case !id.may(team):
+		return &jobs.NotFoundError{Message: "no such stack"}
+	}
+	return nil
+}
+
+// pathStack reads and checks the team and environment of a
+// /api/stacks/{team}/{env} path.
+func pathStack(r *http.Request, id Identity) (team, env string, err error) {
+	team, env = r.PathValue("team"), r.PathValue("env")
+	if err := stackRef(id, team, env); err != nil {
+		return "", "", err
+	}
+	return team, env, nil
+}
+
+// readRequest reads the body of a /api/stacks/{team}/{env} request and
+// validates it against the path's team and env: the team, the request and
+// its stack's raw config.
+func readRequest(r *http.Request, id Identity) (string, *Request, map[string]string, error) {
+	team, env, err := pathStack(r, id)
+	if err != nil {
+		return "", nil, nil, err
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("bodies are limited to %d bytes", MaxBody))
-		} else {
-			writeError(w, http.StatusBadRequest, "body", err.Error())
+			return "", nil, nil, err
 		}
-		return "", nil, nil, false
+		return "", nil, nil, &FieldError{Field: "body", Message: err.Error()}
 	}
 	req, err := ParseRequest(body)
-	if err == nil && req.Env == "" {
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if req.Env == "" {
 		req.Env = env
 	}
-	var raw map[string]string
-	if err == nil {
-		if req.Env != env {
-			err = &FieldError{"env", fmt.Sprintf("%q does not match the stack's environment %q", req.Env, env)}
-		} else {
-			raw, _, err = req.Config(team)
-		}
+	if req.Env != env {
+		return "", nil, nil, &FieldError{Field: "env", Message: fmt.Sprintf("%q does not match the stack's environment %q", req.Env, env)}
 	}
+	raw, _, err := req.Config(team)
 	if err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			writeError(w, http.StatusBadRequest, fe.Field, fe.Message)
-		} else {
-			writeError(w, http.StatusBadRequest, "body", err.Error())
-		}
-		return "", nil, nil, false
+		return "", nil, nil, err
 	}
-	return team, req, raw, true
+	return team, req, raw, nil
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/portal/jobs"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -55,59 +55,48 @@ type SecretView struct {
 	Note         string `json:"note"`
 }
 
+// SecretInput is a secret to set: its kind (signing, token or forward),
+// its value, and whether the previous one stays beside it.
+type SecretInput struct {
+	Kind         string `json:"kind"`
+	Value        string `json:"value"`
+	KeepPrevious bool   `json:"keepPrevious"`
+}
+
 // setSecret stores a source's signing secret, URL token or forward secret as
 // a stack secret (encrypted by the stack's secrets provider; the next apply
-// writes it to the source's SSM SecureString). With keepPrevious the
+// writes it to the source's SSM SecureString). With KeepPrevious the
 // previous secret stays beside the new one, space-separated — step 1 of the
 // README's rotation; setting the new one alone afterwards is step 3. The
-// value is never echoed, logged or shown again.
-func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, id Identity) {
-	team, env, ok := pathStack(w, r, id)
-	if !ok {
-		return
-	}
-	source := r.PathValue("source")
+// value is never echoed, logged or shown again. team owns stack (checked
+// here), which must not be busy with a job.
+func (s *Server) setSecret(ctx context.Context, team, stack, source string, in SecretInput) (SecretView, error) {
 	if !contract.ValidSourceName(source) {
-		writeError(w, http.StatusBadRequest, "source", fmt.Sprintf("%q is not a source name", source))
-		return
+		return SecretView{}, &FieldError{Field: "source", Message: fmt.Sprintf("%q is not a source name", source)}
 	}
-	var body struct {
-		Kind         string `json:"kind"`
-		Value        string `json:"value"`
-		KeepPrevious bool   `json:"keepPrevious"`
-	}
-	if err := decodeStrict(r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "body", "want {kind, value, keepPrevious}")
-		return
-	}
-	kind, known := secretKinds[body.Kind]
+	kind, known := secretKinds[in.Kind]
 	switch {
 	case !known:
-		writeError(w, http.StatusBadRequest, "kind", "want signing, token or forward")
-		return
-	case body.Value == "" || strings.ContainsAny(body.Value, " \t\r\n"):
-		writeError(w, http.StatusBadRequest, "value", "one secret, without spaces (keepPrevious keeps the previous one beside it)")
-		return
+		return SecretView{}, &FieldError{Field: "kind", Message: "want signing, token or forward"}
+	case in.Value == "" || strings.ContainsAny(in.Value, " \t\r\n"):
+		return SecretView{}, &FieldError{Field: "value", Message: "one secret, without spaces (keepPrevious keeps the previous one beside it)"}
 	}
-	stack := StackName(team, env)
-	if !s.owned(w, r.Context(), team, stack) {
-		return
+	if err := s.jobs.CheckOwner(ctx, team, stack); err != nil {
+		return SecretView{}, err
 	}
-	s.mu.Lock()
-	jid, busy := s.busy[stack]
-	s.mu.Unlock()
-	if busy {
-		writeError(w, http.StatusConflict, "", "stack "+stack+" is busy with job "+jid+"; set the secret when it ends")
-		return
-	}
-	st, raw, secretKeys, cfg, err := s.stackConfig(r.Context(), stack)
+	jid, err := s.jobs.Holder(ctx, stack)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
-		return
+		return SecretView{}, fmt.Errorf("look up the jobs of %s: %w", stack, err)
+	}
+	if jid != "" {
+		return SecretView{}, &jobs.BusyError{Stack: stack, What: "job " + jid + "; set the secret when it ends", Job: jid}
+	}
+	st, raw, secretKeys, cfg, err := s.stackConfig(ctx, stack)
+	if err != nil {
+		return SecretView{}, err
 	}
 	if cfg == nil || len(cfg.Sources) == 0 {
-		writeError(w, http.StatusNotFound, "", "no stack "+stack+" with sources yet: preview it first")
-		return
+		return SecretView{}, &jobs.NotFoundError{Message: "no stack " + stack + " with sources yet: preview it first"}
 	}
 	var src *stackconfig.Source
 	for i := range cfg.Sources {
@@ -116,38 +105,33 @@ func (s *Server) setSecret(w http.ResponseWriter, r *http.Request, id Identity) 
 		}
 	}
 	if src == nil {
-		writeError(w, http.StatusNotFound, "source", "stack "+stack+" has no source "+source)
-		return
+		return SecretView{}, &jobs.NotFoundError{Field: "source", Message: "stack " + stack + " has no source " + source}
 	}
 	if !kind.applies(*src) {
-		writeError(w, http.StatusBadRequest, "kind", fmt.Sprintf("source %s has no %s secret", source, body.Kind))
-		return
+		return SecretView{}, &FieldError{Field: "kind", Message: fmt.Sprintf("source %s has no %s secret", source, in.Kind)}
 	}
 	key := stackconfig.Namespace + ":" + kind.key
 	secrets := map[string]string{}
 	if cur := raw[key]; cur != "" {
 		if err := json.Unmarshal([]byte(cur), &secrets); err != nil {
-			writeError(w, http.StatusInternalServerError, "", key+" of "+stack+" is not a map")
-			return
+			return SecretView{}, fmt.Errorf("%s of %s is not a map", key, stack)
 		}
 	}
-	value, kept := body.Value, false
-	if prev, _, _ := strings.Cut(secrets[source], " "); body.KeepPrevious && prev != "" && prev != body.Value {
-		value, kept = body.Value+" "+prev, true
+	value, kept := in.Value, false
+	if prev, _, _ := strings.Cut(secrets[source], " "); in.KeepPrevious && prev != "" && prev != in.Value {
+		value, kept = in.Value+" "+prev, true
 	}
 	secrets[source] = value
 	b, _ := json.Marshal(secrets)
 	raw[key] = string(b)
 	if _, err := stackconfig.Load(stack, raw, false, append(secretKeys, key)); err != nil {
 		// The program's own validation; its message never holds the value.
-		writeError(w, http.StatusBadRequest, "value", strings.ReplaceAll(err.Error(), body.Value, "…"))
-		return
+		return SecretView{}, &FieldError{Field: "value", Message: strings.ReplaceAll(err.Error(), in.Value, "…")}
 	}
-	if err := st.SetSecret(r.Context(), key, string(b)); err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
-		return
+	if err := st.SetSecret(ctx, key, string(b)); err != nil {
+		return SecretView{}, err
 	}
-	s.opts.Log.Info("secret set", "stack", stack, "source", source, "kind", body.Kind, "previousKept", kept)
-	writeJSON(w, http.StatusOK, SecretView{Source: source, Kind: body.Kind, Parameter: kind.param(*src), PreviousKept: kept,
-		Note: "stored encrypted in the stack; the next apply writes it to the parameter"})
+	s.opts.Log.Info("secret set", "stack", stack, "source", source, "kind", in.Kind, "previousKept", kept)
+	return SecretView{Source: source, Kind: in.Kind, Parameter: kind.param(*src), PreviousKept: kept,
+		Note: "stored encrypted in the stack; the next apply writes it to the parameter"}, nil
 }

@@ -10,52 +10,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
+	"github.com/hookline/hookline/portal/jobs"
 )
 
 // MaxBody is the largest request body the portal reads.
 const MaxBody = 64 << 10
-
-// Tag keys the portal keeps in the backend (it keeps no state of its own).
-const (
-	tagTeam      = "hookline:team"
-	tagPreviewed = "hookline:previewed"
-	tagLastJob   = "hookline:last-job"
-	tagDeployed  = "hookline:deployed"
-)
-
-// LastJob is what a stack remembers of its last job (tag hookline:last-job).
-type LastJob struct {
-	ID     string    `json:"id"`
-	Op     string    `json:"op"`
-	Status string    `json:"status"`
-	Ended  time.Time `json:"ended"`
-}
-
-// Deployed is what a stack's last successful apply left (tag
-// hookline:deployed): its sources and resources, and the estimated monthly
-// cost at the stack's expected traffic per source.
-type Deployed struct {
-	Sources           int     `json:"sources"`
-	Resources         int     `json:"resources"`
-	MonthlyUSD        float64 `json:"monthlyUsd"`
-	WebhooksPerSecond float64 `json:"webhooksPerSecond"`
-}
-
-// CostText is the estimate in words: "$31.11 / month at 1 webhook/s per source".
-func (d Deployed) CostText() string {
-	return fmt.Sprintf("$%.2f / month at %s webhook/s per source", d.MonthlyUSD, strconv.FormatFloat(d.WebhooksPerSecond, 'g', 4, 64))
-}
-
-// Text is the job in words: "apply succeeded 2026-12-01 04:42 UTC".
-func (l LastJob) Text() string {
-	return fmt.Sprintf("%s %s %s", l.Op, l.Status, when(l.Ended.Format(time.RFC3339)))
-}
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -150,10 +114,12 @@ type Options struct {
 	// (the server's own from HTTPServer).
 	Timeouts Timeouts
 	// Engine is the engine template: ProjectDir, StateDir or BackendURL,
-	// Passphrase, PolicyPack, PolicyConfig, Env. Stack and Config are set
-	// per request. The offline checks read the same PolicyConfig.
+	// SecretsProvider and Passphrase, PolicyPack, PolicyConfig, Env (the
+	// program and project are hookline's unless set). Stack and Config are
+	// set per request. The offline checks read the same PolicyConfig.
 	Engine engine.Options
-	Log    *slog.Logger
+	// Log receives the portal's log lines (default: none).
+	Log *slog.Logger
 }
 
 // Server is the portal's HTTP handler.
@@ -169,17 +135,9 @@ type Server struct {
 	tokens   *tokenFile
 	sessions sessions
 
-	mu   sync.Mutex
-	jobs map[string]*Job
-	busy map[string]string // stack → running job id
+	jobs *jobs.Service
 
 	plans chan struct{} // a slot per offline plan running
-}
-
-// tooMany answers 429 with Retry-After.
-func (s *Server) tooMany(w http.ResponseWriter, what string) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.Limits.RetryAfter/time.Second)))
-	writeError(w, http.StatusTooManyRequests, "", what+"; retry later")
 }
 
 // New builds the portal.
@@ -212,7 +170,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: map[string]*Job{}, busy: map[string]string{},
+	svc := jobs.New(jobs.Config{
+		Limits: jobs.Limits{Jobs: o.Limits.Jobs, TeamJobs: o.Limits.TeamJobs}, Retention: o.Limits.JobRetention,
+		Engine: o.Engine, Policy: policy, Log: o.Log,
+		SQS: func(ctx context.Context, region string) (redrive.API, error) { return o.SQS(ctx, region) },
+	})
+	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: svc,
 		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}}
 	s.routes()
 	// A state-changing request from another origin (a cross-site form or
@@ -221,6 +184,7 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// ServeHTTP serves the API, the pages and their static files.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // ReloadTokens reads the token file again (SIGHUP); revoked tokens and the
@@ -241,13 +205,13 @@ func (s *Server) routes() {
 	}
 	api("GET /api/stacks", s.listStacks)
 	api("GET /api/stacks/{team}/{env}", s.showStack)
-	api("POST /api/stacks/{team}/{env}/validate", s.validate)
-	api("POST /api/stacks/{team}/{env}/preview", func(w http.ResponseWriter, r *http.Request, id Identity) { s.operate(w, r, id, "preview") })
-	api("POST /api/stacks/{team}/{env}/apply", func(w http.ResponseWriter, r *http.Request, id Identity) { s.operate(w, r, id, "apply") })
+	api("POST /api/stacks/{team}/{env}/validate", s.validateStack)
+	api("POST /api/stacks/{team}/{env}/preview", s.preview)
+	api("POST /api/stacks/{team}/{env}/apply", s.apply)
 	api("POST /api/stacks/{team}/{env}/destroy", s.destroy)
-	api("PUT /api/stacks/{team}/{env}/secrets/{source}", s.setSecret)
-	api("GET /api/stacks/{team}/{env}/sources/{source}/dlq", s.showDLQ)
-	api("POST /api/stacks/{team}/{env}/sources/{source}/redrive", s.startRedrive)
+	api("PUT /api/stacks/{team}/{env}/secrets/{source}", s.putSecret)
+	api("GET /api/stacks/{team}/{env}/sources/{source}/dlq", s.getDLQ)
+	api("POST /api/stacks/{team}/{env}/sources/{source}/redrive", s.redrive)
 	api("GET /api/jobs/{id}", s.showJob)
 	api("GET /api/jobs/{id}/events", s.jobEvents)
 

@@ -1,49 +1,19 @@
 package portal
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/hookline/hookline/portal/jobs"
 )
 
-// The pages are a client of the API: each page action calls the API's own
-// handler, so the rules (names, ownership, limits, secrets never echoed)
-// live in one place.
-
-// callAPI runs an API handler for the page's identity with a JSON body and
-// path values, and returns its status and decoded answer.
-func (s *Server) callAPI(r *http.Request, id Identity, h func(http.ResponseWriter, *http.Request, Identity), method string, body any, path map[string]string) (int, map[string]any) {
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req := httptest.NewRequestWithContext(r.Context(), method, r.URL.Path, rd)
-	for k, v := range path {
-		req.SetPathValue(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h(rec, req, id)
-	var out map[string]any
-	_ = json.Unmarshal(rec.Body.Bytes(), &out)
-	return rec.Code, out
-}
-
-// apiMessage is the error text of an API answer.
-func apiMessage(v map[string]any) string {
-	msg, _ := v["error"].(string)
-	if f, _ := v["field"].(string); f != "" {
-		return f + ": " + msg
-	}
-	return msg
-}
+// The pages call the same service as the API (the jobs service and the
+// portal's stack reads), so the rules (names, ownership, limits, secrets
+// never echoed) live in one place; they render its answers and refusals as
+// HTML.
 
 // pageTeam is the team a page acts for: the signed-in team, or for an admin
 // the team named in the query or form.
@@ -68,24 +38,27 @@ type envSource struct {
 // secrets, its DLQ and a redrive form.
 func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) {
 	team, env := pageTeam(r, id), r.PathValue("env")
-	path := map[string]string{"team": team, "env": env}
-	data := map[string]any{"SignedIn": true, "Env": env, "Stack": StackName(team, env), "Notice": r.URL.Query().Get("notice"),
+	stack := StackName(team, env)
+	data := map[string]any{"SignedIn": true, "Env": env, "Stack": stack, "Notice": r.URL.Query().Get("notice"),
 		"Error": r.URL.Query().Get("error")}
-	code, stack := s.callAPI(r, id, s.showStack, "GET", nil, path)
-	if code != http.StatusOK {
-		data["Error"] = apiMessage(stack)
-		s.renderStatus(w, code, "stack.html", data)
+	err := stackRef(id, team, env)
+	var v StackView
+	if err == nil {
+		v, err = s.stack(r.Context(), id, team, env)
+	}
+	if err != nil {
+		data["Error"] = errorText(err)
+		s.renderStatus(w, s.pageStatus(w, err), "stack.html", data)
 		return
 	}
-	outs, _ := stack["outputs"].(map[string]any)
-	_, _, _, cfg, err := s.stackConfig(r.Context(), StackName(team, env))
+	_, _, _, cfg, err := s.stackConfig(r.Context(), stack)
 	if err != nil || cfg == nil {
 		data["Error"] = "the stack's configuration could not be read: " + errString(err)
 		s.render(w, "stack.html", data)
 		return
 	}
 	var srcs []envSource
-	for i, card := range sourceCards(cfg, outs) {
+	for i, card := range sourceCards(cfg, v.Outputs) {
 		e := envSource{SourceCard: card}
 		for _, k := range []string{"signing", "token", "forward"} {
 			if secretKinds[k].applies(cfg.Sources[i]) {
@@ -93,22 +66,15 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 			}
 		}
 		if card.Endpoint != "" { // deployed: its DLQ exists
-			p := map[string]string{"team": team, "env": env, "source": card.Name}
-			if code, dlq := s.callAPI(r, id, s.showDLQ, "GET", nil, p); code == http.StatusOK {
-				b, _ := json.Marshal(dlq)
-				_ = json.Unmarshal(b, &e.DLQ)
-			} else {
-				e.DLQError = "the DLQ could not be read: " + apiMessage(dlq)
+			if e.DLQ, err = s.dlq(r.Context(), team, stack, card.Name); err != nil {
+				e.DLQError = "the DLQ could not be read: " + errorText(err)
 			}
 		}
 		srcs = append(srcs, e)
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
 	data["Sources"] = srcs
-	var v StackView
-	if b, err := json.Marshal(stack); err == nil && json.Unmarshal(b, &v) == nil {
-		data["Summary"] = stackSummary(v)
-	}
+	data["Summary"] = stackSummary(v)
 	s.render(w, "stack.html", data)
 }
 
@@ -117,12 +83,12 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 func stackSummary(v StackView) string {
 	var parts []string
 	if d := v.Deployed; d != nil {
-		parts = append(parts, fmt.Sprintf("%d source(s), %d resources, about %s", d.Sources, d.Resources, d.CostText()))
+		parts = append(parts, fmt.Sprintf("%d source(s), %d resources, about %s", d.Sources, d.Resources, costText(*d)))
 	} else {
 		parts = append(parts, "not applied yet")
 	}
 	if l := v.LastJob; l != nil {
-		parts = append(parts, "last job: "+l.Text())
+		parts = append(parts, "last job: "+lastJobText(*l))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -130,18 +96,21 @@ func stackSummary(v StackView) string {
 // pageSetSecret sets a source's secret from the stack page's form.
 func (s *Server) pageSetSecret(w http.ResponseWriter, r *http.Request, id Identity) {
 	team, env, source := pageTeam(r, id), r.PathValue("env"), r.PathValue("source")
-	body := map[string]any{"kind": r.FormValue("kind"), "value": r.FormValue("value"), "keepPrevious": r.FormValue("keepPrevious") == "true"}
-	code, v := s.callAPI(r, id, s.setSecret, "PUT", body, map[string]string{"team": team, "env": env, "source": source})
+	in := SecretInput{Kind: r.FormValue("kind"), Value: r.FormValue("value"), KeepPrevious: r.FormValue("keepPrevious") == "true"}
+	err := stackRef(id, team, env)
+	var v SecretView
+	if err == nil {
+		v, err = s.setSecret(r.Context(), team, StackName(team, env), source, in)
+	}
 	back := "/stacks/" + url.PathEscape(env) + "?"
 	if id.Admin {
 		back += "team=" + url.QueryEscape(team) + "&"
 	}
-	if code != http.StatusOK {
-		http.Redirect(w, r, back+"error="+url.QueryEscape(apiMessage(v)), http.StatusSeeOther)
+	if err != nil {
+		http.Redirect(w, r, back+"error="+url.QueryEscape(errorText(err)), http.StatusSeeOther)
 		return
 	}
-	param, _ := v["parameter"].(string)
-	http.Redirect(w, r, back+"notice="+url.QueryEscape("the "+r.FormValue("kind")+" secret of "+source+" is set (parameter "+param+"); the next apply writes it"), http.StatusSeeOther)
+	http.Redirect(w, r, back+"notice="+url.QueryEscape("the "+in.Kind+" secret of "+source+" is set (parameter "+v.Parameter+"); the next apply writes it"), http.StatusSeeOther)
 }
 
 // pageRedrive starts a redrive from the stack page and shows its job.
@@ -153,11 +122,15 @@ func (s *Server) pageRedrive(w http.ResponseWriter, r *http.Request, id Identity
 			groups = append(groups, g)
 		}
 	}
-	code, v := s.callAPI(r, id, s.startRedrive, "POST", map[string]any{"groups": groups}, map[string]string{"team": team, "env": env, "source": source})
-	if code != http.StatusAccepted {
-		http.Redirect(w, r, "/stacks/"+url.PathEscape(env)+"?error="+url.QueryEscape(apiMessage(v)), http.StatusSeeOther)
+	err := stackRef(id, team, env)
+	var j *jobs.Job
+	if err == nil {
+		uc := &jobs.Redrive{Service: s.jobs, Team: team, Stack: StackName(team, env), Source: source, Groups: groups}
+		j, err = uc.Run(r.Context())
+	}
+	if err != nil {
+		http.Redirect(w, r, "/stacks/"+url.PathEscape(env)+"?error="+url.QueryEscape(errorText(err)), http.StatusSeeOther)
 		return
 	}
-	jid, _ := v["id"].(string)
-	http.Redirect(w, r, "/jobs/"+url.PathEscape(jid), http.StatusSeeOther)
+	http.Redirect(w, r, "/jobs/"+url.PathEscape(j.ID()), http.StatusSeeOther)
 }

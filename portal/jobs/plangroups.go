@@ -1,4 +1,4 @@
-package portal
+package jobs
 
 import (
 	"sort"
@@ -45,7 +45,7 @@ func groupBySource(environment string, sources []string, steps []Step, findings 
 	sorted := append([]string(nil), sources...)
 	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
 	owner := func(urn string) string {
-		name := urnName(urn)
+		name := ResourceName(urn)
 		for _, s := range sorted {
 			for _, p := range []string{"hookline-" + s, "hookline-" + environment + "-" + s, "hookline-stage-" + s, "hookline-authorizer-" + s} {
 				if name == p || strings.HasPrefix(name, p+"-") {

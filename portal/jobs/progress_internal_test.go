@@ -1,4 +1,4 @@
-package portal
+package jobs
 
 import (
 	"strings"
@@ -118,7 +118,7 @@ func TestChangeText(t *testing.T) {
 		{map[string]int{"same": 40, "update": 2, "replace": 1, "import": 1}, "2 update, 1 replace, 40 unchanged, 1 import"},
 		{map[string]int{}, "no changes"},
 	} {
-		if got := changeText(c.in); got != c.want {
+		if got := ChangeText(c.in); got != c.want {
 			t.Errorf("%v: %q, want %q", c.in, got, c.want)
 		}
 	}

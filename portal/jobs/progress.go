@@ -1,4 +1,4 @@
-package portal
+package jobs
 
 import (
 	"fmt"
@@ -133,7 +133,7 @@ func (t *tracker) current() string {
 	}
 	urn := t.running[len(t.running)-1]
 	r := t.res[urn]
-	return fmt.Sprintf("%s %s %s", verbing(r.class), r.typ, urnName(urn))
+	return fmt.Sprintf("%s %s %s", verbing(r.class), r.typ, ResourceName(urn))
 }
 
 func verbing(class string) string {
@@ -158,8 +158,17 @@ func (t *tracker) steps() []Step {
 	var out []Step
 	for _, urn := range t.order {
 		if r := t.res[urn]; r.class != "same" {
-			out = append(out, Step{Op: r.class, Type: r.typ, Name: urnName(urn), URN: urn})
+			out = append(out, Step{Op: r.class, Type: r.typ, Name: ResourceName(urn), URN: urn})
 		}
+	}
+	return out
+}
+
+// classes counts the resources the job touched by operation (class).
+func (t *tracker) classes() map[string]int {
+	out := map[string]int{}
+	for _, r := range t.res {
+		out[r.class]++
 	}
 	return out
 }

@@ -1,0 +1,278 @@
+package jobs
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/policy/rules"
+	"github.com/hookline/hookline/stackoutputs"
+)
+
+// Op is what a job does.
+type Op string
+
+// The operations a job runs.
+const (
+	// OpPreview previews a request through the engine with the policy pack.
+	OpPreview Op = "preview"
+	// OpApply updates the stack to a request a preview passed.
+	OpApply Op = "apply"
+	// OpDestroy deletes every resource of the stack, then the stack.
+	OpDestroy Op = "destroy"
+	// OpRedrive moves a source's dead-lettered messages back to its queue.
+	OpRedrive Op = "redrive"
+)
+
+// unit is what the op's progress counts.
+func (o Op) unit() string {
+	if o == OpRedrive {
+		return "messages"
+	}
+	return "resources"
+}
+
+// Status is where a job is.
+type Status string
+
+// A job runs, then succeeds or fails.
+const (
+	StatusRunning   Status = "running"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+)
+
+// Request is a team's validated request as an engine job runs it: the
+// stack's raw config, the request's hash (an apply needs a passed preview
+// of the same hash) and its sources' names (the plan is grouped by them).
+// It holds no secret: secrets are set on the stack apart from requests.
+type Request struct {
+	Config  map[string]string
+	Hash    string
+	Sources []string
+}
+
+// Record is what the Store keeps of a job: enough to find it, to lease
+// what it holds, to count it against the limits, and to apply what a
+// preview ran.
+type Record struct {
+	ID     string
+	Team   string
+	Stack  string
+	Op     Op
+	Status Status
+	// Error is why it failed.
+	Error   string
+	Started time.Time
+	Ended   *time.Time
+	// Lock is the lease a running job holds: its stack, or a source's
+	// redrive (RedriveLock).
+	Lock string
+	// Request is what an engine job with a request (preview, apply) ran.
+	Request *Request
+	// Steps counts, by operation (create, same, replace…), the resources
+	// the job touched, once it ended: what an apply of a preview expects.
+	Steps map[string]int
+}
+
+// View is what the API shows of a job.
+type View struct {
+	ID         string            `json:"id"`
+	Team       string            `json:"team"`
+	Stack      string            `json:"stack"`
+	Op         Op                `json:"op"`
+	Status     Status            `json:"status"`
+	Error      string            `json:"error,omitempty"`
+	Started    time.Time         `json:"started"`
+	Ended      *time.Time        `json:"ended,omitempty"`
+	Changes    map[string]int    `json:"changes,omitempty"`
+	Violations []rules.Violation `json:"violations"`
+	// Outputs are an apply's stack outputs (its API keys for the owning
+	// team only).
+	Outputs *stackoutputs.Stack `json:"outputs,omitempty"`
+	// Plan is the job's steps and findings grouped by source.
+	Plan []SourcePlan `json:"plan,omitempty"`
+	// Progress is how far the job is, by operation.
+	Progress Progress `json:"progress"`
+}
+
+// Job is one long operation on a stack: its record and, while this process
+// runs or keeps it, its log, its progress, its findings and outputs. A job
+// read from a store that another process wrote has its record only.
+type Job struct {
+	mu         sync.Mutex
+	rec        Record
+	changes    map[string]int
+	violations []rules.Violation
+	outputs    *stackoutputs.Stack
+	track      *tracker
+	lines      []string
+	notify     chan struct{} // closed on the next change
+	done       chan struct{} // closed once the job ended and released its lease
+}
+
+func newJobID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newJob is the live job of rec.
+func newJob(rec Record) *Job {
+	j := &Job{rec: rec, track: newTracker(rec.Op.unit()), notify: make(chan struct{}), done: make(chan struct{})}
+	if rec.Status != StatusRunning {
+		j.track.end(rec.Status == StatusSucceeded)
+		close(j.done)
+	}
+	return j
+}
+
+// ID is the job's id.
+func (j *Job) ID() string { return j.rec.ID }
+
+// Team is the team the job runs for.
+func (j *Job) Team() string { return j.rec.Team }
+
+// Stack is the stack the job runs on.
+func (j *Job) Stack() string { return j.rec.Stack }
+
+// Op is what the job does.
+func (j *Job) Op() Op { return j.rec.Op }
+
+// Request is what an engine job with a request ran (nil for the others).
+func (j *Job) Request() *Request { return j.rec.Request }
+
+// Status is where the job is now.
+func (j *Job) Status() Status {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.rec.Status
+}
+
+// Done is closed once the job has ended and released what it held.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Lines is the job's log so far.
+func (j *Job) Lines() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]string(nil), j.lines...)
+}
+
+// Since returns the log lines after the first n, whether the job ended,
+// and a channel closed on the next change.
+func (j *Job) Since(n int) ([]string, bool, <-chan struct{}) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []string
+	if n < len(j.lines) {
+		out = append(out, j.lines[n:]...)
+	}
+	return out, j.rec.Status != StatusRunning, j.notify
+}
+
+// Progress is how far the job is now.
+func (j *Job) Progress() Progress {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.track.progress(elapsed(j.rec.Started, j.rec.Ended))
+}
+
+// View is a copy of the job safe to serialise; withKeys shows an apply's
+// API keys (for the owning team only).
+func (j *Job) View(withKeys bool) View {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r := j.rec
+	v := View{ID: r.ID, Team: r.Team, Stack: r.Stack, Op: r.Op, Status: r.Status, Error: r.Error, Started: r.Started, Ended: r.Ended,
+		Changes: j.changes, Violations: append([]rules.Violation{}, j.violations...), Outputs: VisibleOutputs(j.outputs, withKeys)}
+	if steps := j.track.steps(); len(steps) > 0 || len(v.Violations) > 0 {
+		var sources []string
+		if r.Request != nil {
+			sources = r.Request.Sources
+		}
+		v.Plan = groupBySource(r.Stack, sources, steps, v.Violations)
+	}
+	v.Progress = j.track.progress(elapsed(r.Started, r.Ended))
+	return v
+}
+
+// VisibleOutputs is what a caller sees of a stack's outputs: the API keys,
+// a secret output, only when the caller is the owning team.
+func VisibleOutputs(o *stackoutputs.Stack, owner bool) *stackoutputs.Stack {
+	if o == nil {
+		return nil
+	}
+	c := *o
+	if !owner {
+		c.APIKeys = nil
+	}
+	return &c
+}
+
+// elapsed is how long a job has run (until ended, when it has).
+func elapsed(started time.Time, ended *time.Time) time.Duration {
+	if ended != nil {
+		return ended.Sub(started)
+	}
+	return time.Since(started)
+}
+
+// logf adds a line to the job's log.
+func (j *Job) logf(format string, a ...any) {
+	j.mu.Lock()
+	j.lines = append(j.lines, fmt.Sprintf(format, a...))
+	j.changed()
+	j.mu.Unlock()
+}
+
+// update changes the job's tracker and tells its watchers.
+func (j *Job) update(f func(*tracker)) {
+	j.mu.Lock()
+	f(j.track)
+	j.changed()
+	j.mu.Unlock()
+}
+
+// addViolation records a policy finding.
+func (j *Job) addViolation(v rules.Violation) {
+	j.mu.Lock()
+	j.violations = append(j.violations, v)
+	j.mu.Unlock()
+}
+
+// setOutputs records an apply's outputs.
+func (j *Job) setOutputs(o *stackoutputs.Stack) {
+	j.mu.Lock()
+	j.outputs = o
+	j.mu.Unlock()
+}
+
+// changed tells the job's watchers that something changed (caller holds
+// j.mu).
+func (j *Job) changed() {
+	close(j.notify)
+	j.notify = make(chan struct{})
+}
+
+// end marks the job ended with err and returns its record (caller then
+// stores it and closes done).
+func (j *Job) end(err error) Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := time.Now()
+	j.rec.Ended = &now
+	j.track.end(err == nil)
+	if err != nil {
+		j.rec.Status, j.rec.Error = StatusFailed, err.Error()
+		j.lines = append(j.lines, "failed: "+err.Error())
+	} else {
+		j.rec.Status = StatusSucceeded
+		j.lines = append(j.lines, "succeeded")
+	}
+	j.rec.Steps = j.track.classes()
+	j.changed()
+	return j.rec
+}

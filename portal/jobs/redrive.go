@@ -1,0 +1,153 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/ops/redrive"
+	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
+)
+
+// Redrive moves a deployed source's dead-lettered messages back to its
+// queue with ops/redrive, as a job with live progress: the whole DLQ (SQS's
+// move task) when Groups is empty, else the listed message groups in
+// order. One redrive per source at a time.
+type Redrive struct {
+	Service *Service
+	Team    string
+	Stack   string
+	Source  string
+	Groups  []string
+}
+
+// Run starts the redrive and returns its job, running.
+func (r *Redrive) Run(ctx context.Context) (*Job, error) {
+	s := r.Service
+	for i, g := range r.Groups {
+		if !contract.ValidID(g) {
+			return nil, &InvalidError{Field: fmt.Sprintf("groups[%d]", i), Message: "not a message group id"}
+		}
+	}
+	src, err := s.Source(ctx, r.Team, r.Stack, r.Source)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.SQS == nil {
+		return nil, fmt.Errorf("redrive %s: the portal has no SQS client", r.Source)
+	}
+	api, err := s.cfg.SQS(ctx, src.Region)
+	if err != nil {
+		return nil, fmt.Errorf("an SQS client of %s: %w", src.Region, err)
+	}
+	if err := s.Admit(ctx, r.Team); err != nil {
+		return nil, err
+	}
+	spec := Spec{Team: r.Team, Stack: r.Stack, Op: OpRedrive, Lock: RedriveLock(r.Stack, r.Source), What: "a redrive of source " + r.Source}
+	return s.Go(ctx, spec, func(ctx context.Context, j *Job) error {
+		moved := 0
+		o := redrive.Options{Progress: func(line string) { j.logf("%s", line) }, Wait: time.Second,
+			Moved: func(n, toMove int) {
+				j.update(func(t *tracker) {
+					if toMove > 0 {
+						toMove += moved
+					}
+					t.redrive(moved+n, toMove)
+				})
+			}}
+		groups := r.Groups
+		if len(groups) == 0 {
+			groups = []string{""} // the whole DLQ
+		}
+		var err error
+		for _, g := range groups {
+			o.Group = g
+			if g != "" {
+				j.logf("redrive group %s of %s", g, r.Source)
+			} else {
+				j.logf("redrive the whole DLQ of %s", r.Source)
+			}
+			var res *redrive.Result
+			res, err = redrive.Run(ctx, api, src.Queues, o)
+			if res != nil {
+				moved += res.Moved
+				for _, f := range res.Failed {
+					j.logf("failed: %s", f)
+				}
+				for _, warn := range res.Warning {
+					j.logf("warning: %s", warn)
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		j.logf("moved %d message(s)", moved)
+		return err
+	})
+}
+
+// DeployedSource is a deployed source of a stack: its queues and the
+// stack's region.
+type DeployedSource struct {
+	Queues redrive.Queues
+	Region string
+}
+
+// Source looks up a deployed source of team's stack: the source's name is
+// checked, then the stack's owner, then its outputs. A source the stack
+// has not deployed is a *NotFoundError.
+func (s *Service) Source(ctx context.Context, team, stack, source string) (DeployedSource, error) {
+	if !contract.ValidSourceName(source) {
+		return DeployedSource{}, &InvalidError{Field: "source", Message: fmt.Sprintf("%q is not a source name", source)}
+	}
+	if err := s.CheckOwner(ctx, team, stack); err != nil {
+		return DeployedSource{}, err
+	}
+	st, err := engine.Open(ctx, s.engine(stack, nil))
+	if err != nil {
+		return DeployedSource{}, err
+	}
+	cfg, _, err := st.Config(ctx)
+	if err != nil {
+		return DeployedSource{}, err
+	}
+	raw, err := st.Outputs(ctx)
+	if err != nil {
+		return DeployedSource{}, err
+	}
+	outs, err := ReadOutputs(raw)
+	if err != nil {
+		return DeployedSource{}, fmt.Errorf("read the outputs of %s: %w", stack, err)
+	}
+	var o stackoutputs.Source
+	if outs != nil {
+		o = outs.Sources[source]
+	}
+	q := redrive.Queues{QueueURL: o.QueueURL, QueueArn: o.QueueArn, DLQURL: o.DLQURL, DLQArn: o.DLQArn}
+	if q.QueueURL == "" || q.DLQURL == "" || q.QueueArn == "" || q.DLQArn == "" {
+		return DeployedSource{}, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no deployed source %s (apply it first)", stack, source)}
+	}
+	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey]}, nil
+}
+
+// ReadOutputs decodes a stack's outputs as the engine returns them (each
+// value wrapped with whether it is secret) into the one struct of a stack's
+// outputs; nil for a stack without outputs (never applied, or destroyed).
+// An output the struct does not know is an error: the program and the
+// portal disagree.
+func ReadOutputs(outs auto.OutputMap) (*stackoutputs.Stack, error) {
+	if len(outs) == 0 {
+		return nil, nil
+	}
+	plain := make(map[string]any, len(outs))
+	for k, v := range outs {
+		plain[k] = v.Value
+	}
+	return stackoutputs.Decode(plain)
+}

@@ -1,0 +1,243 @@
+// Package jobs is the portal's jobs service: the long operations a team
+// runs on its stack — preview, apply, destroy, redrive — each a use case
+// with a Run method (Preview, Apply, Destroy, Redrive) that checks, leases
+// the stack and starts the job, then returns it running. A job's record,
+// the lease it holds and the limits on running jobs live behind Store
+// (MemoryStore in this process); its log and progress live with the job
+// while this process keeps it. Failures are typed (InvalidError,
+// NotFoundError, BusyError, LimitError, NotYoursError, UpstreamError) so the
+// portal's HTTP side maps each to a status in one place; nothing here knows
+// HTTP.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/ops/redrive"
+	"github.com/hookline/hookline/policy/rules"
+)
+
+// Tag keys the service keeps on a stack in the backend (it keeps no state
+// of its own there).
+const (
+	// TagTeam is the team that owns the stack (set by its first job).
+	TagTeam = "hookline:team"
+	// TagPreviewed is the hash of the request the last passed preview ran.
+	TagPreviewed = "hookline:previewed"
+	// TagLastJob is the stack's last job (LastJob as JSON).
+	TagLastJob = "hookline:last-job"
+	// TagDeployed is what the last successful apply left (Deployed as JSON).
+	TagDeployed = "hookline:deployed"
+)
+
+// LastJob is what a stack remembers of its last job (tag TagLastJob).
+type LastJob struct {
+	ID     string    `json:"id"`
+	Op     Op        `json:"op"`
+	Status Status    `json:"status"`
+	Ended  time.Time `json:"ended"`
+}
+
+// Deployed is what a stack's last successful apply left (tag TagDeployed):
+// its sources and resources, and the estimated monthly cost at the stack's
+// expected traffic per source.
+type Deployed struct {
+	Sources           int     `json:"sources"`
+	Resources         int     `json:"resources"`
+	MonthlyUSD        float64 `json:"monthlyUsd"`
+	WebhooksPerSecond float64 `json:"webhooksPerSecond"`
+}
+
+// Config configures the service.
+type Config struct {
+	// Store keeps the jobs' records, leases and limits. Default: a
+	// MemoryStore.
+	Store Store
+	// Limits bound the jobs running at once.
+	Limits Limits
+	// Retention is how long a finished job stays readable.
+	Retention time.Duration
+	// Engine is the engine template: Stack and Config are set per job.
+	Engine engine.Options
+	// Policy is the policy pack's config, for the offline check before a
+	// preview.
+	Policy rules.Config
+	// SQS returns the SQS client of a region, for redrives.
+	SQS func(ctx context.Context, region string) (redrive.API, error)
+	// Log receives a line per finished job.
+	Log *slog.Logger
+}
+
+// Service runs jobs: it admits and leases them through its Store and keeps
+// the live part (log, progress) of those this process runs.
+type Service struct {
+	cfg   Config
+	store Store
+
+	mu   sync.Mutex
+	live map[string]*Job
+}
+
+// New returns a service.
+func New(cfg Config) *Service {
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	return &Service{cfg: cfg, store: cfg.Store, live: map[string]*Job{}}
+}
+
+// Spec is a job to start: who runs what on which stack, holding which lock.
+type Spec struct {
+	Team, Stack string
+	Op          Op
+	// Lock is what the job holds while it runs: its stack (Stack when
+	// empty), or a source's redrive (RedriveLock).
+	Lock string
+	// What names, in a *BusyError, what holds the lock: "another operation".
+	What string
+	// Request is what an engine job with a request runs.
+	Request *Request
+}
+
+// RedriveLock is what a redrive of source on stack holds: one redrive per
+// source at a time, beside the stack's own jobs.
+func RedriveLock(stack, source string) string { return stack + "/redrive/" + source }
+
+// Go starts a job: it records it as running and holding spec's lock, unless
+// the lock is held (*BusyError) or a limit is reached (*LimitError), then
+// runs work in its own goroutine, not bound to ctx (a job outlives the
+// request that started it), and finishes the job with work's error.
+func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Context, j *Job) error) (*Job, error) {
+	if spec.Lock == "" {
+		spec.Lock = spec.Stack
+	}
+	s.expire(ctx)
+	rec := Record{ID: newJobID(), Team: spec.Team, Stack: spec.Stack, Op: spec.Op, Status: StatusRunning, Started: time.Now(),
+		Lock: spec.Lock, Request: spec.Request}
+	if err := s.store.Start(ctx, rec, s.cfg.Limits); err != nil {
+		var busy *BusyError
+		if errors.As(err, &busy) && spec.What != "" {
+			busy.What = spec.What
+		}
+		return nil, err
+	}
+	j := newJob(rec)
+	s.mu.Lock()
+	s.live[rec.ID] = j
+	s.mu.Unlock()
+	go func() {
+		ctx := context.WithoutCancel(ctx)
+		s.finish(ctx, j, work(ctx, j))
+	}()
+	return j, nil
+}
+
+// Admit answers a *LimitError when team, or the portal, runs as many jobs
+// as its limits allow. A use case asks before it reads the backend, so a
+// refused request costs nothing; Go asks again when it leases.
+func (s *Service) Admit(ctx context.Context, team string) error {
+	return s.store.Admit(ctx, team, s.cfg.Limits)
+}
+
+// finish ends j with err: the stack remembers it as its last job (a
+// destroyed stack is gone, and a job that could not open its stack leaves
+// none), then the store keeps its record and releases its lease.
+func (s *Service) finish(ctx context.Context, j *Job, err error) {
+	if errors.Is(err, engine.ErrConcurrentUpdate) {
+		err = fmt.Errorf("busy: %w", err)
+	}
+	last := LastJob{ID: j.ID(), Op: j.Op(), Status: StatusSucceeded, Ended: time.Now().UTC()}
+	if err != nil {
+		last.Status = StatusFailed
+	}
+	if !(j.Op() == OpDestroy && err == nil) {
+		b, _ := json.Marshal(last)
+		if terr := engine.SetStackTag(ctx, s.engine(j.Stack(), nil), TagLastJob, string(b)); terr != nil {
+			s.cfg.Log.Info("the stack keeps no record of its last job", "stack", j.Stack(), "error", terr.Error())
+		}
+	}
+	rec := j.end(err)
+	if serr := s.store.Finish(ctx, rec); serr != nil {
+		s.cfg.Log.Error("the job's end is not stored", "job", rec.ID, "error", serr.Error())
+	}
+	close(j.done)
+	s.cfg.Log.Info("job finished", "job", rec.ID, "stack", rec.Stack, "op", string(rec.Op), "status", string(rec.Status))
+}
+
+// Job returns job id: the live one this process runs or keeps, else its
+// record; a *NotFoundError when the store has none.
+func (s *Service) Job(ctx context.Context, id string) (*Job, error) {
+	s.expire(ctx)
+	rec, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j, ok := s.live[id]; ok {
+		return j, nil
+	}
+	return newJob(rec), nil
+}
+
+// Holder returns the running job that holds lock: a stack, or
+// RedriveLock(stack, source) ("" when none does).
+func (s *Service) Holder(ctx context.Context, lock string) (string, error) {
+	return s.store.Holder(ctx, lock)
+}
+
+// Running counts the running jobs by team.
+func (s *Service) Running(ctx context.Context) (map[string]int, error) {
+	return s.store.Running(ctx)
+}
+
+// expire forgets the jobs that ended more than the retention ago. A store
+// that cannot expire now keeps them a little longer: nothing to refuse.
+func (s *Service) expire(ctx context.Context) {
+	gone, err := s.store.Expire(ctx, time.Now().Add(-s.cfg.Retention))
+	if err != nil {
+		s.cfg.Log.Error("expire jobs", "error", err.Error())
+		return
+	}
+	s.mu.Lock()
+	for _, id := range gone {
+		delete(s.live, id)
+	}
+	s.mu.Unlock()
+}
+
+// engine is the engine options of stack with config raw (nil: the stack's
+// own).
+func (s *Service) engine(stack string, raw map[string]string) engine.Options {
+	o := s.cfg.Engine
+	o.Stack, o.Config = stack, raw
+	return o
+}
+
+// CheckOwner answers whether team may operate on stack: its TagTeam tag
+// (a stack's first job writes it) names team, or the backend has no such
+// stack yet. A tag naming another team is a *NotYoursError; a backend that
+// cannot be read is an error, never "no owner".
+func (s *Service) CheckOwner(ctx context.Context, team, stack string) error {
+	owner, err := engine.StackTag(ctx, s.engine(stack, nil), TagTeam)
+	switch {
+	case errors.Is(err, engine.ErrNoStack):
+		return nil // a new stack: its first job tags it
+	case err != nil:
+		return fmt.Errorf("read the owner of stack %s: %w", stack, err)
+	case owner != "" && owner != team:
+		return &NotYoursError{Stack: stack, Owner: owner}
+	}
+	return nil
+}

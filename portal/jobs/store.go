@@ -1,0 +1,175 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Limits bound the jobs running at once: Jobs in all, TeamJobs per team.
+type Limits struct {
+	Jobs, TeamJobs int
+}
+
+// Store keeps the jobs' records, the leases running jobs hold, and answers
+// the look-ups the service needs. MemoryStore keeps them in this process; a
+// durable store (DynamoDB) is the same contract, with Start and Finish as
+// conditional writes, so several portal processes share leases and limits.
+type Store interface {
+	// Start records rec as a running job that holds rec.Lock, in one
+	// atomic step: unless a running job holds the lock (a *BusyError naming
+	// it) or rec's team, or everyone, runs as many jobs as limits allow (a
+	// *LimitError).
+	Start(ctx context.Context, rec Record, limits Limits) error
+	// Admit answers a *LimitError when team, or everyone, runs as many jobs
+	// as limits allow now; nil when a job of team could start.
+	Admit(ctx context.Context, team string, limits Limits) error
+	// Finish stores the ended record of a job Start recorded and releases
+	// its lease.
+	Finish(ctx context.Context, rec Record) error
+	// Get returns the record of job id, or a *NotFoundError.
+	Get(ctx context.Context, id string) (Record, error)
+	// Holder returns the id of the running job that holds lock ("" when
+	// none does).
+	Holder(ctx context.Context, lock string) (string, error)
+	// LatestPreview returns the preview of stack for the request hash
+	// started last, whatever its status (false when there is none).
+	LatestPreview(ctx context.Context, stack, hash string) (Record, bool, error)
+	// Running counts the running jobs by team.
+	Running(ctx context.Context) (map[string]int, error)
+	// Expire forgets the jobs that ended before cutoff and returns their
+	// ids.
+	Expire(ctx context.Context, cutoff time.Time) ([]string, error)
+}
+
+// MemoryStore is a Store in this process's memory: a restart forgets every
+// job and lease.
+type MemoryStore struct {
+	mu     sync.Mutex
+	jobs   map[string]Record
+	leases map[string]string // lock → the running job holding it
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{jobs: map[string]Record{}, leases: map[string]string{}}
+}
+
+// Start implements Store.
+func (m *MemoryStore) Start(_ context.Context, rec Record, limits Limits) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if jid, held := m.leases[rec.Lock]; held {
+		return &BusyError{Stack: rec.Stack, What: "job " + jid, Job: jid}
+	}
+	if _, dup := m.jobs[rec.ID]; dup {
+		return fmt.Errorf("job %s is already recorded", rec.ID)
+	}
+	if err := m.admitLocked(rec.Team, limits); err != nil {
+		return err
+	}
+	rec.Status = StatusRunning
+	m.jobs[rec.ID] = rec
+	m.leases[rec.Lock] = rec.ID
+	return nil
+}
+
+// Admit implements Store.
+func (m *MemoryStore) Admit(_ context.Context, team string, limits Limits) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.admitLocked(team, limits)
+}
+
+func (m *MemoryStore) admitLocked(team string, limits Limits) error {
+	teamJobs := 0
+	for _, jid := range m.leases {
+		if m.jobs[jid].Team == team {
+			teamJobs++
+		}
+	}
+	switch {
+	case teamJobs >= limits.TeamJobs:
+		return &LimitError{What: fmt.Sprintf("team %s runs %d jobs, its limit", team, teamJobs)}
+	case len(m.leases) >= limits.Jobs:
+		return &LimitError{What: fmt.Sprintf("the portal runs %d jobs, its limit", len(m.leases))}
+	}
+	return nil
+}
+
+// Finish implements Store.
+func (m *MemoryStore) Finish(_ context.Context, rec Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.jobs[rec.ID]
+	if !ok {
+		return fmt.Errorf("finish job %s: not recorded (expired?)", rec.ID)
+	}
+	m.jobs[rec.ID] = rec
+	if m.leases[old.Lock] == rec.ID {
+		delete(m.leases, old.Lock)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (m *MemoryStore) Get(_ context.Context, id string) (Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, ok := m.jobs[id]
+	if !ok {
+		return Record{}, &NotFoundError{Message: "no such job"}
+	}
+	return rec, nil
+}
+
+// Holder implements Store.
+func (m *MemoryStore) Holder(_ context.Context, lock string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leases[lock], nil
+}
+
+// LatestPreview implements Store.
+func (m *MemoryStore) LatestPreview(_ context.Context, stack, hash string) (Record, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var best *Record
+	for _, r := range m.jobs {
+		if r.Op == OpPreview && r.Stack == stack && r.Request != nil && r.Request.Hash == hash && (best == nil || r.Started.After(best.Started)) {
+			best = &r
+		}
+	}
+	if best == nil {
+		return Record{}, false, nil
+	}
+	return *best, true, nil
+}
+
+// Running implements Store.
+func (m *MemoryStore) Running(context.Context) (map[string]int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	for _, jid := range m.leases {
+		out[m.jobs[jid].Team]++
+	}
+	return out, nil
+}
+
+// Expire implements Store.
+func (m *MemoryStore) Expire(_ context.Context, cutoff time.Time) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var gone []string
+	for id, r := range m.jobs {
+		if r.Ended != nil && r.Ended.Before(cutoff) {
+			delete(m.jobs, id)
+			gone = append(gone, id)
+		}
+	}
+	sort.Strings(gone)
+	return gone, nil
+}

@@ -1,0 +1,180 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/portal/jobs"
+)
+
+// stores are every Store implementation; each test runs against all of
+// them through the interface.
+var stores = []struct {
+	name string
+	new  func(t *testing.T) jobs.Store
+}{
+	{"memory", func(*testing.T) jobs.Store { return jobs.NewMemoryStore() }},
+}
+
+func forEachStore(t *testing.T, test func(t *testing.T, s jobs.Store)) {
+	for _, impl := range stores {
+		t.Run(impl.name, func(t *testing.T) { test(t, impl.new(t)) })
+	}
+}
+
+var (
+	ctx   = context.Background()
+	t0    = time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
+	ample = jobs.Limits{Jobs: 10, TeamJobs: 10}
+)
+
+func running(id, team, stack string, op jobs.Op, started time.Time) jobs.Record {
+	return jobs.Record{ID: id, Team: team, Stack: stack, Op: op, Status: jobs.StatusRunning, Started: started, Lock: stack}
+}
+
+// ended is rec finished with status at ended.
+func ended(rec jobs.Record, status jobs.Status, at time.Time) jobs.Record {
+	rec.Status, rec.Ended = status, &at
+	return rec
+}
+
+func mustStart(t *testing.T, s jobs.Store, rec jobs.Record) {
+	t.Helper()
+	if err := s.Start(ctx, rec, ample); err != nil {
+		t.Fatalf("start %s: %v", rec.ID, err)
+	}
+}
+
+// TestStoreLeases: a running job holds its lock; a second job on it is a
+// *BusyError naming the holder, until the first finishes; a redrive's lock
+// is apart from its stack's.
+func TestStoreLeases(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		a := running("a", "pay", "pay-dev", jobs.OpPreview, t0)
+		mustStart(t, s, a)
+		if h, err := s.Holder(ctx, "pay-dev"); err != nil || h != "a" {
+			t.Errorf("holder of pay-dev: %q %v", h, err)
+		}
+		err := s.Start(ctx, running("b", "pay", "pay-dev", jobs.OpApply, t0), ample)
+		var busy *jobs.BusyError
+		if !errors.As(err, &busy) || busy.Job != "a" || busy.Stack != "pay-dev" {
+			t.Fatalf("a second job on a held stack: %v", err)
+		}
+		rd := running("r", "pay", "pay-dev", jobs.OpRedrive, t0)
+		rd.Lock = jobs.RedriveLock("pay-dev", "orders")
+		mustStart(t, s, rd)
+		if err := s.Finish(ctx, ended(a, jobs.StatusSucceeded, t0.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := s.Holder(ctx, "pay-dev"); err != nil || h != "" {
+			t.Errorf("holder after the job finished: %q %v", h, err)
+		}
+		mustStart(t, s, running("b", "pay", "pay-dev", jobs.OpApply, t0))
+		if err := s.Finish(ctx, ended(running("nope", "pay", "pay-x", jobs.OpApply, t0), jobs.StatusFailed, t0)); err == nil {
+			t.Error("finishing a job never started: no error")
+		}
+	})
+}
+
+// TestStoreLimits: a team runs at most TeamJobs and everyone at most Jobs;
+// Admit answers as Start would; a team at its own limit does not stop
+// another; a finished job frees its slot.
+func TestStoreLimits(t *testing.T) {
+	limits := jobs.Limits{Jobs: 3, TeamJobs: 2}
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		start := func(id, team string) error {
+			return s.Start(ctx, running(id, team, team+"-"+id, jobs.OpPreview, t0), limits)
+		}
+		for _, id := range []string{"a", "b"} {
+			if err := start(id, "pay"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var limit *jobs.LimitError
+		for _, tc := range []struct {
+			name string
+			err  error
+			want string
+		}{
+			{"a team's third job", start("c", "pay"), "team pay runs 2 jobs, its limit; retry later"},
+			{"admit a team at its limit", s.Admit(ctx, "pay", limits), "team pay runs 2 jobs, its limit; retry later"},
+			{"another team", start("d", "ops"), ""},
+			{"over the portal's limit", start("e", "ops"), "the portal runs 3 jobs, its limit; retry later"},
+			{"admit over the portal's limit", s.Admit(ctx, "sec", limits), "the portal runs 3 jobs, its limit; retry later"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if tc.want == "" && tc.err != nil || tc.want != "" && (!errors.As(tc.err, &limit) || tc.err.Error() != tc.want) {
+					t.Errorf("got %v, want %q", tc.err, tc.want)
+				}
+			})
+		}
+		if got, err := s.Running(ctx); err != nil || !reflect.DeepEqual(got, map[string]int{"pay": 2, "ops": 1}) {
+			t.Errorf("running: %v %v", got, err)
+		}
+		if err := s.Finish(ctx, ended(running("a", "pay", "pay-a", jobs.OpPreview, t0), jobs.StatusSucceeded, t0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := start("e", "ops"); err != nil {
+			t.Errorf("a finished job freed no slot: %v", err)
+		}
+	})
+}
+
+// TestStoreLookups: a record reads back as stored, an unknown id is a
+// *NotFoundError, the latest preview of a request is found by stack and
+// hash whatever its status, and expiry forgets only what ended before the
+// cutoff.
+func TestStoreLookups(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		req := &jobs.Request{Config: map[string]string{"aws:region": "eu-west-1"}, Hash: "h1", Sources: []string{"orders"}}
+		old := running("old", "pay", "pay-dev", jobs.OpPreview, t0)
+		old.Request = req
+		mustStart(t, s, old)
+		old = ended(old, jobs.StatusSucceeded, t0.Add(time.Minute))
+		old.Steps = map[string]int{"create": 40}
+		if err := s.Finish(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, "old"); err != nil || !reflect.DeepEqual(got, old) {
+			t.Errorf("get: %+v %v, want %+v", got, err, old)
+		}
+		var nf *jobs.NotFoundError
+		if _, err := s.Get(ctx, "nope"); !errors.As(err, &nf) {
+			t.Errorf("get of an unknown job: %v", err)
+		}
+
+		other := running("other", "pay", "pay-dev", jobs.OpPreview, t0.Add(2*time.Minute))
+		other.Request = &jobs.Request{Hash: "h2"}
+		mustStart(t, s, other)
+		if err := s.Finish(ctx, ended(other, jobs.StatusSucceeded, t0.Add(3*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := s.LatestPreview(ctx, "pay-dev", "h1"); err != nil || !ok || got.ID != "old" || got.Steps["create"] != 40 {
+			t.Errorf("latest preview of h1: %+v %v %v", got, ok, err)
+		}
+		again := running("again", "pay", "pay-dev", jobs.OpPreview, t0.Add(4*time.Minute))
+		again.Request = req
+		mustStart(t, s, again)
+		if got, ok, err := s.LatestPreview(ctx, "pay-dev", "h1"); err != nil || !ok || got.ID != "again" || got.Status != jobs.StatusRunning {
+			t.Errorf("latest preview of h1 while another runs: %+v %v %v", got, ok, err)
+		}
+		for _, q := range [][2]string{{"pay-dev", "h3"}, {"pay-prd", "h1"}} {
+			if _, ok, err := s.LatestPreview(ctx, q[0], q[1]); ok || err != nil {
+				t.Errorf("latest preview of %v: %v %v", q, ok, err)
+			}
+		}
+
+		gone, err := s.Expire(ctx, t0.Add(150*time.Second))
+		if err != nil || !reflect.DeepEqual(gone, []string{"old"}) {
+			t.Errorf("expired %v %v, want [old]", gone, err)
+		}
+		for id, want := range map[string]bool{"old": false, "other": true, "again": true} {
+			if _, err := s.Get(ctx, id); (err == nil) != want {
+				t.Errorf("%s after expiry: %v", id, err)
+			}
+		}
+	})
+}
