@@ -40,8 +40,9 @@ const (
 	// memory grow linearly with it (README, "Limits"). More senders belong in
 	// more stacks.
 	MaxSources = 25
-	// ResourcesPerSource is about how many resources a source adds (prod: 5
-	// sources, 187 resources).
+	// ResourcesPerSource is about how many resources a source adds: AWS
+	// resources and hookline's components (prod: 5 sources, 203 resources
+	// in the offline plan, stack-wide ones included).
 	ResourcesPerSource      = 32
 	DefaultRetentionDays    = 4
 	DefaultToleranceSeconds = 300
