@@ -22,4 +22,9 @@
 //     sender's, which SQS's window may still hold.
 //   - At most MaxMessageAttributes message attributes: the metadata in
 //     BaseAttributes plus the event id and the scheme's signature headers.
+//
+// It also holds the one table of signature schemes (scheme.go): per scheme,
+// the headers it signs and the template forwards, where its senders put
+// their event id, and its implementation (signing.go), Sign beside Verify,
+// which hookline's tools sign with and the handler verifies with.
 package contract

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/build"
-	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/local/lambdaemu"
 	"github.com/hookline/hookline/stackconfig"
@@ -210,17 +208,20 @@ func sign(h map[string]string, scheme contract.Scheme, sig stackconfig.Signature
 		if eventID == "" {
 			eventID = "evt_local_" + randHex(8)
 		}
-		v, err := signature.SignStandardWebhooks(secret, eventID, now.Unix(), body)
-		if err != nil {
-			return err
-		}
-		h[contract.HeaderWebhookID], h[contract.HeaderWebhookTimestamp], h[contract.HeaderWebhookSignature] = eventID, strconv.FormatInt(now.Unix(), 10), v
-	case contract.SchemeGitHub:
-		h[contract.HeaderGitHubSignature] = signature.SignGitHub(secret, body)
-	case contract.SchemeStripe:
-		h[contract.HeaderStripeSignature] = signature.SignStripe(secret, now.Unix(), body)
-	case contract.SchemeHMACSHA256:
-		h[sig.Header] = signature.SignHMAC(secret, sig.Encoding, body)
+	case contract.SchemeGitHub, contract.SchemeStripe, contract.SchemeHMACSHA256:
+	default:
+		return nil
+	}
+	impl, err := scheme.Implementation(contract.SchemeOptions{Header: sig.Header, Encoding: sig.Encoding})
+	if err != nil {
+		return err
+	}
+	signed, err := impl.Sign(secret, contract.Delivery{ID: eventID, At: now, Body: body})
+	if err != nil {
+		return err
+	}
+	for k, v := range signed {
+		h[k] = v
 	}
 	return nil
 }

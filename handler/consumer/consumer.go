@@ -266,7 +266,7 @@ func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, boo
 		at = h.Now()
 	}
 	err = h.Verifier.Verify(m, m.Body, secrets, at)
-	if errors.Is(err, signature.ErrMismatch) {
+	if errors.Is(err, contract.ErrSignatureMismatch) {
 		if r, isR := h.Secrets.(Refresher); isR {
 			fresh, refreshed, rerr := r.Refresh(ctx, h.Config.SecretParameter)
 			if rerr == nil && refreshed {
@@ -277,7 +277,7 @@ func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, boo
 	switch {
 	case err == nil:
 		return outcome{}, true
-	case errors.Is(err, signature.ErrNoSecret):
+	case errors.Is(err, contract.ErrNoSecret):
 		return retry("secret-unusable", err), false
 	case h.Config.OpenEdge:
 		return drop(signature.Reason(err), err), false
