@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -88,7 +87,9 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	scheme := src.Signature.Scheme
 	if *secret == "" {
-		*secret = freshSecret(scheme)
+		if *secret, err = freshSecret(src.Signature); err != nil {
+			return fail("%v", err)
+		}
 	}
 
 	now := time.Now()
@@ -104,7 +105,7 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
 		req.Headers[src.EventID.Name] = "evt_local_" + randHex(8)
 	}
-	if err := sign(req.Headers, scheme, src.Signature, *secret, req.Select(src.EventID), now, body); err != nil {
+	if err := sign(req.Headers, src.Signature, *secret, req.Select(src.EventID), now, body); err != nil {
 		return fail("sign: %v", err)
 	}
 	if cfg.HTTP() {
@@ -201,24 +202,22 @@ func readBody(path string) ([]byte, error) {
 	return b, nil
 }
 
-// sign adds the scheme's signature headers to h.
-func sign(h map[string]string, scheme contract.Scheme, sig stackconfig.Signature, secret, eventID string, now time.Time, body []byte) error {
-	switch scheme {
-	case contract.SchemeStandardWebhooks:
-		if eventID == "" {
-			eventID = "evt_local_" + randHex(8)
-		}
-	case contract.SchemeGitHub, contract.SchemeStripe, contract.SchemeHMACSHA256:
-	default:
-		return nil
-	}
-	impl, err := scheme.Implementation(contract.SchemeOptions{Header: sig.Header, Encoding: sig.Encoding})
+// sign adds the source's signature headers to h, signed with secret at now
+// by its scheme's own Sign from the contract's table of schemes: the same
+// implementation the consumer verifies with, so every scheme is signed the
+// way its senders sign. eventID is the delivery id a scheme may sign
+// (Standard Webhooks' webhook-id); a fresh one stands in when it is empty.
+func sign(h map[string]string, sig stackconfig.Signature, secret, eventID string, now time.Time, body []byte) error {
+	impl, err := sig.Scheme.Implementation(contract.SchemeOptions{Header: sig.Header, Encoding: sig.Encoding})
 	if err != nil {
 		return err
+	}
+	if eventID == "" {
+		eventID = "evt_local_" + randHex(8)
 	}
 	signed, err := impl.Sign(secret, contract.Delivery{ID: eventID, At: now, Body: body})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", sig.Scheme, err)
 	}
 	for k, v := range signed {
 		h[k] = v
@@ -226,13 +225,17 @@ func sign(h map[string]string, scheme contract.Scheme, sig stackconfig.Signature
 	return nil
 }
 
-func freshSecret(scheme contract.Scheme) string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	if scheme == contract.SchemeStandardWebhooks {
-		return "whsec_" + base64.StdEncoding.EncodeToString(b)
+// freshSecret is a random secret in the form the source's scheme takes.
+func freshSecret(sig stackconfig.Signature) (string, error) {
+	impl, err := sig.Scheme.Implementation(contract.SchemeOptions{Header: sig.Header, Encoding: sig.Encoding})
+	if err != nil {
+		return "", err
 	}
-	return hex.EncodeToString(b)
+	key := make([]byte, 24)
+	if _, err := rand.Read(key); err != nil {
+		return "", fmt.Errorf("make a secret: %w", err)
+	}
+	return impl.NewSecret(key), nil
 }
 
 func randHex(n int) string {

@@ -151,7 +151,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
 		h[src.EventID.Name] = "evt_" + randHex(12)
 	}
-	if err := sign(h, scheme, src.Signature, *secret, req.Select(src.EventID), time.Now(), body); err != nil {
+	if err := sign(h, src.Signature, *secret, req.Select(src.EventID), time.Now(), body); err != nil {
 		return fail("sign: %v", err)
 	}
 	if *apiKey != "" {
