@@ -27,6 +27,7 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // sendCmd signs a body with the source's scheme and POSTs it to the
@@ -68,8 +69,8 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 
-	var outs map[string]any
-	outputs := func() (map[string]any, error) {
+	var outs *stackoutputs.Stack
+	outputs := func() (*stackoutputs.Stack, error) {
 		if outs == nil {
 			o, err := stackOutputs(projectDir, *stack)
 			if err != nil {
@@ -84,7 +85,11 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail("%v (or pass --url)", err)
 		}
-		if *url, err = sourceOutput(o, *source, "url"); err != nil {
+		deployed, err := o.Source(*source)
+		if err != nil {
+			return fail("%v (or pass --url)", err)
+		}
+		if *url, err = requiredOutput(*source, stackoutputs.KeyURL, deployed.URL); err != nil {
 			return fail("%v (or pass --url)", err)
 		}
 	}
@@ -93,8 +98,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail("source %s needs an API key: %v (or pass --api-key)", *source, err)
 		}
-		keys, _ := o["apiKeys"].(map[string]any)
-		if *apiKey, _ = keys[*source].(string); *apiKey == "" {
+		if *apiKey = o.APIKeys[*source]; *apiKey == "" {
 			return fail("source %s needs an API key and the stack has no output apiKeys.%s (pass --api-key)", *source, *source)
 		}
 	}
