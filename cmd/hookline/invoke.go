@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,23 +18,7 @@ import (
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/local/lambdaemu"
-	"github.com/hookline/hookline/stackconfig"
 )
-
-type headerFlags []string
-
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
-func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
-
-// has reports whether a header named name (any case) was given.
-func (h headerFlags) has(name string) bool {
-	for _, kv := range h {
-		if n, _, _ := strings.Cut(kv, "="); strings.EqualFold(n, name) {
-			return true
-		}
-	}
-	return false
-}
 
 // invokeCmd runs the source's real handler under the Lambda Runtime
 // Interface Emulator with one signed webhook wrapped the way the ingest
@@ -93,21 +75,11 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 
 	now := time.Now()
-	req := contract.Request{Headers: map[string]string{"Content-Type": src.ContentTypes[0]}, Body: body,
-		RequestID: "local-" + randHex(8), SourceIP: "127.0.0.1", ReceivedAt: now}
-	for _, h := range headers {
-		k, v, ok := strings.Cut(h, "=")
-		if !ok {
-			return fail("--header %q is not Name=Value", h)
-		}
-		req.Headers[k] = v
+	req, err := webhookRequest(src, headers, *secret, body, now, func() string { return "evt_local_" + randHex(8) })
+	if err != nil {
+		return fail("%v", err)
 	}
-	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
-		req.Headers[src.EventID.Name] = "evt_local_" + randHex(8)
-	}
-	if err := sign(req.Headers, src.Signature, *secret, req.Select(src.EventID), now, body); err != nil {
-		return fail("sign: %v", err)
-	}
+	req.RequestID, req.SourceIP, req.ReceivedAt = "local-"+randHex(8), "127.0.0.1", now
 	if cfg.HTTP() {
 		// What the REST template would fall back from, an HTTP API refuses.
 		if why := src.Spec().HTTPRefusal(req); why != "" {
@@ -200,48 +172,6 @@ func readBody(path string) ([]byte, error) {
 		return nil, errors.New("the body is empty (SQS refuses empty messages)")
 	}
 	return b, nil
-}
-
-// sign adds the source's signature headers to h, signed with secret at now
-// by its scheme's own Sign from the contract's table of schemes: the same
-// implementation the consumer verifies with, so every scheme is signed the
-// way its senders sign. eventID is the delivery id a scheme may sign
-// (Standard Webhooks' webhook-id); a fresh one stands in when it is empty.
-func sign(h map[string]string, sig stackconfig.Signature, secret, eventID string, now time.Time, body []byte) error {
-	impl, err := sig.Scheme.Implementation(contract.SchemeOptions{Header: sig.Header, Encoding: sig.Encoding})
-	if err != nil {
-		return err
-	}
-	if eventID == "" {
-		eventID = "evt_local_" + randHex(8)
-	}
-	signed, err := impl.Sign(secret, contract.Delivery{ID: eventID, At: now, Body: body})
-	if err != nil {
-		return fmt.Errorf("%s: %w", sig.Scheme, err)
-	}
-	for k, v := range signed {
-		h[k] = v
-	}
-	return nil
-}
-
-// freshSecret is a random secret in the form the source's scheme takes.
-func freshSecret(sig stackconfig.Signature) (string, error) {
-	impl, err := sig.Scheme.Implementation(contract.SchemeOptions{Header: sig.Header, Encoding: sig.Encoding})
-	if err != nil {
-		return "", err
-	}
-	key := make([]byte, 24)
-	if _, err := rand.Read(key); err != nil {
-		return "", fmt.Errorf("make a secret: %w", err)
-	}
-	return impl.NewSecret(key), nil
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func jsonLines(s string) []map[string]any {

@@ -136,9 +136,9 @@ func consume(t *testing.T, cfg *stackconfig.Config, src *stackconfig.Source, req
 }
 
 // TestEverySchemeSignsAsTheConsumerVerifies: for every scheme in the
-// contract's table, a request signed the way hookline send and hookline
-// invoke sign it is accepted by the source's consumer, and the same request
-// signed with another secret is refused.
+// contract's table, the request hookline send and hookline invoke make
+// (webhookRequest) is accepted by the source's consumer, and the same
+// request signed with another secret is refused.
 func TestEverySchemeSignsAsTheConsumerVerifies(t *testing.T) {
 	_, cfg, err := loadStack(schemesProject(t), "dev")
 	if err != nil {
@@ -154,15 +154,14 @@ func TestEverySchemeSignsAsTheConsumerVerifies(t *testing.T) {
 				t.Fatal(err)
 			}
 			other, _ := freshSecret(src.Signature)
+			// The request send posts and invoke hands to the handler.
 			signedWith := func(secret string) contract.Request {
-				req := contract.Request{Headers: map[string]string{"Content-Type": src.ContentTypes[0]}, Body: []byte(webhookBody),
-					RequestID: "r-1", SourceIP: "192.0.2.1", ReceivedAt: time.Now()}
-				if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
-					req.Headers[src.EventID.Name] = "evt_" + randHex(8)
+				now := time.Now()
+				req, err := webhookRequest(src, nil, secret, []byte(webhookBody), now, func() string { return "evt_" + randHex(8) })
+				if err != nil {
+					t.Fatal(err)
 				}
-				if err := sign(req.Headers, src.Signature, secret, req.Select(src.EventID), time.Now(), req.Body); err != nil {
-					t.Fatalf("sign: %v", err)
-				}
+				req.RequestID, req.SourceIP, req.ReceivedAt = "r-1", "192.0.2.1", now
 				return req
 			}
 			if c := consume(t, cfg, src, signedWith(secret), secret); !c.accepted {
