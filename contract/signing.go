@@ -182,6 +182,7 @@ func standardWebhooksKey(secret string) ([]byte, error) {
 	return key, nil
 }
 
+// Sign writes webhook-id (d.ID), webhook-timestamp and one v1 signature.
 func (standardWebhooks) Sign(secret string, d Delivery) (map[string]string, error) {
 	if d.ID == "" {
 		return nil, fmt.Errorf("%s signs a delivery id: none given", SchemeStandardWebhooks)
@@ -199,6 +200,8 @@ func (standardWebhooks) Sign(secret string, d Delivery) (map[string]string, erro
 	}, nil
 }
 
+// Verify accepts a delivery when any well-formed v1 entry matches any
+// usable secret and the timestamp is within the tolerance.
 func (v standardWebhooks) Verify(h HeaderLookup, body []byte, secrets []string, at time.Time) error {
 	id, tsText, sigs := h.Header(HeaderWebhookID), h.Header(HeaderWebhookTimestamp), h.Header(HeaderWebhookSignature)
 	switch {
@@ -254,6 +257,7 @@ func (v standardWebhooks) Verify(h HeaderLookup, body []byte, secrets []string, 
 	return ErrSignatureMismatch
 }
 
+// NewSecret is whsec_ and the base64 of key.
 func (standardWebhooks) NewSecret(key []byte) string {
 	return "whsec_" + base64.StdEncoding.EncodeToString(key)
 }
@@ -263,10 +267,12 @@ func (standardWebhooks) NewSecret(key []byte) string {
 // github: X-Hub-Signature-256 is "sha256=" and the hex HMAC-SHA256 of the body.
 type github struct{}
 
+// Sign writes X-Hub-Signature-256.
 func (github) Sign(secret string, d Delivery) (map[string]string, error) {
 	return map[string]string{HeaderGitHubSignature: "sha256=" + hex.EncodeToString(mac([]byte(secret), d.Body))}, nil
 }
 
+// Verify accepts a delivery whose X-Hub-Signature-256 matches any secret.
 func (github) Verify(h HeaderLookup, body []byte, secrets []string, _ time.Time) error {
 	v := h.Header(HeaderGitHubSignature)
 	if v == "" {
@@ -283,6 +289,7 @@ func (github) Verify(h HeaderLookup, body []byte, secrets []string, _ time.Time)
 	return matchAny(got, secrets, body)
 }
 
+// NewSecret is the hex of key.
 func (github) NewSecret(key []byte) string { return hexSecret(key) }
 
 // --- Stripe ----------------------------------------------------------------
@@ -290,11 +297,14 @@ func (github) NewSecret(key []byte) string { return hexSecret(key) }
 // stripe: Stripe-Signature is "t=<unix>,v1=<hex HMAC-SHA256 of t.body>".
 type stripe struct{ tolerance time.Duration }
 
+// Sign writes Stripe-Signature with one v1 signature at d.At.
 func (stripe) Sign(secret string, d Delivery) (map[string]string, error) {
 	t := strconv.FormatInt(d.At.Unix(), 10)
 	return map[string]string{HeaderStripeSignature: "t=" + t + ",v1=" + hex.EncodeToString(mac([]byte(secret), []byte(t), dot, d.Body))}, nil
 }
 
+// Verify accepts a delivery when any well-formed v1 signature matches any
+// secret and t= is within the tolerance.
 func (v stripe) Verify(h HeaderLookup, body []byte, secrets []string, at time.Time) error {
 	header := h.Header(HeaderStripeSignature)
 	if header == "" {
@@ -325,6 +335,7 @@ func (v stripe) Verify(h HeaderLookup, body []byte, secrets []string, at time.Ti
 	return ErrSignatureMismatch
 }
 
+// NewSecret is the hex of key.
 func (stripe) NewSecret(key []byte) string { return hexSecret(key) }
 
 // ParseStripeHeader reads "t=<unix>,v1=<hex>[,v1=<hex>…][,v0=…]": the
@@ -368,6 +379,7 @@ func ParseStripeHeader(header string) (string, [][]byte, error) {
 // "v0:<X-Slack-Request-Timestamp>:<body>".
 type slack struct{ tolerance time.Duration }
 
+// Sign writes X-Slack-Request-Timestamp (d.At) and X-Slack-Signature.
 func (slack) Sign(secret string, d Delivery) (map[string]string, error) {
 	ts := strconv.FormatInt(d.At.Unix(), 10)
 	return map[string]string{
@@ -376,6 +388,8 @@ func (slack) Sign(secret string, d Delivery) (map[string]string, error) {
 	}, nil
 }
 
+// Verify accepts a delivery whose v0 signature matches any secret and
+// whose timestamp is within the tolerance.
 func (v slack) Verify(h HeaderLookup, body []byte, secrets []string, at time.Time) error {
 	tsText, sig := h.Header(HeaderSlackTimestamp), h.Header(HeaderSlackSignature)
 	switch {
@@ -402,6 +416,7 @@ func (v slack) Verify(h HeaderLookup, body []byte, secrets []string, at time.Tim
 	return matchAny(got, secrets, []byte("v0:"), []byte(tsText), []byte{':'}, body)
 }
 
+// NewSecret is the hex of key.
 func (slack) NewSecret(key []byte) string { return hexSecret(key) }
 
 // --- HMAC-SHA256 of the body in one header (Shopify, generic) ---------------
@@ -422,6 +437,7 @@ func newBodyHMAC(o SchemeOptions) (SignatureScheme, error) {
 	return bodyHMAC{header: o.Header, encoding: o.Encoding}, nil
 }
 
+// Sign writes the configured header in the configured encoding.
 func (v bodyHMAC) Sign(secret string, d Delivery) (map[string]string, error) {
 	sum := mac([]byte(secret), d.Body)
 	if v.encoding == "base64" {
@@ -430,6 +446,8 @@ func (v bodyHMAC) Sign(secret string, d Delivery) (map[string]string, error) {
 	return map[string]string{v.header: hex.EncodeToString(sum)}, nil
 }
 
+// Verify accepts a delivery whose header (hex or base64, optionally after
+// sha256=) matches any secret.
 func (v bodyHMAC) Verify(h HeaderLookup, body []byte, secrets []string, _ time.Time) error {
 	val := h.Header(v.header)
 	if val == "" {
@@ -449,6 +467,7 @@ func (v bodyHMAC) Verify(h HeaderLookup, body []byte, secrets []string, _ time.T
 	return matchAny(got, secrets, body)
 }
 
+// NewSecret is the hex of key.
 func (bodyHMAC) NewSecret(key []byte) string { return hexSecret(key) }
 
 // --- none --------------------------------------------------------------------
@@ -457,6 +476,11 @@ func (bodyHMAC) NewSecret(key []byte) string { return hexSecret(key) }
 // the edge only.
 type none struct{}
 
-func (none) Sign(string, Delivery) (map[string]string, error)       { return map[string]string{}, nil }
+// Sign writes nothing.
+func (none) Sign(string, Delivery) (map[string]string, error) { return map[string]string{}, nil }
+
+// Verify accepts every delivery.
 func (none) Verify(HeaderLookup, []byte, []string, time.Time) error { return nil }
-func (none) NewSecret(key []byte) string                            { return hexSecret(key) }
+
+// NewSecret is the hex of key (a none source has no use for it).
+func (none) NewSecret(key []byte) string { return hexSecret(key) }

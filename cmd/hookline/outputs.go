@@ -53,6 +53,7 @@ func stackOutputs(projectDir, stack string) (*stackoutputs.Stack, error) {
 // missingOutputError: a deployed source lacks an output a command needs.
 type missingOutputError struct{ source, key string }
 
+// Error names the missing output and what most likely explains it.
 func (e *missingOutputError) Error() string {
 	return fmt.Sprintf("the stack has no output sources.%s.%s: is the source deployed (pulumi up)?", e.source, e.key)
 }

@@ -212,7 +212,10 @@ type handshakeError struct {
 	err  error
 }
 
+// Error names the endpoint and the handshake's own error.
 func (e *handshakeError) Error() string { return "TLS handshake with " + e.host + ": " + e.err.Error() }
+
+// Unwrap is the handshake's own error.
 func (e *handshakeError) Unwrap() error { return e.err }
 
 // post sends the request, signed with SigV4 for an IAM source, and returns

@@ -17,7 +17,10 @@ import (
 // headerFlags are repeated --header Name=Value flags.
 type headerFlags []string
 
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
+// String lists the headers given (flag.Value).
+func (h *headerFlags) String() string { return strings.Join(*h, ", ") }
+
+// Set adds one Name=Value (flag.Value); webhookRequest checks its form.
 func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
 
 // has reports whether a header named name (any case) was given.
