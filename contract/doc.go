@@ -15,10 +15,16 @@
 //     the request carries it and SQS accepts it; otherwise the queue's
 //     content-based deduplication applies (DeduplicationID). The event id
 //     travels in AttrEventID either way.
-//   - A message is at most MaxMessageBytes, body and attributes together; a
-//     re-send (DLQ move, redrive) carries a deduplication id of its own
-//     (ResendDeduplicationID), never the sender's, which SQS's window may
-//     still hold.
+//   - A message is at most MaxMessageBytes, body and attributes together.
+//   - Every re-send (the handler's DLQ move, redrive) is a Resend: body,
+//     group and attributes kept, an earlier failure reason left behind, a
+//     deduplication id of its own (ResendDeduplicationID), never the
+//     sender's, which SQS's window may still hold.
 //   - At most MaxMessageAttributes message attributes: the metadata in
 //     BaseAttributes plus the event id and the scheme's signature headers.
+//
+// It also holds the one table of signature schemes (scheme.go): per scheme,
+// the headers it signs and the template forwards, where its senders put
+// their event id, and its implementation (signing.go), Sign beside Verify,
+// which hookline's tools sign with and the handler verifies with.
 package contract

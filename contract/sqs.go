@@ -1,8 +1,6 @@
 package contract
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -91,31 +89,6 @@ func MessageSize(body string, attrs map[string]string) int {
 // AttributeSize is what one String message attribute counts toward
 // MaxMessageBytes: its name, its data type ("String") and its value.
 func AttributeSize(name, value string) int { return len(name) + len("String") + len(value) }
-
-// Who re-sends a message that was already in a queue. Each re-send carries a
-// deduplication id of its own, so the window left by an earlier send of the
-// same event never drops it; the sender's event id stays in AttrEventID for
-// the handler's long-window idempotency.
-const (
-	// ResendDLQ is the handler moving a rejected record to the DLQ.
-	ResendDLQ = "dlq"
-	// ResendRedrive is redrive moving a DLQ message back to its source queue.
-	ResendRedrive = "redrive"
-)
-
-// ResendDeduplicationID is the deduplication id of a re-send by who of the
-// message messageID. SQS gives every send a new message id, so each re-send
-// gets a new deduplication id, while a repeated attempt of the same move
-// (the send succeeded, the delete did not) reuses it and is absorbed inside
-// the window. This is what SQS itself does when it moves a message to a FIFO
-// DLQ: the deduplication id becomes the original message's id.
-func ResendDeduplicationID(who, messageID string) string {
-	if id := who + "-" + messageID; ValidID(id) {
-		return id
-	}
-	sum := sha256.Sum256([]byte(messageID))
-	return who + "-" + hex.EncodeToString(sum[:])
-}
 
 // GroupID is the MessageGroupId the request template writes for a selected
 // value: the value itself when SQS accepts it; the source name when it is

@@ -189,12 +189,25 @@ func checkThrottle(v *validator, key string, t Throttle) {
 	}
 }
 
+// validate checks one source (key is its config key, sources[i]), part by
+// part, reporting every problem.
 func (s *Source) validate(v *validator, key string) {
 	if !contract.ValidSourceName(s.Name) {
 		v.add(key+".name", "%q must be 1-30 lower-case letters, digits or '-', starting with a letter (it is the URL path segment)", s.Name)
 	}
+	s.validateAuth(v, key)
+	s.validateSignature(v, key)
+	s.validateContract(v, key)
+	s.validateQueueAndFunction(v, key)
+	s.validateProcessor(v, key)
+	s.validateIdempotency(v, key)
+	if s.Throttle != nil {
+		checkThrottle(v, key+".throttle", *s.Throttle)
+	}
+}
 
-	// Auth.
+// validateAuth checks auth: the kind, and that each setting belongs to it.
+func (s *Source) validateAuth(v *validator, key string) {
 	switch s.Auth.Type {
 	case AuthAPIKey, AuthToken:
 		if p := s.Auth.UsagePlan; p != nil {
@@ -242,12 +255,14 @@ func (s *Source) validate(v *validator, key string) {
 	if s.Auth.Type != AuthCognito && (s.Auth.UserPoolARN != "" || len(s.Auth.Scopes) > 0) {
 		v.add(key+".auth.userPoolArn", "userPoolArn and scopes belong to cognito sources only")
 	}
+}
 
-	// Signature.
+// validateSignature checks the signature scheme and its settings.
+func (s *Source) validateSignature(v *validator, key string) {
 	scheme, err := contract.ParseScheme(string(s.Signature.Scheme))
 	if err != nil {
 		if s.Signature.Scheme == "" {
-			v.add(key+".signature.scheme", "required: one of standard-webhooks, github, stripe, slack, shopify, hmac-sha256 or none (none must be said explicitly)")
+			v.add(key+".signature.scheme", "required: one of %s (none must be said explicitly)", schemeNames())
 		} else {
 			v.add(key+".signature.scheme", "%v", err)
 		}
@@ -273,8 +288,24 @@ func (s *Source) validate(v *validator, key string) {
 	if t := s.Signature.ToleranceSeconds; t < 1 || t > 3600 {
 		v.add(key+".signature.toleranceSeconds", "must be between 1 and 3600, got %d", t)
 	}
+}
 
-	// Contract. The selectors were parsed when the source was decoded.
+// schemeNames lists the contract's schemes as a sentence: "a, b or c".
+func schemeNames() string {
+	names := make([]string, len(contract.Schemes))
+	for i, s := range contract.Schemes {
+		names[i] = string(s)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// validateContract checks what the ingest contract needs of the source:
+// selectors, content types, and the contract's own limits. The selectors
+// were parsed when the source was decoded.
+func (s *Source) validateContract(v *validator, key string) {
 	if s.EventID.Kind == contract.KindSource {
 		v.add(key+".eventId", "%q is not allowed here; use header:<Name> or body:<JSONPath>", s.EventID)
 	}
@@ -296,8 +327,11 @@ func (s *Source) validate(v *validator, key string) {
 			v.add(key, "%v", err)
 		}
 	}
+}
 
-	// Queue and function.
+// validateQueueAndFunction checks the queues' and the function's sizes,
+// and that the visibility timeout covers the function's timeout.
+func (s *Source) validateQueueAndFunction(v *validator, key string) {
 	if n := s.MaxReceiveCount; n < MinReceiveCount || n > MaxReceiveCount {
 		v.add(key+".maxReceiveCount", "must be between %d and %d, got %d (fewer dead-letters transient failures; more holds a FIFO group behind a poison message)", MinReceiveCount, MaxReceiveCount, n)
 	}
@@ -321,8 +355,10 @@ func (s *Source) validate(v *validator, key string) {
 	case vt < VisibilityMultiple*t:
 		v.add(key+".visibilityTimeoutSeconds", "%d is less than %d x function.timeoutSeconds (%d): lower the timeout or raise the visibility timeout to at least %d", vt, VisibilityMultiple, t, VisibilityMultiple*t)
 	}
+}
 
-	// Processor.
+// validateProcessor checks the processor and that its settings belong to it.
+func (s *Source) validateProcessor(v *validator, key string) {
 	switch s.Processor.Type {
 	case contract.ProcessorForward:
 		u, err := url.Parse(s.Processor.URL)
@@ -332,6 +368,7 @@ func (s *Source) validate(v *validator, key string) {
 		if !ssmNameRE.MatchString(s.Processor.SecretParameter) {
 			v.add(key+".processor.secretParameter", "%q is not an SSM parameter name", s.Processor.SecretParameter)
 		}
+		t := s.Function.TimeoutSeconds
 		if to := s.Processor.TimeoutSeconds; to < 1 || to >= t {
 			v.add(key+".processor.timeoutSeconds", "must be at least 1 and below function.timeoutSeconds (%d), got %d", t, to)
 		}
@@ -345,16 +382,17 @@ func (s *Source) validate(v *validator, key string) {
 			v.add(key+".processor", "url, secretParameter and timeoutSeconds belong to the forward processor only")
 		}
 	}
+}
 
-	if s.Idempotency.Enabled {
-		if h := s.Idempotency.TTLHours; h < 1 || h > 8760 {
-			v.add(key+".idempotency.ttlHours", "must be between 1 and 8760, got %d", h)
-		}
-		if s.EventID.IsZero() {
-			v.add(key+".idempotency", "long-window dedup needs an eventId to key on")
-		}
+// validateIdempotency checks long-window dedup, when it is on.
+func (s *Source) validateIdempotency(v *validator, key string) {
+	if !s.Idempotency.Enabled {
+		return
 	}
-	if s.Throttle != nil {
-		checkThrottle(v, key+".throttle", *s.Throttle)
+	if h := s.Idempotency.TTLHours; h < 1 || h > 8760 {
+		v.add(key+".idempotency.ttlHours", "must be between 1 and 8760, got %d", h)
+	}
+	if s.EventID.IsZero() {
+		v.add(key+".idempotency", "long-window dedup needs an eventId to key on")
 	}
 }

@@ -3,16 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,26 +16,9 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/build"
-	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/local/lambdaemu"
-	"github.com/hookline/hookline/stackconfig"
 )
-
-type headerFlags []string
-
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
-func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
-
-// has reports whether a header named name (any case) was given.
-func (h headerFlags) has(name string) bool {
-	for _, kv := range h {
-		if n, _, _ := strings.Cut(kv, "="); strings.EqualFold(n, name) {
-			return true
-		}
-	}
-	return false
-}
 
 // invokeCmd runs the source's real handler under the Lambda Runtime
 // Interface Emulator with one signed webhook wrapped the way the ingest
@@ -90,25 +69,17 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	scheme := src.Signature.Scheme
 	if *secret == "" {
-		*secret = freshSecret(scheme)
+		if *secret, err = freshSecret(src.Signature); err != nil {
+			return fail("%v", err)
+		}
 	}
 
 	now := time.Now()
-	req := contract.Request{Headers: map[string]string{"Content-Type": src.ContentTypes[0]}, Body: body,
-		RequestID: "local-" + randHex(8), SourceIP: "127.0.0.1", ReceivedAt: now}
-	for _, h := range headers {
-		k, v, ok := strings.Cut(h, "=")
-		if !ok {
-			return fail("--header %q is not Name=Value", h)
-		}
-		req.Headers[k] = v
+	req, err := webhookRequest(src, headers, *secret, body, now, func() string { return "evt_local_" + randHex(8) })
+	if err != nil {
+		return fail("%v", err)
 	}
-	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
-		req.Headers[src.EventID.Name] = "evt_local_" + randHex(8)
-	}
-	if err := sign(req.Headers, scheme, src.Signature, *secret, req.Select(src.EventID), now, body); err != nil {
-		return fail("sign: %v", err)
-	}
+	req.RequestID, req.SourceIP, req.ReceivedAt = "local-"+randHex(8), "127.0.0.1", now
 	if cfg.HTTP() {
 		// What the REST template would fall back from, an HTTP API refuses.
 		if why := src.Spec().HTTPRefusal(req); why != "" {
@@ -201,43 +172,6 @@ func readBody(path string) ([]byte, error) {
 		return nil, errors.New("the body is empty (SQS refuses empty messages)")
 	}
 	return b, nil
-}
-
-// sign adds the scheme's signature headers to h.
-func sign(h map[string]string, scheme contract.Scheme, sig stackconfig.Signature, secret, eventID string, now time.Time, body []byte) error {
-	switch scheme {
-	case contract.SchemeStandardWebhooks:
-		if eventID == "" {
-			eventID = "evt_local_" + randHex(8)
-		}
-		v, err := signature.SignStandardWebhooks(secret, eventID, now.Unix(), body)
-		if err != nil {
-			return err
-		}
-		h[contract.HeaderWebhookID], h[contract.HeaderWebhookTimestamp], h[contract.HeaderWebhookSignature] = eventID, strconv.FormatInt(now.Unix(), 10), v
-	case contract.SchemeGitHub:
-		h[contract.HeaderGitHubSignature] = signature.SignGitHub(secret, body)
-	case contract.SchemeStripe:
-		h[contract.HeaderStripeSignature] = signature.SignStripe(secret, now.Unix(), body)
-	case contract.SchemeHMACSHA256:
-		h[sig.Header] = signature.SignHMAC(secret, sig.Encoding, body)
-	}
-	return nil
-}
-
-func freshSecret(scheme contract.Scheme) string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	if scheme == contract.SchemeStandardWebhooks {
-		return "whsec_" + base64.StdEncoding.EncodeToString(b)
-	}
-	return hex.EncodeToString(b)
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func jsonLines(s string) []map[string]any {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,14 +9,23 @@ import (
 	"path/filepath"
 
 	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // stackOutputs reads a deployed stack's outputs (secrets shown) with the
 // Pulumi CLI: bin/pulumi when the project built one, else pulumi on PATH;
-// a portal-made stack (no stack file) from the portal's backend.
-func stackOutputs(projectDir, stack string) (map[string]any, error) {
+// a portal-made stack's (no stack file) from the portal's backend.
+func stackOutputs(projectDir, stack string) (*stackoutputs.Stack, error) {
 	if _, err := os.Stat(filepath.Join(projectDir, stackconfig.StackFile(stack))); err != nil {
-		return portalOutputs(projectDir, stack)
+		m, err := portalOutputs(projectDir, stack)
+		if err != nil {
+			return nil, err
+		}
+		outs, err := stackoutputs.Decode(m)
+		if err != nil {
+			return nil, fmt.Errorf("portal stack %s: %w", stack, err)
+		}
+		return outs, nil
 	}
 	cli := filepath.Join(projectDir, "bin", "pulumi")
 	if _, err := os.Stat(cli); err != nil {
@@ -35,22 +43,28 @@ func stackOutputs(projectDir, stack string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the outputs of stack %s: %v: %s", stack, err, oneLine(errors.New(stderr.String())))
 	}
-	var m map[string]any
-	if err := json.Unmarshal(out, &m); err != nil {
-		return nil, fmt.Errorf("read the outputs of stack %s: %w", stack, err)
+	outs, err := stackoutputs.DecodeJSON(out)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", stack, err)
 	}
-	return m, nil
+	return outs, nil
 }
 
-// sourceOutput reads outputs["sources"][source][key].
-func sourceOutput(outs map[string]any, source, key string) (string, error) {
-	srcs, _ := outs["sources"].(map[string]any)
-	s, _ := srcs[source].(map[string]any)
-	v, _ := s[key].(string)
-	if v == "" {
-		return "", fmt.Errorf("the stack has no output sources.%s.%s: is the source deployed (pulumi up)?", source, key)
+// missingOutputError: a deployed source lacks an output a command needs.
+type missingOutputError struct{ source, key string }
+
+// Error names the missing output and what most likely explains it.
+func (e *missingOutputError) Error() string {
+	return fmt.Sprintf("the stack has no output sources.%s.%s: is the source deployed (pulumi up)?", e.source, e.key)
+}
+
+// requiredOutput is the value of a deployed source's output key, or a
+// *missingOutputError when the stack holds none.
+func requiredOutput(source, key, value string) (string, error) {
+	if value == "" {
+		return "", &missingOutputError{source: source, key: key}
 	}
-	return v, nil
+	return value, nil
 }
 
 // stackSource loads the stack's validated config and one of its sources.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/ops/redrive"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
 // redriveCmd moves dead-lettered messages of a source back to its queue.
@@ -53,12 +54,19 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail("%v (or pass --queue-url, --queue-arn, --dlq-url and --dlq-arn)", err)
 		}
+		src, err := outs.Source(*source)
+		if err != nil {
+			return fail("%v", err)
+		}
 		for _, f := range []struct {
-			dst *string
-			key string
-		}{{&q.QueueURL, "queueUrl"}, {&q.QueueArn, "queueArn"}, {&q.DLQURL, "dlqUrl"}, {&q.DLQArn, "dlqArn"}} {
+			dst        *string
+			key, value string
+		}{
+			{&q.QueueURL, stackoutputs.KeyQueueURL, src.QueueURL}, {&q.QueueArn, stackoutputs.KeyQueueArn, src.QueueArn},
+			{&q.DLQURL, stackoutputs.KeyDLQURL, src.DLQURL}, {&q.DLQArn, stackoutputs.KeyDLQArn, src.DLQArn},
+		} {
 			if *f.dst == "" {
-				if *f.dst, err = sourceOutput(outs, *source, f.key); err != nil {
+				if *f.dst, err = requiredOutput(*source, f.key, f.value); err != nil {
 					return fail("%v", err)
 				}
 			}

@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	neturl "net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,51 +29,99 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/stackconfig"
+	"github.com/hookline/hookline/stackoutputs"
 )
 
-// sendCmd signs a body with the source's scheme and POSTs it to the
-// endpoint, the way the real sender would.
-func sendCmd(args []string, stdout, stderr io.Writer) int {
+// sendFlags are hookline send's flags.
+type sendFlags struct {
+	stack, source, bodyPath, secret, url, apiKey, token, bearer string
+	cognitoDomain, clientID, clientSecret, caFile, dir          string
+	headers                                                     headerFlags
+}
+
+// parseSendFlags reads hookline send's flags; the flag package has told
+// the user what is wrong when it fails.
+func parseSendFlags(args []string, stderr io.Writer) (*sendFlags, error) {
+	f := &sendFlags{}
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stack := fs.String("stack", "dev", "stack whose config and outputs describe the source")
-	source := fs.String("source", "", "source name (required)")
-	bodyPath := fs.String("body", "", "file with the body, or - for stdin (required)")
-	secret := fs.String("secret", "", "signing secret (default: read from the source's SSM parameter)")
-	url := fs.String("url", "", "endpoint URL of the source (default: the stack output sources.<source>.url)")
-	apiKey := fs.String("api-key", "", "API key for apiKey sources (default: the stack output apiKeys.<source>)")
-	token := fs.String("token", "", "URL token for token sources (default: read from the source's token parameter in SSM)")
-	bearer := fs.String("bearer", "", "Cognito access token for cognito sources")
-	cognitoDomain := fs.String("cognito-domain", "", "user pool domain (https://<prefix>.auth.<region>.amazoncognito.com) to get an access token with the client-credentials flow")
-	clientID := fs.String("client-id", "", "app client id for --cognito-domain")
-	clientSecret := fs.String("client-secret", "", "app client secret for --cognito-domain")
-	caFile := fs.String("ca-file", "", "PEM file of an extra CA to trust (a private or test endpoint)")
-	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
-	var headers headerFlags
-	fs.Var(&headers, "header", "extra header Name=Value (repeatable), e.g. the groupBy header")
+	fs.StringVar(&f.stack, "stack", "dev", "stack whose config and outputs describe the source")
+	fs.StringVar(&f.source, "source", "", "source name (required)")
+	fs.StringVar(&f.bodyPath, "body", "", "file with the body, or - for stdin (required)")
+	fs.StringVar(&f.secret, "secret", "", "signing secret (default: read from the source's SSM parameter)")
+	fs.StringVar(&f.url, "url", "", "endpoint URL of the source (default: the stack output sources.<source>.url)")
+	fs.StringVar(&f.apiKey, "api-key", "", "API key for apiKey sources (default: the stack output apiKeys.<source>)")
+	fs.StringVar(&f.token, "token", "", "URL token for token sources (default: read from the source's token parameter in SSM)")
+	fs.StringVar(&f.bearer, "bearer", "", "Cognito access token for cognito sources")
+	fs.StringVar(&f.cognitoDomain, "cognito-domain", "", "user pool domain (https://<prefix>.auth.<region>.amazoncognito.com) to get an access token with the client-credentials flow")
+	fs.StringVar(&f.clientID, "client-id", "", "app client id for --cognito-domain")
+	fs.StringVar(&f.clientSecret, "client-secret", "", "app client secret for --cognito-domain")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of an extra CA to trust (a private or test endpoint)")
+	fs.StringVar(&f.dir, "dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+	fs.Var(&f.headers, "header", "extra header Name=Value (repeatable), e.g. the groupBy header")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// sendCmd signs a body with the source's scheme and POSTs it to the
+// endpoint, the way the real sender would: find the endpoint, authenticate
+// as the source's auth kind asks, sign, post, explain the answer.
+func sendCmd(args []string, stdout, stderr io.Writer) int {
+	f, err := parseSendFlags(args, stderr)
+	if err != nil {
 		return 2
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookline send: "+format+"\n", a...)
 		return 2
 	}
-	if *source == "" || *bodyPath == "" {
+	if f.source == "" || f.bodyPath == "" {
 		return fail("--source and --body are required")
 	}
-	projectDir, cfg, src, err := stackSource(*dir, *stack, *source)
+	projectDir, cfg, src, err := stackSource(f.dir, f.stack, f.source)
 	if err != nil {
 		return fail("%v", err)
 	}
-	body, err := readBody(*bodyPath)
+	body, err := readBody(f.bodyPath)
 	if err != nil {
 		return fail("%v", err)
 	}
+	if err := f.resolveEndpoint(projectDir, src); err != nil {
+		return fail("%v", err)
+	}
+	if err := f.authenticate(src); err != nil {
+		return fail("%v", err)
+	}
+	if err := f.readSigningSecret(src); err != nil {
+		return fail("%v", err)
+	}
+	req, err := webhookRequest(src, f.headers, f.secret, body, time.Now(), func() string { return "evt_" + randHex(12) })
+	if err != nil {
+		return fail("%v", err)
+	}
+	if f.apiKey != "" {
+		req.Headers["x-api-key"] = f.apiKey
+	}
+	resp, respBody, err := f.post(cfg, src, req)
+	var hs *handshakeError
+	switch {
+	case errors.As(err, &hs):
+		return fail("TLS handshake with %s failed: %v (the endpoint must present a valid certificate over TLS 1.2+; for a private CA use --ca-file)", hs.host, hs.err)
+	case err != nil:
+		return fail("%v", err)
+	}
+	return reportSend(stdout, stderr, cfg, src, req, resp, respBody)
+}
 
-	var outs map[string]any
-	outputs := func() (map[string]any, error) {
+// resolveEndpoint fills in the source's URL and, for an apiKey source, its
+// key from the deployed stack's outputs, when the flags do not give them.
+func (f *sendFlags) resolveEndpoint(projectDir string, src *stackconfig.Source) error {
+	var outs *stackoutputs.Stack
+	outputs := func() (*stackoutputs.Stack, error) {
 		if outs == nil {
-			o, err := stackOutputs(projectDir, *stack)
+			o, err := stackOutputs(projectDir, f.stack)
 			if err != nil {
 				return nil, err
 			}
@@ -79,113 +129,142 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return outs, nil
 	}
-	if *url == "" {
+	if f.url == "" {
 		o, err := outputs()
 		if err != nil {
-			return fail("%v (or pass --url)", err)
+			return fmt.Errorf("%w (or pass --url)", err)
 		}
-		if *url, err = sourceOutput(o, *source, "url"); err != nil {
-			return fail("%v (or pass --url)", err)
+		deployed, err := o.Source(f.source)
+		if err != nil {
+			return fmt.Errorf("%w (or pass --url)", err)
+		}
+		if f.url, err = requiredOutput(f.source, stackoutputs.KeyURL, deployed.URL); err != nil {
+			return fmt.Errorf("%w (or pass --url)", err)
 		}
 	}
-	if src.Auth.Type == stackconfig.AuthAPIKey && *apiKey == "" {
+	if src.Auth.Type == stackconfig.AuthAPIKey && f.apiKey == "" {
 		o, err := outputs()
 		if err != nil {
-			return fail("source %s needs an API key: %v (or pass --api-key)", *source, err)
+			return fmt.Errorf("source %s needs an API key: %w (or pass --api-key)", f.source, err)
 		}
-		keys, _ := o["apiKeys"].(map[string]any)
-		if *apiKey, _ = keys[*source].(string); *apiKey == "" {
-			return fail("source %s needs an API key and the stack has no output apiKeys.%s (pass --api-key)", *source, *source)
+		if f.apiKey = o.APIKeys[f.source]; f.apiKey == "" {
+			return fmt.Errorf("source %s needs an API key and the stack has no output apiKeys.%s (pass --api-key)", f.source, f.source)
 		}
 	}
-	// send speaks every auth kind: the API key header, the token in the
-	// URL, a Cognito access token, SigV4 for IAM; signature sources need
-	// nothing but the signature.
+	return nil
+}
+
+// authenticate gets what the source's auth kind needs beyond the API key:
+// the token in the URL, or a Cognito access token. SigV4 for IAM is added
+// to the request itself (post); signature sources need only the signature.
+func (f *sendFlags) authenticate(src *stackconfig.Source) error {
 	switch src.Auth.Type {
 	case stackconfig.AuthToken:
-		if *token == "" {
+		if f.token == "" {
 			t, err := readSSMSecret(src.Auth.TokenParameter)
 			if err != nil {
-				return fail("source %s takes a token in its URL: read %s: %v (or pass --token)", *source, src.Auth.TokenParameter, err)
+				return fmt.Errorf("source %s takes a token in its URL: read %s: %w (or pass --token)", f.source, src.Auth.TokenParameter, err)
 			}
-			*token = t
+			f.token = t
 		}
-		u, err := withToken(*url, *token)
+		u, err := withToken(f.url, f.token)
 		if err != nil {
-			return fail("%v", err)
+			return err
 		}
-		*url = u
+		f.url = u
 	case stackconfig.AuthCognito:
-		if *bearer == "" && *cognitoDomain != "" {
-			t, err := clientCredentials(*cognitoDomain, *clientID, *clientSecret, src.Auth.Scopes, *caFile)
+		if f.bearer == "" && f.cognitoDomain != "" {
+			t, err := clientCredentials(f.cognitoDomain, f.clientID, f.clientSecret, src.Auth.Scopes, f.caFile)
 			if err != nil {
-				return fail("Cognito client-credentials flow: %v", err)
+				return fmt.Errorf("Cognito client-credentials flow: %w", err)
 			}
-			*bearer = t
+			f.bearer = t
 		}
-		if *bearer != "" {
-			headers = append(headers, "Authorization=Bearer "+*bearer)
+		if f.bearer != "" {
+			f.headers = append(f.headers, "Authorization=Bearer "+f.bearer)
 		}
-		if !headers.has("Authorization") {
-			return fail("source %s authenticates with Cognito: pass --bearer <access token>, or --cognito-domain with --client-id and --client-secret", *source)
+		if !f.headers.has("Authorization") {
+			return fmt.Errorf("source %s authenticates with Cognito: pass --bearer <access token>, or --cognito-domain with --client-id and --client-secret", f.source)
 		}
 	}
-	scheme := src.Signature.Scheme
-	if *secret == "" && scheme != contract.SchemeNone {
-		s, err := readSSMSecret(src.Signature.SecretParameter)
+	return nil
+}
+
+// readSigningSecret reads the source's signing secret from SSM unless
+// --secret gives it (a source of scheme none signs nothing).
+func (f *sendFlags) readSigningSecret(src *stackconfig.Source) error {
+	if f.secret != "" || src.Signature.Scheme == contract.SchemeNone {
+		return nil
+	}
+	s, err := readSSMSecret(src.Signature.SecretParameter)
+	if err != nil {
+		return fmt.Errorf("read the signing secret %s: %w (or pass --secret)", src.Signature.SecretParameter, err)
+	}
+	f.secret = s
+	return nil
+}
+
+// handshakeError is a failed TLS handshake with the endpoint (an untrusted
+// or invalid certificate, no TLS 1.2, not TLS at all), told apart by where
+// it happened rather than by its text.
+type handshakeError struct {
+	host string
+	err  error
+}
+
+// Error names the endpoint and the handshake's own error.
+func (e *handshakeError) Error() string { return "TLS handshake with " + e.host + ": " + e.err.Error() }
+
+// Unwrap is the handshake's own error.
+func (e *handshakeError) Unwrap() error { return e.err }
+
+// post sends the request, signed with SigV4 for an IAM source, and returns
+// the answer with up to 64 KiB of its body. A failed TLS handshake is a
+// *handshakeError.
+func (f *sendFlags) post(cfg *stackconfig.Config, src *stackconfig.Source, req contract.Request) (*http.Response, []byte, error) {
+	client, err := httpClient(f.caFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The trace sees the handshake fail, whatever its error says; it may
+	// run on the transport's dialing goroutine, hence the atomic.
+	var handshakeFailed atomic.Bool
+	trace := &httptrace.ClientTrace{TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
 		if err != nil {
-			return fail("read the signing secret %s: %v (or pass --secret)", src.Signature.SecretParameter, err)
+			handshakeFailed.Store(true)
 		}
-		*secret = s
-	}
-
-	h := map[string]string{"Content-Type": src.ContentTypes[0]}
-	for _, kv := range headers {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fail("--header %q is not Name=Value", kv)
-		}
-		h[k] = v
-	}
-	req := contract.Request{Headers: h, Body: body}
-	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
-		h[src.EventID.Name] = "evt_" + randHex(12)
-	}
-	if err := sign(h, scheme, src.Signature, *secret, req.Select(src.EventID), time.Now(), body); err != nil {
-		return fail("sign: %v", err)
-	}
-	if *apiKey != "" {
-		h["x-api-key"] = *apiKey
-	}
-
-	client, err := httpClient(*caFile)
-	if err != nil {
-		return fail("%v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	}}
+	ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(context.Background(), trace), 30*time.Second)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(req.Body))
 	if err != nil {
-		return fail("%v", err)
+		return nil, nil, err
 	}
-	for k, v := range h {
+	for k, v := range req.Headers {
 		hreq.Header.Set(k, v)
 	}
 	if src.Auth.Type == stackconfig.AuthIAM {
-		if err := signV4(ctx, hreq, body, regionOf(hreq.URL.Host, cfg.Region)); err != nil {
-			return fail("source %s authenticates with IAM: SigV4: %v", *source, err)
+		if err := signV4(ctx, hreq, req.Body, regionOf(hreq.URL.Host, cfg.Region)); err != nil {
+			return nil, nil, fmt.Errorf("source %s authenticates with IAM: SigV4: %w", f.source, err)
 		}
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {
 		var certErr *tls.CertificateVerificationError
-		if errors.As(err, &certErr) || strings.Contains(err.Error(), "tls:") {
-			return fail("TLS handshake with %s failed: %v (the endpoint must present a valid certificate over TLS 1.2+; for a private CA use --ca-file)", hreq.URL.Host, err)
+		if handshakeFailed.Load() || errors.As(err, &certErr) {
+			return nil, nil, &handshakeError{host: hreq.URL.Host, err: err}
 		}
-		return fail("POST %s: %v", *url, err)
+		return nil, nil, fmt.Errorf("POST %s: %w", f.url, err)
 	}
 	defer resp.Body.Close()
 	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp, respBody, nil
+}
+
+// reportSend prints the endpoint's answer (status, request and message ids)
+// and, for a failure, what it most likely means for this source; the exit
+// code is 0 for a 2xx answer, else 1.
+func reportSend(stdout, stderr io.Writer, cfg *stackconfig.Config, src *stackconfig.Source, req contract.Request, resp *http.Response, respBody []byte) int {
 	r := parseSendResponse(respBody)
 	if r.RequestID == "" {
 		r.RequestID = resp.Header.Get("x-amzn-RequestId")
@@ -201,7 +280,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 		401: "not authenticated: check the API key, IAM signature or Cognito token of the source",
 		403: "forbidden: the API key, IAM identity or token is not allowed on this route",
 		413: "the body is too large for an SQS message (see the ingest contract's size limit)",
-		415: fmt.Sprintf("content type %q not accepted; source %s accepts %s", h["Content-Type"], *source, strings.Join(src.ContentTypes, ", ")),
+		415: fmt.Sprintf("content type %q not accepted; source %s accepts %s", req.Headers["Content-Type"], src.Name, strings.Join(src.ContentTypes, ", ")),
 		429: "throttled: the stage, method or usage plan rate was exceeded; retry later",
 	}[resp.StatusCode]
 	if cfg.HTTP() && resp.StatusCode >= 500 {

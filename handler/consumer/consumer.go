@@ -266,7 +266,7 @@ func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, boo
 		at = h.Now()
 	}
 	err = h.Verifier.Verify(m, m.Body, secrets, at)
-	if errors.Is(err, signature.ErrMismatch) {
+	if errors.Is(err, contract.ErrSignatureMismatch) {
 		if r, isR := h.Secrets.(Refresher); isR {
 			fresh, refreshed, rerr := r.Refresh(ctx, h.Config.SecretParameter)
 			if rerr == nil && refreshed {
@@ -277,7 +277,7 @@ func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, boo
 	switch {
 	case err == nil:
 		return outcome{}, true
-	case errors.Is(err, signature.ErrNoSecret):
+	case errors.Is(err, contract.ErrNoSecret):
 		return retry("secret-unusable", err), false
 	case h.Config.OpenEdge:
 		return drop(signature.Reason(err), err), false
@@ -320,52 +320,39 @@ func isJSON(ct string) bool {
 
 // moveToDLQ sends a rejected record to the source's DLQ, unchanged (body,
 // group, attributes with the sender's event id) plus the failure reason, so
-// it can be inspected and redriven in order. Its deduplication id is its own
-// (contract.ResendDeduplicationID of the message id): reusing the sender's
-// would let the DLQ drop a redriven copy rejected again within SQS's
-// 5-minute window, and the record would be acknowledged and lost. Only a
-// successful send lets the record be acknowledged.
+// it can be inspected and redriven in order: a contract.Resend, whose
+// deduplication id is its own — reusing the sender's would let the DLQ drop
+// a redriven copy rejected again within SQS's 5-minute window, and the
+// record would be acknowledged and lost. Only a successful send lets the
+// record be acknowledged.
 func (h *Handler) moveToDLQ(ctx context.Context, r *contract.Record, reason string) error {
 	if h.DLQ == nil || h.Config.DLQURL == "" {
 		return errors.New("no DLQ configured")
-	}
-	attrs := map[string]sqstypes.MessageAttributeValue{}
-	for _, a := range r.Attrs {
-		if a.Binary || a.Name == contract.AttrFailureReason {
-			continue
-		}
-		attrs[a.Name] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(a.Value)}
-	}
-	if len(attrs) >= contract.MaxMessageAttributes {
-		delete(attrs, contract.AttrSourceIP) // cannot happen through the contract; keep the reason
-	}
-	// The copy must fit SQS's size limit, which counts attributes: a message
-	// that came in at the limit keeps as much of the reason as fits (none,
-	// rather than a DLQ send refused on every retry).
-	size := len(r.Body)
-	for k, v := range attrs {
-		size += contract.AttributeSize(k, aws.ToString(v.StringValue))
-	}
-	room := contract.MaxMessageBytes - size - contract.AttributeSize(contract.AttrFailureReason, "")
-	if room < len(reason) {
-		reason = strings.ToValidUTF8(reason[:max(room, 0)], "")
-	}
-	if reason != "" {
-		attrs[contract.AttrFailureReason] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(reason)}
 	}
 	group := r.GroupID
 	if group == "" {
 		group = h.Config.Source
 	}
+	m := contract.Resend{Kind: contract.ResendDLQ, MessageID: r.MessageID, Group: group,
+		Body: string(r.Body), Attrs: r.Attrs, Reason: reason}.Message()
 	in := &sqs.SendMessageInput{
 		QueueUrl:               aws.String(h.Config.DLQURL),
-		MessageBody:            aws.String(string(r.Body)),
-		MessageGroupId:         aws.String(group),
-		MessageDeduplicationId: aws.String(contract.ResendDeduplicationID(contract.ResendDLQ, r.MessageID)),
-		MessageAttributes:      attrs,
+		MessageBody:            aws.String(m.Body),
+		MessageGroupId:         aws.String(m.GroupID),
+		MessageDeduplicationId: aws.String(m.DeduplicationID),
+		MessageAttributes:      stringAttributes(m.Attributes),
 	}
 	if _, err := h.DLQ.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("move %s to the DLQ: %w", r.MessageID, err)
 	}
 	return nil
+}
+
+// stringAttributes are String message attributes as the SQS client takes them.
+func stringAttributes(attrs map[string]string) map[string]sqstypes.MessageAttributeValue {
+	out := make(map[string]sqstypes.MessageAttributeValue, len(attrs))
+	for k, v := range attrs {
+		out[k] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	return out
 }

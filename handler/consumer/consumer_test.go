@@ -115,6 +115,27 @@ var spec = contract.Spec{
 	ContentTypes: []string{"application/json"},
 }
 
+// signStandardWebhooks is a Standard Webhooks sender's webhook-signature,
+// signed through the contract's scheme table.
+func signStandardWebhooks(secret, id string, ts int64, body []byte) (string, error) {
+	return signHeader(contract.SchemeStandardWebhooks, secret, contract.Delivery{ID: id, At: time.Unix(ts, 0), Body: body}, contract.HeaderWebhookSignature)
+}
+
+// signGitHub is a GitHub sender's X-Hub-Signature-256.
+func signGitHub(secret string, body []byte) string {
+	v, _ := signHeader(contract.SchemeGitHub, secret, contract.Delivery{Body: body}, contract.HeaderGitHubSignature)
+	return v
+}
+
+func signHeader(s contract.Scheme, secret string, d contract.Delivery, header string) (string, error) {
+	impl, err := s.Implementation(contract.SchemeOptions{})
+	if err != nil {
+		return "", err
+	}
+	h, err := impl.Sign(secret, d)
+	return h[header], err
+}
+
 // signed builds the record of a correctly signed request received when it
 // was signed.
 func signed(t testing.TB, group, id string, body string, at time.Time) events.SQSMessage {
@@ -124,7 +145,7 @@ func signed(t testing.TB, group, id string, body string, at time.Time) events.SQ
 // signedReceived builds the record of a request signed at one time and
 // received by API Gateway at another.
 func signedReceived(t testing.TB, group, id string, body string, at, receivedAt time.Time) events.SQSMessage {
-	sig, err := signature.SignStandardWebhooks(secret, id, at.Unix(), []byte(body))
+	sig, err := signStandardWebhooks(secret, id, at.Unix(), []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +529,7 @@ func TestRotationRefetchesOnMismatch(t *testing.T) {
 	e := newEnv(t)
 	rs := &rotatingSecrets{cached: []string{secret}, current: []string{newSecret, secret}}
 	e.h.Secrets = rs
-	sig, err := signature.SignStandardWebhooks(newSecret, "e1", now.Unix(), []byte(`{"n":1}`))
+	sig, err := signStandardWebhooks(newSecret, "e1", now.Unix(), []byte(`{"n":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +608,7 @@ func TestBodyOnlySchemeKeysOnBody(t *testing.T) {
 	body := `{"action":"opened","number":7}`
 	deliver := func(id string) {
 		r := gh.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json",
-			contract.HeaderGitHubDelivery: id, contract.HeaderGitHubSignature: signature.SignGitHub(secret, []byte(body))},
+			contract.HeaderGitHubDelivery: id, contract.HeaderGitHubSignature: signGitHub(secret, []byte(body))},
 			Body: []byte(body), ReceivedAt: now}, "m-"+id)
 		if failed := e.handle(t, context.Background(), r); len(failed) != 0 {
 			t.Fatalf("delivery %s failed: %v", id, failed)

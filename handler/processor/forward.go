@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/contract"
-	"github.com/hookline/hookline/handler/signature"
 )
 
 // Forward POSTs the verified payload to an HTTPS URL, re-signed with
@@ -62,8 +61,11 @@ func (f *Forward) Process(ctx context.Context, m contract.Message) error {
 	if id == "" {
 		id = m.MessageID
 	}
-	ts := f.Now().Unix()
-	sig, err := signature.SignStandardWebhooks(secrets[0], id, ts, m.Body)
+	sw, err := contract.SchemeStandardWebhooks.Implementation(contract.SchemeOptions{})
+	if err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	signed, err := sw.Sign(secrets[0], contract.Delivery{ID: id, At: f.Now(), Body: m.Body})
 	if err != nil {
 		return fmt.Errorf("forward: re-signing secret %s: %w", f.Secret, err)
 	}
@@ -79,9 +81,9 @@ func (f *Forward) Process(ctx context.Context, m contract.Message) error {
 	}
 	req.Header.Set("Content-Type", ct)
 	req.Header.Set("User-Agent", "hookline-forward/1")
-	req.Header.Set(contract.HeaderWebhookID, id)
-	req.Header.Set(contract.HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(contract.HeaderWebhookSignature, sig)
+	for k, v := range signed { // webhook-id, webhook-timestamp, webhook-signature
+		req.Header.Set(k, v)
+	}
 	req.Header.Set("X-Hookline-Source", m.Source)
 	req.Header.Set("X-Hookline-Group", m.GroupID)
 

@@ -211,21 +211,23 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 	return res, nil
 }
 
-// send re-sends a dead-lettered message to its source queue: body, group and
-// attributes unchanged, without the failure reason, under a deduplication id
-// of its own.
+// send re-sends a dead-lettered message to its source queue: a
+// contract.Resend, so body, group and attributes unchanged, without the
+// failure reason, under a deduplication id of its own.
 func send(ctx context.Context, api API, queueURL string, m types.Message, group string) error {
-	attrs := map[string]types.MessageAttributeValue{}
+	attrs := make([]contract.Attr, 0, len(m.MessageAttributes))
 	for k, v := range m.MessageAttributes {
-		if k == contract.AttrFailureReason || v.StringValue == nil {
-			continue
-		}
-		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: v.StringValue}
+		attrs = append(attrs, contract.Attr{Name: k, Value: aws.ToString(v.StringValue), Binary: v.StringValue == nil})
 	}
-	in := &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: m.Body, MessageGroupId: aws.String(group),
-		MessageDeduplicationId: aws.String(contract.ResendDeduplicationID(contract.ResendRedrive, aws.ToString(m.MessageId))),
-		MessageAttributes:      attrs}
-	_, err := api.SendMessage(ctx, in)
+	r := contract.Resend{Kind: contract.ResendRedrive, MessageID: aws.ToString(m.MessageId), Group: group,
+		Body: aws.ToString(m.Body), Attrs: attrs}.Message()
+	out := make(map[string]types.MessageAttributeValue, len(r.Attributes))
+	for k, v := range r.Attributes {
+		out[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	// The caller reports the error with its group, as it always has.
+	_, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(r.Body),
+		MessageGroupId: aws.String(r.GroupID), MessageDeduplicationId: aws.String(r.DeduplicationID), MessageAttributes: out})
 	return err
 }
 
