@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/ops/redrive"
 )
 
@@ -24,17 +25,20 @@ var q = redrive.Queues{
 }
 
 // setup serves the DLQ (with msgs) and the source queue over the SQS JSON
-// protocol, and returns the real SDK client pointed at it.
+// protocol, and returns the real SDK client pointed at it, making at most
+// retries attempts of a call SQS answers with an error. With 1 it meets
+// every SQS error (an injected fault) on its first attempt and retries a
+// broken connection only (harness.ConnectionRetries).
 func setup(t *testing.T, retries int, msgs ...awsfake.Message) (*awsfake.Server, *sqs.Client) {
 	srv := awsfake.New(nil)
 	t.Cleanup(srv.Close)
 	srv.AddQueue(q.DLQURL, q.DLQArn, msgs...)
 	srv.AddQueue(q.QueueURL, q.QueueArn)
-	client := sqs.New(sqs.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{},
-		RetryMaxAttempts: retries,
-	})
-	return srv, client
+	o := sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: retries}
+	if retries == 1 {
+		o.RetryMaxAttempts, o.Retryer = 0, harness.ConnectionRetries(3)
+	}
+	return srv, sqs.New(o)
 }
 
 func msg(group string, n int) awsfake.Message {

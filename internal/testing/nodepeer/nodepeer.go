@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/internal/testing/harness"
 )
 
 // Node returns the node binary after making sure dir's packages are
@@ -106,7 +107,10 @@ func Dynalite(t testing.TB) string {
 func IdempotencyTable(t testing.TB, name string) *dynamodb.Client {
 	t.Helper()
 	client := dynamodb.New(dynamodb.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(Dynalite(t)), RetryMaxAttempts: 1,
+		Region: "eu-west-1", BaseEndpoint: aws.String(Dynalite(t)),
+		// Every DynamoDB error on its first attempt, a broken connection
+		// retried (see harness.ConnectionRetries).
+		Retryer: harness.ConnectionRetries(3),
 		// dynalite, like DynamoDB, wants a signed request; any key signs.
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
