@@ -128,7 +128,7 @@ type Auth struct {
 	// against them (cognito sources on ingress http).
 	Audiences []string `json:"audiences,omitempty"`
 	// TokenParameter is the SSM SecureString holding a token source's
-	// token(s) (several, space-separated, during a rotation).
+	// token(s) (several, one per line, during a rotation: contract.SecretValues).
 	TokenParameter string `json:"tokenParameter,omitempty"`
 	// CacheTTLSeconds is how long API Gateway caches the authorizer's
 	// answer for a token (token sources; 0 to 3600).

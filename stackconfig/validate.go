@@ -87,11 +87,13 @@ func (c *Config) validate(v *validator) {
 			v.add(key, "no source is named %q", name)
 		case s.Signature.Scheme == contract.SchemeNone:
 			v.add(key, "source %s verifies no signature (scheme none)", name)
-		case c.SigningSecrets[name] == "":
-			v.add(key, "empty secret")
-		case s.Signature.Scheme == contract.SchemeStandardWebhooks && c.SigningSecrets[name] != SecretPlaceholder &&
-			!strings.HasPrefix(c.SigningSecrets[name], "whsec_"):
-			v.add(key, "a Standard Webhooks secret starts with whsec_")
+		default:
+			secretProblems(v, key, c.SigningSecrets[name], func(sec string) string {
+				if s.Signature.Scheme == contract.SchemeStandardWebhooks && !strings.HasPrefix(sec, "whsec_") {
+					return "a Standard Webhooks secret starts with whsec_"
+				}
+				return ""
+			})
 		}
 	}
 	for _, name := range sortedKeys(c.Tokens) {
@@ -99,16 +101,21 @@ func (c *Config) validate(v *validator) {
 		tok := c.Tokens[name]
 		if s, ok := byName[name]; !ok || s.Auth.Type != AuthToken {
 			v.add(key, "no token source is named %q", name)
-		} else if tok != SecretPlaceholder && !tokenRE.MatchString(tok) {
-			v.add(key, "a token is 32 to 512 URL-safe characters (A-Z a-z 0-9 - _ . ~); generate one with: openssl rand -hex 32")
+		} else {
+			secretProblems(v, key, tok, func(t string) string {
+				if !tokenRE.MatchString(t) {
+					return "a token is 32 to 512 URL-safe characters (A-Z a-z 0-9 - _ . ~), several during a rotation one per line (newest first); generate one with: openssl rand -hex 32"
+				}
+				return ""
+			})
 		}
 	}
 	for _, name := range sortedKeys(c.ForwardSecrets) {
 		key := ns + "forwardSecrets." + name
 		if s, ok := byName[name]; !ok || s.Processor.Type != contract.ProcessorForward {
 			v.add(key, "no forward source is named %q", name)
-		} else if c.ForwardSecrets[name] == "" {
-			v.add(key, "empty secret")
+		} else {
+			secretProblems(v, key, c.ForwardSecrets[name], nil)
 		}
 	}
 	if len(c.Sources) == 0 {
@@ -394,5 +401,30 @@ func (s *Source) validateIdempotency(v *validator, key string) {
 	}
 	if s.EventID.IsZero() {
 		v.add(key+".idempotency", "long-window dedup needs an eventId to key on")
+	}
+}
+
+// secretProblems checks a signing secret, token or forward secret value in
+// the one rotation format (contract.SecretValues: one per line, newest
+// first): each secret must be one the format can hold
+// (contract.ValidateSecret), and each must pass check when it is given (an
+// empty answer passes). A value the stack could not read offline
+// (SecretPlaceholder) is not checked.
+func secretProblems(v *validator, key, value string, check func(string) string) {
+	if value == SecretPlaceholder {
+		return
+	}
+	if err := contract.ValidateSecrets(key, value); err != nil {
+		v.add(key, "%s", strings.TrimPrefix(err.Error(), key+": "))
+		return
+	}
+	if check == nil {
+		return
+	}
+	for _, sec := range contract.SecretValues(value) {
+		if msg := check(sec); msg != "" {
+			v.add(key, "%s", msg)
+			return
+		}
 	}
 }

@@ -3,6 +3,7 @@ package stackconfig_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hookline/hookline/stackconfig"
@@ -61,4 +62,52 @@ func TestMissingSchemeNamesEveryScheme(t *testing.T) {
 		}
 	}
 	t.Errorf("no problem at signature.scheme: %v", cfgErr.Problems)
+}
+
+// TestSecretRotationFormat: one rotation format for every secret, one per
+// line (contract.SecretValues). A token rotation with two tokens validates
+// (it was refused for its space); a signing secret with spaces (GitHub's
+// "It's a Secret to Everybody") is one secret; a value the format cannot
+// hold is refused with an error naming the key.
+func TestSecretRotationFormat(t *testing.T) {
+	const newTok, oldTok = "0123456789abcdef0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210fedcba9876543210"
+	cases := []struct {
+		name    string
+		signing string
+		token   string
+		want    string
+	}{
+		{"token rotation, one per line", "", newTok + "\n" + oldTok, ""},
+		{"secret with spaces", "It's a Secret to Everybody", newTok, ""},
+		{"signing rotation, one per line", "It's a Secret to Everybody\nold secret", newTok, ""},
+		{"token rotation, former space-separated", "", newTok + " " + oldTok, "hookline:tokens.hooks: a token is 32 to 512"},
+		{"secret ending with a space", "It's a Secret ", newTok, "hookline:signingSecrets.gh: a secret cannot start or end with white space"},
+		{"secret with a carriage return", "a\rb", newTok, "hookline:signingSecrets.gh: a secret cannot hold a line break"},
+		{"only blank lines", "\n\n", newTok, "hookline:signingSecrets.gh: empty secret"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			m["hookline:sources"] = append(m["hookline:sources"].([]any),
+				map[string]any{"name": "gh", "signature": map[string]any{"scheme": "github"}},
+				map[string]any{"name": "hooks", "auth": map[string]any{"type": "token"}, "signature": map[string]any{"scheme": "none"}})
+			if tc.signing != "" {
+				m["hookline:signingSecrets"] = map[string]any{"gh": tc.signing}
+			}
+			m["hookline:tokens"] = map[string]any{"hooks": tc.token}
+			c, err := stackconfig.Load("dev", raw(t, m), true, []string{"hookline:signingSecrets", "hookline:tokens"})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Tokens["hooks"] != tc.token || c.SigningSecrets["gh"] != tc.signing {
+					t.Errorf("secrets not loaded as written: %q %q", c.Tokens, c.SigningSecrets)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
 }

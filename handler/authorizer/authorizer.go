@@ -96,14 +96,14 @@ func (a *Authorizer) tokenMatches(ctx context.Context, param, token string) (boo
 	if err != nil {
 		return false, err
 	}
-	if TokenMatches(token, tokens) {
+	if TokenMatches(token, contract.TokenValues(tokens)) {
 		return true, nil
 	}
 	fresh, refreshed, err := a.Secrets.Refresh(ctx, param)
 	if err != nil || !refreshed {
 		return false, err
 	}
-	return TokenMatches(token, fresh), nil
+	return TokenMatches(token, contract.TokenValues(fresh)), nil
 }
 
 // TokenMatches reports whether token equals one of the active tokens. It

@@ -10,8 +10,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/handler/secrets"
 )
 
 const (
@@ -235,5 +239,52 @@ func TestHTTPAPIRequests(t *testing.T) {
 	out, err := a.Handle(ctx, raw)
 	if _, ok := out.(events.APIGatewayCustomAuthorizerResponse); !ok || err != nil {
 		t.Fatalf("REST request answered with %T, %v", out, err)
+	}
+}
+
+// paramSSM is an SSM parameter store holding one value per name.
+type paramSSM map[string]string
+
+func (p paramSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	v, ok := p[aws.ToString(in.Name)]
+	if !ok {
+		return nil, errors.New("parameter not found")
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(v)}}, nil
+}
+
+// TestTokenRotation: during a rotation the token parameter, read through
+// the secrets store, holds both tokens one per line (contract's rotation
+// format), and both pass; one written in the former space-separated format
+// still yields both (a token never holds white space); anything else is
+// denied.
+func TestTokenRotation(t *testing.T) {
+	const oldTok = "0123456789abcdef0123456789abcdef0123456789abcdef"
+	for name, param := range map[string]string{
+		"one per line":           token + "\n" + oldTok + "\n",
+		"former space-separated": token + " " + oldTok,
+	} {
+		t.Run(name, func(t *testing.T) {
+			a, _ := newTestAuthorizer()
+			a.Routes["github"] = contract.AuthorizerRoute{Kind: contract.EdgeToken, TokenParameter: "/hookline/dev/github/token-secret"}
+			a.Secrets = secrets.New(paramSSM{"/hookline/dev/github/token-secret": param})
+			for tok, want := range map[string]string{token: "Allow", oldTok: "Allow", token + " " + oldTok: "Deny", "nope": "Deny"} {
+				resp, err := a.Authorize(context.Background(), request("/github", githubArn, map[string]string{"token": tok}, nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := resp.PolicyDocument.Statement[0].Effect; got != want {
+					t.Errorf("token %.8s…: %s, want %s", tok, got, want)
+				}
+				h, err := a.AuthorizeHTTP(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{RouteKey: "POST /github",
+					QueryStringParameters: map[string]string{"token": tok}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if h.IsAuthorized != (want == "Allow") {
+					t.Errorf("HTTP API, token %.8s…: authorized %v, want %s", tok, h.IsAuthorized, want)
+				}
+			}
+		})
 	}
 }

@@ -16,11 +16,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/processor"
+	"github.com/hookline/hookline/handler/secrets"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/testing/nodepeer"
@@ -751,5 +754,52 @@ func TestDLQCopyOfAMessageAtTheLimitFits(t *testing.T) {
 	}
 	if dlq := srv.Queue(e.h.Config.DLQURL); len(dlq) != 1 || dlq[0].Body != r.Body {
 		t.Fatalf("DLQ holds %d messages", len(dlq))
+	}
+}
+
+// paramSSM is an SSM parameter store holding one value per name.
+type paramSSM map[string]string
+
+func (p paramSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	v, ok := p[aws.ToString(in.Name)]
+	if !ok {
+		return nil, fmt.Errorf("parameter %s not found", aws.ToString(in.Name))
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(v)}}, nil
+}
+
+// TestSecretWithSpacesVerifies: GitHub's documentation's own secret, "It's
+// a Secret to Everybody", read by the secrets store from its parameter,
+// verifies a genuine GitHub delivery end to end — alone, and as either
+// secret of a rotation (one per line). The store split the parameter on
+// white space: five wrong secrets, and the delivery was rejected as
+// signature-mismatch.
+func TestSecretWithSpacesVerifies(t *testing.T) {
+	const ghSecret = "It's a Secret to Everybody"
+	gh := contract.Spec{Source: "partners", GroupBy: contract.Selector{Kind: contract.KindSource},
+		EventID: contract.SchemeGitHub.DefaultEventID(), SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""),
+		ContentTypes: []string{"application/json"}}
+	for _, tc := range []struct{ name, param, signWith string }{
+		{"alone", ghSecret, ghSecret},
+		{"new of a rotation", ghSecret + "\nwhsec_old secret", ghSecret},
+		{"old of a rotation", "another new secret\n" + ghSecret + "\n", ghSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			v, _ := signature.New(contract.SchemeGitHub, signature.Options{})
+			e.h.Verifier, e.h.Config.Scheme = v, contract.SchemeGitHub
+			e.h.Secrets = secrets.New(paramSSM{"/p/secret": tc.param})
+			body := `{"zen":"Design for failure.","hook_id":1}`
+			r := gh.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json",
+				contract.HeaderGitHubDelivery:  "11111111-1111-1111-1111-111111111111",
+				contract.HeaderGitHubSignature: signGitHub(tc.signWith, []byte(body))},
+				Body: []byte(body), ReceivedAt: now}, "m-1")
+			if failed := e.handle(t, context.Background(), r); len(failed) != 0 || len(e.dlq.sent) != 0 {
+				t.Fatalf("failed %v, dead-lettered %d: %s", failed, len(e.dlq.sent), e.logs)
+			}
+			if len(e.proc.processed) != 1 {
+				t.Fatalf("processed %d times, want once: %s", len(e.proc.processed), e.logs)
+			}
+		})
 	}
 }

@@ -9,12 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/hookline/hookline/contract"
 )
 
 // ErrUnavailable marks a secret that could not be read: the records that
@@ -74,8 +75,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Get returns the active secrets held by the parameter: its value split on
-// white space, so a rotation can keep the old secret next to the new one.
+// Get returns the active secrets held by the parameter: one per line
+// (contract.SecretValues), so a rotation can keep the old secret next to the
+// new one and a secret may hold spaces.
 // A value older than the TTL is read again.
 func (s *Store) Get(ctx context.Context, name string) ([]string, error) {
 	s.mu.Lock()
@@ -101,7 +103,7 @@ func (s *Store) Refresh(ctx context.Context, name string) (vals []string, refres
 	if err != nil {
 		return nil, false, err
 	}
-	return vals, !ok || strings.Join(vals, " ") != strings.Join(e.vals, " "), nil
+	return vals, !ok || contract.JoinSecrets(vals...) != contract.JoinSecrets(e.vals...), nil
 }
 
 func (s *Store) fetch(ctx context.Context, name string) ([]string, error) {
@@ -115,7 +117,7 @@ func (s *Store) fetch(ctx context.Context, name string) ([]string, error) {
 	if out.Parameter == nil || out.Parameter.Value == nil {
 		return nil, fmt.Errorf("%w: %s has no value", ErrUnavailable, name)
 	}
-	vals := strings.Fields(*out.Parameter.Value)
+	vals := contract.SecretValues(*out.Parameter.Value)
 	if len(vals) == 0 {
 		return nil, fmt.Errorf("%w: %s is empty", ErrUnavailable, name)
 	}

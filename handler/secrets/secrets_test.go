@@ -87,7 +87,7 @@ func TestTTLAndRefresh(t *testing.T) {
 	if v, _ := s.Get(ctx, "/a"); v[0] != "old" {
 		t.Fatalf("first read %v", v)
 	}
-	f.values["/a"] = "new old" // the team adds the new secret
+	f.values["/a"] = "new\nold" // the team adds the new secret, one per line
 	now = now.Add(4 * time.Minute)
 	if v, _ := s.Get(ctx, "/a"); strings.Join(v, " ") != "old" || f.calls != 1 {
 		t.Fatalf("within the TTL: %v after %d calls, want the cached value", v, f.calls)

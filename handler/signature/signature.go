@@ -7,7 +7,6 @@ package signature
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/hookline/hookline/contract"
@@ -51,7 +50,8 @@ func Reason(err error) string {
 }
 
 // ParseSecrets splits a secret parameter's value into its active secrets:
-// one per line or separated by spaces, so a rotation can hold old and new.
+// one per line (contract.SecretValues), so a rotation can hold old and new
+// and a secret may hold spaces.
 func ParseSecrets(value string) []string {
-	return strings.Fields(value)
+	return contract.SecretValues(value)
 }

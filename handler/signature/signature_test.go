@@ -208,9 +208,9 @@ func TestUnknownSchemeFailsClosed(t *testing.T) {
 }
 
 func TestParseSecrets(t *testing.T) {
-	got := signature.ParseSecrets(" whsec_a\nwhsec_b  whsec_c\n")
-	if strings.Join(got, "|") != "whsec_a|whsec_b|whsec_c" {
-		t.Errorf("got %q", got)
+	got := signature.ParseSecrets(" whsec_a\r\nIt's a Secret to Everybody\n\n")
+	if strings.Join(got, "|") != "whsec_a|It's a Secret to Everybody" {
+		t.Errorf("got %q: one secret per line, spaces inside a secret kept", got)
 	}
 }
 
