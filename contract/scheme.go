@@ -54,6 +54,11 @@ type schemeDef struct {
 	// can be replayed under a fresh id, so long-window idempotency keys such
 	// a source on the body's hash.
 	signsDeliveryID bool
+	// deliveryHeaders are the headers carrying the sender's delivery id that
+	// the scheme's senders always send but do not sign: the edge requires
+	// them, so a captured delivery cannot be replayed without its id
+	// (headers already in headers are required anyway).
+	deliveryHeaders []string
 	// impl builds the scheme's implementation (signing.go): Sign beside
 	// Verify, writing and reading exactly headers.
 	impl func(SchemeOptions) (SignatureScheme, error)
@@ -75,7 +80,8 @@ var schemeTable = []schemeDef{
 		name:    SchemeGitHub,
 		headers: []string{HeaderGitHubSignature},
 		eventID: Selector{Kind: KindHeader, Name: HeaderGitHubDelivery}, signsBody: true,
-		impl: func(SchemeOptions) (SignatureScheme, error) { return github{}, nil },
+		deliveryHeaders: []string{HeaderGitHubDelivery},
+		impl:            func(SchemeOptions) (SignatureScheme, error) { return github{}, nil },
 	},
 	{
 		name:    SchemeStripe,
@@ -93,6 +99,7 @@ var schemeTable = []schemeDef{
 		name:    SchemeShopify,
 		headers: []string{HeaderShopifyHMAC},
 		eventID: Selector{Kind: KindHeader, Name: HeaderShopifyWebhookID}, signsBody: true,
+		deliveryHeaders: []string{HeaderShopifyWebhookID},
 		impl: func(SchemeOptions) (SignatureScheme, error) {
 			return bodyHMAC{header: HeaderShopifyHMAC, encoding: "base64"}, nil
 		},
@@ -167,6 +174,17 @@ func (s Scheme) SignatureHeaders(customHeader string) []string {
 	default:
 		return slices.Clone(d.headers)
 	}
+}
+
+// DeliveryHeaders are the delivery-id headers the scheme's senders always
+// send along with the signature headers (GitHub's X-GitHub-Delivery,
+// Shopify's X-Shopify-Webhook-Id): a request without one is not a genuine
+// delivery, and the edge refuses it (Spec.RequiredHeaders).
+func (s Scheme) DeliveryHeaders() []string {
+	if d, ok := s.def(); ok {
+		return slices.Clone(d.deliveryHeaders)
+	}
+	return nil
 }
 
 // DefaultEventID is where the scheme's sender puts its event id, used for

@@ -146,3 +146,41 @@ func TestSchemeImplementationFailsClosed(t *testing.T) {
 		t.Error("Standard Webhooks signed a delivery without an id")
 	}
 }
+
+// TestDeliveryHeadersAreRequiredAtTheEdge: the delivery-id headers a
+// scheme's senders always send are among the REST request validator's
+// required headers (a GitHub delivery replayed without X-GitHub-Delivery is
+// refused with 400), once each, whatever the source's eventId; on an HTTP
+// API the mapping refuses a request without one when it names it (the
+// delivery id as the default eventId).
+func TestDeliveryHeadersAreRequiredAtTheEdge(t *testing.T) {
+	for _, tc := range []struct {
+		scheme contract.Scheme
+		want   []string
+	}{
+		{contract.SchemeGitHub, []string{"X-GitHub-Delivery", "X-Hub-Signature-256"}},
+		{contract.SchemeShopify, []string{"X-Shopify-Hmac-Sha256", "X-Shopify-Webhook-Id"}},
+		{contract.SchemeStandardWebhooks, []string{"webhook-id", "webhook-signature", "webhook-timestamp"}},
+		{contract.SchemeStripe, []string{"Stripe-Signature"}},
+		{contract.SchemeNone, nil},
+	} {
+		for _, eventID := range []contract.Selector{tc.scheme.DefaultEventID(), {Kind: contract.KindBody, Name: "$.id"}} {
+			s := contract.Spec{Source: "hooks", GroupBy: contract.Selector{Kind: contract.KindSource}, EventID: eventID,
+				SignatureHeaders: tc.scheme.SignatureHeaders(""), DeliveryHeaders: tc.scheme.DeliveryHeaders(),
+				ContentTypes: []string{"application/json"}}
+			if got := s.RequiredHeaders(); !slices.Equal(got, tc.want) {
+				t.Errorf("%s, eventId %s: required headers %v, want %v", tc.scheme, eventID, got, tc.want)
+			}
+		}
+	}
+	if got := contract.SchemeStripe.DeliveryHeaders(); got != nil {
+		t.Errorf("stripe signs its event id in the body; delivery headers %v", got)
+	}
+	gh := contract.Spec{Source: "hooks", GroupBy: contract.Selector{Kind: contract.KindSource}, EventID: contract.SchemeGitHub.DefaultEventID(),
+		SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""), DeliveryHeaders: contract.SchemeGitHub.DeliveryHeaders(),
+		ContentTypes: []string{"application/json"}}
+	req := contract.Request{Headers: map[string]string{"content-type": "application/json", "x-hub-signature-256": "sha256=abc"}, Body: []byte(`{}`)}
+	if why := gh.HTTPRefusal(req); !strings.Contains(why, "X-GitHub-Delivery is missing") {
+		t.Errorf("HTTP API, GitHub delivery without its delivery id: refusal %q", why)
+	}
+}

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ type Spec struct {
 	EventID Selector
 	// SignatureHeaders are the request headers the handler needs to verify.
 	SignatureHeaders []string
+	// DeliveryHeaders are the delivery-id headers the scheme's senders
+	// always send (Scheme.DeliveryHeaders): required at the edge, so a
+	// captured delivery is not accepted without its id.
+	DeliveryHeaders []string
 	// ContentTypes are the accepted request content types; anything else is
 	// refused with 415 by API Gateway (passthrough NEVER).
 	ContentTypes []string
@@ -179,9 +184,15 @@ func (s Spec) RequestTemplates() map[string]string {
 
 // RequiredHeaders are the method request headers API Gateway's request
 // validator insists on (a request without them is refused with 400 before it
-// reaches SQS): the scheme's signature headers.
+// reaches SQS): the scheme's signature headers and the delivery-id headers
+// its senders always send.
 func (s Spec) RequiredHeaders() []string {
 	out := append([]string(nil), s.SignatureHeaders...)
+	for _, h := range s.DeliveryHeaders {
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, h) }) {
+			out = append(out, h)
+		}
+	}
 	sort.Strings(out)
 	return out
 }

@@ -230,6 +230,7 @@ func (s Source) Spec() contract.Spec {
 		GroupBy:          s.GroupBy,
 		EventID:          s.EventID,
 		SignatureHeaders: s.Signature.Scheme.SignatureHeaders(s.Signature.Header),
+		DeliveryHeaders:  s.Signature.Scheme.DeliveryHeaders(),
 		ContentTypes:     s.ContentTypes,
 	}
 }

@@ -111,3 +111,24 @@ func TestSecretRotationFormat(t *testing.T) {
 		})
 	}
 }
+
+// TestSpecRequiresTheDeliveryHeader: a GitHub or Shopify source's contract,
+// as the program deploys it, has the REST request validator require the
+// delivery-id header its senders always send, even with an eventId read
+// from the body.
+func TestSpecRequiresTheDeliveryHeader(t *testing.T) {
+	m := base()
+	m["hookline:sources"] = []any{
+		map[string]any{"name": "gh", "signature": map[string]any{"scheme": "github"}},
+		map[string]any{"name": "shop", "signature": map[string]any{"scheme": "shopify"}, "eventId": "body:$.id"},
+	}
+	c, err := stackconfig.Load("dev", raw(t, m), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]string{{"X-GitHub-Delivery", "X-Hub-Signature-256"}, {"X-Shopify-Hmac-Sha256", "X-Shopify-Webhook-Id"}} {
+		if got := c.Sources[i].Spec().RequiredHeaders(); !slices.Equal(got, want) {
+			t.Errorf("%s: required headers %v, want %v", c.Sources[i].Name, got, want)
+		}
+	}
+}

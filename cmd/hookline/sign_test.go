@@ -164,6 +164,12 @@ func TestEverySchemeSignsAsTheConsumerVerifies(t *testing.T) {
 				req.RequestID, req.SourceIP, req.ReceivedAt = "r-1", "192.0.2.1", now
 				return req
 			}
+			// Every header the REST request validator requires is sent.
+			for _, h := range src.Spec().RequiredHeaders() {
+				if signedWith(secret).Select(contract.Selector{Kind: contract.KindHeader, Name: h}) == "" {
+					t.Errorf("the request lacks %s, which the REST request validator requires", h)
+				}
+			}
 			if c := consume(t, cfg, src, signedWith(secret), secret); !c.accepted {
 				t.Errorf("signed with the source's secret: outcome %s (%s), want ok", c.outcome, c.reason)
 			}
@@ -236,4 +242,31 @@ func TestSendSignsSlackAndShopify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebhookRequestSendsTheDeliveryID: a GitHub source whose eventId is
+// read from the body still gets X-GitHub-Delivery on the request send
+// posts, as GitHub always sends it: the REST request validator requires it.
+func TestWebhookRequestSendsTheDeliveryID(t *testing.T) {
+	_, cfg, err := loadStack(schemesProject(t), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfg.Sources {
+		src := cfg.Sources[i]
+		if src.Signature.Scheme != contract.SchemeGitHub {
+			continue
+		}
+		src.EventID = contract.Selector{Kind: contract.KindBody, Name: "$.id"}
+		secret, _ := freshSecret(src.Signature)
+		req, err := webhookRequest(&src, nil, secret, []byte(webhookBody), time.Now(), func() string { return "evt_" + randHex(8) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.Select(contract.Selector{Kind: contract.KindHeader, Name: contract.HeaderGitHubDelivery}) == "" {
+			t.Errorf("no %s on the request: the REST request validator refuses it", contract.HeaderGitHubDelivery)
+		}
+		return
+	}
+	t.Fatal("the schemes project has no github source")
 }

@@ -49,6 +49,13 @@ func webhookRequest(src *stackconfig.Source, extra headerFlags, secret string, b
 	if src.EventID.Kind == contract.KindHeader && req.Select(src.EventID) == "" {
 		req.Headers[src.EventID.Name] = newEventID()
 	}
+	// The delivery-id headers the scheme's senders always send: the REST
+	// request validator requires them.
+	for _, h := range src.Signature.Scheme.DeliveryHeaders() {
+		if req.Select(contract.Selector{Kind: contract.KindHeader, Name: h}) == "" {
+			req.Headers[h] = newEventID()
+		}
+	}
 	if err := sign(req.Headers, src.Signature, secret, req.Select(src.EventID), now, body); err != nil {
 		return contract.Request{}, fmt.Errorf("sign: %w", err)
 	}

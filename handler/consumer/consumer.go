@@ -212,11 +212,14 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 	}
 
 	key := ""
-	if h.Dedup != nil && m.EventID != "" {
+	if h.Dedup != nil {
 		key = dedup.Key(m.Source, m.EventID)
-		if !h.Config.Scheme.SignsDeliveryID() {
+		if m.EventID == "" || !h.Config.Scheme.SignsDeliveryID() {
 			// The event id is not signed: a captured delivery replayed
-			// under a fresh id would pass. Its body is signed: key on that.
+			// under a fresh id — or with none — would pass. Its body is
+			// signed: key on that. A record without an event id is keyed
+			// on its body too, so leaving the id out never skips
+			// idempotency.
 			key = dedup.BodyKey(m.Source, m.Body)
 		}
 		state, err := h.Dedup.Begin(ctx, key, h.lease(ctx))

@@ -803,3 +803,45 @@ func TestSecretWithSpacesVerifies(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayWithoutDeliveryIDIsADuplicate: with idempotency on, a captured
+// GitHub delivery replayed without its X-GitHub-Delivery header (after
+// SQS's 5-minute window; an edge that does not require the header, or one
+// reached around it) is a duplicate: a record without an event id is keyed
+// on its body's hash too. Idempotency ran only when an event id was there,
+// so the replay was processed again.
+func TestReplayWithoutDeliveryIDIsADuplicate(t *testing.T) {
+	gh := contract.Spec{Source: "partners", GroupBy: contract.Selector{Kind: contract.KindSource},
+		EventID: contract.SchemeGitHub.DefaultEventID(), SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""),
+		DeliveryHeaders: contract.SchemeGitHub.DeliveryHeaders(), ContentTypes: []string{"application/json"}}
+	e := newEnv(t)
+	v, _ := signature.New(contract.SchemeGitHub, signature.Options{})
+	e.h.Verifier, e.h.Config.Scheme = v, contract.SchemeGitHub
+	body := `{"action":"opened","number":7}`
+	deliver := func(msgID string, headers map[string]string) {
+		headers["content-type"] = "application/json"
+		headers[contract.HeaderGitHubSignature] = signGitHub(secret, []byte(body))
+		r := gh.Simulate(contract.Request{Headers: headers, Body: []byte(body), ReceivedAt: now}, msgID)
+		if failed := e.handle(t, context.Background(), r); len(failed) != 0 || len(e.dlq.sent) != 0 {
+			t.Fatalf("delivery %s failed %v, dead-lettered %d: %s", msgID, failed, len(e.dlq.sent), e.logs)
+		}
+	}
+	deliver("m-1", map[string]string{contract.HeaderGitHubDelivery: "11111111-1111-1111-1111-111111111111"})
+	deliver("m-2", map[string]string{}) // the replay, its delivery header left out
+	deliver("m-3", map[string]string{}) // and again
+	if len(e.proc.processed) != 1 {
+		t.Fatalf("processed %d times: a replay without its delivery id skipped idempotency", len(e.proc.processed))
+	}
+	if want := dedup.BodyKey("partners", []byte(body)); e.dd.state[want] != dedup.Done {
+		t.Errorf("no done marker under the body's hash %s: %v", want, e.dd.state)
+	}
+	var dups int
+	for _, l := range e.logLines(t) {
+		if l["reason"] == "duplicate" {
+			dups++
+		}
+	}
+	if dups != 2 {
+		t.Errorf("%d records logged as duplicates, want 2: %s", dups, e.logs)
+	}
+}

@@ -62,8 +62,9 @@ type Store struct {
 func Key(source, eventID string) string { return source + "#" + eventID }
 
 // BodyKey is the marker key of a source whose scheme signs the body but not
-// the delivery id (GitHub, Shopify, generic HMAC): the body's SHA-256, so a
-// captured delivery replayed under a fresh, unsigned id is still a duplicate.
+// the delivery id (GitHub, Shopify, generic HMAC), and of any record without
+// an event id: the body's SHA-256, so a captured delivery replayed under a
+// fresh, unsigned id, or with its id left out, is still a duplicate.
 func BodyKey(source string, body []byte) string {
 	sum := sha256.Sum256(body)
 	return source + "#sha256:" + hex.EncodeToString(sum[:])
