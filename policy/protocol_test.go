@@ -137,7 +137,7 @@ func TestProtocol(t *testing.T) {
 		"fifo-ordering": "mandatory", "dlq-required": "mandatory", "tls-only": "mandatory", "tls-only-coverage": "mandatory",
 		"partial-batch-responses": "mandatory", "visibility-timeout": "mandatory", "authorized-methods": "mandatory",
 		"max-receive-count": "mandatory", "encryption-at-rest": "advisory", "log-retention": "advisory", "no-receive-route": "advisory",
-		"stage-throttling": "mandatory", "access-logs": "advisory",
+		"stage-throttling": "mandatory", "throttle-bound": "mandatory", "access-logs": "advisory",
 	} {
 		if names[name] != want {
 			t.Errorf("policy %s: level %q, want %q", name, names[name], want)

@@ -55,8 +55,11 @@ type DLQMessage struct {
 const maxListed = 10
 
 // dlq is a source's DLQ: depth, in-flight count and the oldest messages
-// (group, event id, age, receive count, failure reason). Listing receives
-// them for a moment and makes them visible again at once.
+// (group, event id, age, receive count, failure reason). Listing looks at
+// no more messages than it shows and hides none (redrive's dry run receives
+// with VisibilityTimeout 0), so a redrive started right after moves them
+// all; each look still raises the shown messages' receive count, as every
+// SQS receive does.
 func (s *Server) dlq(ctx context.Context, team, stack, source string) (DLQView, error) {
 	src, err := s.jobs.Source(ctx, team, stack, source)
 	if err != nil {
@@ -66,7 +69,11 @@ func (s *Server) dlq(ctx context.Context, team, stack, source string) (DLQView, 
 	if err != nil {
 		return DLQView{}, fmt.Errorf("an SQS client of %s: %w", src.Region, err)
 	}
-	q := src.Queues
+	return viewDLQ(ctx, api, src.Queues, source)
+}
+
+// viewDLQ reads a DLQ's counts and lists its oldest messages.
+func viewDLQ(ctx context.Context, api SQSAPI, q redrive.Queues, source string) (DLQView, error) {
 	attrs, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q.DLQURL),
 		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
 	if err != nil {

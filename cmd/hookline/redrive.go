@@ -22,10 +22,17 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	stack := fs.String("stack", "dev", "stack whose outputs name the queues")
 	source := fs.String("source", "", "source name (required)")
-	group := fs.String("group", "", "move only this message group")
-	max := fs.Int("max", 0, "move at most this many messages")
+	var groups []string
+	fs.Func("group", "move only this message group (repeat for several: one scan of the DLQ moves them all)", func(g string) error {
+		if g == "" {
+			return fmt.Errorf("an empty group")
+		}
+		groups = append(groups, g)
+		return nil
+	})
+	max := fs.Int("max", 0, "move at most this many messages; with --dry-run list at most this many (default 10)")
 	rate := fs.Float64("rate", 0, "messages per second for a selective redrive (0: as fast as SQS allows)")
-	dryRun := fs.Bool("dry-run", false, "list what would move, move nothing")
+	dryRun := fs.Bool("dry-run", false, "list the first messages that would move, move nothing and hide nothing")
 	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
 	var q redrive.Queues
 	fs.StringVar(&q.QueueURL, "queue-url", "", "source queue URL (default: stack output sources.<source>.queueUrl)")
@@ -80,7 +87,7 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("AWS configuration: %v", err)
 	}
-	opts := redrive.Options{Group: *group, Max: *max, Rate: *rate, DryRun: *dryRun,
+	opts := redrive.Options{Groups: groups, Max: *max, Rate: *rate, DryRun: *dryRun,
 		Progress: func(s string) { fmt.Fprintln(stdout, s) }}
 	res, err := redrive.Run(ctx, sqs.NewFromConfig(cfg), q, opts)
 	if err != nil {
@@ -92,6 +99,9 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-20s %-28s %-10s %-8s %s\n", "GROUP", "EVENT ID", "AGE", "RECEIVES", "FAILURE")
 		for _, e := range res.Listed {
 			fmt.Fprintf(stdout, "  %-20s %-28s %-10s %-8d %s\n", e.Group, e.EventID, e.Age, e.ReceiveCount, e.Reason)
+		}
+		if res.More {
+			fmt.Fprintf(stdout, "(the first %d: more may follow — a dry run hides nothing, so it cannot look behind the messages SQS returns first; each look raises their receive count)\n", len(res.Listed))
 		}
 		return 0
 	}

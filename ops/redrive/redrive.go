@@ -16,9 +16,13 @@
 package redrive
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -26,6 +30,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/hookline/hookline/contract"
 )
@@ -48,6 +54,7 @@ type Queues struct {
 // Options select what to move.
 type Options struct {
 	Group  string        // only this message group
+	Groups []string      // only these message groups (with Group: either); one scan of the DLQ moves them all
 	Max    int           // at most this many messages (0: all)
 	Rate   float64       // messages per second (0: unlimited)
 	DryRun bool          // list, move nothing
@@ -75,10 +82,16 @@ type Result struct {
 	Listed  []Entry
 	Failed  []string // groups stopped by a failed send (their messages stay in the DLQ)
 	Warning []string
+	// More: a dry run stopped before it saw the whole DLQ (it lists at
+	// most Max, and cannot look behind the messages it shows without
+	// hiding them).
+	More bool
 }
 
 // Selective reports whether the options ask for a selective redrive.
-func (o Options) Selective() bool { return o.Group != "" || o.Max > 0 || o.DryRun }
+func (o Options) Selective() bool {
+	return o.Group != "" || len(o.Groups) > 0 || o.Max > 0 || o.DryRun
+}
 
 func (o Options) progress(format string, a ...any) {
 	if o.Progress != nil {
@@ -139,12 +152,96 @@ func moveAll(ctx context.Context, api API, q Queues, o Options) (*Result, error)
 // being moved.
 const visibility = 60
 
-func selective(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
-	res := &Result{}
+// DefaultListMax is how many messages a dry run lists when Options.Max is 0.
+const DefaultListMax = 10
+
+// wants reports whether a redrive of o moves (or a dry run lists) group's
+// messages.
+func (o Options) wants(group string) bool {
+	if o.Group == "" && len(o.Groups) == 0 {
+		return true
+	}
+	return group == o.Group || slices.Contains(o.Groups, group)
+}
+
+// receive asks the DLQ for up to n messages, hidden for vis seconds.
+func receive(ctx context.Context, api API, q Queues, o Options, n, vis int32) (*sqs.ReceiveMessageOutput, error) {
 	wait := o.Wait
 	if wait <= 0 {
 		wait = time.Second
 	}
+	in := &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(q.DLQURL), MaxNumberOfMessages: n, VisibilityTimeout: vis,
+		WaitTimeSeconds:             int32(wait / time.Second),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		MessageAttributeNames:       []string{"All"},
+	}
+	if vis == 0 {
+		return api.ReceiveMessage(ctx, in, ZeroVisibility)
+	}
+	return api.ReceiveMessage(ctx, in)
+}
+
+// list is a dry run: it looks at the DLQ without hiding anything and
+// stops as soon as it has what it shows. Each receive asks for
+// VisibilityTimeout 0, so every message it returns is visible again at once
+// (a redrive right after moves it) and nothing needs releasing; each
+// receive still raises the messages' ApproximateReceiveCount, as SQS
+// documents, which is why a list receives no more than it shows: it stops
+// when it has listed the limit, or when a receive adds nothing new to show
+// (on a FIFO queue a receive that hides nothing returns the heads of the
+// same groups again, so what lies behind them cannot be seen without hiding
+// them — Result.More says so).
+func list(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
+	res := &Result{}
+	limit := o.Max
+	if limit <= 0 {
+		limit = DefaultListMax
+	}
+	seen := map[string]bool{}
+	for ctx.Err() == nil && len(res.Listed) < limit {
+		n := int32(min(10, limit-len(res.Listed)))
+		if o.Group != "" || len(o.Groups) > 0 {
+			n = 10 // others' messages come too: look at a full batch
+		}
+		out, err := receive(ctx, api, q, o, n, 0)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return res, fmt.Errorf("receive from the DLQ: %w", err)
+		}
+		if len(out.Messages) == 0 {
+			return res, nil
+		}
+		added := 0
+		for _, m := range out.Messages {
+			id := aws.ToString(m.MessageId)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if !o.wants(m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]) || len(res.Listed) >= limit {
+				continue
+			}
+			res.Listed = append(res.Listed, entry(m, o.now()))
+			added++
+		}
+		if added == 0 {
+			break
+		}
+	}
+	res.More = true
+	return res, nil
+}
+
+// selective moves the messages of the wanted groups (all: every group), at
+// most o.Max, in one scan of the DLQ however many groups it moves.
+func selective(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
+	if o.DryRun {
+		return list(ctx, api, q, o)
+	}
+	res := &Result{}
 	var tick <-chan time.Time
 	if o.Rate > 0 {
 		t := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
@@ -157,12 +254,7 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 		release(context.WithoutCancel(ctx), api, q.DLQURL, held)
 	}()
 	for ctx.Err() == nil && (o.Max == 0 || res.Moved < o.Max) {
-		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(q.DLQURL), MaxNumberOfMessages: 10, VisibilityTimeout: visibility,
-			WaitTimeSeconds:             int32(wait / time.Second),
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
-			MessageAttributeNames:       []string{"All"},
-		})
+		out, err := receive(ctx, api, q, o, 10, visibility)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -174,12 +266,7 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 		}
 		for _, m := range out.Messages {
 			group := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
-			skip := ctx.Err() != nil || (o.Group != "" && group != o.Group) || stopped[group] ||
-				(o.Max > 0 && res.Moved >= o.Max) || o.DryRun
-			if o.DryRun && (o.Group == "" || group == o.Group) && (o.Max == 0 || len(res.Listed) < o.Max) {
-				res.Listed = append(res.Listed, entry(m, o.now()))
-			}
-			if skip {
+			if ctx.Err() != nil || !o.wants(group) || stopped[group] || (o.Max > 0 && res.Moved >= o.Max) {
 				held = append(held, m)
 				continue
 			}
@@ -209,6 +296,42 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 	}
 	sort.Slice(res.Failed, func(i, j int) bool { return res.Failed[i] < res.Failed[j] })
 	return res, nil
+}
+
+// ZeroVisibility makes a ReceiveMessage call send VisibilityTimeout 0. The
+// SDK leaves a zero VisibilityTimeout out of the request (it cannot tell 0
+// from unset), and SQS then hides the received messages for the queue's
+// own visibility timeout; SQS's ReceiveMessage takes 0 to 43,200 seconds,
+// and 0 leaves a received message visible at once.
+func ZeroVisibility(o *sqs.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Serialize.Add(middleware.SerializeMiddlewareFunc("hooklineZeroVisibility",
+			func(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (middleware.SerializeOutput, middleware.Metadata, error) {
+				req, ok := in.Request.(*smithyhttp.Request)
+				if !ok || req.GetStream() == nil {
+					return middleware.SerializeOutput{}, middleware.Metadata{}, errors.New("zero visibility: no request body to amend")
+				}
+				body, err := io.ReadAll(req.GetStream())
+				if err != nil {
+					return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("zero visibility: %w", err)
+				}
+				var doc map[string]json.RawMessage
+				if err := json.Unmarshal(body, &doc); err != nil {
+					return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("zero visibility: the request is not JSON: %w", err)
+				}
+				if _, set := doc["VisibilityTimeout"]; !set {
+					doc["VisibilityTimeout"] = json.RawMessage("0")
+				}
+				if body, err = json.Marshal(doc); err != nil {
+					return middleware.SerializeOutput{}, middleware.Metadata{}, err
+				}
+				if req, err = req.SetStream(bytes.NewReader(body)); err != nil {
+					return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("zero visibility: %w", err)
+				}
+				in.Request = req
+				return next.HandleSerialize(ctx, in)
+			}), middleware.After)
+	})
 }
 
 // send re-sends a dead-lettered message to its source queue: a

@@ -33,6 +33,8 @@ var configSchemas = map[string]map[string]any{
 		"default": toAny(rules.Defaults().AllowedSecurityPolicies)},
 	"exemptHttpMethods": {"type": "array", "items": map[string]any{"type": "string"},
 		"default": toAny(rules.Defaults().ExemptHTTPMethods)},
+	"maxThrottleRate":  {"type": "number", "minimum": 1, "default": rules.Defaults().MaxThrottleRate},
+	"maxThrottleBurst": {"type": "number", "minimum": 1, "default": rules.Defaults().MaxThrottleBurst},
 }
 
 func toAny(s []string) []any {

@@ -75,6 +75,11 @@ func ParseConfigFile(data []byte) (Config, error) {
 			return Config{}, fmt.Errorf("policy config: max-receive-count.%s %d: may only narrow the stack config's bounds, %d to %d", k, n, Defaults().MinReceiveCount, Defaults().MaxReceiveCount)
 		}
 	}
+	for k, v := range map[string]float64{"maxThrottleRate": c.MaxThrottleRate, "maxThrottleBurst": c.MaxThrottleBurst} {
+		if v < 0 || (v > 0 && v < 1) {
+			return Config{}, fmt.Errorf("policy config: throttle-bound.%s %g: want at least 1", k, v)
+		}
+	}
 	if c.MinReceiveCount != 0 && c.MaxReceiveCount != 0 && c.MinReceiveCount > c.MaxReceiveCount {
 		return Config{}, fmt.Errorf("policy config: minReceiveCount %d is above maxReceiveCount %d", c.MinReceiveCount, c.MaxReceiveCount)
 	}

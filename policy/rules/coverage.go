@@ -44,6 +44,8 @@ var needs = map[string][]need{
 		{TypeRestAPI, "disableExecuteApiEndpoint", false, false}, {TypeHTTPAPI, "disableExecuteApiEndpoint", false, false}},
 	"stage-throttling": {{TypeStageV2, "defaultRouteSettings", false, false}, {TypeStage, "stageName", false, false},
 		{TypeMethodSettings, "settings", false, false}},
+	"throttle-bound": {{TypeStageV2, "defaultRouteSettings", false, false}, {TypeStageV2, "routeSettings", false, false},
+		{TypeMethodSettings, "settings", false, false}},
 	"secret-scope": {{TypeRolePolicy, "policy", false, false}},
 }
 

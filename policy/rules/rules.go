@@ -48,6 +48,11 @@ type Config struct {
 	AllowedSecurityPolicies []string `json:"allowedSecurityPolicies"`
 	// ExemptHTTPMethods may be open (CORS preflight).
 	ExemptHTTPMethods []string `json:"exemptHttpMethods"`
+	// MaxThrottleRate and MaxThrottleBurst bound every stage and route
+	// throttle: API Gateway's default (10,000 requests/s, burst 5,000) is
+	// the whole account's quota in a region, shared by every API in it.
+	MaxThrottleRate  float64 `json:"maxThrottleRate"`
+	MaxThrottleBurst float64 `json:"maxThrottleBurst"`
 	// Levels overrides the enforcement level of rules by name.
 	Levels map[string]string `json:"-"`
 }
@@ -59,8 +64,26 @@ func Defaults() Config {
 		MaxReceiveCount:         stackconfig.MaxReceiveCount,
 		AllowedSecurityPolicies: []string{"TLS_1_2", "SecurityPolicy_TLS13_1_3_2025_09", "SecurityPolicy_TLS13_1_2_2021_06", "SecurityPolicy_TLS13_1_2_PQ_2025_09"},
 		ExemptHTTPMethods:       []string{"OPTIONS"},
+		MaxThrottleRate:         DefaultMaxThrottleRate,
+		MaxThrottleBurst:        DefaultMaxThrottleBurst,
 	}
 }
+
+// DefaultMaxThrottleRate and DefaultMaxThrottleBurst are API Gateway's
+// default account-level quota per region (10,000 requests/s, burst 5,000),
+// which every REST and HTTP API of the account shares: no stage or route may
+// be allowed more than the whole account has. They are not lower because
+// the stack config's own default throttle (stackconfig.DefaultRateLimit and
+// DefaultBurstLimit, what a stack without hookline:throttle gets, as every
+// portal stack that sets none does) is exactly that quota, and the pack
+// must not refuse what the program's defaults make. A stricter bound —
+// half the quota, 5,000/2,500, which the shipped stacks meet (prod
+// 2,000/1,000, dev 50/25) — is a policy config away, and becomes the
+// default once the stack config's default is lowered below it.
+const (
+	DefaultMaxThrottleRate  = stackconfig.DefaultRateLimit
+	DefaultMaxThrottleBurst = stackconfig.DefaultBurstLimit
+)
 
 // WithDefaults fills every zero bound with its default.
 func (c Config) WithDefaults() Config {
@@ -76,6 +99,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ExemptHTTPMethods == nil {
 		c.ExemptHTTPMethods = d.ExemptHTTPMethods
+	}
+	if c.MaxThrottleRate == 0 {
+		c.MaxThrottleRate = d.MaxThrottleRate
+	}
+	if c.MaxThrottleBurst == 0 {
+		c.MaxThrottleBurst = d.MaxThrottleBurst
 	}
 	return c
 }
@@ -108,6 +137,7 @@ var (
 		{"encryption-at-rest", "Queues are encrypted at rest.", Advisory, nil, encryptionAtRest},
 		{"log-retention", "Every log group has a retention period.", Advisory, nil, logRetention},
 		{"no-receive-route", "No API Gateway integration exposes SQS ReceiveMessage, DeleteMessage or PurgeQueue.", Advisory, nil, noReceiveRoute},
+		{"throttle-bound", "No stage or route throttle exceeds the configured maximum (default 10,000 requests/s, burst 5,000: the account's whole regional API Gateway quota, which every API in the account shares; set it lower in the policy config, e.g. 5,000/2,500).", Mandatory, []string{"maxThrottleRate", "maxThrottleBurst"}, throttleBound},
 		{"access-logs", "Every API Gateway stage (REST or HTTP API) writes access logs to a log group.", Advisory, nil, accessLogs},
 	}
 	StackRules = []StackRule{

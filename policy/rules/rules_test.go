@@ -315,3 +315,76 @@ func TestSecretScope(t *testing.T) {
 		}
 	}
 }
+
+func TestThrottleBound(t *testing.T) {
+	settings := func(rate, burst any) map[string]any {
+		return map[string]any{"throttlingRateLimit": rate, "throttlingBurstLimit": burst}
+	}
+	cases := []struct {
+		name string
+		r    rules.Resource
+		cfg  string // policy config file ("" = defaults)
+		want []string
+	}{
+		{"rest at the bound", res(rules.TypeMethodSettings, map[string]any{"methodPath": "*/*", "settings": settings(10000.0, 5000.0)}), "", nil},
+		{"rest rate above", res(rules.TypeMethodSettings, map[string]any{"methodPath": "*/*", "settings": settings(10000.5, 5000.0)}), "", []string{"rate of 10000.5, above the maximum 10000", "lower throttlingRateLimit to at most 10000"}},
+		{"rest 1e12", res(rules.TypeMethodSettings, map[string]any{"methodPath": "*/*", "settings": settings(1e12, 5000.0)}), "", []string{"rate of 1e+12"}},
+		{"rest method-level burst above", res(rules.TypeMethodSettings, map[string]any{"methodPath": "hooks/POST", "settings": settings(100.0, 5001)}), "", []string{"burst of 5001, above the maximum 5000"}},
+		{"rest at the quota, half configured", res(rules.TypeMethodSettings, map[string]any{"settings": settings(10000.0, 5000.0)}), `{"throttle-bound": {"maxThrottleRate": 5000, "maxThrottleBurst": 2500}}`, []string{"rate of 10000, above the maximum 5000", "burst of 5000, above the maximum 2500"}},
+		{"rest unknown settings", res(rules.TypeMethodSettings, map[string]any{"settings": unknown}), "", nil},
+		{"rest unknown rate", res(rules.TypeMethodSettings, map[string]any{"settings": settings(unknown, unknown)}), "", nil},
+		{"rest settings not an object", res(rules.TypeMethodSettings, map[string]any{"settings": "x"}), "", nil},
+		{"rest rate as string", res(rules.TypeMethodSettings, map[string]any{"settings": settings("1e12", nil)}), "", nil},
+		{"rest as secret", res(rules.TypeMethodSettings, map[string]any{"settings": rules.Secret{V: settings(rules.Secret{V: 12000.0}, 1.0)}}), "", []string{"rate of 12000"}},
+		{"http at the bound", res(rules.TypeStageV2, map[string]any{"defaultRouteSettings": settings(10000.0, 5000.0)}), "", nil},
+		{"http default above", res(rules.TypeStageV2, map[string]any{"defaultRouteSettings": settings(20000.0, 6000.0)}), "", []string{"HTTP API stage r has a throttle rate of 20000", "burst of 6000"}},
+		{"http route above", res(rules.TypeStageV2, map[string]any{"defaultRouteSettings": settings(50.0, 25.0),
+			"routeSettings": []any{map[string]any{"routeKey": "POST /a", "throttlingRateLimit": 20.0}, map[string]any{"routeKey": "POST /b", "throttlingBurstLimit": 9999.0}}}), "",
+			[]string{`HTTP API route "POST /b" of stage r has a throttle burst of 9999`}},
+		{"http routes unknown", res(rules.TypeStageV2, map[string]any{"defaultRouteSettings": settings(50.0, 25.0), "routeSettings": unknown}), "", nil},
+		{"http route element unknown", res(rules.TypeStageV2, map[string]any{"routeSettings": []any{unknown, nil, "x", map[string]any{"routeKey": unknown, "throttlingRateLimit": 12000.0}}}), "", []string{"HTTP API stage (route settings) r has a throttle rate of 12000"}},
+		{"http no settings", res(rules.TypeStageV2, map[string]any{}), "", nil},
+		{"configured lower bound", res(rules.TypeStageV2, map[string]any{"defaultRouteSettings": settings(2000.0, 1000.0)}),
+			`{"throttle-bound": {"maxThrottleRate": 1000, "maxThrottleBurst": 500}}`, []string{"rate of 2000, above the maximum 1000", "burst of 1000, above the maximum 500", "maxThrottleRate"}},
+		{"configured higher bound", res(rules.TypeStageV2, map[string]any{"defaultRouteSettings": settings(20000.0, 10000.0)}),
+			`{"throttle-bound": {"maxThrottleRate": 20000, "maxThrottleBurst": 10000}}`, nil},
+		{"other type", res(rules.TypeQueue, map[string]any{"settings": settings(1e12, 1e12)}), "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := rules.Config{}
+			if tc.cfg != "" {
+				var err error
+				if cfg, err = rules.ParseConfigFile([]byte(tc.cfg)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var msgs []string
+			for _, v := range rules.Evaluate([]rules.Resource{tc.r}, cfg) {
+				if v.Policy == "throttle-bound" {
+					if v.Level != rules.Mandatory {
+						t.Errorf("level %s", v.Level)
+					}
+					msgs = append(msgs, v.Message)
+				}
+			}
+			all := strings.Join(msgs, "\n")
+			if len(tc.want) == 0 && len(msgs) != 0 {
+				t.Fatalf("unexpected findings:\n%s", all)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("want %q in:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+func TestThrottleBoundConfigRefusesNonsense(t *testing.T) {
+	for _, cfg := range []string{`{"throttle-bound": {"maxThrottleRate": -1}}`, `{"throttle-bound": {"maxThrottleBurst": 0.5}}`, `{"throttle-bound": {"maxThrottleRate": "lots"}}`, `{"stage-throttling": {"maxThrottleRate": 10}}`} {
+		if _, err := rules.ParseConfigFile([]byte(cfg)); err == nil {
+			t.Errorf("%s: accepted", cfg)
+		}
+	}
+}

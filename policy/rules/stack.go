@@ -244,3 +244,62 @@ func stageThrottling(rs []Resource, _ Config) []Finding {
 	}
 	return out
 }
+
+// throttleBound: no stage or route throttle exceeds the configured maximum.
+// API Gateway's default throttle is the account's whole regional quota,
+// shared by every API of the account, so a stage allowed all of it lets one
+// team's open route starve every other endpoint. It reads an HTTP API
+// stage's defaultRouteSettings and each of its routeSettings, and a REST
+// API's method settings (any method path: a method-level throttle above the
+// bound spends the quota as well as the stage's "*/*"). An unknown value is
+// left to could-not-judge.
+func throttleBound(r Resource, c Config) []string {
+	c = c.WithDefaults()
+	check := func(where string, s Resource, path ...string) []string {
+		var out []string
+		for _, l := range []struct {
+			prop, what string
+			max        float64
+		}{
+			{"throttlingRateLimit", "rate", c.MaxThrottleRate},
+			{"throttlingBurstLimit", "burst", c.MaxThrottleBurst},
+		} {
+			v, st := s.number(append(path, l.prop)...)
+			if st != present || v <= l.max {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s %s has a throttle %s of %g, above the maximum %g (API Gateway's account quota per region is 10,000 requests/s, burst 5,000, shared by every API in the account): lower %s to at most %g (stack config hookline:throttle or the source's throttle), or raise throttle-bound's %s in the policy config if the account's quota was raised for this API",
+				where, r.Name, l.what, v, l.max, l.prop, l.max, map[string]string{"rate": "maxThrottleRate", "burst": "maxThrottleBurst"}[l.what]))
+		}
+		return out
+	}
+	switch r.Type {
+	case TypeStageV2:
+		out := check("HTTP API stage", r, "defaultRouteSettings")
+		v, st := r.get("routeSettings")
+		if st != present {
+			return out
+		}
+		list, ok := v.([]any)
+		if !ok {
+			return out
+		}
+		for _, e := range list {
+			m, ok := unwrap(e).(map[string]any)
+			if !ok {
+				continue // unknown: could-not-judge names it
+			}
+			route := Resource{Name: r.Name, Props: m}
+			key, kst := route.str("routeKey")
+			where := "HTTP API stage (route settings)"
+			if kst == present {
+				where = fmt.Sprintf("HTTP API route %q of stage", key)
+			}
+			out = append(out, check(where, route)...)
+		}
+		return out
+	case TypeMethodSettings:
+		return check("REST method settings", r, "settings")
+	}
+	return nil
+}

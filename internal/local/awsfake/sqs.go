@@ -165,9 +165,17 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	if max <= 0 {
 		max = 1
 	}
+	// SQS: "If not specified, the default visibility timeout for the queue
+	// is used" (30 s unless the queue sets another); 0 to 43,200 s, and 0
+	// leaves a received message visible at once. Every receive raises the
+	// message's ApproximateReceiveCount, whatever the timeout.
 	vis := 30
 	if in.VisibilityTimeout != nil {
 		vis = *in.VisibilityTimeout
+		if vis < 0 || vis > 43200 {
+			fail(w, 400, "InvalidParameterValue", fmt.Sprintf("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.", vis))
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
