@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -84,13 +85,23 @@ func (s *Server) setSecret(ctx context.Context, team, stack, source string, in S
 	if err := s.jobs.CheckOwner(ctx, team, stack); err != nil {
 		return SecretView{}, err
 	}
-	jid, err := s.jobs.Holder(ctx, stack)
-	if err != nil {
-		return SecretView{}, fmt.Errorf("look up the jobs of %s: %w", stack, err)
+	// The stack's lease, as a job holds it, serialises the read, edit and
+	// write of the secrets map below: two changes at once would each write
+	// back the map they read, and one would be lost.
+	var view SecretView
+	err := s.jobs.Exclusive(ctx, stack, func(ctx context.Context) error {
+		var err error
+		view, err = s.writeSecret(ctx, stack, source, kind.key, kind.param, in)
+		return err
+	})
+	if busy := (*jobs.BusyError)(nil); errors.As(err, &busy) && busy.Job != "" {
+		busy.What = "job " + busy.Job + "; set the secret when it ends"
 	}
-	if jid != "" {
-		return SecretView{}, &jobs.BusyError{Stack: stack, What: "job " + jid + "; set the secret when it ends", Job: jid}
-	}
+	return view, err
+}
+
+// writeSecret is setSecret's change of the stack, made holding its lease.
+func (s *Server) writeSecret(ctx context.Context, stack, source, key string, param func(stackconfig.Source) string, in SecretInput) (SecretView, error) {
 	st, raw, secretKeys, cfg, err := s.stackConfig(ctx, stack)
 	if err != nil {
 		return SecretView{}, err
@@ -107,10 +118,10 @@ func (s *Server) setSecret(ctx context.Context, team, stack, source string, in S
 	if src == nil {
 		return SecretView{}, &jobs.NotFoundError{Field: "source", Message: "stack " + stack + " has no source " + source}
 	}
-	if !kind.applies(*src) {
+	if !secretKinds[in.Kind].applies(*src) {
 		return SecretView{}, &FieldError{Field: "kind", Message: fmt.Sprintf("source %s has no %s secret", source, in.Kind)}
 	}
-	key := stackconfig.Namespace + ":" + kind.key
+	key = stackconfig.Namespace + ":" + key
 	secrets := map[string]string{}
 	if cur := raw[key]; cur != "" {
 		if err := json.Unmarshal([]byte(cur), &secrets); err != nil {
@@ -132,6 +143,6 @@ func (s *Server) setSecret(ctx context.Context, team, stack, source string, in S
 		return SecretView{}, err
 	}
 	s.opts.Log.Info("secret set", "stack", stack, "source", source, "kind", in.Kind, "previousKept", kept)
-	return SecretView{Source: source, Kind: in.Kind, Parameter: kind.param(*src), PreviousKept: kept,
+	return SecretView{Source: source, Kind: in.Kind, Parameter: param(*src), PreviousKept: kept,
 		Note: "stored encrypted in the stack; the next apply writes it to the parameter"}, nil
 }
