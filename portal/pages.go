@@ -108,15 +108,14 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	token := strings.TrimSpace(r.FormValue("token"))
-	id, ok := s.tokens.current().identify(token)
-	if !ok {
+	if _, ok := s.tokens.current().identify(token); !ok {
 		http.Redirect(w, r, "/?error=unknown+token", http.StatusSeeOther)
 		return
 	}
 	// The cookie holds an opaque session id, never the token; it expires
 	// with the session and is sent only over TLS when the portal is reached
 	// over TLS.
-	key := s.sessions.create(id, HashToken(token), s.opts.SessionTTL)
+	key := s.sessions.create(HashToken(token), s.opts.SessionTTL)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: key, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: secureRequest(r), MaxAge: int(s.opts.SessionTTL / time.Second)})
 	http.Redirect(w, r, "/stacks", http.StatusSeeOther)

@@ -14,10 +14,12 @@ import (
 // session, never the token itself.
 const sessionCookie = "hookline_session"
 
-// session is one signed-in browser.
+// session is one signed-in browser. It keeps the token it signed in with,
+// not that token's identity: each request reads the token's current entry
+// in the token file, so a token demoted, moved to another team or revoked
+// changes or ends its sessions at their next request.
 type session struct {
-	id        Identity
-	tokenHash string // the token it signed in with: revoking it ends the session
+	tokenHash string
 	expires   time.Time
 }
 
@@ -28,7 +30,7 @@ type sessions struct {
 	all map[string]*session
 }
 
-func (ss *sessions) create(id Identity, tokenHash string, ttl time.Duration) string {
+func (ss *sessions) create(tokenHash string, ttl time.Duration) string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	key := hex.EncodeToString(b)
@@ -40,7 +42,7 @@ func (ss *sessions) create(id Identity, tokenHash string, ttl time.Duration) str
 			delete(ss.all, k)
 		}
 	}
-	ss.all[key] = &session{id: id, tokenHash: tokenHash, expires: now.Add(ttl)}
+	ss.all[key] = &session{tokenHash: tokenHash, expires: now.Add(ttl)}
 	return key
 }
 
@@ -120,8 +122,9 @@ func (s *Server) identifyAPI(r *http.Request) (Identity, bool) {
 	return s.tokens.current().identify(strings.TrimSpace(token))
 }
 
-// identifyPage reads the pages' session cookie. A session ends when it
-// expires, on sign-out, or when the token it signed in with is revoked.
+// identifyPage reads the pages' session cookie: its identity is the
+// current entry of the token it signed in with. A session ends when it
+// expires, on sign-out, or when that token is revoked.
 func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -131,11 +134,12 @@ func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
 	if !ok {
 		return Identity{}, false
 	}
-	if _, ok := s.tokens.current().byHash(sess.tokenHash); !ok {
+	id, ok := s.tokens.current().byHash(sess.tokenHash)
+	if !ok {
 		s.sessions.end(c.Value)
 		return Identity{}, false
 	}
-	return sess.id, true
+	return id, true
 }
 
 // secureRequest reports whether the browser reached the portal over TLS,

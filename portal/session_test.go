@@ -52,7 +52,8 @@ func writeTokens(t *testing.T, file string, teams ...string) {
 // browser is a client with a cookie jar that does not follow redirects.
 func browser(t *testing.T, hs *httptest.Server) *http.Client {
 	jar, _ := cookiejar.New(nil)
-	c := hs.Client()
+	c := new(http.Client)
+	*c = *hs.Client() // hs.Client() is one client: each browser has its own jar
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
@@ -222,6 +223,74 @@ func TestSecurityHeaders(t *testing.T) {
 		r.Body.Close()
 		if r.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d", asset, r.StatusCode)
+		}
+	}
+}
+
+// TestSessionFollowsItsToken: a session's rights are its token's current
+// entry in the token file, not the entry it signed in with: an admin
+// demoted to a team member loses the other teams' jobs at its next request,
+// a member moved to another team sees that team's and no longer its old
+// team's.
+func TestSessionFollowsItsToken(t *testing.T) {
+	srv, hs, file := sessionPortal(t, time.Hour, false)
+	write := func(tk portal.Tokens) {
+		t.Helper()
+		b, _ := json.Marshal(tk)
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.ReloadTokens(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(portal.Tokens{Teams: map[string][]string{"pay": {portal.HashToken(tokens["pay"])}}, Admins: []string{portal.HashToken(tokens["admin"])}})
+	admin, member := browser(t, hs), browser(t, hs)
+	signIn(t, hs, admin, tokens["admin"], nil)
+	signIn(t, hs, member, tokens["pay"], nil)
+	opsJob, endOps, _ := srv.StartTestJob("ops", "ops-dev")
+	t.Cleanup(func() { endOps(nil) })
+	payJob, endPay, _ := srv.StartTestJob("pay", "pay-dev")
+	t.Cleanup(func() { endPay(nil) })
+	page := func(c *http.Client, job string) int {
+		t.Helper()
+		resp, err := c.Get(hs.URL + "/jobs/" + job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		name string
+		c    *http.Client
+		job  string
+		want int
+	}{
+		{"admin, ops' job", admin, opsJob, http.StatusOK},
+		{"pay member, pay's job", member, payJob, http.StatusOK},
+		{"pay member, ops' job", member, opsJob, http.StatusNotFound},
+	} {
+		if got := page(tc.c, tc.job); got != tc.want {
+			t.Errorf("before the change, %s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+
+	// The admin token becomes a member of pay; pay's token moves to ops.
+	write(portal.Tokens{Teams: map[string][]string{"pay": {portal.HashToken(tokens["admin"])}, "ops": {portal.HashToken(tokens["pay"])}}})
+	for _, tc := range []struct {
+		name string
+		c    *http.Client
+		job  string
+		want int
+	}{
+		{"demoted admin, ops' job", admin, opsJob, http.StatusNotFound},
+		{"demoted admin, pay's job", admin, payJob, http.StatusOK},
+		{"moved member, its old team's job", member, payJob, http.StatusNotFound},
+		{"moved member, its new team's job", member, opsJob, http.StatusOK},
+	} {
+		if got := page(tc.c, tc.job); got != tc.want {
+			t.Errorf("after the change, %s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }
