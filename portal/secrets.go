@@ -47,6 +47,13 @@ func (s *Server) stackConfig(ctx context.Context, stack string) (*engine.Stack, 
 	return st, raw, secret, cfg, nil
 }
 
+// MinSecretBytes is the shortest secret the portal sets, counted without
+// a standard-webhooks "whsec_" prefix: 24 bytes (192 bits) of a random
+// secret cannot be guessed, and a shared HMAC or token secret has no other
+// defence. stackconfig sets no minimum (a stack file's secrets are the
+// operator's), so the portal keeps its own.
+const MinSecretBytes = 24
+
 // SecretView is what the API answers about a secret: never its value.
 type SecretView struct {
 	Source       string `json:"source"`
@@ -81,6 +88,8 @@ func (s *Server) setSecret(ctx context.Context, team, stack, source string, in S
 		return SecretView{}, &FieldError{Field: "kind", Message: "want signing, token or forward"}
 	case in.Value == "" || strings.ContainsAny(in.Value, " \t\r\n"):
 		return SecretView{}, &FieldError{Field: "value", Message: "one secret, without spaces (keepPrevious keeps the previous one beside it)"}
+	case len(strings.TrimPrefix(in.Value, "whsec_")) < MinSecretBytes:
+		return SecretView{}, &FieldError{Field: "value", Message: fmt.Sprintf("a secret of at least %d bytes (without a whsec_ prefix), random: openssl rand -base64 32 makes one", MinSecretBytes)}
 	}
 	if err := s.jobs.CheckOwner(ctx, team, stack); err != nil {
 		return SecretView{}, err

@@ -5,14 +5,30 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// sessionCookie names the pages' session: an opaque id of a server-side
-// session, never the token itself.
-const sessionCookie = "hookline_session"
+// The pages' session cookie holds an opaque id of a server-side session,
+// never the token. Over HTTPS it is hostSessionCookie: the __Host- prefix
+// makes the browser take it only Secure, with Path=/ and no Domain, so
+// neither a sibling subdomain nor a plain-HTTP answer can plant or
+// overwrite it. Over plain HTTP (a developer's machine) it is
+// sessionCookie.
+const (
+	sessionCookie     = "hookline_session"
+	hostSessionCookie = "__Host-hookline_session"
+)
+
+// cookieName is the session cookie's name for r.
+func (s *Server) cookieName(r *http.Request) string {
+	if s.secureRequest(r) {
+		return hostSessionCookie
+	}
+	return sessionCookie
+}
 
 // session is one signed-in browser. It keeps the token it signed in with,
 // not that token's identity: each request reads the token's current entry
@@ -126,7 +142,7 @@ func (s *Server) identifyAPI(r *http.Request) (Identity, bool) {
 // current entry of the token it signed in with. A session ends when it
 // expires, on sign-out, or when that token is revoked.
 func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(s.cookieName(r))
 	if err != nil {
 		return Identity{}, false
 	}
@@ -142,20 +158,35 @@ func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
 	return id, true
 }
 
-// secureRequest reports whether the browser reached the portal over TLS,
-// directly or through a proxy that says so.
-func secureRequest(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+// secureRequest reports whether the browser reached the portal over TLS:
+// this connection's own, or, with Options.TrustForwardedProto, a proxy's
+// that says so. Without that option X-Forwarded-Proto is the client's word
+// and decides nothing.
+func (s *Server) secureRequest(r *http.Request) bool {
+	return r.TLS != nil || s.opts.TrustForwardedProto && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
+// hstsMaxAge is how long a browser that reached the portal over HTTPS
+// keeps to HTTPS (two years, as the HSTS preload list asks).
+const hstsMaxAge = 2 * 365 * 24 * time.Hour
+
 // securityHeaders: no framing, no inline or third-party script or style,
-// no MIME sniffing, no referrer.
-func securityHeaders(h http.Handler) http.Handler {
+// no MIME sniffing, no referrer; HTTPS only from now on for a browser that
+// came over HTTPS; and nothing kept in a cache but the static files, since
+// every other answer is per user and may carry API keys, a token or a
+// stack's details.
+func (s *Server) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		w.Header().Set("X-Frame-Options", "DENY")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
+		if s.secureRequest(r) {
+			w.Header().Set("Strict-Transport-Security", "max-age="+strconv.Itoa(int(hstsMaxAge/time.Second)))
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			w.Header().Set("Cache-Control", "no-store")
+		}
 		h.ServeHTTP(w, r)
 	})
 }
