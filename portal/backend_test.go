@@ -1,13 +1,17 @@
 package portal_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hookline/hookline/portal"
@@ -24,7 +28,25 @@ func TestUnreadableBackendFailsClosed(t *testing.T) {
 	if err := os.WriteFile(state, []byte("not a directory"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hs, _, _ := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) { o.Engine.BackendURL = "file://" + state })
+	var log syncBuffer
+	hs, _, _ := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) {
+		o.Engine.BackendURL = "file://" + state
+		o.Log = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	// failed checks a message against the log: words, no path, a reference
+	// the log holds with the backend's error.
+	failed := func(msg string) bool {
+		m := regexp.MustCompile(`^the portal could not do this: its stack backend or engine failed \(reference ([0-9a-f]{12}) in the portal's log\)`).FindStringSubmatch(msg)
+		if m == nil || strings.Contains(msg, state) {
+			return false
+		}
+		for _, line := range strings.Split(log.String(), "\n") {
+			if strings.Contains(line, "ref="+m[1]) && strings.Contains(line, "not a directory") {
+				return true
+			}
+		}
+		return false
+	}
 
 	for _, tc := range []struct {
 		name, method, path string
@@ -33,15 +55,15 @@ func TestUnreadableBackendFailsClosed(t *testing.T) {
 		{"preview", "POST", "/api/stacks/pay/dev/preview", request("dev", nil)},
 		{"apply", "POST", "/api/stacks/pay/dev/apply", request("dev", nil)},
 		{"destroy", "POST", "/api/stacks/pay/dev/destroy", map[string]string{"confirm": "pay-dev"}},
-		{"secret", "PUT", "/api/stacks/pay/dev/secrets/orders", map[string]any{"kind": "signing", "value": "whsec_x"}},
+		{"secret", "PUT", "/api/stacks/pay/dev/secrets/orders", map[string]any{"kind": "signing", "value": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 		{"dlq", "GET", "/api/stacks/pay/dev/sources/orders/dlq", nil},
 		{"redrive", "POST", "/api/stacks/pay/dev/sources/orders/redrive", nil},
 		{"list", "GET", "/api/stacks", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, v := call(t, hs, "pay", tc.method, tc.path, tc.body)
-			if code != http.StatusInternalServerError || !strings.Contains(v["error"].(string), "not a directory") {
-				t.Errorf("%s %s on an unreadable backend: %d %v, want 500 naming the backend's failure", tc.method, tc.path, code, v)
+			if msg, _ := v["error"].(string); code != http.StatusInternalServerError || !failed(msg) {
+				t.Errorf("%s %s on an unreadable backend: %d %v, want 500 in words with a reference the log holds", tc.method, tc.path, code, v)
 			}
 		})
 	}
@@ -55,7 +77,26 @@ func TestUnreadableBackendFailsClosed(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), "not a directory") {
-		t.Errorf("the overview on an unreadable backend does not show the error:\n%s", body)
+	m := regexp.MustCompile(`the portal could not do this: its stack backend or engine failed \(reference [0-9a-f]{12} in the portal&#39;s log\)`).Find(body)
+	if m == nil || !failed(strings.ReplaceAll(string(m), "&#39;", "'")) || strings.Contains(string(body), state) {
+		t.Errorf("the overview on an unreadable backend does not show the failure in words:\n%s", body)
 	}
+}
+
+// syncBuffer is a log the portal's handlers write from their goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,6 +1,8 @@
 package portal
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,10 +12,19 @@ import (
 	"github.com/hookline/hookline/portal/jobs"
 )
 
+// Messages of the failures a team cannot act on. The raw error (a file
+// path of the backend, the engine's or AWS's own text, an account's ARN)
+// goes to the portal's log under a reference the message names.
+const (
+	internalMessage = "the portal could not do this: its stack backend or engine failed"
+	upstreamNoCode  = "AWS could not be reached"
+)
+
 // status is the one place an error meets HTTP: its status, and the field
-// and message the answer names. The service's typed errors decide it; any
-// other error (the backend, the engine, the portal itself) is a 500 with
-// its message.
+// and message the answer names. The service's typed errors decide it; a
+// call to AWS that failed is a 502 naming AWS's error code only; any other
+// error (the backend, the engine, the portal itself) is a 500 that says so
+// in words, never in the error's own text (explain logs that).
 func status(err error) (code int, field, msg string) {
 	var (
 		tooBig   *http.MaxBytesError
@@ -38,15 +49,34 @@ func status(err error) (code int, field, msg string) {
 	case errors.As(err, &limited):
 		return http.StatusTooManyRequests, "", limited.Error()
 	case errors.As(err, &upstream):
-		return http.StatusBadGateway, "", upstream.Error()
+		// AWS's API errors (smithy.APIError) name their code.
+		if api := (interface{ ErrorCode() string })(nil); errors.As(upstream.Err, &api) {
+			return http.StatusBadGateway, "", upstream.What + ": AWS answered " + api.ErrorCode()
+		}
+		return http.StatusBadGateway, "", upstream.What + ": " + upstreamNoCode
 	}
-	return http.StatusInternalServerError, "", err.Error()
+	return http.StatusInternalServerError, "", internalMessage
+}
+
+// explain is status for an answer: a failure of the portal's side (5xx)
+// is logged with its raw text under a new reference, which the message
+// names so an operator can find it.
+func (s *Server) explain(err error) (code int, field, msg string) {
+	code, field, msg = status(err)
+	if code >= http.StatusInternalServerError {
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		ref := hex.EncodeToString(b)
+		s.opts.Log.Error("request failed", "ref", ref, "status", code, "error", err.Error())
+		msg += " (reference " + ref + " in the portal's log)"
+	}
+	return code, field, msg
 }
 
 // fail answers err as the API does: its status and {error, field}; a busy
 // stack names the job that holds it, and a limit says when to retry.
 func (s *Server) fail(w http.ResponseWriter, err error) {
-	code, field, msg := status(err)
+	code, field, msg := s.explain(err)
 	s.retryAfter(w, code)
 	var busy *jobs.BusyError
 	if errors.As(err, &busy) {
@@ -67,8 +97,8 @@ func (s *Server) retryAfter(w http.ResponseWriter, code int) {
 }
 
 // errorText is err as a page shows it: "field: message".
-func errorText(err error) string {
-	_, field, msg := status(err)
+func (s *Server) errorText(err error) string {
+	_, field, msg := s.explain(err)
 	if field != "" {
 		return field + ": " + msg
 	}

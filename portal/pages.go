@@ -108,27 +108,26 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	token := strings.TrimSpace(r.FormValue("token"))
-	id, ok := s.tokens.current().identify(token)
-	if !ok {
+	if _, ok := s.tokens.current().identify(token); !ok {
 		http.Redirect(w, r, "/?error=unknown+token", http.StatusSeeOther)
 		return
 	}
 	// The cookie holds an opaque session id, never the token; it expires
-	// with the session and is sent only over TLS when the portal is reached
-	// over TLS.
-	key := s.sessions.create(id, HashToken(token), s.opts.SessionTTL)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: key, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: secureRequest(r), MaxAge: int(s.opts.SessionTTL / time.Second)})
+	// with the session and, when the portal is reached over TLS, is a
+	// __Host- cookie sent only over TLS (cookieName).
+	key := s.sessions.create(HashToken(token), s.opts.SessionTTL)
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: key, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.secureRequest(r), MaxAge: int(s.opts.SessionTTL / time.Second)})
 	http.Redirect(w, r, "/stacks", http.StatusSeeOther)
 }
 
 // pageLogout ends the session and clears its cookie.
 func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
+	if c, err := r.Cookie(s.cookieName(r)); err == nil {
 		s.sessions.end(c.Value)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: secureRequest(r), MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.secureRequest(r), MaxAge: -1})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -169,7 +168,7 @@ func (s *Server) pageStacks(w http.ResponseWriter, r *http.Request, id Identity)
 		}
 		rows = append(rows, row)
 	}
-	s.render(w, "stacks.html", map[string]any{"Identity": id, "Rows": rows, "Error": errString(err),
+	s.render(w, "stacks.html", map[string]any{"Identity": id, "Rows": rows, "Error": s.errString(err),
 		"Sample": sampleSources, "Team": id.Team, "SignedIn": true})
 }
 
@@ -208,11 +207,12 @@ func when(t string) string {
 	return t
 }
 
-func errString(err error) string {
+// errString is err as a page shows it ("" for none).
+func (s *Server) errString(err error) string {
 	if err == nil {
 		return ""
 	}
-	return err.Error()
+	return s.errorText(err)
 }
 
 // pagePreview takes the form (env, region, sources as YAML) and starts a preview.
@@ -243,7 +243,7 @@ func (s *Server) pagePreview(w http.ResponseWriter, r *http.Request, id Identity
 	j, err := uc.Run(r.Context())
 	if err != nil {
 		code := s.pageStatus(w, err)
-		form(code, errorText(err))
+		form(code, s.errorText(err))
 		return
 	}
 	http.Redirect(w, r, "/jobs/"+j.ID(), http.StatusSeeOther)
@@ -294,7 +294,7 @@ func (s *Server) pageApply(w http.ResponseWriter, r *http.Request, id Identity) 
 	j, err := uc.Run(r.Context())
 	if err != nil {
 		code := s.pageStatus(w, err)
-		s.renderJob(w, code, id, prev, "Apply was refused: "+errorText(err))
+		s.renderJob(w, code, id, prev, "Apply was refused: "+s.errorText(err))
 		return
 	}
 	http.Redirect(w, r, "/jobs/"+j.ID(), http.StatusSeeOther)

@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -46,6 +47,13 @@ func (s *Server) stackConfig(ctx context.Context, stack string) (*engine.Stack, 
 	return st, raw, secret, cfg, nil
 }
 
+// MinSecretBytes is the shortest secret the portal sets, counted without
+// a standard-webhooks "whsec_" prefix: 24 bytes (192 bits) of a random
+// secret cannot be guessed, and a shared HMAC or token secret has no other
+// defence. stackconfig sets no minimum (a stack file's secrets are the
+// operator's), so the portal keeps its own.
+const MinSecretBytes = 24
+
 // SecretView is what the API answers about a secret: never its value.
 type SecretView struct {
 	Source       string `json:"source"`
@@ -80,17 +88,29 @@ func (s *Server) setSecret(ctx context.Context, team, stack, source string, in S
 		return SecretView{}, &FieldError{Field: "kind", Message: "want signing, token or forward"}
 	case in.Value == "" || strings.ContainsAny(in.Value, " \t\r\n"):
 		return SecretView{}, &FieldError{Field: "value", Message: "one secret, without spaces (keepPrevious keeps the previous one beside it)"}
+	case len(strings.TrimPrefix(in.Value, "whsec_")) < MinSecretBytes:
+		return SecretView{}, &FieldError{Field: "value", Message: fmt.Sprintf("a secret of at least %d bytes (without a whsec_ prefix), random: openssl rand -base64 32 makes one", MinSecretBytes)}
 	}
 	if err := s.jobs.CheckOwner(ctx, team, stack); err != nil {
 		return SecretView{}, err
 	}
-	jid, err := s.jobs.Holder(ctx, stack)
-	if err != nil {
-		return SecretView{}, fmt.Errorf("look up the jobs of %s: %w", stack, err)
+	// The stack's lease, as a job holds it, serialises the read, edit and
+	// write of the secrets map below: two changes at once would each write
+	// back the map they read, and one would be lost.
+	var view SecretView
+	err := s.jobs.Exclusive(ctx, stack, func(ctx context.Context) error {
+		var err error
+		view, err = s.writeSecret(ctx, stack, source, kind.key, kind.param, in)
+		return err
+	})
+	if busy := (*jobs.BusyError)(nil); errors.As(err, &busy) && busy.Job != "" {
+		busy.What = "job " + busy.Job + "; set the secret when it ends"
 	}
-	if jid != "" {
-		return SecretView{}, &jobs.BusyError{Stack: stack, What: "job " + jid + "; set the secret when it ends", Job: jid}
-	}
+	return view, err
+}
+
+// writeSecret is setSecret's change of the stack, made holding its lease.
+func (s *Server) writeSecret(ctx context.Context, stack, source, key string, param func(stackconfig.Source) string, in SecretInput) (SecretView, error) {
 	st, raw, secretKeys, cfg, err := s.stackConfig(ctx, stack)
 	if err != nil {
 		return SecretView{}, err
@@ -107,10 +127,10 @@ func (s *Server) setSecret(ctx context.Context, team, stack, source string, in S
 	if src == nil {
 		return SecretView{}, &jobs.NotFoundError{Field: "source", Message: "stack " + stack + " has no source " + source}
 	}
-	if !kind.applies(*src) {
+	if !secretKinds[in.Kind].applies(*src) {
 		return SecretView{}, &FieldError{Field: "kind", Message: fmt.Sprintf("source %s has no %s secret", source, in.Kind)}
 	}
-	key := stackconfig.Namespace + ":" + kind.key
+	key = stackconfig.Namespace + ":" + key
 	secrets := map[string]string{}
 	if cur := raw[key]; cur != "" {
 		if err := json.Unmarshal([]byte(cur), &secrets); err != nil {
@@ -132,6 +152,6 @@ func (s *Server) setSecret(ctx context.Context, team, stack, source string, in S
 		return SecretView{}, err
 	}
 	s.opts.Log.Info("secret set", "stack", stack, "source", source, "kind", in.Kind, "previousKept", kept)
-	return SecretView{Source: source, Kind: in.Kind, Parameter: kind.param(*src), PreviousKept: kept,
+	return SecretView{Source: source, Kind: in.Kind, Parameter: param(*src), PreviousKept: kept,
 		Note: "stored encrypted in the stack; the next apply writes it to the parameter"}, nil
 }

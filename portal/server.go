@@ -105,6 +105,12 @@ type Options struct {
 	TokensFile string
 	// SessionTTL is how long a pages' sign-in lasts (default 8 h).
 	SessionTTL time.Duration
+	// TrustForwardedProto believes a request's X-Forwarded-Proto: set it
+	// only behind a proxy that terminates TLS and always sets (or strips)
+	// that header. Without it only the connection's own TLS makes a request
+	// HTTPS (the Secure __Host- session cookie, Strict-Transport-Security):
+	// a client cannot claim HTTPS by sending the header.
+	TrustForwardedProto bool
 	// SQS returns the SQS client of a region for DLQ views and redrives.
 	// Default: DefaultSQS (the portal's AWS credentials).
 	SQS func(ctx context.Context, region string) (SQSAPI, error)
@@ -180,7 +186,7 @@ func New(o Options) (*Server, error) {
 	s.routes()
 	// A state-changing request from another origin (a cross-site form or
 	// fetch, told apart by Sec-Fetch-Site or Origin) is refused with 403.
-	s.handler = securityHeaders(http.NewCrossOriginProtection().Handler(s.mux))
+	s.handler = s.securityHeaders(http.NewCrossOriginProtection().Handler(s.mux))
 	return s, nil
 }
 

@@ -5,19 +5,37 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// sessionCookie names the pages' session: an opaque id of a server-side
-// session, never the token itself.
-const sessionCookie = "hookline_session"
+// The pages' session cookie holds an opaque id of a server-side session,
+// never the token. Over HTTPS it is hostSessionCookie: the __Host- prefix
+// makes the browser take it only Secure, with Path=/ and no Domain, so
+// neither a sibling subdomain nor a plain-HTTP answer can plant or
+// overwrite it. Over plain HTTP (a developer's machine) it is
+// sessionCookie.
+const (
+	sessionCookie     = "hookline_session"
+	hostSessionCookie = "__Host-hookline_session"
+)
 
-// session is one signed-in browser.
+// cookieName is the session cookie's name for r.
+func (s *Server) cookieName(r *http.Request) string {
+	if s.secureRequest(r) {
+		return hostSessionCookie
+	}
+	return sessionCookie
+}
+
+// session is one signed-in browser. It keeps the token it signed in with,
+// not that token's identity: each request reads the token's current entry
+// in the token file, so a token demoted, moved to another team or revoked
+// changes or ends its sessions at their next request.
 type session struct {
-	id        Identity
-	tokenHash string // the token it signed in with: revoking it ends the session
+	tokenHash string
 	expires   time.Time
 }
 
@@ -28,7 +46,7 @@ type sessions struct {
 	all map[string]*session
 }
 
-func (ss *sessions) create(id Identity, tokenHash string, ttl time.Duration) string {
+func (ss *sessions) create(tokenHash string, ttl time.Duration) string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	key := hex.EncodeToString(b)
@@ -40,7 +58,7 @@ func (ss *sessions) create(id Identity, tokenHash string, ttl time.Duration) str
 			delete(ss.all, k)
 		}
 	}
-	ss.all[key] = &session{id: id, tokenHash: tokenHash, expires: now.Add(ttl)}
+	ss.all[key] = &session{tokenHash: tokenHash, expires: now.Add(ttl)}
 	return key
 }
 
@@ -120,10 +138,11 @@ func (s *Server) identifyAPI(r *http.Request) (Identity, bool) {
 	return s.tokens.current().identify(strings.TrimSpace(token))
 }
 
-// identifyPage reads the pages' session cookie. A session ends when it
-// expires, on sign-out, or when the token it signed in with is revoked.
+// identifyPage reads the pages' session cookie: its identity is the
+// current entry of the token it signed in with. A session ends when it
+// expires, on sign-out, or when that token is revoked.
 func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(s.cookieName(r))
 	if err != nil {
 		return Identity{}, false
 	}
@@ -131,27 +150,43 @@ func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
 	if !ok {
 		return Identity{}, false
 	}
-	if _, ok := s.tokens.current().byHash(sess.tokenHash); !ok {
+	id, ok := s.tokens.current().byHash(sess.tokenHash)
+	if !ok {
 		s.sessions.end(c.Value)
 		return Identity{}, false
 	}
-	return sess.id, true
+	return id, true
 }
 
-// secureRequest reports whether the browser reached the portal over TLS,
-// directly or through a proxy that says so.
-func secureRequest(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+// secureRequest reports whether the browser reached the portal over TLS:
+// this connection's own, or, with Options.TrustForwardedProto, a proxy's
+// that says so. Without that option X-Forwarded-Proto is the client's word
+// and decides nothing.
+func (s *Server) secureRequest(r *http.Request) bool {
+	return r.TLS != nil || s.opts.TrustForwardedProto && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
+
+// hstsMaxAge is how long a browser that reached the portal over HTTPS
+// keeps to HTTPS (two years, as the HSTS preload list asks).
+const hstsMaxAge = 2 * 365 * 24 * time.Hour
 
 // securityHeaders: no framing, no inline or third-party script or style,
-// no MIME sniffing, no referrer.
-func securityHeaders(h http.Handler) http.Handler {
+// no MIME sniffing, no referrer; HTTPS only from now on for a browser that
+// came over HTTPS; and nothing kept in a cache but the static files, since
+// every other answer is per user and may carry API keys, a token or a
+// stack's details.
+func (s *Server) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		w.Header().Set("X-Frame-Options", "DENY")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
+		if s.secureRequest(r) {
+			w.Header().Set("Strict-Transport-Security", "max-age="+strconv.Itoa(int(hstsMaxAge/time.Second)))
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			w.Header().Set("Cache-Control", "no-store")
+		}
 		h.ServeHTTP(w, r)
 	})
 }

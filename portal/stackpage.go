@@ -47,13 +47,13 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 		v, err = s.stack(r.Context(), id, team, env)
 	}
 	if err != nil {
-		data["Error"] = errorText(err)
+		data["Error"] = s.errorText(err)
 		s.renderStatus(w, s.pageStatus(w, err), "stack.html", data)
 		return
 	}
 	_, _, _, cfg, err := s.stackConfig(r.Context(), stack)
 	if err != nil || cfg == nil {
-		data["Error"] = "the stack's configuration could not be read: " + errString(err)
+		data["Error"] = "the stack's configuration could not be read: " + s.errString(err)
 		s.render(w, "stack.html", data)
 		return
 	}
@@ -67,7 +67,7 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 		}
 		if card.Endpoint != "" { // deployed: its DLQ exists
 			if e.DLQ, err = s.dlq(r.Context(), team, stack, card.Name); err != nil {
-				e.DLQError = "the DLQ could not be read: " + errorText(err)
+				e.DLQError = "the DLQ could not be read: " + s.errorText(err)
 			}
 		}
 		srcs = append(srcs, e)
@@ -107,7 +107,7 @@ func (s *Server) pageSetSecret(w http.ResponseWriter, r *http.Request, id Identi
 		back += "team=" + url.QueryEscape(team) + "&"
 	}
 	if err != nil {
-		http.Redirect(w, r, back+"error="+url.QueryEscape(errorText(err)), http.StatusSeeOther)
+		http.Redirect(w, r, back+"error="+url.QueryEscape(s.errorText(err)), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, back+"notice="+url.QueryEscape("the "+in.Kind+" secret of "+source+" is set (parameter "+v.Parameter+"); the next apply writes it"), http.StatusSeeOther)
@@ -129,7 +129,7 @@ func (s *Server) pageRedrive(w http.ResponseWriter, r *http.Request, id Identity
 		j, err = uc.Run(r.Context())
 	}
 	if err != nil {
-		http.Redirect(w, r, "/stacks/"+url.PathEscape(env)+"?error="+url.QueryEscape(errorText(err)), http.StatusSeeOther)
+		http.Redirect(w, r, "/stacks/"+url.PathEscape(env)+"?error="+url.QueryEscape(s.errorText(err)), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/jobs/"+url.PathEscape(j.ID()), http.StatusSeeOther)

@@ -197,6 +197,47 @@ func (s *Service) Holder(ctx context.Context, lock string) (string, error) {
 	return s.store.Holder(ctx, lock)
 }
 
+// Exclusive runs change holding stack's lease, as a job would: no job
+// starts on stack and no other Exclusive change of it runs meanwhile, in
+// this process or (with a durable Store) in any other. It waits while
+// another change holds the lease, up to ctx's end or changeWait; a running
+// job is a *BusyError at once. A change reads and writes stack config
+// outside a job (a secret): unserialised, two at once each write back what
+// they read, and one is lost.
+func (s *Service) Exclusive(ctx context.Context, stack string, change func(ctx context.Context) error) error {
+	holder := "change-" + newJobID()
+	deadline := time.Now().Add(changeWait)
+	for {
+		err := s.store.Lease(ctx, stack, holder, changeTTL)
+		var busy *BusyError
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &busy) || busy.Job != "" || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(changePoll):
+		}
+	}
+	defer func() {
+		if err := s.store.Release(context.WithoutCancel(ctx), stack, holder); err != nil {
+			s.cfg.Log.Error("release a change's lease", "stack", stack, "error", err.Error())
+		}
+	}()
+	return change(ctx)
+}
+
+// A change waits up to changeWait for the changes before it, polling every
+// changePoll; its lease lapses after changeTTL should its process die.
+const (
+	changeWait = 2 * time.Minute
+	changePoll = 100 * time.Millisecond
+	changeTTL  = 2 * time.Minute
+)
+
 // Running counts the running jobs by team.
 func (s *Service) Running(ctx context.Context) (map[string]int, error) {
 	return s.store.Running(ctx)

@@ -42,19 +42,71 @@ type Store interface {
 	// Expire forgets the jobs that ended before cutoff and returns their
 	// ids.
 	Expire(ctx context.Context, cutoff time.Time) ([]string, error)
+	// Lease takes lock for holder, a short change made outside a job (a
+	// secret written to the stack's config), in one atomic step: unless a
+	// running job holds it (a *BusyError naming the job) or another change
+	// does (a *BusyError with no Job). While it is held no job starts on
+	// lock. The lease lapses after ttl, so a process that dies holding it
+	// does not hold it for ever; a durable store writes it conditionally
+	// with that expiry.
+	Lease(ctx context.Context, lock, holder string, ttl time.Duration) error
+	// Release gives back the lease holder took on lock (nothing when it
+	// lapsed or another holds it now).
+	Release(ctx context.Context, lock, holder string) error
 }
 
 // MemoryStore is a Store in this process's memory: a restart forgets every
 // job and lease.
 type MemoryStore struct {
-	mu     sync.Mutex
-	jobs   map[string]Record
-	leases map[string]string // lock → the running job holding it
+	mu      sync.Mutex
+	jobs    map[string]Record
+	leases  map[string]string   // lock → the running job holding it
+	changes map[string]external // lock → the change outside a job holding it
+}
+
+// external is a lease taken by Lease.
+type external struct {
+	holder string
+	until  time.Time
 }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{jobs: map[string]Record{}, leases: map[string]string{}}
+	return &MemoryStore{jobs: map[string]Record{}, leases: map[string]string{}, changes: map[string]external{}}
+}
+
+// changingLocked reports whether a change outside a job holds lock.
+func (m *MemoryStore) changingLocked(lock string) bool {
+	c, ok := m.changes[lock]
+	if ok && time.Now().After(c.until) {
+		delete(m.changes, lock)
+		return false
+	}
+	return ok
+}
+
+// Lease implements Store.
+func (m *MemoryStore) Lease(_ context.Context, lock, holder string, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if jid, held := m.leases[lock]; held {
+		return &BusyError{Stack: lock, What: "job " + jid, Job: jid}
+	}
+	if m.changingLocked(lock) {
+		return &BusyError{Stack: lock, What: "another change"}
+	}
+	m.changes[lock] = external{holder: holder, until: time.Now().Add(ttl)}
+	return nil
+}
+
+// Release implements Store.
+func (m *MemoryStore) Release(_ context.Context, lock, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.changes[lock].holder == holder {
+		delete(m.changes, lock)
+	}
+	return nil
 }
 
 // Start implements Store.
@@ -63,6 +115,9 @@ func (m *MemoryStore) Start(_ context.Context, rec Record, limits Limits) error 
 	defer m.mu.Unlock()
 	if jid, held := m.leases[rec.Lock]; held {
 		return &BusyError{Stack: rec.Stack, What: "job " + jid, Job: jid}
+	}
+	if m.changingLocked(rec.Lock) {
+		return &BusyError{Stack: rec.Stack, What: "a change being written (a secret); retry in a moment"}
 	}
 	if _, dup := m.jobs[rec.ID]; dup {
 		return fmt.Errorf("job %s is already recorded", rec.ID)

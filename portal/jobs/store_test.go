@@ -178,3 +178,42 @@ func TestStoreLookups(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreChangeLeases: a change outside a job (a secret being written)
+// leases its stack: a second change, or a job, is a *BusyError with no job
+// until it releases; a running job refuses a change naming itself; a
+// lease lapses after its ttl.
+func TestStoreChangeLeases(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		if err := s.Lease(ctx, "pay-dev", "c1", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		var busy *jobs.BusyError
+		if err := s.Lease(ctx, "pay-dev", "c2", time.Minute); !errors.As(err, &busy) || busy.Job != "" {
+			t.Errorf("a second change: %v", err)
+		}
+		if err := s.Start(ctx, running("a", "pay", "pay-dev", jobs.OpPreview, t0), ample); !errors.As(err, &busy) || busy.Job != "" {
+			t.Errorf("a job during a change: %v", err)
+		}
+		if err := s.Release(ctx, "pay-dev", "c2"); err != nil { // not its holder: nothing
+			t.Fatal(err)
+		}
+		if err := s.Lease(ctx, "pay-dev", "c2", time.Minute); err == nil {
+			t.Error("another holder's release freed the lease")
+		}
+		if err := s.Release(ctx, "pay-dev", "c1"); err != nil {
+			t.Fatal(err)
+		}
+		mustStart(t, s, running("a", "pay", "pay-dev", jobs.OpPreview, t0))
+		if err := s.Lease(ctx, "pay-dev", "c3", time.Minute); !errors.As(err, &busy) || busy.Job != "a" {
+			t.Errorf("a change during a job: %v", err)
+		}
+		if err := s.Lease(ctx, "pay-prod", "c4", time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := s.Lease(ctx, "pay-prod", "c5", time.Minute); err != nil {
+			t.Errorf("a lapsed lease still held: %v", err)
+		}
+	})
+}
