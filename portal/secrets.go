@@ -74,7 +74,7 @@ type SecretInput struct {
 // setSecret stores a source's signing secret, URL token or forward secret as
 // a stack secret (encrypted by the stack's secrets provider; the next apply
 // writes it to the source's SSM SecureString). With KeepPrevious the
-// previous secret stays beside the new one, space-separated — step 1 of the
+// previous secret stays on the line below the new one — step 1 of the
 // README's rotation; setting the new one alone afterwards is step 3. The
 // value is never echoed, logged or shown again. team owns stack (checked
 // here), which must not be busy with a job.
@@ -137,9 +137,11 @@ func (s *Server) writeSecret(ctx context.Context, stack, source, key string, par
 			return SecretView{}, fmt.Errorf("%s of %s is not a map", key, stack)
 		}
 	}
-	value, kept := in.Value, false
-	if prev, _, _ := strings.Cut(secrets[source], " "); in.KeepPrevious && prev != "" && prev != in.Value {
-		value, kept = in.Value+" "+prev, true
+	// One rotation format for every secret and token (contract.RotateSecret):
+	// one per line, newest first, so a secret with a space stays one secret.
+	value, kept, err := contract.RotateSecret(key+"."+source, in.Value, secrets[source], in.KeepPrevious)
+	if err != nil {
+		return SecretView{}, &FieldError{Field: "value", Message: err.Error()} // never holds the value
 	}
 	secrets[source] = value
 	b, _ := json.Marshal(secrets)

@@ -33,6 +33,7 @@ func portalCmd(args []string, stdout, stderr io.Writer) int {
 	policyConfig := fs.String("policy-config", "", "the policy pack's config file (levels and bounds), for previews and the offline checks alike")
 	hashToken := fs.String("hash-token", "", "print the token-file hash of a token and exit")
 	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+	trustProto := fs.Bool("trust-forwarded-proto", false, "believe X-Forwarded-Proto: only behind a proxy that terminates TLS and always sets it (the __Host- Secure session cookie and HSTS then follow the proxy's https)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -81,9 +82,10 @@ func portalCmd(args []string, stdout, stderr io.Writer) int {
 	stateDir, _ := filepath.Abs(filepath.Join(*dataDir, "state"))
 	packAbs, _ := filepath.Abs(*pack)
 	srv, err := portal.New(portal.Options{
-		TokensFile: *tokensPath,
-		Engine:     engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
-		Log:        slog.New(slog.NewJSONHandler(stderr, nil)),
+		TrustForwardedProto: *trustProto,
+		TokensFile:          *tokensPath,
+		Engine:              engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
+		Log:                 slog.New(slog.NewJSONHandler(stderr, nil)),
 	})
 	if err != nil {
 		return fail("%v", err)

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -60,31 +61,22 @@ func (r *Redrive) Run(ctx context.Context) (*Job, error) {
 					t.redrive(moved+n, toMove)
 				})
 			}}
-		groups := r.Groups
-		if len(groups) == 0 {
-			groups = []string{""} // the whole DLQ
+		// The listed groups in one scan of the DLQ, each in order; none:
+		// the whole DLQ with SQS's move task.
+		o.Groups = r.Groups
+		if len(r.Groups) > 0 {
+			j.logf("redrive group(s) %s of %s", strings.Join(r.Groups, ", "), r.Source)
+		} else {
+			j.logf("redrive the whole DLQ of %s", r.Source)
 		}
-		var err error
-		for _, g := range groups {
-			o.Group = g
-			if g != "" {
-				j.logf("redrive group %s of %s", g, r.Source)
-			} else {
-				j.logf("redrive the whole DLQ of %s", r.Source)
+		res, err := redrive.Run(ctx, api, src.Queues, o)
+		if res != nil {
+			moved += res.Moved
+			for _, f := range res.Failed {
+				j.logf("failed: %s", f)
 			}
-			var res *redrive.Result
-			res, err = redrive.Run(ctx, api, src.Queues, o)
-			if res != nil {
-				moved += res.Moved
-				for _, f := range res.Failed {
-					j.logf("failed: %s", f)
-				}
-				for _, warn := range res.Warning {
-					j.logf("warning: %s", warn)
-				}
-			}
-			if err != nil {
-				break
+			for _, warn := range res.Warning {
+				j.logf("warning: %s", warn)
 			}
 		}
 		j.logf("moved %d message(s)", moved)
