@@ -300,10 +300,29 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 }
 
 // SetSecret sets a config value encrypted with the stack's secrets
-// provider; Open's config leaves it in place.
+// provider; Open's config leaves it in place. The value goes to the CLI on
+// its standard input, never on its command line: the Automation API's
+// SetConfig passes it as an argument, which any local user reads in
+// /proc/<pid>/cmdline. `pulumi config set --secret <key>` without a value
+// and with a stdin that is not a terminal reads all of stdin (pkg
+// cmd/pulumi/config, configSetCmd.Run); --raw keeps it exactly, where the
+// CLI would otherwise drop one trailing newline.
 func (s *Stack) SetSecret(ctx context.Context, key, value string) error {
-	if err := s.stack.SetConfig(ctx, key, auto.ConfigValue{Value: value, Secret: true}); err != nil {
-		return fmt.Errorf("engine: set secret %s of %s: %w", key, s.opts.Stack, err)
+	ws := s.stack.Workspace()
+	// The environment LocalWorkspace gives every command it runs
+	// (runPulumiInputCmdSync): its PULUMI_HOME and its env vars.
+	var env []string
+	if home := ws.PulumiHome(); home != "" {
+		env = append(env, "PULUMI_HOME="+home)
+	}
+	for k, v := range ws.GetEnvVars() {
+		env = append(env, k+"="+v)
+	}
+	args := []string{"config", "set", "--stack", s.opts.Stack, key, "--secret", "--raw"}
+	_, stderr, _, err := ws.PulumiCommand().Run(ctx, ws.WorkDir(), strings.NewReader(value), nil, nil, env, args...)
+	if err != nil {
+		// stderr is the CLI's complaint; it never echoes the value read.
+		return fmt.Errorf("engine: set secret %s of %s: %w: %s", key, s.opts.Stack, err, strings.TrimSpace(stderr))
 	}
 	return nil
 }
