@@ -93,6 +93,58 @@ type Options struct {
 	// before the default program plans access logs (see
 	// infra.CheckAccessLogs). Default: AWS itself.
 	APIGatewayAccount infra.AccountLookup
+	// Gate bounds how many engine calls run at once among every user of
+	// the same Gate (each runs Pulumi CLI processes, of ~95 MB each).
+	// Nil: unbounded.
+	Gate *Gate
+}
+
+// Gate bounds the engine calls running at once: each call of the engine
+// (Open, Select, List, StackTag(s), SetStackTag, and every method of a
+// Stack) holds one of its slots while it runs, and runs its Pulumi CLI
+// processes one after another, so no more CLIs than slots run at once. A
+// call waits for a slot up to its context's end or the gate's wait, then
+// fails with ErrSaturated.
+type Gate struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+// NewGate returns a gate of size slots (at least 1) whose callers wait up
+// to wait for one (0: up to their context's end).
+func NewGate(size int, wait time.Duration) *Gate {
+	if size < 1 {
+		size = 1
+	}
+	return &Gate{slots: make(chan struct{}, size), wait: wait}
+}
+
+// Size is how many engine calls the gate lets run at once.
+func (g *Gate) Size() int { return cap(g.slots) }
+
+// ErrSaturated is an engine call that found no free slot of its Gate in
+// time: as many engine calls as the gate allows are running. Retry later.
+var ErrSaturated = errors.New("engine: as many engine calls as the gate allows are running")
+
+// enter takes a slot of g (none when g is nil) and returns its release.
+func (g *Gate) enter(ctx context.Context) (func(), error) {
+	if g == nil {
+		return func() {}, nil
+	}
+	var timeout <-chan time.Time
+	if g.wait > 0 {
+		t := time.NewTimer(g.wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w (%v)", ErrSaturated, ctx.Err())
+	case <-timeout:
+		return nil, fmt.Errorf("%w (waited %s)", ErrSaturated, g.wait)
+	}
 }
 
 // DefaultProject is the project of hookline's stacks.
@@ -245,24 +297,67 @@ func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
 	}, nil
 }
 
+// program is o's program: o.Program, or hookline's shaped by o.
+func program(o Options) (pulumi.RunFunc, error) {
+	if o.Program == nil {
+		return infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Transformations: o.Transformations, APIGatewayAccount: o.APIGatewayAccount}), nil
+	}
+	if len(o.Transformations) > 0 || o.APIGatewayAccount != nil {
+		// They shape the default program only: silently dropped, a
+		// transformation meant to refuse a resource would not.
+		return nil, errors.New("engine: Transformations and APIGatewayAccount shape the default program; with Program set, apply them in it")
+	}
+	return o.Program, nil
+}
+
+// Select opens the stack o.Stack the backend has, without creating it and
+// without setting its config (o.Config is ignored): an error wrapping
+// ErrNoStack when the backend has no such stack. What only reads a stack
+// selects it: Open would leave a new, untagged stack behind.
+func Select(ctx context.Context, o Options) (*Stack, error) {
+	if o.Stack == "" {
+		return nil, errors.New("engine: Stack is required")
+	}
+	release, err := o.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	wsOpts, err := prepare(&o)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := program(o)
+	if err != nil {
+		return nil, err
+	}
+	st, err := auto.SelectStackInlineSource(ctx, o.Stack, o.Project, prog, wsOpts...)
+	if err != nil {
+		return nil, stackError("select stack", o.Stack, err)
+	}
+	o.Config = nil
+	return &Stack{opts: o, stack: st}, nil
+}
+
 // Open creates or selects the stack and sets its config.
 func Open(ctx context.Context, o Options) (*Stack, error) {
 	if o.Stack == "" {
 		return nil, errors.New("engine: Stack is required")
 	}
+	release, err := o.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	wsOpts, err := prepare(&o)
 	if err != nil {
 		return nil, err
 	}
-	program := o.Program
-	if program == nil {
-		program = infra.Program(infra.ProgramOptions{ProjectDir: o.ProjectDir, Transformations: o.Transformations, APIGatewayAccount: o.APIGatewayAccount})
-	} else if len(o.Transformations) > 0 || o.APIGatewayAccount != nil {
-		// They shape the default program only: silently dropped, a
-		// transformation meant to refuse a resource would not.
-		return nil, errors.New("engine: Transformations and APIGatewayAccount shape the default program; with Program set, apply them in it")
+	prog, err := program(o)
+	if err != nil {
+		return nil, err
 	}
-	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, o.Project, program, wsOpts...)
+	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, o.Project, prog, wsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open stack %s: %w", o.Stack, err)
 	}
@@ -308,6 +403,11 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 // cmd/pulumi/config, configSetCmd.Run); --raw keeps it exactly, where the
 // CLI would otherwise drop one trailing newline.
 func (s *Stack) SetSecret(ctx context.Context, key, value string) error {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ws := s.stack.Workspace()
 	// The environment LocalWorkspace gives every command it runs
 	// (runPulumiInputCmdSync): its PULUMI_HOME and its env vars.
@@ -330,6 +430,11 @@ func (s *Stack) SetSecret(ctx context.Context, key, value string) error {
 // Config returns the stack's config as the engine holds it (secrets as
 // their values) and the keys that are secret.
 func (s *Stack) Config(ctx context.Context) (map[string]string, []string, error) {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
 	all, err := s.stack.GetAllConfig(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("engine: read config of %s: %w", s.opts.Stack, err)
@@ -347,6 +452,11 @@ func (s *Stack) Config(ctx context.Context) (map[string]string, []string, error)
 
 // List lists the stacks of the backend (o.Stack is ignored).
 func List(ctx context.Context, o Options) ([]auto.StackSummary, error) {
+	release, err := o.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	o.Stack = ""
 	ws, err := localWorkspace(ctx, &o)
 	if err != nil {
@@ -374,6 +484,11 @@ func StackTag(ctx context.Context, o Options, key string) (string, error) {
 // one call: an error wrapping ErrNoStack when the backend has no such
 // stack, and any other failure as an error.
 func StackTags(ctx context.Context, o Options) (map[string]string, error) {
+	release, err := o.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	ws, err := localWorkspace(ctx, &o)
 	if err != nil {
 		return nil, err
@@ -398,6 +513,11 @@ func tags(ctx context.Context, ws auto.Workspace, stack string) (map[string]stri
 // SetStackTag sets a tag of the stack o.Stack without opening it (no config
 // is set): an error wrapping ErrNoStack when the backend has no such stack.
 func SetStackTag(ctx context.Context, o Options, key, value string) error {
+	release, err := o.Gate.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ws, err := localWorkspace(ctx, &o)
 	if err != nil {
 		return err
@@ -424,6 +544,11 @@ func localWorkspace(ctx context.Context, o *Options) (auto.Workspace, error) {
 // Tag reads a stack tag: "" when the stack has no such tag, and a failure
 // to read the backend as an error.
 func (s *Stack) Tag(ctx context.Context, key string) (string, error) {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	t, err := tags(ctx, s.stack.Workspace(), s.opts.Stack)
 	if err != nil {
 		return "", err
@@ -433,6 +558,11 @@ func (s *Stack) Tag(ctx context.Context, key string) (string, error) {
 
 // SetTag sets a stack tag in the backend.
 func (s *Stack) SetTag(ctx context.Context, key, value string) error {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := s.stack.Workspace().SetTag(ctx, s.opts.Stack, key, value); err != nil {
 		return stackError("set tag "+key+" of stack", s.opts.Stack, err)
 	}
@@ -549,7 +679,14 @@ func (s *Stack) pack() (packs, configs []string) {
 }
 
 // Preview previews the stack with the policy pack.
-func (s *Stack) Preview(ctx context.Context) (*Result, error) { return s.preview(ctx, true) }
+func (s *Stack) Preview(ctx context.Context) (*Result, error) {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return s.preview(ctx, true)
+}
 
 func (s *Stack) preview(ctx context.Context, forward bool) (*Result, error) {
 	c := s.collect(forward)
@@ -570,6 +707,11 @@ func (s *Stack) preview(ctx context.Context, forward bool) (*Result, error) {
 // resource exists). The preview's events are not forwarded: the sink sees
 // the update's.
 func (s *Stack) Up(ctx context.Context) (*Result, error) {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if s.opts.PolicyPack != "" {
 		if res, err := s.preview(ctx, false); err != nil {
 			return res, err
@@ -592,6 +734,11 @@ func (s *Stack) Up(ctx context.Context) (*Result, error) {
 
 // Outputs reads the stack's current outputs.
 func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	outs, err := s.stack.Outputs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read outputs of %s: %w", s.opts.Stack, err)
@@ -601,6 +748,11 @@ func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
 
 // Destroy deletes every resource of the stack.
 func (s *Stack) Destroy(ctx context.Context) (*Result, error) {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	c := s.collect(true)
 	res, err := s.stack.Destroy(ctx, optdestroy.EventStreams(c.ch))
 	vs := c.wait()
@@ -613,6 +765,11 @@ func (s *Stack) Destroy(ctx context.Context) (*Result, error) {
 
 // Remove deletes the stack itself (after Destroy).
 func (s *Stack) Remove(ctx context.Context) error {
+	release, err := s.opts.Gate.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := s.stack.Workspace().RemoveStack(ctx, s.opts.Stack); err != nil {
 		return stackError("remove stack", s.opts.Stack, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/portal/jobs"
 )
 
@@ -48,6 +49,8 @@ func status(err error) (code int, field, msg string) {
 		return http.StatusConflict, "", notYours.Error()
 	case errors.As(err, &limited):
 		return http.StatusTooManyRequests, "", limited.Error()
+	case errors.Is(err, engine.ErrSaturated):
+		return http.StatusTooManyRequests, "", "the portal runs as many engine calls as its limit allows; retry later"
 	case errors.As(err, &upstream):
 		// AWS's API errors (smithy.APIError) name their code.
 		if api := (interface{ ErrorCode() string })(nil); errors.As(upstream.Err, &api) {

@@ -28,11 +28,15 @@ var secretKinds = map[string]struct {
 		func(s stackconfig.Source) string { return s.Processor.SecretParameter }},
 }
 
-// stackConfig opens a stack (without setting its config) and reads its
-// config, its secret keys and, when it validates, the Config (nil for a
-// stack that has none yet).
+// stackConfig selects a stack (never creating it, nor setting its config)
+// and reads its config, its secret keys and, when it validates, the Config
+// (nil for a stack that has none yet); a *jobs.NotFoundError when the
+// backend has no such stack.
 func (s *Server) stackConfig(ctx context.Context, stack string) (*engine.Stack, map[string]string, []string, *stackconfig.Config, error) {
-	st, err := engine.Open(ctx, s.engineOptions(stack, nil))
+	st, err := engine.Select(ctx, s.engineOptions(stack, nil))
+	if errors.Is(err, engine.ErrNoStack) {
+		return nil, nil, nil, nil, &jobs.NotFoundError{Message: "no stack " + stack + " with sources yet: preview it first"}
+	}
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

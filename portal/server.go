@@ -66,16 +66,24 @@ func (t Timeouts) withDefaults() Timeouts {
 // them: engine jobs run at most Jobs at once and TeamJobs per team; offline plans (validate)
 // at most Plans at once. A request over a limit gets 429 with Retry-After.
 // A finished job stays readable for JobRetention, then leaves memory.
+//
+// Engine bounds every engine call of the portal, jobs and reads alike (a
+// stack view, a listing, a DLQ view, a secret, a job's each step): at most
+// Engine run at once, so at most Engine Pulumi CLIs (~95 MB each). A call
+// waits for a slot up to its request's end or EngineWait; a request that
+// gets none is a 429. A running job holds a slot for each step it runs.
 type Limits struct {
-	Jobs, TeamJobs, Plans int
-	JobRetention          time.Duration
-	RetryAfter            time.Duration
+	Jobs, TeamJobs, Plans, Engine int
+	EngineWait                    time.Duration
+	JobRetention                  time.Duration
+	RetryAfter                    time.Duration
 }
 
 // DefaultLimits keep a small host (2 cores) responsive: an engine job is a
 // Pulumi CLI with its plugins, an offline plan a program run under mocks.
 // Raise them with the host.
-var DefaultLimits = Limits{Jobs: 4, TeamJobs: 2, Plans: 4, JobRetention: time.Hour, RetryAfter: 30 * time.Second}
+var DefaultLimits = Limits{Jobs: 4, TeamJobs: 2, Plans: 4, Engine: 4, EngineWait: 30 * time.Second,
+	JobRetention: time.Hour, RetryAfter: 30 * time.Second}
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
@@ -87,6 +95,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Plans <= 0 {
 		l.Plans = d.Plans
+	}
+	if l.Engine <= 0 {
+		l.Engine = d.Engine
+	}
+	if l.EngineWait <= 0 {
+		l.EngineWait = d.EngineWait
 	}
 	if l.JobRetention <= 0 {
 		l.JobRetention = d.JobRetention
@@ -175,6 +189,10 @@ func New(o Options) (*Server, error) {
 	pages, err := template.New("").Funcs(pageFuncs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
+	}
+	if o.Engine.Gate == nil {
+		// One gate for the portal's reads and the jobs service alike.
+		o.Engine.Gate = engine.NewGate(o.Limits.Engine, o.Limits.EngineWait)
 	}
 	svc := jobs.New(jobs.Config{
 		Limits: jobs.Limits{Jobs: o.Limits.Jobs, TeamJobs: o.Limits.TeamJobs}, Retention: o.Limits.JobRetention,

@@ -118,9 +118,14 @@ func (s *Server) stack(ctx context.Context, id Identity, team, env string) (Stac
 	return StackView{}, &jobs.NotFoundError{Message: "no such stack"}
 }
 
-// stackOutputs reads a stack's outputs (nil before an apply).
+// stackOutputs reads a stack's outputs (nil before an apply); a
+// *jobs.NotFoundError when the backend has no such stack (removed since
+// the listing): a read never creates a stack.
 func (s *Server) stackOutputs(ctx context.Context, stack string) (*stackoutputs.Stack, error) {
-	st, err := engine.Open(ctx, s.engineOptions(stack, nil))
+	st, err := engine.Select(ctx, s.engineOptions(stack, nil))
+	if errors.Is(err, engine.ErrNoStack) {
+		return nil, &jobs.NotFoundError{Message: "no such stack"}
+	}
 	if err != nil {
 		return nil, err
 	}

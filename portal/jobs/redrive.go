@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -101,7 +102,12 @@ func (s *Service) Source(ctx context.Context, team, stack, source string) (Deplo
 	if err := s.CheckOwner(ctx, team, stack); err != nil {
 		return DeployedSource{}, err
 	}
-	st, err := engine.Open(ctx, s.engine(stack, nil))
+	// Select, not Open: a read of a stack that does not exist must not
+	// leave a new, untagged one behind.
+	st, err := engine.Select(ctx, s.engine(stack, nil))
+	if errors.Is(err, engine.ErrNoStack) {
+		return DeployedSource{}, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no deployed source %s (apply it first)", stack, source)}
+	}
 	if err != nil {
 		return DeployedSource{}, err
 	}
