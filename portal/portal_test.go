@@ -525,7 +525,7 @@ func TestSecretsNeverEchoed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(secret, "hookline:signingSecrets") || cfg["hookline:signingSecrets"] != `{"orders":"`+second+` `+first+`"}` {
+	if !slices.Contains(secret, "hookline:signingSecrets") || cfg["hookline:signingSecrets"] != `{"orders":"`+second+`\n`+first+`"}` {
 		t.Errorf("the stack's signing secrets: %v %q", secret, cfg["hookline:signingSecrets"])
 	}
 	for _, path := range []string{"/api/stacks", "/api/stacks/pay/dev", "/api/jobs/" + job["id"].(string)} {
