@@ -71,7 +71,9 @@ func (t Timeouts) withDefaults() Timeouts {
 // stack view, a listing, a DLQ view, a secret, a job's each step): at most
 // Engine run at once, so at most Engine Pulumi CLIs (~95 MB each). A call
 // waits for a slot up to its request's end or EngineWait; a request that
-// gets none is a 429. A running job holds a slot for each step it runs.
+// gets none is a 429. A running job holds a slot for each step it runs, so
+// Engine defaults to Jobs + ReadSlots: reads keep slots of their own while
+// every job runs, and a job's step never waits behind more than reads.
 type Limits struct {
 	Jobs, TeamJobs, Plans, Engine int
 	EngineWait                    time.Duration
@@ -82,8 +84,11 @@ type Limits struct {
 // DefaultLimits keep a small host (2 cores) responsive: an engine job is a
 // Pulumi CLI with its plugins, an offline plan a program run under mocks.
 // Raise them with the host.
-var DefaultLimits = Limits{Jobs: 4, TeamJobs: 2, Plans: 4, Engine: 4, EngineWait: 30 * time.Second,
+var DefaultLimits = Limits{Jobs: 4, TeamJobs: 2, Plans: 4, Engine: 4 + ReadSlots, EngineWait: 30 * time.Second,
 	JobRetention: time.Hour, RetryAfter: 30 * time.Second}
+
+// ReadSlots are the engine slots kept for reads beyond the jobs' own.
+const ReadSlots = 2
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
@@ -97,7 +102,7 @@ func (l Limits) withDefaults() Limits {
 		l.Plans = d.Plans
 	}
 	if l.Engine <= 0 {
-		l.Engine = d.Engine
+		l.Engine = l.Jobs + ReadSlots
 	}
 	if l.EngineWait <= 0 {
 		l.EngineWait = d.EngineWait
