@@ -315,52 +315,58 @@ func program(o Options) (pulumi.RunFunc, error) {
 // ErrNoStack when the backend has no such stack. What only reads a stack
 // selects it: Open would leave a new, untagged stack behind.
 func Select(ctx context.Context, o Options) (*Stack, error) {
-	if o.Stack == "" {
-		return nil, errors.New("engine: Stack is required")
-	}
-	release, err := o.Gate.enter(ctx)
+	st, release, err := inlineStack(ctx, &o, "select stack", auto.SelectStackInlineSource)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	wsOpts, err := prepare(&o)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := program(o)
-	if err != nil {
-		return nil, err
-	}
-	st, err := auto.SelectStackInlineSource(ctx, o.Stack, o.Project, prog, wsOpts...)
-	if err != nil {
-		return nil, stackError("select stack", o.Stack, err)
-	}
 	o.Config = nil
 	return &Stack{opts: o, stack: st}, nil
 }
 
-// Open creates or selects the stack and sets its config.
-func Open(ctx context.Context, o Options) (*Stack, error) {
+// inlineStack holds a slot of o's gate and opens o.Stack's inline program
+// in its workspace with open (the Automation API's select or upsert); what
+// names the step in its error. The caller releases the slot once it is
+// done setting the stack up.
+func inlineStack(ctx context.Context, o *Options, what string,
+	open func(context.Context, string, string, pulumi.RunFunc, ...auto.LocalWorkspaceOption) (auto.Stack, error),
+) (auto.Stack, func(), error) {
 	if o.Stack == "" {
-		return nil, errors.New("engine: Stack is required")
+		return auto.Stack{}, nil, errors.New("engine: Stack is required")
 	}
 	release, err := o.Gate.enter(ctx)
+	if err != nil {
+		return auto.Stack{}, nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			release()
+		}
+	}()
+	wsOpts, err := prepare(o)
+	if err != nil {
+		return auto.Stack{}, nil, err
+	}
+	prog, err := program(*o)
+	if err != nil {
+		return auto.Stack{}, nil, err
+	}
+	st, err := open(ctx, o.Stack, o.Project, prog, wsOpts...)
+	if err != nil {
+		return auto.Stack{}, nil, stackError(what, o.Stack, err)
+	}
+	opened = true
+	return st, release, nil
+}
+
+// Open creates or selects the stack and sets its config.
+func Open(ctx context.Context, o Options) (*Stack, error) {
+	st, release, err := inlineStack(ctx, &o, "open stack", auto.UpsertStackInlineSource)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	wsOpts, err := prepare(&o)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := program(o)
-	if err != nil {
-		return nil, err
-	}
-	st, err := auto.UpsertStackInlineSource(ctx, o.Stack, o.Project, prog, wsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("engine: open stack %s: %w", o.Stack, err)
-	}
 	cfg := auto.ConfigMap{}
 	for k, v := range o.Config {
 		if v == stackconfig.SecretPlaceholder {
