@@ -304,7 +304,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"no source", map[string]events.SQSMessageAttribute{}, "hookline-source missing"},
 		{"bad receive time", map[string]events.SQSMessageAttribute{
 			contract.AttrSource: attr(str("a")), contract.AttrReceivedAt: attr(str("yesterday")),
-		}, "epoch milliseconds"},
+		}, "not an epoch time"},
 		{"binary attribute", map[string]events.SQSMessageAttribute{
 			contract.AttrSource: attr(str("a")), "webhook-id": attr(nil),
 		}, "no string value"},
@@ -326,6 +326,7 @@ func TestHandlerConfigRoundTrip(t *testing.T) {
 		Processor: "forward", ForwardURL: "https://example.com/h", ForwardSecret: "/hookline/dev/payments/forward-secret",
 		ForwardTimeout: 10 * time.Second, IdempotencyTable: "hookline-dev-payments-idempotency", IdempotencyTTL: 72 * time.Hour,
 		ContentTypes: []string{"application/json", "application/x-www-form-urlencoded"},
+		Attributes:   []string{contract.AttrSource, contract.AttrReceivedAt, "x-signature"},
 	}
 	env := in.Env()
 	out, err := contract.ParseHandlerConfig(func(k string) string { return env[k] })
@@ -342,9 +343,10 @@ func TestHandlerConfigRoundTrip(t *testing.T) {
 		want string
 	}{
 		{"no source", map[string]string{contract.EnvScheme: "none"}, contract.EnvSource},
-		{"unknown scheme fails closed", map[string]string{contract.EnvSource: "a", contract.EnvScheme: "rot13"}, "unknown signature scheme"},
-		{"secret required", map[string]string{contract.EnvSource: "a", contract.EnvScheme: "github"}, contract.EnvSecretParameter},
-		{"bad number", map[string]string{contract.EnvSource: "a", contract.EnvScheme: "none", contract.EnvTolerance: "5m"}, "whole number"},
+		{"no attribute set", map[string]string{contract.EnvSource: "a", contract.EnvScheme: "none"}, contract.EnvAttributes},
+		{"unknown scheme fails closed", map[string]string{contract.EnvSource: "a", contract.EnvAttributes: "hookline-source", contract.EnvScheme: "rot13"}, "unknown signature scheme"},
+		{"secret required", map[string]string{contract.EnvSource: "a", contract.EnvAttributes: "hookline-source", contract.EnvScheme: "github"}, contract.EnvSecretParameter},
+		{"bad number", map[string]string{contract.EnvSource: "a", contract.EnvAttributes: "hookline-source", contract.EnvScheme: "none", contract.EnvTolerance: "5m"}, "whole number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := contract.ParseHandlerConfig(func(k string) string { return tc.env[k] })

@@ -31,6 +31,14 @@ const (
 	// rejected messages. It comes from a resource output, so the infra code
 	// sets it next to Env().
 	EnvDLQURL = "HOOKLINE_DLQ_URL"
+	// EnvAttributes lists, comma-separated, the message attribute names the
+	// edge writes for the source (Spec.Attributes): a record carrying any
+	// other is a forgery (CheckAttributes).
+	EnvAttributes = "HOOKLINE_ATTRIBUTES"
+	// EnvSealKey is the stack's seal key (a KMS HMAC key's ARN), with which
+	// the handler verifies a re-sent message's receipt time (OpenSeal). It
+	// comes from a resource output, so the infra code sets it next to Env().
+	EnvSealKey = "HOOKLINE_SEAL_KEY"
 )
 
 // HandlerConfig is what one source's function needs to know at run time.
@@ -57,7 +65,11 @@ type HandlerConfig struct {
 	// ContentTypes, when set, are the only content types the consumer
 	// accepts (others are dead-lettered): the ingress did not check them.
 	ContentTypes []string
-	DLQURL       string // set from the environment only (see EnvDLQURL)
+	// Attributes are the message attribute names the edge writes for the
+	// source (Spec.Attributes).
+	Attributes []string
+	DLQURL     string // set from the environment only (see EnvDLQURL)
+	SealKey    string // set from the environment only (see EnvSealKey)
 }
 
 // Env renders the configuration as the function's environment variables.
@@ -90,6 +102,9 @@ func (c HandlerConfig) Env() map[string]string {
 	if len(c.ContentTypes) > 0 {
 		env[EnvContentTypes] = strings.Join(c.ContentTypes, ",")
 	}
+	if len(c.Attributes) > 0 {
+		env[EnvAttributes] = strings.Join(c.Attributes, ",")
+	}
 	if c.IdempotencyTable != "" {
 		env[EnvIdempotencyTable] = c.IdempotencyTable
 		env[EnvIdempotencyTTL] = strconv.Itoa(int(c.IdempotencyTTL / time.Hour))
@@ -110,6 +125,7 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		ForwardSecret:     getenv(EnvForwardSecretParameter),
 		IdempotencyTable:  getenv(EnvIdempotencyTable),
 		DLQURL:            getenv(EnvDLQURL),
+		SealKey:           getenv(EnvSealKey),
 		OpenEdge:          getenv(EnvOpenEdge) == "true",
 	}
 	if v := getenv(EnvContentTypes); v != "" {
@@ -117,6 +133,12 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 	}
 	if c.Source == "" {
 		return c, fmt.Errorf("%s is not set", EnvSource)
+	}
+	if v := getenv(EnvAttributes); v != "" {
+		c.Attributes = strings.Split(v, ",")
+	} else {
+		// Without the set, a record's attributes cannot be judged.
+		return c, fmt.Errorf("%s is not set", EnvAttributes)
 	}
 	s, err := ParseScheme(getenv(EnvScheme))
 	if err != nil {

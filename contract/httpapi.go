@@ -1,9 +1,15 @@
 package contract
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/valyala/fastjson"
 )
 
 // Ingress kinds: the API Gateway flavour a stack's senders post to.
@@ -154,33 +160,163 @@ func AcceptsContentType(header string, accepted []string) bool {
 	return false
 }
 
-// HTTPRefusal says why an HTTP API would not queue req for this source, as
-// far as the contract can tell ("" when it would): a value its mapping names
-// is absent, a group or deduplication id SQS refuses, or a header carried as
-// an attribute that would break the attributes' JSON. hookline invoke
-// checks a local request with it.
+// HTTPRefusal says why an HTTP API would not queue req for this source
+// ("" when it would): SimulateHTTP's refusal.
 func (s Spec) HTTPRefusal(req Request) string {
-	for _, h := range s.HTTPRequiredHeaders() {
-		v := req.Select(Selector{Kind: KindHeader, Name: h})
-		if v == "" {
-			return "header " + h + " is missing: the HTTP API's mapping names it"
-		}
-		if strings.ContainsAny(v, `"\`) {
-			return "header " + h + " holds a quote or backslash, which breaks the message attributes' JSON"
-		}
+	_, why := s.SimulateHTTP(req, "", FirstKeyWins)
+	return why
+}
+
+// DuplicateKeys is how a JSON reader treats an object key that appears
+// twice. AWS does not document which one SQS keeps when an HTTP API's
+// MessageAttributes text carries a key twice, so the simulation runs both.
+type DuplicateKeys int
+
+// The two ways a duplicate key can be read.
+const (
+	FirstKeyWins DuplicateKeys = iota
+	LastKeyWins
+)
+
+func (d DuplicateKeys) String() string {
+	if d == LastKeyWins {
+		return "the last duplicate kept"
 	}
-	if s.EventID.Kind == KindBody && req.Select(s.EventID) == "" {
-		return "the body has no " + s.EventID.Name + ": the HTTP API's mapping names it as the event id"
-	}
-	if s.GroupBy.Kind == KindHeader {
-		if v := req.Select(s.GroupBy); !ValidID(v) {
-			return fmt.Sprintf("group id %q is not one SQS accepts (1-128 printable ASCII characters, no space)", v)
+	return "the first duplicate kept"
+}
+
+// resolveHTTP substitutes an HTTP API parameter mapping's ${...} values in
+// text as API Gateway does: as plain text, nothing escaped. missing names the
+// first value the request lacks (API Gateway then fails the request).
+func resolveHTTP(text string, req Request) (out, missing string) {
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "${")
+		if i < 0 {
+			b.WriteString(text)
+			break
 		}
-	}
-	if !s.EventID.IsZero() {
-		if v := req.Select(s.EventID); !ValidID(v) {
-			return fmt.Sprintf("event id %q is not a deduplication id SQS accepts (1-128 printable ASCII characters, no space)", v)
+		j := strings.IndexByte(text[i:], '}')
+		if j < 0 {
+			b.WriteString(text)
+			break
 		}
+		b.WriteString(text[:i])
+		ref := text[i+2 : i+j]
+		text = text[i+j+1:]
+		var v string
+		switch {
+		case strings.HasPrefix(ref, "request.header."):
+			v = req.Select(Selector{Kind: KindHeader, Name: strings.TrimPrefix(ref, "request.header.")})
+		case strings.HasPrefix(ref, "request.body"):
+			body := req.Body
+			if len(body) > HTTPBodyLimit {
+				body = body[:HTTPBodyLimit]
+			}
+			v = jsonPath(body, "$"+strings.TrimPrefix(ref, "request.body"))
+		case ref == "context.requestId":
+			v = req.RequestID
+		case ref == "context.requestTimeEpoch":
+			v = strconv.FormatInt(req.ReceivedAt.UnixMilli(), 10)
+		case ref == "context.identity.sourceIp":
+			v = req.SourceIP
+		}
+		if v == "" && missing == "" {
+			missing = ref
+		}
+		b.WriteString(v)
 	}
-	return ""
+	return b.String(), missing
+}
+
+// SimulateHTTP is what an HTTP API's SQS-SendMessage integration and SQS
+// together would hand the handler for req: every mapped value substituted
+// as text (API Gateway escapes nothing), the MessageAttributes text read as
+// JSON with dup's treatment of a duplicate key. A header (or body value)
+// holding a quote can so add attributes — a second hookline-received-at, or
+// any other name — and the record shows them, as AWS would deliver them.
+// refused says why the request would not be queued ("" when it would): a
+// value the mapping names is absent, the attributes are not JSON, or SQS
+// would refuse the call.
+func (s Spec) SimulateHTTP(req Request, messageID string, dup DuplicateKeys) (rec events.SQSMessage, refused string) {
+	p := s.HTTPRequestParameters("local")
+	resolved := map[string]string{}
+	for _, k := range []string{"MessageGroupId", "MessageDeduplicationId", "MessageAttributes"} {
+		if p[k] == "" {
+			continue
+		}
+		v, missing := resolveHTTP(p[k], req)
+		if missing != "" {
+			what := "$" + missing
+			switch {
+			case strings.HasPrefix(missing, "request.header."):
+				what = "header " + strings.TrimPrefix(missing, "request.header.") + " is missing"
+			case strings.HasPrefix(missing, "request.body"):
+				what = "the body has no $" + strings.TrimPrefix(missing, "request.body") + " (in its first 100 KB)"
+			}
+			return rec, what + ": the HTTP API's mapping names it, so API Gateway cannot build the SendMessage call"
+		}
+		resolved[k] = v
+	}
+	if g := resolved["MessageGroupId"]; !ValidID(g) {
+		return rec, fmt.Sprintf("group id %q is not one SQS accepts (1-128 printable ASCII characters, no space): SQS refuses the message", g)
+	}
+	if d, ok := resolved["MessageDeduplicationId"]; ok && !ValidID(d) {
+		return rec, fmt.Sprintf("event id %q is not a deduplication id SQS accepts (1-128 printable ASCII characters, no space): SQS refuses the message", d)
+	}
+	attrs, err := readAttributesJSON(resolved["MessageAttributes"], dup)
+	if err != nil {
+		return rec, "a value placed in the message attributes breaks their JSON (API Gateway does not escape it): " + err.Error()
+	}
+	if len(attrs) > MaxMessageAttributes {
+		return rec, fmt.Sprintf("%d message attributes: SQS refuses more than %d", len(attrs), MaxMessageAttributes)
+	}
+	dedup := resolved["MessageDeduplicationId"]
+	if dedup == "" { // content-based deduplication: SHA-256 of the body
+		sum := sha256.Sum256(req.Body)
+		dedup = hex.EncodeToString(sum[:])
+	}
+	return events.SQSMessage{
+		MessageId: messageID,
+		Body:      string(req.Body),
+		Attributes: map[string]string{
+			"MessageGroupId":          resolved["MessageGroupId"],
+			"MessageDeduplicationId":  dedup,
+			"ApproximateReceiveCount": "1",
+			"SentTimestamp":           strconv.FormatInt(req.ReceivedAt.UnixMilli(), 10),
+		},
+		MessageAttributes: attrs,
+		EventSource:       "aws:sqs",
+	}, ""
+}
+
+// readAttributesJSON reads SendMessage's MessageAttributes text: an object
+// of name → {"DataType", "StringValue"}, a duplicate name read as dup says.
+func readAttributesJSON(text string, dup DuplicateKeys) (map[string]events.SQSMessageAttribute, error) {
+	var p fastjson.Parser
+	v, err := p.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]events.SQSMessageAttribute{}
+	var bad error
+	obj.Visit(func(k []byte, av *fastjson.Value) {
+		name := string(k)
+		if _, seen := out[name]; seen && dup == FirstKeyWins {
+			return
+		}
+		dt, sv := av.GetStringBytes("DataType"), av.Get("StringValue")
+		if sv == nil || sv.Type() != fastjson.TypeString || string(dt) != "String" {
+			bad = fmt.Errorf("attribute %s is not a String value", name)
+			return
+		}
+		b, _ := sv.StringBytes()
+		val := string(b)
+		out[name] = events.SQSMessageAttribute{DataType: "String", StringValue: &val}
+	})
+	return out, bad
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +24,10 @@ type Message struct {
 	EventID string
 	// RequestID is the API Gateway request id of the original request.
 	RequestID string
-	// ReceivedAt is when API Gateway received the request.
+	// ReceivedAt is when API Gateway received the request, as the
+	// hookline-received-at attribute says: for logs. A sender on an HTTP API
+	// can add a value of its own, so it is never what a signature's
+	// timestamp is judged against (see seal.go).
 	ReceivedAt time.Time
 	// SentAt is when the message was sent to its queue (SQS's SentTimestamp).
 	SentAt time.Time
@@ -37,6 +39,9 @@ type Message struct {
 	ReceiveCount int
 	// FailureReason is set on messages the handler moved to the DLQ.
 	FailureReason string
+	// Seal is a re-send's AttrSeal: its original receipt time under the
+	// stack's MAC (see OpenSeal); empty on a first delivery.
+	Seal string
 	// Headers holds the signature headers, with lower-case names.
 	Headers []Attr
 	// Body is the exact raw request body.
@@ -48,16 +53,6 @@ func sentAt(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
-}
-
-// ReceiptTime is the time a signed timestamp is judged against: when API
-// Gateway received the request (hookline-received-at, which a sender cannot
-// set), else when the message was sent to the queue, else zero.
-func (m Message) ReceiptTime() time.Time {
-	if !m.ReceivedAt.IsZero() {
-		return m.ReceivedAt
-	}
-	return m.SentAt
 }
 
 // Header returns the signature header name (any case), or "".
@@ -117,11 +112,13 @@ func DecodeRecord(r *Record) (Message, error) {
 		case AttrRequestID:
 			m.RequestID = v
 		case AttrReceivedAt:
-			ms, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || ms < 0 {
-				return Message{}, fmt.Errorf("%w: attribute %s=%q is not epoch milliseconds", ErrMalformedRecord, a.Name, v)
+			at, err := ParseEpoch(v)
+			if err != nil {
+				return Message{}, fmt.Errorf("%w: attribute %s: %v", ErrMalformedRecord, a.Name, err)
 			}
-			m.ReceivedAt = time.UnixMilli(ms).UTC()
+			m.ReceivedAt = at
+		case AttrSeal:
+			m.Seal = v
 		case AttrSourceIP:
 			m.SourceIP = v
 		case AttrContentType:

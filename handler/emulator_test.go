@@ -78,7 +78,7 @@ func TestUnderEmulator(t *testing.T) {
 		Source: "partners", Scheme: contract.SchemeStandardWebhooks,
 		SecretParameter: "/hookline/test/partners/signing-secret", Tolerance: 5 * time.Minute,
 		Processor: "forward", ForwardURL: receiver.URL + "/hooks", ForwardSecret: "/hookline/test/partners/forward-secret",
-		ForwardTimeout: 5 * time.Second,
+		ForwardTimeout: 5 * time.Second, Attributes: partners.Attributes(),
 	}
 	bootstrap := harness.Bootstrap(t, build.Emulator) // built before the deadline starts
 	ctx, emu, dlq := startHandler(t, rie, bootstrap, aws, cfg, "SSL_CERT_FILE="+caFile)
@@ -250,6 +250,7 @@ func TestHeaderlessSendersUnderEmulator(t *testing.T) {
 				}, Body: []byte(stBody), ReceivedAt: now}, "m-evt_1N"))
 			}
 
+			tc.cfg.Attributes = spec.Attributes()
 			aws := awsfake.New(map[string]string{tc.cfg.SecretParameter: map[bool]string{true: ghSecret, false: stSecret}[tc.cfg.Scheme == contract.SchemeGitHub]})
 			defer aws.Close()
 			ctx, emu, _ := startHandler(t, rie, bootstrap, aws, tc.cfg)

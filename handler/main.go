@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/lambdaenv"
 	"github.com/hookline/hookline/handler/processor"
+	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/handler/secrets"
 	"github.com/hookline/hookline/handler/signature"
 )
@@ -47,6 +49,10 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 	store.TTL = cfg.SecretTTL
 	h.Secrets = store
 	h.DLQ = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SQS") })
+	if cfg.SealKey != "" {
+		h.Sealer = seal.KMS{KeyID: cfg.SealKey,
+			API: kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "KMS") })}
+	}
 	if cfg.IdempotencyTable != "" {
 		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "DYNAMODB") })
 		h.Dedup = &dedup.Store{API: db, Table: cfg.IdempotencyTable, TTL: cfg.IdempotencyTTL, Now: time.Now}

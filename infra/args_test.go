@@ -114,7 +114,8 @@ func TestSourceAddsItsRouteThroughTheRouter(t *testing.T) {
 	router := &routeRecorder{}
 	mocks := awsmodel.NewMocks(stackconfig.Namespace, "dev", "eu-west-1")
 	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := infra.NewSource(ctx, "hookline-github", &infra.SourceArgs{Spec: spec, Router: router, Code: code})
+		_, err := infra.NewSource(ctx, "hookline-github", &infra.SourceArgs{Spec: spec, Router: router, Code: code,
+			SealKeyArn: pulumi.String("arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000")})
 		return err
 	}, pulumi.WithMocks(stackconfig.Namespace, "dev", mocks))
 	if err != nil {

@@ -27,6 +27,9 @@ type ConsumerArgs struct {
 	QueueArn pulumi.StringInput
 	// DLQURL is where the function moves rejected messages (its environment).
 	DLQURL pulumi.StringInput
+	// SealKeyArn is the stack's seal key: the function verifies re-sent
+	// receipt times with it (its environment and a policy of its own).
+	SealKeyArn pulumi.StringInput
 	// Code is the handler archive (bootstrap at its root).
 	Code pulumi.Archive
 	Tags map[string]string
@@ -54,6 +57,9 @@ func (a *ConsumerArgs) validate() []string {
 	}
 	if a.DLQURL == nil {
 		p = append(p, "DLQURL is required")
+	}
+	if a.SealKeyArn == nil {
+		p = append(p, "SealKeyArn is required")
 	}
 	if a.Code == nil {
 		p = append(p, "Code is required")
@@ -159,6 +165,19 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("create function policy %s: %w", s.PolicyName, err)
 	}
+	// The seal key's ARN is known only once the key exists: a policy of its
+	// own, so the main policy stays judged on the first preview.
+	seal, err := iam.NewRolePolicy(ctx, name+"-function-seal", &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Name: pulumi.String(s.PolicyName + "-seal"),
+		Policy: args.SealKeyArn.ToStringOutput().ApplyT(func(arn string) string {
+			return SealVerifyPolicy(arn)
+		}).(pulumi.StringOutput),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create seal policy of %s: %w", s.FunctionName, err)
+	}
+	secretDeps = append(secretDeps, seal)
 	secrets, err := secretsPolicy(ctx, name+"-function-secrets", s.SecretsPolicyName, role, s.SecretARNs, parent, moved)
 	if err != nil {
 		return nil, fmt.Errorf("create secrets policy %s: %w", s.SecretsPolicyName, err)
@@ -177,7 +196,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		Code:          args.Code,
 		MemorySize:    pulumi.Int(s.MemoryMB),
 		Timeout:       pulumi.Int(s.TimeoutSeconds),
-		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.DLQURL)},
+		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.DLQURL, args.SealKeyArn)},
 		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
 			LogFormat:           pulumi.String("JSON"),
 			LogGroup:            logs.Name,
@@ -215,9 +234,10 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 }
 
 // handlerEnv is the function's environment: the handler config plus the DLQ
-// URL, which is only known once the queue exists.
-func handlerEnv(hc contract.HandlerConfig, dlqURL pulumi.StringInput) pulumi.StringMap {
+// URL and the seal key, which are only known once they exist.
+func handlerEnv(hc contract.HandlerConfig, dlqURL, sealKey pulumi.StringInput) pulumi.StringMap {
 	env := pulumi.ToStringMap(hc.Env())
 	env[contract.EnvDLQURL] = dlqURL
+	env[contract.EnvSealKey] = sealKey
 	return env
 }

@@ -86,6 +86,14 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 	return render(policyDoc{Version: "2012-10-17", Statement: st})
 }
 
+// SealVerifyPolicy lets a consumer verify MACs with the stack's seal key and
+// nothing else: it can check a re-send's sealed receipt time, never mint one.
+func SealVerifyPolicy(keyArn string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
+		{Sid: "VerifySealedReceiptTimes", Effect: "Allow", Resource: keyArn, Action: []string{"kms:VerifyMac"}},
+	}})
+}
+
 // ParameterARNs are the ARNs of SSM parameters (/a/b) of the stack's
 // account and region.
 func ParameterARNs(caller Caller, region string, names []string) []string {

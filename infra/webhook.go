@@ -3,6 +3,7 @@ package infra
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/hookline/hookline/stackoutputs"
@@ -46,6 +47,8 @@ type Webhook struct {
 	Sources    []*Source
 	Domain     *Domain // nil without a custom domain
 	Monitoring *Monitoring
+	// SealKey is the stack's seal key (see NewSealKey).
+	SealKey *kms.Key
 
 	// Endpoint is the base URL senders use: the custom domain when there is
 	// one, else the stage's execute-api URL.
@@ -90,9 +93,12 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 		}
 		authorizers = w.Authorizer.IDs
 	}
+	if w.SealKey, err = NewSealKey(ctx, name+"-seal", spec.Environment, spec.Tags, parent); err != nil {
+		return nil, err
+	}
 	var watched []pulumi.Resource
 	for _, s := range spec.Sources {
-		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: args.Code, Tags: spec.Tags}
+		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: args.Code, Tags: spec.Tags, SealKeyArn: w.SealKey.Arn}
 		if id, ok := authorizers[s.Name]; ok {
 			sa.AuthorizerID = id
 		}
@@ -137,6 +143,7 @@ func (w *Webhook) Outputs() pulumi.Map {
 		stackoutputs.KeyRegion:        pulumi.String(w.spec.Region),
 		stackoutputs.KeyIngress:       pulumi.String(w.Ingress.Kind()),
 		stackoutputs.KeyEndpoint:      w.Endpoint,
+		stackoutputs.KeySealKey:       w.SealKey.Arn,
 		stackoutputs.KeySources:       sources,
 		stackoutputs.KeyAlarmTopicArn: w.Monitoring.TopicArn,
 		stackoutputs.KeyDashboardName: w.Monitoring.DashboardName,
@@ -145,4 +152,30 @@ func (w *Webhook) Outputs() pulumi.Map {
 		out[k] = v
 	}
 	return out
+}
+
+// SealKeySpec and SealKeyUsage make the seal key a KMS HMAC key: its MACs
+// bind a re-sent message's original receipt time to the message
+// (contract.Seal). AWS KMS does not rotate HMAC keys automatically (only
+// symmetric encryption keys), so rotation is left off.
+const (
+	SealKeySpec  = "HMAC_256"
+	SealKeyUsage = "GENERATE_VERIFY_MAC"
+)
+
+// NewSealKey creates the stack's seal key. The consumers may verify MACs
+// with it (SealVerifyPolicy); redrive, run by operators or the portal, needs
+// kms:GenerateMac on it.
+func NewSealKey(ctx *pulumi.Context, name, environment string, tags map[string]string, opts ...pulumi.ResourceOption) (*kms.Key, error) {
+	k, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:           pulumi.String("hookline " + environment + ": seals the receipt time of re-sent webhooks (redrive); consumers verify"),
+		CustomerMasterKeySpec: pulumi.String(SealKeySpec),
+		KeyUsage:              pulumi.String(SealKeyUsage),
+		DeletionWindowInDays:  pulumi.Int(30),
+		Tags:                  pulumi.ToStringMap(tags),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("create seal key: %w", err)
+	}
+	return k, nil
 }

@@ -60,7 +60,7 @@ func TestDLQViewHidesNothing(t *testing.T) {
 	if err != nil || again.Depth != 1000 || again.InFlight != 0 {
 		t.Errorf("after the view: depth %d, in flight %d, %v", again.Depth, again.InFlight, err)
 	}
-	res, err := redrive.Run(ctx, api, q, redrive.Options{Max: 1000, Wait: time.Millisecond})
+	res, err := redrive.Run(ctx, api, q, redrive.Options{Sealer: sealer, Max: 1000, Wait: time.Millisecond})
 	if err != nil || res.Moved != 1000 || len(fake.Queue(q.DLQURL)) != 0 {
 		t.Errorf("a redrive right after the views: %+v %v", res, err)
 	}

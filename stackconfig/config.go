@@ -256,6 +256,7 @@ func (c *Config) HandlerConfig(s Source) contract.HandlerConfig {
 		ForwardURL:        s.Processor.URL,
 		ForwardSecret:     s.Processor.SecretParameter,
 		ForwardTimeout:    time.Duration(s.Processor.TimeoutSeconds) * time.Second,
+		Attributes:        s.Spec().Attributes(),
 	}
 	if c.HTTP() {
 		// An HTTP API does not refuse other content types: the consumer does.

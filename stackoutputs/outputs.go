@@ -30,6 +30,10 @@ type Stack struct {
 	APIKeys       map[string]string `json:"apiKeys,omitempty"`
 	AlarmTopicArn string            `json:"alarmTopicArn"`
 	DashboardName string            `json:"dashboardName"`
+	// SealKey is the ARN of the stack's seal key, a KMS HMAC key: redrive
+	// seals each re-send's receipt time with it (contract.Seal). Empty on a
+	// stack deployed before hookline sealed re-sends.
+	SealKey string `json:"sealKey,omitempty"`
 	// Sources maps each source's name to what operators need of it.
 	Sources map[string]Source `json:"sources"`
 }
@@ -60,6 +64,7 @@ const (
 	KeyAPIKeys       = "apiKeys"
 	KeyAlarmTopicArn = "alarmTopicArn"
 	KeyDashboardName = "dashboardName"
+	KeySealKey       = "sealKey"
 	KeySources       = "sources"
 
 	KeyURL          = "url"

@@ -64,8 +64,11 @@ type Handler struct {
 	Dedup     Dedup // nil: long-window dedup off
 	Processor processor.Processor
 	DLQ       DLQ
-	Log       *slog.Logger
-	Metrics   io.Writer
+	// Sealer verifies the receipt time a re-sent record carries (AttrSeal);
+	// nil: such a record is retried (the handler cannot judge it).
+	Sealer  contract.Sealer
+	Log     *slog.Logger
+	Metrics io.Writer
 	// Now is the clock receipt times, idempotency TTLs and telemetry are
 	// judged by. It never judges the invocation's deadline: a context's
 	// deadline is real time (its timer fires on the wall clock), so the time
@@ -142,6 +145,9 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 		group := r.GroupID
 		var o outcome
 		switch {
+		case h.forged(r, &o):
+			// Not something the edge wrote: counted, never processed or
+			// dead-lettered, whatever the state of its group.
 		case blocked[group]:
 			o = retry("group-blocked", errors.New("an earlier message of the group failed in this batch"))
 		case tooLate(ctx, h.Reserve):
@@ -181,17 +187,55 @@ func eventID(r *contract.Record) string {
 	return v
 }
 
+// forged reports (setting *o) a record the edge cannot have written for
+// this source: an attribute outside the set it writes, or, on a first
+// delivery, a hookline-received-at that disagrees with SQS's SentTimestamp.
+// On an HTTP API a sender can add attributes through a header value (API
+// Gateway does not escape them): such a record is dropped and counted, never
+// dead-lettered as if it were a delivery.
+func (h *Handler) forged(r *contract.Record, o *outcome) bool {
+	if len(h.Config.Attributes) > 0 {
+		if err := contract.CheckAttributes(r, h.Config.Attributes); err != nil {
+			*o = drop("forged-attributes", err)
+			return true
+		}
+	}
+	if _, sealed := r.Attr(contract.AttrSeal); sealed {
+		return false // a re-send: its seal is checked before its signature
+	}
+	v, ok := r.Attr(contract.AttrReceivedAt)
+	if !ok {
+		return false
+	}
+	at, err := contract.ParseEpoch(v)
+	if err != nil {
+		return false // malformed: DecodeRecord says so
+	}
+	if err := contract.CheckReceipt(at, time.UnixMilli(r.SentAt)); r.SentAt > 0 && err != nil {
+		*o = drop("forged-receipt-time", err)
+		return true
+	}
+	return false
+}
+
 // record runs one record through verify → dedup → process.
 func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 	if h.ConfigErr != nil {
 		return retry("config", h.ConfigErr)
 	}
+	// Before the signature check nothing is known of the sender: on an open
+	// source anyone can post, so what fails here is dropped and counted,
+	// never dead-lettered (the DLQ is not a store for anonymous bodies).
+	unverified := reject
+	if h.Config.OpenEdge {
+		unverified = drop
+	}
 	m, err := contract.DecodeRecord(r)
 	if err != nil {
-		return reject("malformed-record", err)
+		return unverified("malformed-record", err)
 	}
 	if m.Source != h.Config.Source {
-		return reject("wrong-source", fmt.Errorf("record of source %q on the %q consumer", m.Source, h.Config.Source))
+		return unverified("wrong-source", fmt.Errorf("record of source %q on the %q consumer", m.Source, h.Config.Source))
 	}
 
 	if h.Config.Scheme != contract.SchemeNone {
@@ -253,20 +297,43 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 	return ok()
 }
 
-// verify checks the record's signature against the time API Gateway
-// received it. A mismatch reads the secrets again once (rate-limited by the
+// receipt is the time the record's signed timestamp is judged against: a
+// re-send's sealed receipt time, else SQS's SentTimestamp (stamped by SQS,
+// not by the request), else now. Never hookline-received-at, which a sender
+// on an HTTP API can write (see contract/seal.go).
+func (h *Handler) receipt(ctx context.Context, m *contract.Message) (time.Time, outcome, bool) {
+	if m.Seal != "" {
+		if h.Sealer == nil {
+			return time.Time{}, retry("seal-unusable", fmt.Errorf("a re-sent record carries %s but %s is not set", contract.AttrSeal, contract.EnvSealKey)), false
+		}
+		at, err := contract.OpenSeal(ctx, h.Sealer, m.Source, m.Body, m.Seal)
+		switch {
+		case errors.Is(err, contract.ErrForgedSeal):
+			return time.Time{}, drop("forged-seal", err), false
+		case err != nil:
+			return time.Time{}, retry("seal-unavailable", err), false
+		}
+		return at, outcome{}, true
+	}
+	if !m.SentAt.IsZero() {
+		return m.SentAt, outcome{}, true
+	}
+	return h.Now(), outcome{}, true
+}
+
+// verify checks the record's signature against its receipt time. A mismatch reads the secrets again once (rate-limited by the
 // store), so a sender that switched to a newly added secret is not
 // dead-lettered until the cache ends. On an open source (auth signature)
 // anyone can post: a record that fails verification is counted and dropped,
 // so forgeries never fill the DLQ.
 func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, bool) {
+	at, o, ok := h.receipt(ctx, m)
+	if !ok {
+		return o, false
+	}
 	secrets, err := h.Secrets.Get(ctx, h.Config.SecretParameter)
 	if err != nil {
 		return retry("secret-unavailable", err), false
-	}
-	at := m.ReceiptTime()
-	if at.IsZero() {
-		at = h.Now()
 	}
 	err = h.Verifier.Verify(m, m.Body, secrets, at)
 	if errors.Is(err, contract.ErrSignatureMismatch) {

@@ -26,6 +26,7 @@ import (
 	"github.com/hookline/hookline/handler/secrets"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/internal/testing/nodepeer"
 )
 
@@ -184,9 +185,10 @@ func newEnv(t testing.TB) *env {
 	e.h = &consumer.Handler{
 		Config: contract.HandlerConfig{
 			Source: "partners", Scheme: contract.SchemeStandardWebhooks, SecretParameter: "/p/secret",
-			DLQURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-partners-dlq.fifo",
+			DLQURL:     "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-partners-dlq.fifo",
+			Attributes: spec.Attributes(),
 		},
-		Verifier: v, Secrets: e.sec, Processor: e.proc, DLQ: e.dlq, Dedup: e.dd,
+		Sealer: harness.NewSealer(), Verifier: v, Secrets: e.sec, Processor: e.proc, DLQ: e.dlq, Dedup: e.dd,
 		Log:     slog.New(slog.NewJSONHandler(e.logs, nil)),
 		Metrics: e.stats, Now: func() time.Time { return now }, Reserve: time.Second,
 	}
@@ -607,7 +609,7 @@ func TestBodyOnlySchemeKeysOnBody(t *testing.T) {
 		ContentTypes: []string{"application/json"}}
 	e := newEnv(t)
 	v, _ := signature.New(contract.SchemeGitHub, signature.Options{})
-	e.h.Verifier, e.h.Config.Scheme = v, contract.SchemeGitHub
+	e.h.Verifier, e.h.Config.Scheme, e.h.Config.Attributes = v, contract.SchemeGitHub, gh.Attributes()
 	body := `{"action":"opened","number":7}`
 	deliver := func(id string) {
 		r := gh.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json",
@@ -787,7 +789,7 @@ func TestSecretWithSpacesVerifies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			v, _ := signature.New(contract.SchemeGitHub, signature.Options{})
-			e.h.Verifier, e.h.Config.Scheme = v, contract.SchemeGitHub
+			e.h.Verifier, e.h.Config.Scheme, e.h.Config.Attributes = v, contract.SchemeGitHub, gh.Attributes()
 			e.h.Secrets = secrets.New(paramSSM{"/p/secret": tc.param})
 			body := `{"zen":"Design for failure.","hook_id":1}`
 			r := gh.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json",
@@ -816,7 +818,7 @@ func TestReplayWithoutDeliveryIDIsADuplicate(t *testing.T) {
 		DeliveryHeaders: contract.SchemeGitHub.DeliveryHeaders(), ContentTypes: []string{"application/json"}}
 	e := newEnv(t)
 	v, _ := signature.New(contract.SchemeGitHub, signature.Options{})
-	e.h.Verifier, e.h.Config.Scheme = v, contract.SchemeGitHub
+	e.h.Verifier, e.h.Config.Scheme, e.h.Config.Attributes = v, contract.SchemeGitHub, gh.Attributes()
 	body := `{"action":"opened","number":7}`
 	deliver := func(msgID string, headers map[string]string) {
 		headers["content-type"] = "application/json"

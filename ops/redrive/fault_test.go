@@ -112,14 +112,14 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 	advance := func(d time.Duration) { clockMu.Lock(); clock = clock.Add(d); clockMu.Unlock() }
 	srv.SetClock(now)
 
-	proc := &faultProcessor{rng: rand.New(rand.NewSource(seed + 1)), faults: true}
-	h := &consumer.Handler{
-		Config:    contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL},
-		Processor: proc, DLQ: client, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: now,
-		Dedup: &dedup.Store{API: db, Table: table, TTL: 72 * time.Hour, Now: now},
-	}
 	spec := contract.Spec{Source: "payments", GroupBy: contract.Selector{Kind: contract.KindBody, Name: "$.customer"},
 		EventID: contract.Selector{Kind: contract.KindBody, Name: "$.id"}, ContentTypes: []string{"application/json"}}
+	proc := &faultProcessor{rng: rand.New(rand.NewSource(seed + 1)), faults: true}
+	h := &consumer.Handler{
+		Config:    contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, Attributes: spec.Attributes()},
+		Sealer:    sealer, Processor: proc, DLQ: client, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: now,
+		Dedup: &dedup.Store{API: db, Table: table, TTL: 72 * time.Hour, Now: now},
+	}
 	ctx := context.Background()
 
 	// The edge: what the request template sends for a webhook (contract.Simulate
@@ -204,7 +204,7 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 	redrives := map[string]int{}
 	runs := 0
 	redriveNow := func() {
-		var o redrive.Options
+		o := redrive.Options{Sealer: sealer}
 		// The kinds take turns (their parameters are random), so every run
 		// exercises all three: a random choice missed one in about one run
 		// of ten.
@@ -217,7 +217,7 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 			o.Group = fmt.Sprintf("cus_%d", rng.Intn(groups))
 			redrives["selective, one group"]++
 		default:
-			redrives["whole DLQ (move task)"]++
+			redrives["whole DLQ"]++
 		}
 		o.Wait = time.Millisecond
 		o.Now = now
@@ -257,7 +257,7 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 		}
 		advance(31 * time.Second) // visibility timeouts of failed receives pass
 		if len(srv.Queue(q.DLQURL)) > 0 {
-			if _, err := redrive.Run(ctx, client, q, redrive.Options{Max: 1000, Wait: time.Millisecond, Now: now}); err != nil {
+			if _, err := redrive.Run(ctx, client, q, redrive.Options{Sealer: sealer, Max: 1000, Wait: time.Millisecond, Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,18 +1,23 @@
 // Package redrive moves dead-lettered messages back to their source queue.
 //
-// A whole queue goes back with SQS's own message move task, which gives the
-// moved messages new message ids and treats them as new messages. A
-// selective redrive (one message group, or at most N messages) re-sends
-// messages itself, group by group in order, keeping each message's group id
-// and attributes (the sender's event id among them) and giving each send a
-// deduplication id of its own, derived from the DLQ copy's message id: the
-// sender's id may still be inside the source queue's 5-minute window (SQS
-// keeps it after the message is deleted), where SQS would answer success and
-// drop the message. A message leaves the DLQ only after its send succeeded:
-// an interrupted or failed run leaves every message in the DLQ or in the
-// source queue — the worst case is a copy in both; a repeated run within 5
-// minutes re-sends it with the same id, which the source queue absorbs, and
-// after that the handler's idempotency (keyed on the event id) recognises it.
+// Redrive re-sends messages itself, group by group in order, in one scan of
+// the DLQ (every group, or the ones asked for), keeping each message's group
+// id, body and attributes (the sender's event id among them) and giving each
+// send a deduplication id of its own, derived from the DLQ copy's message id:
+// the sender's id may still be inside the source queue's 5-minute window
+// (SQS keeps it after the message is deleted), where SQS would answer
+// success and drop the message. Each re-send carries its original receipt
+// time sealed under the stack's seal key (contract.Seal): the handler judges
+// a signature's timestamp against it, and a sender cannot write one. That is
+// why a whole-DLQ redrive does not use SQS's message move task: its copies
+// would reach the handler with a new SentTimestamp and no seal, and every
+// signed delivery older than its tolerance would be refused.
+//
+// A message leaves the DLQ only after its send succeeded: an interrupted or
+// failed run leaves every message in the DLQ or in the source queue — the
+// worst case is a copy in both; a repeated run within 5 minutes re-sends it
+// with the same id, which the source queue absorbs, and after that the
+// handler's idempotency (keyed on the event id) recognises it.
 package redrive
 
 import (
@@ -42,13 +47,13 @@ type API interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
-	StartMessageMoveTask(ctx context.Context, in *sqs.StartMessageMoveTaskInput, optFns ...func(*sqs.Options)) (*sqs.StartMessageMoveTaskOutput, error)
-	ListMessageMoveTasks(ctx context.Context, in *sqs.ListMessageMoveTasksInput, optFns ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error)
 }
 
 // Queues names the source queue and its DLQ.
 type Queues struct {
 	QueueURL, QueueArn, DLQURL, DLQArn string
+	// Source is the source the queues belong to: a seal binds it.
+	Source string
 }
 
 // Options select what to move.
@@ -65,8 +70,11 @@ type Options struct {
 	// Progress receives one line per event (moved message, task status).
 	Progress func(string)
 	// Moved receives the count moved so far and, when known, the count
-	// to move (SQS's move task reports it; a selective redrive passes 0).
+	// to move (0: not known).
 	Moved func(moved, toMove int)
+	// Sealer seals each re-send's receipt time under the stack's seal key
+	// (its output sealKey). A redrive that moves anything needs it.
+	Sealer contract.Sealer
 }
 
 // Entry is one dead-lettered message, as a dry run lists it.
@@ -105,47 +113,18 @@ func (o Options) moved(moved, toMove int) {
 	}
 }
 
-// Run redrives according to o.
+// ErrNoSealer: a redrive that moves messages needs the stack's seal key.
+var ErrNoSealer = errors.New("redrive needs the stack's seal key (the stack output sealKey) to seal each re-send's receipt time: deploy the stack with this version of hookline first")
+
+// Run redrives according to o: a dry run lists, anything else re-sends.
 func Run(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
-	if !o.Selective() {
-		return moveAll(ctx, api, q, o)
+	if o.DryRun {
+		return list(ctx, api, q, o)
+	}
+	if o.Sealer == nil {
+		return nil, ErrNoSealer
 	}
 	return selective(ctx, api, q, o)
-}
-
-// moveAll starts SQS's message move task and reports progress until it ends.
-func moveAll(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
-	start, err := api.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{
-		SourceArn: aws.String(q.DLQArn), DestinationArn: aws.String(q.QueueArn),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start message move task: %w", err)
-	}
-	o.progress("move task %s started", aws.ToString(start.TaskHandle))
-	for {
-		out, err := api.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(q.DLQArn), MaxResults: aws.Int32(1)})
-		if err != nil {
-			return nil, fmt.Errorf("follow message move task: %w", err)
-		}
-		if len(out.Results) == 0 {
-			return nil, errors.New("the message move task disappeared")
-		}
-		t := out.Results[0]
-		moved, toMove := t.ApproximateNumberOfMessagesMoved, aws.ToInt64(t.ApproximateNumberOfMessagesToMove)
-		o.progress("move task %s: %d of %d moved", aws.ToString(t.Status), moved, toMove)
-		o.moved(int(moved), int(toMove))
-		switch aws.ToString(t.Status) {
-		case "COMPLETED":
-			return &Result{Moved: int(moved)}, nil
-		case "FAILED", "CANCELLED":
-			return &Result{Moved: int(moved)}, fmt.Errorf("message move task %s: %s", aws.ToString(t.Status), aws.ToString(t.FailureReason))
-		}
-		select {
-		case <-ctx.Done():
-			return &Result{Moved: int(moved)}, fmt.Errorf("stopped following the task (it goes on in SQS): %w", ctx.Err())
-		case <-time.After(2 * time.Second):
-		}
-	}
 }
 
 // visibility is how long a received DLQ message stays hidden while it is
@@ -238,9 +217,6 @@ func list(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
 // selective moves the messages of the wanted groups (all: every group), at
 // most o.Max, in one scan of the DLQ however many groups it moves.
 func selective(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
-	if o.DryRun {
-		return list(ctx, api, q, o)
-	}
 	res := &Result{}
 	var tick <-chan time.Time
 	if o.Rate > 0 {
@@ -278,7 +254,7 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 					continue
 				}
 			}
-			if err := send(ctx, api, q.QueueURL, m, group); err != nil {
+			if err := send(ctx, api, q, o.Sealer, m, group); err != nil {
 				// Keep the group's order: nothing after a failed message moves.
 				stopped[group] = true
 				res.Failed = append(res.Failed, fmt.Sprintf("group %s: %v", group, err))
@@ -336,11 +312,23 @@ func ZeroVisibility(o *sqs.Options) {
 
 // send re-sends a dead-lettered message to its source queue: a
 // contract.Resend, so body, group and attributes unchanged, without the
-// failure reason, under a deduplication id of its own.
-func send(ctx context.Context, api API, queueURL string, m types.Message, group string) error {
-	attrs := make([]contract.Attr, 0, len(m.MessageAttributes))
+// failure reason, under a deduplication id of its own, with its receipt
+// time sealed (a seal it already carries stays: it binds the same source,
+// time and body).
+func send(ctx context.Context, api API, q Queues, sealer contract.Sealer, m types.Message, group string) error {
+	attrs := make([]contract.Attr, 0, len(m.MessageAttributes)+1)
+	sealed := false
 	for k, v := range m.MessageAttributes {
 		attrs = append(attrs, contract.Attr{Name: k, Value: aws.ToString(v.StringValue), Binary: v.StringValue == nil})
+		sealed = sealed || k == contract.AttrSeal
+	}
+	if !sealed {
+		at := contract.RedriveReceipt(aws.ToString(attrValue(m, contract.AttrReceivedAt)), sentAt(m))
+		seal, err := contract.Seal(ctx, sealer, q.Source, at, []byte(aws.ToString(m.Body)))
+		if err != nil {
+			return err
+		}
+		attrs = append(attrs, contract.Attr{Name: contract.AttrSeal, Value: seal})
 	}
 	r := contract.Resend{Kind: contract.ResendRedrive, MessageID: aws.ToString(m.MessageId), Group: group,
 		Body: aws.ToString(m.Body), Attrs: attrs}.Message()
@@ -349,9 +337,26 @@ func send(ctx context.Context, api API, queueURL string, m types.Message, group 
 		out[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
 	// The caller reports the error with its group, as it always has.
-	_, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(r.Body),
+	_, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.QueueURL), MessageBody: aws.String(r.Body),
 		MessageGroupId: aws.String(r.GroupID), MessageDeduplicationId: aws.String(r.DeduplicationID), MessageAttributes: out})
 	return err
+}
+
+// attrValue is a message attribute's string value, or nil.
+func attrValue(m types.Message, name string) *string {
+	if v, ok := m.MessageAttributes[name]; ok {
+		return v.StringValue
+	}
+	return nil
+}
+
+// sentAt is when the message reached the DLQ (SQS's SentTimestamp), or zero.
+func sentAt(m types.Message) time.Time {
+	ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 // release makes messages this run received but did not move visible again.
@@ -375,8 +380,8 @@ func entry(m types.Message, now time.Time) Entry {
 	if n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]); err == nil {
 		e.ReceiveCount = n
 	}
-	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
-		e.Age = now.Sub(time.UnixMilli(ms)).Round(time.Second)
+	if at := sentAt(m); !at.IsZero() {
+		e.Age = now.Sub(at).Round(time.Second)
 	}
 	if v, ok := m.MessageAttributes[contract.AttrEventID]; ok {
 		e.EventID = aws.ToString(v.StringValue)

@@ -2,6 +2,7 @@ package redrive_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,7 +23,11 @@ var q = redrive.Queues{
 	QueueArn: "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-payments.fifo",
 	DLQURL:   "https://sqs.eu-west-1.amazonaws.com/123456789012/hookline-dev-payments-dlq.fifo",
 	DLQArn:   "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-payments-dlq.fifo",
+	Source:   "payments",
 }
+
+// sealer stands in for the stack's seal key.
+var sealer = harness.NewSealer()
 
 // setup serves the DLQ (with msgs) and the source queue over the SQS JSON
 // protocol, and returns the real SDK client pointed at it, making at most
@@ -57,33 +62,58 @@ func ids(ms []awsfake.Message) string {
 	return strings.Join(out, ",")
 }
 
-func TestWholeQueueUsesMoveTask(t *testing.T) {
-	srv, client := setup(t, 1, msg("a", 1), msg("b", 1), msg("a", 2))
+// TestWholeQueueIsReSentSealed: a redrive of the whole DLQ re-sends every
+// message itself, in order, each with its receipt time sealed — never with
+// SQS's message move task, whose copies would reach the handler with a new
+// SentTimestamp and no seal, so every signed delivery older than its
+// tolerance would be refused.
+func TestWholeQueueIsReSentSealed(t *testing.T) {
+	received := time.Now().Add(-3 * time.Hour).Truncate(time.Millisecond)
+	a1 := msg("a", 1)
+	a1.Attributes[contract.AttrReceivedAt] = fmt.Sprint(received.UnixMilli())
+	srv, client := setup(t, 1, a1, msg("b", 1), msg("a", 2))
 	var progress []string
-	var counts [][2]int
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Progress: func(s string) { progress = append(progress, s) },
-		Moved: func(moved, toMove int) { counts = append(counts, [2]int{moved, toMove}) }})
+	var counts []int
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Wait: time.Millisecond,
+		Progress: func(s string) { progress = append(progress, s) },
+		Moved:    func(moved, _ int) { counts = append(counts, moved) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(counts) == 0 || counts[len(counts)-1] != [2]int{3, 3} {
-		t.Errorf("counts reported: %v, want the last to be 3 of 3", counts)
+	if fmt.Sprint(counts) != "[1 2 3]" {
+		t.Errorf("counts reported: %v", counts)
 	}
-	if res.Moved != 3 || len(srv.Queue(q.DLQURL)) != 0 || len(srv.Queue(q.QueueURL)) != 3 {
-		t.Errorf("moved %d; DLQ %d, queue %d", res.Moved, len(srv.Queue(q.DLQURL)), len(srv.Queue(q.QueueURL)))
+	if res.Moved != 3 || len(srv.Queue(q.DLQURL)) != 0 || ids(srv.Queue(q.QueueURL)) != "evt_a-1,evt_b-1,evt_a-2" {
+		t.Errorf("moved %d; DLQ %d, queue %s", res.Moved, len(srv.Queue(q.DLQURL)), ids(srv.Queue(q.QueueURL)))
 	}
-	if !strings.Contains(strings.Join(progress, "\n"), "COMPLETED: 3 of 3 moved") {
+	if len(progress) != 3 {
 		t.Errorf("progress: %v", progress)
 	}
-	if calls := strings.Join(srv.Calls(), ","); !strings.Contains(calls, "AmazonSQS.StartMessageMoveTask") || strings.Contains(calls, "SendMessage") {
+	if calls := strings.Join(srv.Calls(), ","); strings.Contains(calls, "MessageMoveTask") {
 		t.Errorf("calls: %s", calls)
+	}
+	for _, m := range srv.Queue(q.QueueURL) {
+		at, err := contract.OpenSeal(context.Background(), sealer, "payments", []byte(m.Body), m.Attributes[contract.AttrSeal])
+		if err != nil {
+			t.Errorf("%s: seal %q: %v", m.Attributes[contract.AttrEventID], m.Attributes[contract.AttrSeal], err)
+			continue
+		}
+		// a-1 carried its receipt time; the others only their arrival in
+		// the DLQ, which is what they are sealed with.
+		if m.Attributes[contract.AttrEventID] == "evt_a-1" && !at.Equal(received) {
+			t.Errorf("a-1 sealed at %s, received %s", at, received)
+		}
+	}
+	// Without the stack's seal key nothing moves.
+	if _, err := redrive.Run(context.Background(), client, q, redrive.Options{}); !errors.Is(err, redrive.ErrNoSealer) {
+		t.Errorf("no sealer: %v", err)
 	}
 }
 
 func TestSelectiveGroupKeepsOrderAndIDs(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1), msg("b", 1), msg("a", 2), msg("a", 3), msg("b", 2))
 	var counts []int
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Group: "a", Moved: func(moved, toMove int) {
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Group: "a", Moved: func(moved, toMove int) {
 		if toMove != 0 {
 			t.Errorf("a selective redrive cannot know how many it will move, reported %d", toMove)
 		}
@@ -111,7 +141,7 @@ func TestSelectiveGroupKeepsOrderAndIDs(t *testing.T) {
 	if len(srv2) != 2 {
 		t.Fatal(srv2)
 	}
-	res2, err := redrive.Run(context.Background(), client, q, redrive.Options{Group: "b"})
+	res2, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Group: "b"})
 	if err != nil || res2.Moved != 2 {
 		t.Errorf("second run: %+v %v", res2, err)
 	}
@@ -119,7 +149,7 @@ func TestSelectiveGroupKeepsOrderAndIDs(t *testing.T) {
 
 func TestMax(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1), msg("a", 2), msg("a", 3))
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Max: 2})
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Max: 2})
 	if err != nil || res.Moved != 2 || ids(srv.Queue(q.DLQURL)) != "evt_a-3" {
 		t.Errorf("moved %d, DLQ %s, %v", res.Moved, ids(srv.Queue(q.DLQURL)), err)
 	}
@@ -131,7 +161,7 @@ func TestMax(t *testing.T) {
 func TestFailedSendStopsTheGroup(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1), msg("b", 1), msg("a", 2), msg("b", 2))
 	srv.FailWith("AmazonSQS.SendMessage", 2, awsfake.Fault{Status: 400, Type: "InvalidParameterValue"}) // b-1
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Max: 100})
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Max: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +182,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 	srv, client := setup(t, 3, msg("a", 1), msg("a", 2))
 	srv.FailWith("AmazonSQS.SendMessage", 1, awsfake.Fault{Status: 400, Type: "ThrottlingException"})
 	srv.FailWith("AmazonSQS.SendMessage", 2, awsfake.Fault{Status: 400, Type: "ThrottlingException"})
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Max: 10})
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Max: 10})
 	if err != nil || res.Moved != 2 {
 		t.Fatalf("moved %d, %v", res.Moved, err)
 	}
@@ -167,7 +197,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 func TestDeleteFailureNeverLoses(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1))
 	srv.FailWith("AmazonSQS.DeleteMessage", 1, awsfake.Fault{Status: 500, Type: "InternalError"})
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Max: 1})
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Max: 1})
 	if err != nil || len(res.Warning) != 1 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -177,7 +207,7 @@ func TestDeleteFailureNeverLoses(t *testing.T) {
 	// The DLQ copy's visibility timeout passes; a second run sends it again
 	// with the same deduplication id, which the FIFO queue drops.
 	srv.ExpireVisibility()
-	res, err = redrive.Run(context.Background(), client, q, redrive.Options{Max: 1, Wait: time.Millisecond})
+	res, err = redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Max: 1, Wait: time.Millisecond})
 	if err != nil || res.Moved != 1 {
 		t.Fatalf("second run: %+v %v", res, err)
 	}
@@ -190,7 +220,7 @@ func TestInterruptLosesNothing(t *testing.T) {
 	srv, client := setup(t, 1, msg("a", 1), msg("a", 2), msg("a", 3), msg("b", 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	res, err := redrive.Run(ctx, client, q, redrive.Options{Group: "a", Progress: func(string) {
+	res, err := redrive.Run(ctx, client, q, redrive.Options{Sealer: sealer, Group: "a", Progress: func(string) {
 		if n++; n == 1 {
 			cancel()
 		}
@@ -262,7 +292,7 @@ func TestRedriveInsideTheWindowLosesNothing(t *testing.T) {
 		}
 		// An operator redrives at once, still inside evt_1's window.
 		clock = clock.Add(time.Minute)
-		res, err := redrive.Run(ctx, client, q, redrive.Options{Group: "a", Wait: time.Millisecond})
+		res, err := redrive.Run(ctx, client, q, redrive.Options{Sealer: sealer, Group: "a", Wait: time.Millisecond})
 		if err != nil || res.Moved != 1 {
 			t.Fatalf("round %d: %+v %v", round, res, err)
 		}

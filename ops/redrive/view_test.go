@@ -69,7 +69,7 @@ func (o *overlap) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInpu
 		o.t.Errorf("receive %d of the view left %d messages in flight", o.receives, inFlight)
 	}
 	if o.receives == 1 {
-		res, rerr := redrive.Run(ctx, o.Client, q, redrive.Options{Max: 1000, Wait: time.Millisecond})
+		res, rerr := redrive.Run(ctx, o.Client, q, redrive.Options{Sealer: sealer, Max: 1000, Wait: time.Millisecond})
 		if rerr != nil {
 			o.t.Fatal(rerr)
 		}
@@ -172,7 +172,7 @@ func TestDryRunOfGroups(t *testing.T) {
 // scanning the whole DLQ.)
 func TestRedriveOfGroupsScansOnce(t *testing.T) {
 	srv, client := setup(t, 1, interleaved(300, 3)...)
-	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Groups: []string{"g0", "g1"}, Wait: time.Millisecond})
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Groups: []string{"g0", "g1"}, Wait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestRedriveOfGroupsScansOnce(t *testing.T) {
 		t.Errorf("left in the DLQ: %d visible, %d in flight", visible, inFlight)
 	}
 	// Group and Groups together: either.
-	res, err = redrive.Run(context.Background(), client, q, redrive.Options{Group: "g2", Groups: []string{"nope"}, Wait: time.Millisecond})
+	res, err = redrive.Run(context.Background(), client, q, redrive.Options{Sealer: sealer, Group: "g2", Groups: []string{"nope"}, Wait: time.Millisecond})
 	if err != nil || res.Moved != 100 {
 		t.Errorf("Group with Groups: %+v %v", res, err)
 	}

@@ -404,6 +404,19 @@ var computers = map[string]func(r *res) string{
 		r.tagsAll()
 		return uuid
 	},
+	"aws:kms/key:Key": func(r *res) string {
+		// A key id is a UUID; the model derives one from the seed.
+		h := r.hash("key", 32)
+		id := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+		r.set("arn", r.arn("kms", "key/"+id))
+		r.set("keyId", id)
+		r.setDefault("keyUsage", "ENCRYPT_DECRYPT")
+		r.setDefault("customerMasterKeySpec", "SYMMETRIC_DEFAULT")
+		r.setDefault("isEnabled", true)
+		r.setDefault("enableKeyRotation", false)
+		r.tagsAll()
+		return id
+	},
 	"aws:ssm/parameter:Parameter": func(r *res) string {
 		name := r.physicalName("name")
 		r.set("arn", r.arn("ssm", "parameter"+name))
