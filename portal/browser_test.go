@@ -21,7 +21,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/portal"
 )
 
@@ -83,6 +85,7 @@ func TestBrowser(t *testing.T) {
 	}
 	release := filepath.Join(t.TempDir(), "release-mappings")
 	hs, _, _ := newPortalIn(t, policy, t.TempDir(), func(o *portal.Options) {
+		o.Sealer = func(context.Context, string, string) (contract.Sealer, error) { return harness.NewSealer(), nil }
 		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
 			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{}}), nil
 		}

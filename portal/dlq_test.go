@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/portal"
 )
 
@@ -25,6 +26,7 @@ func TestDLQViewAndRedrive(t *testing.T) {
 	fake := awsfake.New(nil)
 	t.Cleanup(fake.Close)
 	hs, _, srv := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) {
+		o.Sealer = func(context.Context, string, string) (contract.Sealer, error) { return harness.NewSealer(), nil }
 		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
 			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{}}), nil
 		}
@@ -82,8 +84,13 @@ func TestDLQViewAndRedrive(t *testing.T) {
 	if j := wait(t, hs, "pay", job); j["status"] != "succeeded" || len(fake.Queue(str("dlqUrl"))) != 0 || len(fake.Queue(str("queueUrl"))) != 3 {
 		t.Fatalf("redrive all: %v; DLQ %d", j, len(fake.Queue(str("dlqUrl"))))
 	}
+	for _, m := range fake.Queue(str("queueUrl")) {
+		if m.Attributes[contract.AttrSeal] == "" {
+			t.Errorf("re-sent without a sealed receipt time: %v", m.Attributes)
+		}
+	}
 	events := sseLines(t, hs, "pay", job["id"].(string))
-	if !strings.Contains(events, "move task") || !strings.Contains(events, "moved 1 message(s)") {
+	if !strings.Contains(events, "redrive the whole DLQ of orders") || !strings.Contains(events, "moved 1 message(s)") {
 		t.Errorf("the redrive's progress stream: %s", events)
 	}
 }

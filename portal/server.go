@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/portal/jobs"
@@ -133,6 +135,10 @@ type Options struct {
 	// SQS returns the SQS client of a region for DLQ views and redrives.
 	// Default: DefaultSQS (the portal's AWS credentials).
 	SQS func(ctx context.Context, region string) (SQSAPI, error)
+	// Sealer returns a stack's seal key (KMS) for redrives. Default:
+	// seal.Default (the portal's AWS credentials; it needs kms:GenerateMac
+	// on the stacks' seal keys).
+	Sealer func(ctx context.Context, region, keyArn string) (contract.Sealer, error)
 	// Limits: zero fields take DefaultLimits'.
 	Limits Limits
 	// Timeouts: the stream's write deadline and heartbeat come from here
@@ -182,6 +188,9 @@ func New(o Options) (*Server, error) {
 	if o.SQS == nil {
 		o.SQS = DefaultSQS
 	}
+	if o.Sealer == nil {
+		o.Sealer = seal.Default
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -202,7 +211,8 @@ func New(o Options) (*Server, error) {
 	svc := jobs.New(jobs.Config{
 		Limits: jobs.Limits{Jobs: o.Limits.Jobs, TeamJobs: o.Limits.TeamJobs}, Retention: o.Limits.JobRetention,
 		Engine: o.Engine, Policy: policy, Log: o.Log,
-		SQS: func(ctx context.Context, region string) (redrive.API, error) { return o.SQS(ctx, region) },
+		SQS:    func(ctx context.Context, region string) (redrive.API, error) { return o.SQS(ctx, region) },
+		Sealer: o.Sealer,
 	})
 	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: svc,
 		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
@@ -61,4 +62,14 @@ func (k KMS) VerifyMAC(ctx context.Context, msg, mac []byte) error {
 		return contract.ErrForgedSeal
 	}
 	return nil
+}
+
+// Default is the seal key keyArn through the default AWS credentials of the
+// process (the operator's, the portal's), in region.
+func Default(ctx context.Context, region, keyArn string) (contract.Sealer, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return KMS{API: kms.NewFromConfig(cfg), KeyID: keyArn}, nil
 }

@@ -17,9 +17,10 @@ import (
 )
 
 // Redrive moves a deployed source's dead-lettered messages back to its
-// queue with ops/redrive, as a job with live progress: the whole DLQ (SQS's
-// move task) when Groups is empty, else the listed message groups in
-// order. One redrive per source at a time.
+// queue with ops/redrive, as a job with live progress: the whole DLQ when
+// Groups is empty, else the listed message groups, in one scan, each in
+// order, every re-send's receipt time sealed with the stack's seal key. One
+// redrive per source at a time.
 type Redrive struct {
 	Service *Service
 	Team    string
@@ -47,13 +48,23 @@ func (r *Redrive) Run(ctx context.Context) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("an SQS client of %s: %w", src.Region, err)
 	}
+	if src.SealKey == "" {
+		return nil, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no seal key yet: apply it with this version of hookline before a redrive", r.Stack)}
+	}
+	if s.cfg.Sealer == nil {
+		return nil, fmt.Errorf("redrive %s: the portal has no KMS client for the seal key", r.Source)
+	}
+	sealer, err := s.cfg.Sealer(ctx, src.Region, src.SealKey)
+	if err != nil {
+		return nil, fmt.Errorf("the seal key of %s: %w", r.Stack, err)
+	}
 	if err := s.Admit(ctx, r.Team); err != nil {
 		return nil, err
 	}
 	spec := Spec{Team: r.Team, Stack: r.Stack, Op: OpRedrive, Lock: RedriveLock(r.Stack, r.Source), What: "a redrive of source " + r.Source}
 	return s.Go(ctx, spec, func(ctx context.Context, j *Job) error {
 		moved := 0
-		o := redrive.Options{Progress: func(line string) { j.logf("%s", line) }, Wait: time.Second,
+		o := redrive.Options{Sealer: sealer, Progress: func(line string) { j.logf("%s", line) }, Wait: time.Second,
 			Moved: func(n, toMove int) {
 				j.update(func(t *tracker) {
 					if toMove > 0 {
@@ -63,7 +74,7 @@ func (r *Redrive) Run(ctx context.Context) (*Job, error) {
 				})
 			}}
 		// The listed groups in one scan of the DLQ, each in order; none:
-		// the whole DLQ with SQS's move task.
+		// every group.
 		o.Groups = r.Groups
 		if len(r.Groups) > 0 {
 			j.logf("redrive group(s) %s of %s", strings.Join(r.Groups, ", "), r.Source)
@@ -85,11 +96,13 @@ func (r *Redrive) Run(ctx context.Context) (*Job, error) {
 	})
 }
 
-// DeployedSource is a deployed source of a stack: its queues and the
-// stack's region.
+// DeployedSource is a deployed source of a stack: its queues, the stack's
+// region and its seal key (empty on a stack applied before hookline sealed
+// re-sends).
 type DeployedSource struct {
-	Queues redrive.Queues
-	Region string
+	Queues  redrive.Queues
+	Region  string
+	SealKey string
 }
 
 // Source looks up a deployed source of team's stack: the source's name is
@@ -127,11 +140,11 @@ func (s *Service) Source(ctx context.Context, team, stack, source string) (Deplo
 	if outs != nil {
 		o = outs.Sources[source]
 	}
-	q := redrive.Queues{QueueURL: o.QueueURL, QueueArn: o.QueueArn, DLQURL: o.DLQURL, DLQArn: o.DLQArn}
+	q := redrive.Queues{QueueURL: o.QueueURL, QueueArn: o.QueueArn, DLQURL: o.DLQURL, DLQArn: o.DLQArn, Source: source}
 	if q.QueueURL == "" || q.DLQURL == "" || q.QueueArn == "" || q.DLQArn == "" {
 		return DeployedSource{}, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no deployed source %s (apply it first)", stack, source)}
 	}
-	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey]}, nil
+	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey], SealKey: outs.SealKey}, nil
 }
 
 // ReadOutputs decodes a stack's outputs as the engine returns them (each

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
@@ -72,6 +73,9 @@ type Config struct {
 	Policy rules.Config
 	// SQS returns the SQS client of a region, for redrives.
 	SQS func(ctx context.Context, region string) (redrive.API, error)
+	// Sealer returns the stack's seal key (its output sealKey) in a region,
+	// with which a redrive seals each re-send's receipt time.
+	Sealer func(ctx context.Context, region, keyArn string) (contract.Sealer, error)
 	// Log receives a line per finished job.
 	Log *slog.Logger
 }
