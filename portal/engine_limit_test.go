@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +17,10 @@ import (
 	"github.com/hookline/hookline/portal"
 )
 
-// pulumiWatch polls /proc for running Pulumi CLIs (processes whose
-// executable is the project's bin/pulumi) and keeps the most seen at once,
-// and the stacks their command lines name (--stack).
+// pulumiWatch polls /proc for the Pulumi CLIs this test process runs
+// (its children whose executable is the project's bin/pulumi: other
+// tests on the machine run the same binary) and keeps the most seen at
+// once, and the stacks their command lines name (--stack).
 type pulumiWatch struct {
 	stop, done chan struct{}
 	peak, seen int
@@ -49,7 +51,7 @@ func watchPulumi(t *testing.T) *pulumiWatch {
 			exes, _ := filepath.Glob("/proc/[0-9]*/exe")
 			n := 0
 			for _, e := range exes {
-				if target, err := os.Readlink(e); err == nil && strings.TrimSuffix(target, " (deleted)") == bin {
+				if target, err := os.Readlink(e); err == nil && strings.TrimSuffix(target, " (deleted)") == bin && childOfThis(filepath.Dir(e)) {
 					n++
 					cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(e), "cmdline"))
 					args := strings.Split(string(cmd), "\x00")
@@ -65,6 +67,22 @@ func watchPulumi(t *testing.T) *pulumiWatch {
 		}
 	}()
 	return w
+}
+
+// childOfThis reports whether the process of /proc directory proc is a
+// child of this one: its stat's fourth field, after the command in
+// parentheses, is its parent's pid.
+func childOfThis(proc string) bool {
+	stat, err := os.ReadFile(filepath.Join(proc, "stat"))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	return len(f) > 1 && f[1] == strconv.Itoa(os.Getpid())
 }
 
 // end stops the watch and returns the most CLIs seen at once and the sum
