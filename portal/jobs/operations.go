@@ -101,13 +101,8 @@ func (d *Destroy) Run(ctx context.Context) (*Job, error) {
 	if d.Confirm != d.Stack {
 		return nil, &InvalidError{Field: "confirm", Message: "set confirm to the stack name " + d.Stack + " to destroy it"}
 	}
-	if err := s.Admit(ctx, d.Team); err != nil {
-		return nil, err
-	}
-	if err := s.CheckOwner(ctx, d.Team, d.Stack); err != nil {
-		return nil, err
-	}
-	spec := Spec{Team: d.Team, Stack: d.Stack, Op: OpDestroy, What: "another operation"}
+	spec := Spec{Team: d.Team, Stack: d.Stack, Op: OpDestroy, What: "another operation",
+		Check: func(ctx context.Context) error { return s.CheckOwner(ctx, d.Team, d.Stack) }}
 	return s.Go(ctx, spec, func(ctx context.Context, j *Job) error {
 		o := s.jobEngine(j, nil)
 		tags, err := engine.StackTags(ctx, o)
@@ -131,18 +126,14 @@ func (d *Destroy) Run(ctx context.Context) (*Job, error) {
 	})
 }
 
-// launch checks and starts an engine job with a request: the team's limits
-// first (a refusal costs nothing), then the stack's owner, then the lease;
+// launch checks and starts an engine job with a request: the job's slot and
+// the stack's lease first (a request over the limits or on a busy stack is
+// refused without an engine call), then, holding them, the stack's owner;
 // the job opens the stack with the request's config, tags it with its team
 // and runs run.
 func (s *Service) launch(ctx context.Context, team, stack string, op Op, req Request, run func(context.Context, *Job, *engine.Stack) error) (*Job, error) {
-	if err := s.Admit(ctx, team); err != nil {
-		return nil, err
-	}
-	if err := s.CheckOwner(ctx, team, stack); err != nil {
-		return nil, err
-	}
-	spec := Spec{Team: team, Stack: stack, Op: op, What: "another operation", Request: &req}
+	spec := Spec{Team: team, Stack: stack, Op: op, What: "another operation", Request: &req,
+		Check: func(ctx context.Context) error { return s.CheckOwner(ctx, team, stack) }}
 	return s.Go(ctx, spec, func(ctx context.Context, j *Job) error {
 		j.logf("%s %s: opening the stack", op, stack)
 		st, err := engine.Open(ctx, s.jobEngine(j, req.Config))

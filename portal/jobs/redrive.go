@@ -37,31 +37,40 @@ func (r *Redrive) Run(ctx context.Context) (*Job, error) {
 			return nil, &InvalidError{Field: fmt.Sprintf("groups[%d]", i), Message: "not a message group id"}
 		}
 	}
-	src, err := s.Source(ctx, r.Team, r.Stack, r.Source)
-	if err != nil {
+	if err := checkSourceName(r.Source); err != nil {
 		return nil, err
 	}
 	if s.cfg.SQS == nil {
 		return nil, fmt.Errorf("redrive %s: the portal has no SQS client", r.Source)
 	}
-	api, err := s.cfg.SQS(ctx, src.Region)
-	if err != nil {
-		return nil, fmt.Errorf("an SQS client of %s: %w", src.Region, err)
-	}
-	if src.SealKey == "" {
-		return nil, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no seal key yet: apply it with this version of hookline before a redrive", r.Stack)}
-	}
 	if s.cfg.Sealer == nil {
 		return nil, fmt.Errorf("redrive %s: the portal has no KMS client for the seal key", r.Source)
 	}
-	sealer, err := s.cfg.Sealer(ctx, src.Region, src.SealKey)
-	if err != nil {
-		return nil, fmt.Errorf("the seal key of %s: %w", r.Stack, err)
-	}
-	if err := s.Admit(ctx, r.Team); err != nil {
-		return nil, err
-	}
-	spec := Spec{Team: r.Team, Stack: r.Stack, Op: OpRedrive, Lock: RedriveLock(r.Stack, r.Source), What: "a redrive of source " + r.Source}
+	// The source's queues and seal key are read from the stack (engine
+	// calls) once the job's slot is reserved: a redrive over the limits
+	// costs none.
+	var (
+		src    DeployedSource
+		api    redrive.API
+		sealer contract.Sealer
+	)
+	spec := Spec{Team: r.Team, Stack: r.Stack, Op: OpRedrive, Lock: RedriveLock(r.Stack, r.Source), What: "a redrive of source " + r.Source,
+		Check: func(ctx context.Context) error {
+			var err error
+			if src, err = s.Source(ctx, r.Team, r.Stack, r.Source); err != nil {
+				return err
+			}
+			if api, err = s.cfg.SQS(ctx, src.Region); err != nil {
+				return fmt.Errorf("an SQS client of %s: %w", src.Region, err)
+			}
+			if src.SealKey == "" {
+				return &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no seal key yet: apply it with this version of hookline before a redrive", r.Stack)}
+			}
+			if sealer, err = s.cfg.Sealer(ctx, src.Region, src.SealKey); err != nil {
+				return fmt.Errorf("the seal key of %s: %w", r.Stack, err)
+			}
+			return nil
+		}}
 	return s.Go(ctx, spec, func(ctx context.Context, j *Job) error {
 		moved := 0
 		o := redrive.Options{Sealer: sealer, Progress: func(line string) { j.logf("%s", line) }, Wait: time.Second,
@@ -109,8 +118,8 @@ type DeployedSource struct {
 // checked, then the stack's owner, then its outputs. A source the stack
 // has not deployed is a *NotFoundError.
 func (s *Service) Source(ctx context.Context, team, stack, source string) (DeployedSource, error) {
-	if !contract.ValidSourceName(source) {
-		return DeployedSource{}, &InvalidError{Field: "source", Message: fmt.Sprintf("%q is not a source name", source)}
+	if err := checkSourceName(source); err != nil {
+		return DeployedSource{}, err
 	}
 	if err := s.CheckOwner(ctx, team, stack); err != nil {
 		return DeployedSource{}, err
@@ -145,6 +154,14 @@ func (s *Service) Source(ctx context.Context, team, stack, source string) (Deplo
 		return DeployedSource{}, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no deployed source %s (apply it first)", stack, source)}
 	}
 	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey], SealKey: outs.SealKey}, nil
+}
+
+// checkSourceName refuses a source name no source can have.
+func checkSourceName(source string) error {
+	if !contract.ValidSourceName(source) {
+		return &InvalidError{Field: "source", Message: fmt.Sprintf("%q is not a source name", source)}
+	}
+	return nil
 }
 
 // ReadOutputs decodes a stack's outputs as the engine returns them (each

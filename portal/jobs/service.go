@@ -1,7 +1,8 @@
 // Package jobs is the portal's jobs service: the long operations a team
 // runs on its stack — preview, apply, destroy, redrive — each a use case
-// with a Run method (Preview, Apply, Destroy, Redrive) that checks, leases
-// the stack and starts the job, then returns it running. A job's record,
+// with a Run method (Preview, Apply, Destroy, Redrive) that reserves a job
+// slot and the stack's lease, checks the stack's owner holding them, and
+// starts the job, then returns it running. A job's record,
 // the lease it holds and the limits on running jobs live behind Store
 // (MemoryStore in this process); its log and progress live with the job
 // while this process keeps it. Failures are typed (InvalidError,
@@ -80,7 +81,7 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// Service runs jobs: it admits and leases them through its Store and keeps
+// Service runs jobs: it reserves and leases them through its Store and keeps
 // the live part (log, progress) of those this process runs.
 type Service struct {
 	cfg   Config
@@ -112,6 +113,13 @@ type Spec struct {
 	What string
 	// Request is what an engine job with a request runs.
 	Request *Request
+	// Check, when set, runs once the job's slot and lock are reserved and
+	// before its work starts: the checks that cost an engine call (the
+	// stack's owner, its outputs). Checked after the limits, a request
+	// they refuse costs no engine call, and a burst of them queues none
+	// behind the engine's gate. Its error abandons the job, which leaves
+	// no record and frees its slot and lock.
+	Check func(ctx context.Context) error
 }
 
 // RedriveLock is what a redrive of source on stack holds: one redrive per
@@ -119,8 +127,9 @@ type Spec struct {
 func RedriveLock(stack, source string) string { return stack + "/redrive/" + source }
 
 // Go starts a job: it records it as running and holding spec's lock, unless
-// the lock is held (*BusyError) or a limit is reached (*LimitError), then
-// runs work in its own goroutine, not bound to ctx (a job outlives the
+// the lock is held (*BusyError) or a limit is reached (*LimitError), runs
+// spec.Check holding that reservation (abandoning the job if it fails),
+// then runs work in its own goroutine, not bound to ctx (a job outlives the
 // request that started it), and finishes the job with work's error.
 func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Context, j *Job) error) (*Job, error) {
 	if spec.Lock == "" {
@@ -136,6 +145,14 @@ func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Conte
 		}
 		return nil, err
 	}
+	if spec.Check != nil {
+		if err := spec.Check(ctx); err != nil {
+			if aerr := s.store.Abandon(context.WithoutCancel(ctx), rec.ID); aerr != nil {
+				s.cfg.Log.Error("abandon a job whose check failed", "job", rec.ID, "stack", rec.Stack, "error", aerr.Error())
+			}
+			return nil, err
+		}
+	}
 	j := newJob(rec)
 	s.mu.Lock()
 	s.live[rec.ID] = j
@@ -145,13 +162,6 @@ func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Conte
 		s.finish(ctx, j, work(ctx, j))
 	}()
 	return j, nil
-}
-
-// Admit answers a *LimitError when team, or the portal, runs as many jobs
-// as its limits allow. A use case asks before it reads the backend, so a
-// refused request costs nothing; Go asks again when it leases.
-func (s *Service) Admit(ctx context.Context, team string) error {
-	return s.store.Admit(ctx, team, s.cfg.Limits)
 }
 
 // finish ends j with err: the stack remembers it as its last job (a

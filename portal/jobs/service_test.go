@@ -47,7 +47,8 @@ func TestServiceRunsJobs(t *testing.T) {
 		t.Errorf("a running redrive: %+v", v)
 	}
 	var limit *jobs.LimitError
-	if err := svc.Admit(context.Background(), "pay"); !errors.As(err, &limit) {
+	if _, err := svc.Go(context.Background(), jobs.Spec{Team: "pay", Stack: "pay-prod", Op: jobs.OpPreview},
+		func(context.Context, *jobs.Job) error { return nil }); !errors.As(err, &limit) {
 		t.Errorf("a team at its limit is admitted: %v", err)
 	}
 	if got, _ := svc.Running(context.Background()); got["pay"] != 2 {
@@ -70,6 +71,53 @@ func TestServiceRunsJobs(t *testing.T) {
 	if _, err := svc.Job(context.Background(), r.ID()); !errors.As(err, &nf) || err.Error() != "no such job" {
 		t.Errorf("a job past its retention: %v", err)
 	}
+}
+
+// TestCheckHoldsTheReservation: a job's Check runs holding its slot and
+// lock, so a request over the limit meanwhile is refused without its own
+// Check running (no engine call spent on it); a Check that fails is Go's
+// error and abandons its job, freeing the slot and the lock at once.
+func TestCheckHoldsTheReservation(t *testing.T) {
+	svc := jobs.New(jobs.Config{Limits: jobs.Limits{Jobs: 1, TeamJobs: 1}, Retention: time.Hour})
+	ctx := context.Background()
+	nothing := func(context.Context, *jobs.Job) error { return nil }
+	checking, verdict := make(chan struct{}), make(chan error)
+	first := make(chan error, 1)
+	go func() {
+		_, err := svc.Go(ctx, jobs.Spec{Team: "pay", Stack: "pay-dev", Op: jobs.OpDestroy,
+			Check: func(context.Context) error { close(checking); return <-verdict }}, nothing)
+		first <- err
+	}()
+	<-checking
+	checked := 0
+	var limit *jobs.LimitError
+	if _, err := svc.Go(ctx, jobs.Spec{Team: "pay", Stack: "pay-b", Op: jobs.OpDestroy,
+		Check: func(context.Context) error { checked++; return nil }}, nothing); !errors.As(err, &limit) {
+		t.Errorf("a job while another's check holds the only slot: %v, want a *LimitError", err)
+	}
+	if checked != 0 {
+		t.Errorf("a refused job's check ran %d time(s)", checked)
+	}
+	if got, _ := svc.Running(ctx); got["pay"] != 1 {
+		t.Errorf("running while the first job checks: %v", got)
+	}
+	notYours := &jobs.NotYoursError{Stack: "pay-dev", Owner: "ops"}
+	verdict <- notYours
+	if err := <-first; err != notYours {
+		t.Errorf("Go with a failed check: %v, want the check's error", err)
+	}
+	if got, _ := svc.Running(ctx); len(got) != 0 {
+		t.Errorf("an abandoned job still counts: %v", got)
+	}
+	if h, _ := svc.Holder(ctx, "pay-dev"); h != "" {
+		t.Errorf("an abandoned job still holds its stack: %q", h)
+	}
+	j, err := svc.Go(ctx, jobs.Spec{Team: "pay", Stack: "pay-dev", Op: jobs.OpDestroy,
+		Check: func(context.Context) error { return nil }}, nothing)
+	if err != nil {
+		t.Fatalf("a job after an abandoned one: %v", err)
+	}
+	<-j.Done()
 }
 
 // TestErrors: each error says what a caller can act on, with the field

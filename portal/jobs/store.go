@@ -23,9 +23,10 @@ type Store interface {
 	// it) or rec's team, or everyone, runs as many jobs as limits allow (a
 	// *LimitError).
 	Start(ctx context.Context, rec Record, limits Limits) error
-	// Admit answers a *LimitError when team, or everyone, runs as many jobs
-	// as limits allow now; nil when a job of team could start.
-	Admit(ctx context.Context, team string, limits Limits) error
+	// Abandon forgets a job Start recorded that never ran (a check after
+	// its reservation failed): its record goes and its lease and slot are
+	// free, as if it had never started.
+	Abandon(ctx context.Context, id string) error
 	// Finish stores the ended record of a job Start recorded and releases
 	// its lease.
 	Finish(ctx context.Context, rec Record) error
@@ -131,11 +132,19 @@ func (m *MemoryStore) Start(_ context.Context, rec Record, limits Limits) error 
 	return nil
 }
 
-// Admit implements Store.
-func (m *MemoryStore) Admit(_ context.Context, team string, limits Limits) error {
+// Abandon implements Store.
+func (m *MemoryStore) Abandon(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.admitLocked(team, limits)
+	rec, ok := m.jobs[id]
+	if !ok {
+		return fmt.Errorf("abandon job %s: not recorded", id)
+	}
+	delete(m.jobs, id)
+	if m.leases[rec.Lock] == id {
+		delete(m.leases, rec.Lock)
+	}
+	return nil
 }
 
 func (m *MemoryStore) admitLocked(team string, limits Limits) error {

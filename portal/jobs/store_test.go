@@ -80,8 +80,8 @@ func TestStoreLeases(t *testing.T) {
 }
 
 // TestStoreLimits: a team runs at most TeamJobs and everyone at most Jobs;
-// Admit answers as Start would; a team at its own limit does not stop
-// another; a finished job frees its slot.
+// a team at its own limit does not stop another; a finished job frees its
+// slot, and so does an abandoned one, which leaves no record.
 func TestStoreLimits(t *testing.T) {
 	limits := jobs.Limits{Jobs: 3, TeamJobs: 2}
 	forEachStore(t, func(t *testing.T, s jobs.Store) {
@@ -100,10 +100,8 @@ func TestStoreLimits(t *testing.T) {
 			want string
 		}{
 			{"a team's third job", start("c", "pay"), "team pay runs 2 jobs, its limit; retry later"},
-			{"admit a team at its limit", s.Admit(ctx, "pay", limits), "team pay runs 2 jobs, its limit; retry later"},
 			{"another team", start("d", "ops"), ""},
 			{"over the portal's limit", start("e", "ops"), "the portal runs 3 jobs, its limit; retry later"},
-			{"admit over the portal's limit", s.Admit(ctx, "sec", limits), "the portal runs 3 jobs, its limit; retry later"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if tc.want == "" && tc.err != nil || tc.want != "" && (!errors.As(tc.err, &limit) || tc.err.Error() != tc.want) {
@@ -119,6 +117,22 @@ func TestStoreLimits(t *testing.T) {
 		}
 		if err := start("e", "ops"); err != nil {
 			t.Errorf("a finished job freed no slot: %v", err)
+		}
+		if err := s.Abandon(ctx, "e"); err != nil {
+			t.Fatal(err)
+		}
+		var nf *jobs.NotFoundError
+		if _, err := s.Get(ctx, "e"); !errors.As(err, &nf) {
+			t.Errorf("an abandoned job is still recorded: %v", err)
+		}
+		if h, err := s.Holder(ctx, "ops-e"); err != nil || h != "" {
+			t.Errorf("an abandoned job still holds its lock: %q %v", h, err)
+		}
+		if err := start("f", "ops"); err != nil {
+			t.Errorf("an abandoned job freed no slot: %v", err)
+		}
+		if err := s.Abandon(ctx, "nope"); err == nil {
+			t.Error("abandoning a job never started: no error")
 		}
 	})
 }
