@@ -10,8 +10,10 @@ import (
 	"syscall"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/stackoutputs"
 )
@@ -39,6 +41,7 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&q.QueueArn, "queue-arn", "", "source queue ARN (default: stack output)")
 	fs.StringVar(&q.DLQURL, "dlq-url", "", "DLQ URL (default: stack output sources.<source>.dlqUrl)")
 	fs.StringVar(&q.DLQArn, "dlq-arn", "", "DLQ ARN (default: stack output)")
+	sealKey := fs.String("seal-key", "", "the stack's seal key ARN, which seals each re-send's receipt time (default: stack output sealKey)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,14 +55,15 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 	if *max < 0 || *rate < 0 {
 		return fail("--max and --rate must not be negative")
 	}
-	if q.QueueURL == "" || q.QueueArn == "" || q.DLQURL == "" || q.DLQArn == "" {
+	q.Source = *source
+	if q.QueueURL == "" || q.QueueArn == "" || q.DLQURL == "" || q.DLQArn == "" || (*sealKey == "" && !*dryRun) {
 		projectDir, err := projectDirOrFind(*dir)
 		if err != nil {
 			return fail("%v", err)
 		}
 		outs, err := stackOutputs(projectDir, *stack)
 		if err != nil {
-			return fail("%v (or pass --queue-url, --queue-arn, --dlq-url and --dlq-arn)", err)
+			return fail("%v (or pass --queue-url, --queue-arn, --dlq-url, --dlq-arn and --seal-key)", err)
 		}
 		src, err := outs.Source(*source)
 		if err != nil {
@@ -78,6 +82,12 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 				}
 			}
 		}
+		if *sealKey == "" && !*dryRun {
+			if outs.SealKey == "" {
+				return fail("stack %s has no output %s: apply it with this version of hookline first (a redrive seals each re-send's receipt time with the stack's seal key), or pass --seal-key", *stack, stackoutputs.KeySealKey)
+			}
+			*sealKey = outs.SealKey
+		}
 	}
 
 	// Interrupting stops after the message in hand: nothing is lost.
@@ -89,6 +99,9 @@ func redriveCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := redrive.Options{Groups: groups, Max: *max, Rate: *rate, DryRun: *dryRun,
 		Progress: func(s string) { fmt.Fprintln(stdout, s) }}
+	if !*dryRun {
+		opts.Sealer = seal.KMS{API: kms.NewFromConfig(cfg), KeyID: *sealKey}
+	}
 	res, err := redrive.Run(ctx, sqs.NewFromConfig(cfg), q, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "hookline redrive: %v\n", err)
