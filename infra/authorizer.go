@@ -172,7 +172,8 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 			LogFormat: pulumi.String("JSON"), LogGroup: logs.Name,
 			ApplicationLogLevel: pulumi.String("INFO"), SystemLogLevel: pulumi.String("WARN"),
 		},
-		Tags: tags,
+		TracingConfig: lambdaTracing(),
+		Tags:          tags,
 	}, parent, pulumi.DependsOn(append([]pulumi.Resource{policy, logs}, deps...)))
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer function: %w", err)

@@ -76,8 +76,7 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 		{Sid: "MoveRejectedToDLQ", Effect: "Allow", Resource: a.DLQArn, Action: []string{"sqs:SendMessage"}},
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: a.LogGroupArn + ":*", Action: []string{
 			"logs:CreateLogStream", "logs:PutLogEvents"}},
-		{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{
-			"xray:PutTraceSegments", "xray:PutTelemetryRecords"}},
+		tracingStatement,
 	}
 	if a.TableArn != "" {
 		st = append(st, statement{Sid: "IdempotencyTable", Effect: "Allow", Resource: a.TableArn, Action: []string{
@@ -96,12 +95,19 @@ func ParameterARNs(caller Caller, region string, names []string) []string {
 	return out
 }
 
+// tracingStatement lets a function with active tracing (lambdaTracing)
+// send its traces: X-Ray's PutTraceSegments and PutTelemetryRecords take
+// no resource ARN, hence "*".
+var tracingStatement = statement{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{
+	"xray:PutTraceSegments", "xray:PutTelemetryRecords"}}
+
 // AuthorizerPolicy is the edge authorizer's least-privilege policy: write
-// its own log group. The token and usage-key parameters it guards are read
+// its own log group and send its traces. The token and usage-key parameters it guards are read
 // through SecretsPolicy.
 func AuthorizerPolicy(logGroupArn string) string {
 	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: logGroupArn + ":*", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}},
+		tracingStatement,
 	}})
 }
 
