@@ -38,3 +38,26 @@ func TestEveryFunctionIsTraced(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPAccessLogsAreVendedLogs: an HTTP API's access log group is named
+// under /aws/vendedlogs/, which CloudWatch Logs keeps enabled when the
+// account's log resource policy is full; a REST API's (written with the
+// account's CloudWatch role) keeps its name (issue 27 item 3).
+func TestHTTPAccessLogsAreVendedLogs(t *testing.T) {
+	for _, tc := range []struct {
+		ingress, prefix string
+		edit            func(string) string
+	}{
+		{"http", "/aws/vendedlogs/apigateway/hookline-dev-api/", func(s string) string { return s }},
+		{"rest", "/aws/apigateway/hookline-dev-api/", asREST},
+	} {
+		t.Run(tc.ingress, func(t *testing.T) {
+			res := runPlan(t, writeStack(t, "dev", tc.edit), "dev")
+			lg := find(t, res.Find("aws:cloudwatch/logGroup:LogGroup"), "hookline-api-access")
+			name, _ := lg.Inputs["name"].(string)
+			if !strings.HasPrefix(name, tc.prefix) || name != res.Config.AccessLogGroup() {
+				t.Errorf("access log group %q, want it under %s", name, tc.prefix)
+			}
+		})
+	}
+}
