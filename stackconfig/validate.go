@@ -125,6 +125,14 @@ func (c *Config) validate(v *validator) {
 		v.add(ns+"sources", "%d sources, at most %d per stack (each adds about %d resources and its own function, queues and alarms; split the sources over several stacks)",
 			len(c.Sources), MaxSources, ResourcesPerSource)
 	}
+	if n := c.Authorizers(); n > MaxAuthorizersPerAPI && c.Ingress != "" && slices.Contains(contract.Ingresses, c.Ingress) {
+		hint := "ingress http shares one authorizer among all token sources"
+		if c.HTTP() {
+			hint = "each cognito source has its own JWT authorizer"
+		}
+		v.add(ns+"sources", "the sources need %d API Gateway authorizers, more than the %d per API AWS allows by default (quota \"Authorizers per API\", raised per API only through AWS Support; %s): split the sources over several stacks (an update past the quota would fail halfway)",
+			n, MaxAuthorizersPerAPI, hint)
+	}
 	seen := map[string]int{}
 	for i := range c.Sources {
 		key := fmt.Sprintf("%ssources[%d]", ns, i)
