@@ -33,6 +33,20 @@ func render(d policyDoc) string {
 }
 
 // AssumeRolePolicy lets an AWS service (lambda.amazonaws.com, …) assume a role.
+//
+// It carries no aws:SourceAccount / aws:SourceArn condition (AWS's
+// confused-deputy guidance), deliberately: AWS documents those keys in role
+// trust policies per service, on a "Cross-service confused deputy
+// prevention" page, and neither Lambda (execution roles; its guide only
+// requires lambda.amazonaws.com as the trusted service) nor API Gateway
+// (the SQS integration's credentials role, the CloudWatch role of the
+// account settings) documents that it sends them when it assumes a role.
+// A condition the service does not satisfy makes every assumption fail,
+// so none is added until AWS documents one. Where AWS does document the
+// keys — a Lambda function's resource policy for an AWS service principal
+// (AddPermission: "If you specify a service, use SourceArn or
+// SourceAccount") — the edge authorizer's invoke permission names its
+// SourceArn (the API's execution ARN, which holds the account).
 func AssumeRolePolicy(service string) string {
 	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
 		Effect: "Allow", Principal: map[string]string{"Service": service},
