@@ -143,7 +143,11 @@ var HTTPDifferences = []HTTPDifference{
 		"not queued when the mapping names it (every signature header; the delivery id as the scheme's default `eventId`); with another `eventId` an HTTP API cannot require the delivery id, and the consumer keys idempotency on the body's hash"},
 	{"Static text mixed with values", "yes", "yes, inside the attributes' JSON (`\"${request.header.X}\"`)"},
 	{"Response to the sender", "`202 {\"status\":\"accepted\",\"messageId\":…,\"requestId\":…}`; JSON errors (400/413/429/500)",
-		"SQS's own SendMessage answer, passed through: 200 with `MessageId`, `MD5OfMessageBody`, `SequenceNumber`; SQS's error status and body otherwise"},
+		"`202` (SQS's 200 remapped by the integration's response parameters) with SQS's own SendMessage answer as the body, unchanged (a response mapping can set the status and headers, never the body; AWS's sample shows XML `SendMessageResponse` with `MessageId`, `MD5OfMessageBody`, `SequenceNumber`); the request id in the `apigw-requestid` header; SQS's refusals with SQS's status and error body"},
+	{"Body larger than SQS accepts (256 KiB with attributes)", "`413` JSON, chosen by the integration response's selection pattern",
+		"no `413`: SQS's `400` with its own error body (the message is too long), passed through"},
+	{"Queue ARN or account id in an error body", "no: SQS's access and server errors are answered with a fixed text; only an unrecognised 400 carries SQS's message",
+		"possible: SQS's error text can name the queue or the send role, and no HTTP API mapping can rewrite a body; SQS refuses a well-formed request only when it is too large or an id is invalid, but a broken send role's `AccessDenied` would name both"},
 }
 
 // AcceptsContentType reports whether a request's Content-Type header (with

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -531,5 +532,59 @@ func TestConfigIsReplacedExactly(t *testing.T) {
 	got, _, err = e.open(t).Config(ctx(t))
 	if err != nil || got["hookline:environment"] == "" {
 		t.Errorf("opening without a config dropped the stack's: %v %v", got, err)
+	}
+}
+
+// TestDomainAndAuthorizerTTLRedeploy: on a deployed stack, adding a custom
+// domain (which disables the execute-api endpoint) and changing a token
+// authorizer's cache TTL are served only by a new deployment; the update
+// replaces the stage's Deployment on either ingress (issue 27 item 1).
+func TestDomainAndAuthorizerTTLRedeploy(t *testing.T) {
+	for _, tc := range []struct{ ingress, deployment, api, authorizer string }{
+		{"http", "aws:apigatewayv2/deployment:Deployment", "aws:apigatewayv2/api:Api", "aws:apigatewayv2/authorizer:Authorizer"},
+		{"rest", "aws:apigateway/deployment:Deployment", "aws:apigateway/restApi:RestApi", "aws:apigateway/authorizer:Authorizer"},
+	} {
+		t.Run(tc.ingress, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, "dev")
+			e.opts.Config["hookline:ingress"] = tc.ingress
+			s := e.open(t)
+			if _, err := s.Up(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			before := len(e.calls(t))
+			e.opts.Config["hookline:domain"] = `{"name":"hooks.example.com","hostedZoneId":"Z0123456789ABCDEFGHIJ"}`
+			setSource(t, e.opts.Config, "payments", func(m map[string]any) {
+				auth, _ := m["auth"].(map[string]any)
+				auth["cacheTtlSeconds"] = 60
+			})
+			s = e.open(t)
+			up, err := s.Up(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := map[string][]string{}
+			replaced := map[string][]string{}
+			for _, c := range e.calls(t)[before:] {
+				if c.Method != "Diff" || c.Preview || len(c.Changes) == 0 {
+					continue
+				}
+				changed[c.Type] = append(changed[c.Type], c.Changes...)
+				replaced[c.Type] = append(replaced[c.Type], c.Replace...)
+			}
+			if !slices.Contains(replaced[tc.deployment], "triggers") {
+				t.Errorf("the deployment is not replaced (changes %v): the stage keeps serving the execute-api endpoint and the old TTL", changed[tc.deployment])
+			}
+			if !slices.Contains(changed[tc.api], "disableExecuteApiEndpoint") {
+				t.Errorf("the API's default endpoint is not disabled: %v", changed[tc.api])
+			}
+			if !slices.Contains(changed[tc.authorizer], "authorizerResultTtlInSeconds") {
+				t.Errorf("the authorizer's TTL is not updated: %v", changed[tc.authorizer])
+			}
+			if up.Changes["replace"] < 1 {
+				t.Errorf("up: %v", up.Changes)
+			}
+			_, _ = s.Destroy(ctx(t))
+		})
 	}
 }

@@ -57,7 +57,9 @@ func (a *EdgeAuthorizerArgs) validate() []string {
 // (identity source: the ?token= query parameter, cached for the source's
 // TTL) plus one pass-through for the apiKey sources, whose key API Gateway
 // then reads from the authorizer (apiKeySource AUTHORIZER); on an HTTP API
-// one per token source.
+// one for every token source, cached per token and route
+// (HTTPTokenIdentitySources), so 25 sources stay within the 10 authorizers
+// an HTTP API allows.
 type EdgeAuthorizer struct {
 	pulumi.ResourceState
 
@@ -172,7 +174,8 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 			LogFormat: pulumi.String("JSON"), LogGroup: logs.Name,
 			ApplicationLogLevel: pulumi.String("INFO"), SystemLogLevel: pulumi.String("WARN"),
 		},
-		Tags: tags,
+		TracingConfig: lambdaTracing(),
+		Tags:          tags,
 	}, parent, pulumi.DependsOn(append([]pulumi.Resource{policy, logs}, deps...)))
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer function: %w", err)

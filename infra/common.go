@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -27,6 +28,18 @@ const (
 	TypeDomain         = "hookline:infra:Domain"
 	TypeMonitoring     = "hookline:infra:Monitoring"
 )
+
+// LambdaTracingMode is the X-Ray tracing of every function the stack
+// runs, consumers and the edge authorizer alike (lambdaTracing): one
+// setting, so a trace of a webhook never stops at the edge.
+const LambdaTracingMode = "Active"
+
+// lambdaTracing is every function's TracingConfig (LambdaTracingMode). Its
+// role needs xray:PutTraceSegments and xray:PutTelemetryRecords
+// (tracingStatement).
+func lambdaTracing() *lambda.FunctionTracingConfigArgs {
+	return &lambda.FunctionTracingConfigArgs{Mode: pulumi.String(LambdaTracingMode)}
+}
 
 // StageName is the API Gateway stage every stack publishes.
 const StageName = "v1"

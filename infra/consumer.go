@@ -203,7 +203,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 			ApplicationLogLevel: pulumi.String("INFO"),
 			SystemLogLevel:      pulumi.String("WARN"),
 		},
-		TracingConfig: &lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
+		TracingConfig: lambdaTracing(),
 		Tags:          tags,
 	}, parent, moved, pulumi.DependsOn(append([]pulumi.Resource{policy, logs}, secretDeps...)))
 	if err != nil {

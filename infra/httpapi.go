@@ -3,6 +3,8 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -53,10 +55,15 @@ type HttpAPI struct {
 	Endpoint     pulumi.StringOutput `pulumi:"apiEndpoint"`
 	ExecutionArn pulumi.StringOutput `pulumi:"executionArn"`
 
-	args           IngressArgs
-	routes         []HTTPRouteSpec
-	routeResources []pulumi.Resource
-	stageSources   []StageSource
+	args   IngressArgs
+	routes []HTTPRouteSpec
+	// tokenAuthorizer is the token sources' authorizer (nil without one)
+	// and tokenAuthorizerFunction the invoke ARN it calls: the stage's
+	// deployment hashes both.
+	tokenAuthorizer         *HTTPAuthorizerSpec
+	tokenAuthorizerFunction pulumi.StringInput
+	routeResources          []pulumi.Resource
+	stageSources            []StageSource
 }
 
 var _ Ingress = (*HttpAPI)(nil)
@@ -115,6 +122,12 @@ func (h *HttpAPI) AddRoute(ctx *pulumi.Context, name string, ra *RouteArgs, opts
 	src := ra.Source.Name
 	params := pulumi.ToStringMap(r.RequestParameters)
 	params["QueueUrl"] = ra.QueueURL
+	var responses apigatewayv2.IntegrationResponseParameterArray
+	for _, code := range slices.Sorted(maps.Keys(r.ResponseParameters)) {
+		responses = append(responses, apigatewayv2.IntegrationResponseParameterArgs{
+			StatusCode: pulumi.String(code), Mappings: pulumi.ToStringMap(r.ResponseParameters[code]),
+		})
+	}
 	integ, err := apigatewayv2.NewIntegration(ctx, name+"-integration", &apigatewayv2.IntegrationArgs{
 		ApiId:                h.ID,
 		Description:          pulumi.String("hookline ingest contract: source " + src),
@@ -124,6 +137,7 @@ func (h *HttpAPI) AddRoute(ctx *pulumi.Context, name string, ra *RouteArgs, opts
 		PayloadFormatVersion: pulumi.String("1.0"),
 		TimeoutMilliseconds:  pulumi.Int(HTTPIntegrationTimeoutMS),
 		RequestParameters:    params,
+		ResponseParameters:   responses,
 	}, withOpts(opts, pulumi.DependsOn([]pulumi.Resource{ra.SendPolicy}))...)
 	if err != nil {
 		return fmt.Errorf("create sqs integration for %s: %w", src, err)
@@ -141,7 +155,7 @@ func (h *HttpAPI) AddRoute(ctx *pulumi.Context, name string, ra *RouteArgs, opts
 			ApiId:           h.ID,
 			Name:            pulumi.String(src + "-cognito"),
 			AuthorizerType:  pulumi.String("JWT"),
-			IdentitySources: pulumi.StringArray{pulumi.String("$request.header.Authorization")},
+			IdentitySources: pulumi.ToStringArray(r.AuthorizerIdentitySources),
 			JwtConfiguration: &apigatewayv2.AuthorizerJwtConfigurationArgs{
 				Issuer:    pulumi.String(r.Issuer),
 				Audiences: pulumi.ToStringArray(r.Audiences),
@@ -173,31 +187,78 @@ func (h *HttpAPI) AuthorizerSourceArn() pulumi.StringOutput {
 	return pulumi.Sprintf("%s/authorizers/*", h.ExecutionArn)
 }
 
-// AddEdgeAuthorizers gives each token source its own REQUEST authorizer:
-// payload 2.0 with simple responses ({"isAuthorized": ...}), the answer
-// cached per token for the source's TTL. One per source, because an HTTP
-// API caches a simple response per identity source for the whole
-// authorizer: shared, a token of one source would open another's route.
+// HTTPTokenIdentitySources are the identity sources of an HTTP API's one
+// token authorizer: the token, and the route. AWS (HTTP API Lambda
+// authorizers, "Caching authorizer responses"): "When caching is enabled
+// for an authorizer, API Gateway uses the authorizer's identity sources as
+// the cache key" and "By default, API Gateway uses the cached authorizer
+// response for all routes of an API that use the authorizer. To cache
+// responses per route, add $context.routeKey to your authorizer's identity
+// sources." With the route in the key, a simple response cached for one
+// source's token never answers for another source's route, and the
+// function judges each (token, route) pair against that route's own token
+// (handler/authorizer: AuthorizeHTTP reads the source from the route key).
+var HTTPTokenIdentitySources = []string{"$request.querystring." + contract.TokenQueryParameter, "$context.routeKey"}
+
+// HTTPTokenCacheTTL is the cache TTL of an HTTP API's one token
+// authorizer: the shortest of the token sources' (a TTL is the
+// authorizer's, not a route's), so no source's answer is kept longer than
+// it asked for.
+func HTTPTokenCacheTTL(sources []EdgeSource) int {
+	ttl := -1
+	for _, s := range sources {
+		if s.Check == contract.EdgeToken && (ttl < 0 || s.CacheTTL < ttl) {
+			ttl = s.CacheTTL
+		}
+	}
+	return ttl
+}
+
+// AddEdgeAuthorizers gives every token source one shared REQUEST
+// authorizer: payload 2.0 with simple responses ({"isAuthorized": ...}),
+// cached per token and route (HTTPTokenIdentitySources) for the shortest
+// TTL of the token sources. One, not one per source: an HTTP API allows 10
+// authorizers by default (AWS, "Quotas for configuring and running an
+// HTTP API": Authorizers per API, 10) and a stack up to 25 sources.
 func (h *HttpAPI) AddEdgeAuthorizers(ctx *pulumi.Context, name string, function pulumi.StringInput, sources []EdgeSource, opts ...pulumi.ResourceOption) (map[string]pulumi.IDOutput, error) {
 	ids := map[string]pulumi.IDOutput{}
+	ttl := HTTPTokenCacheTTL(sources)
+	if ttl < 0 {
+		return ids, nil
+	}
+	h.tokenAuthorizer = &HTTPAuthorizerSpec{
+		Name: "token-sources", Type: "REQUEST", IdentitySources: HTTPTokenIdentitySources, TTL: ttl,
+		PayloadFormatVersion: "2.0", SimpleResponses: true,
+	}
+	// The authorizer was once its first token source's own (name-<source>):
+	// the alias turns that one into the shared one, updated in place, and
+	// deletes the other sources' once no route names them.
+	var first string
 	for _, s := range sources {
-		if s.Check != contract.EdgeToken {
-			continue
+		if s.Check == contract.EdgeToken {
+			first = s.Source
+			break
 		}
-		authz, err := apigatewayv2.NewAuthorizer(ctx, name+"-"+s.Source, &apigatewayv2.AuthorizerArgs{
-			ApiId:                          h.ID,
-			Name:                           pulumi.String(s.Source + "-token"),
-			AuthorizerType:                 pulumi.String("REQUEST"),
-			AuthorizerUri:                  function,
-			AuthorizerPayloadFormatVersion: pulumi.String("2.0"),
-			EnableSimpleResponses:          pulumi.Bool(true),
-			IdentitySources:                pulumi.StringArray{pulumi.String("$request.querystring." + contract.TokenQueryParameter)},
-			AuthorizerResultTtlInSeconds:   pulumi.Int(s.CacheTTL),
-		}, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("create the authorizer of %s: %w", s.Source, err)
+	}
+	opts = withOpts(opts, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(name + "-" + first)}}))
+	authz, err := apigatewayv2.NewAuthorizer(ctx, name+"-token", &apigatewayv2.AuthorizerArgs{
+		ApiId:                          h.ID,
+		Name:                           pulumi.String(h.tokenAuthorizer.Name),
+		AuthorizerType:                 pulumi.String(h.tokenAuthorizer.Type),
+		AuthorizerUri:                  function,
+		AuthorizerPayloadFormatVersion: pulumi.String(h.tokenAuthorizer.PayloadFormatVersion),
+		EnableSimpleResponses:          pulumi.Bool(h.tokenAuthorizer.SimpleResponses),
+		IdentitySources:                pulumi.ToStringArray(h.tokenAuthorizer.IdentitySources),
+		AuthorizerResultTtlInSeconds:   pulumi.Int(ttl),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("create the token sources' authorizer: %w", err)
+	}
+	h.tokenAuthorizerFunction = function
+	for _, s := range sources {
+		if s.Check == contract.EdgeToken {
+			ids[s.Source] = authz.ID()
 		}
-		ids[s.Source] = authz.ID()
 	}
 	return ids, nil
 }
@@ -212,10 +273,15 @@ func (h *HttpAPI) Publish(ctx *pulumi.Context, name string, opts ...pulumi.Resou
 		APIID:       h.ID,
 		Description: h.args.DeploymentDescription,
 		Routes:      h.routes,
-		DependsOn:   h.routeResources,
-		Throttle:    h.args.Throttle,
-		Sources:     h.stageSources,
-		Tags:        h.args.Tags,
+		Served: HTTPServed{
+			DisableExecuteAPIEndpoint: h.args.DisableExecuteAPIEndpoint,
+			TokenAuthorizer:           h.tokenAuthorizer,
+		},
+		AuthorizerFunction: h.tokenAuthorizerFunction,
+		DependsOn:          h.routeResources,
+		Throttle:           h.args.Throttle,
+		Sources:            h.stageSources,
+		Tags:               h.args.Tags,
 	}
 	if h.AccessLog != nil {
 		sa.AccessLogArn = h.AccessLog.Arn
@@ -279,8 +345,13 @@ func (h *HttpAPI) Outputs() pulumi.Map {
 type HttpStageArgs struct {
 	APIID       pulumi.IDInput
 	Description string
-	// Routes are every route of the API: the deployment's trigger hashes them.
+	// Routes are every route of the API, Served what else the stage
+	// serves: the deployment's trigger hashes them.
 	Routes []HTTPRouteSpec
+	Served HTTPServed
+	// AuthorizerFunction is the token authorizer's invoke ARN, nil without
+	// one: the deployment's trigger holds it.
+	AuthorizerFunction pulumi.StringInput
 	// DependsOn are every route's resources, which the deployment follows.
 	DependsOn []pulumi.Resource
 	// AccessLogArn is the access log group, nil for no access logs.
@@ -360,7 +431,7 @@ func NewHttpStage(ctx *pulumi.Context, name string, args *HttpStageArgs, opts ..
 	st.Deployment, err = apigatewayv2.NewDeployment(ctx, name+"-deployment", &apigatewayv2.DeploymentArgs{
 		ApiId:       args.APIID,
 		Description: pulumi.String(args.Description),
-		Triggers:    pulumi.ToStringMap(HTTPDeploymentTriggers(args.Routes)),
+		Triggers:    deploymentTriggers(HTTPDeploymentTriggers(args.Routes, args.Served), args.AuthorizerFunction),
 	}, parent, pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("create deployment: %w", err)

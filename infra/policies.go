@@ -33,6 +33,20 @@ func render(d policyDoc) string {
 }
 
 // AssumeRolePolicy lets an AWS service (lambda.amazonaws.com, …) assume a role.
+//
+// It carries no aws:SourceAccount / aws:SourceArn condition (AWS's
+// confused-deputy guidance), deliberately: AWS documents those keys in role
+// trust policies per service, on a "Cross-service confused deputy
+// prevention" page, and neither Lambda (execution roles; its guide only
+// requires lambda.amazonaws.com as the trusted service) nor API Gateway
+// (the SQS integration's credentials role, the CloudWatch role of the
+// account settings) documents that it sends them when it assumes a role.
+// A condition the service does not satisfy makes every assumption fail,
+// so none is added until AWS documents one. Where AWS does document the
+// keys — a Lambda function's resource policy for an AWS service principal
+// (AddPermission: "If you specify a service, use SourceArn or
+// SourceAccount") — the edge authorizer's invoke permission names its
+// SourceArn (the API's execution ARN, which holds the account).
 func AssumeRolePolicy(service string) string {
 	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
 		Effect: "Allow", Principal: map[string]string{"Service": service},
@@ -76,8 +90,7 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 		{Sid: "MoveRejectedToDLQ", Effect: "Allow", Resource: a.DLQArn, Action: []string{"sqs:SendMessage"}},
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: a.LogGroupArn + ":*", Action: []string{
 			"logs:CreateLogStream", "logs:PutLogEvents"}},
-		{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{
-			"xray:PutTraceSegments", "xray:PutTelemetryRecords"}},
+		tracingStatement,
 	}
 	if a.TableArn != "" {
 		st = append(st, statement{Sid: "IdempotencyTable", Effect: "Allow", Resource: a.TableArn, Action: []string{
@@ -104,12 +117,19 @@ func ParameterARNs(caller Caller, region string, names []string) []string {
 	return out
 }
 
+// tracingStatement lets a function with active tracing (lambdaTracing)
+// send its traces: X-Ray's PutTraceSegments and PutTelemetryRecords take
+// no resource ARN, hence "*".
+var tracingStatement = statement{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{
+	"xray:PutTraceSegments", "xray:PutTelemetryRecords"}}
+
 // AuthorizerPolicy is the edge authorizer's least-privilege policy: write
-// its own log group. The token and usage-key parameters it guards are read
+// its own log group and send its traces. The token and usage-key parameters it guards are read
 // through SecretsPolicy.
 func AuthorizerPolicy(logGroupArn string) string {
 	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: logGroupArn + ":*", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}},
+		tracingStatement,
 	}})
 }
 

@@ -203,7 +203,7 @@ func checkAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 	if len(deps) != 1 || len(stages) != 1 {
 		t.Fatalf("got %d deployments, %d stages", len(deps), len(stages))
 	}
-	if path(deps[0].Inputs, "triggers.routes") == nil {
+	if path(deps[0].Inputs, "triggers."+infra.TriggerServed) == nil {
 		t.Error("the deployment has no route trigger")
 	}
 	if _, ok := deps[0].Inputs["stageName"]; ok {
@@ -464,7 +464,7 @@ func TestDeploymentRedeploysWhenAMethodChanges(t *testing.T) {
 				if len(deps) != 1 {
 					t.Fatalf("%d deployments of type %s", len(deps), tc.deployment)
 				}
-				return path(deps[0].Inputs, "triggers.routes")
+				return path(deps[0].Inputs, "triggers."+infra.TriggerServed)
 			}
 			same := trigger(runPlan(t, writeStack(t, "dev", tc.edit), "dev"))
 			if again := trigger(runPlan(t, writeStack(t, "dev", tc.edit), "dev")); again != same || same == nil {
@@ -669,9 +669,11 @@ func checkHTTPAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 			t.Errorf("%s send policy: %s", s.Name, pol)
 		}
 		if s.Auth.Type == "token" {
-			a := find(t, authorizers, "hookline-authorizer-"+s.Name)
+			// One authorizer for every token source, cached per token and
+			// route, for the shortest TTL (one token source here).
+			a := find(t, authorizers, "hookline-authorizer-token")
 			if a.Inputs["authorizerType"] != "REQUEST" || a.Inputs["enableSimpleResponses"] != true || a.Inputs["authorizerPayloadFormatVersion"] != "2.0" ||
-				num(a.Inputs["authorizerResultTtlInSeconds"]) != s.Auth.CacheTTL() || fmt.Sprint(a.Inputs["identitySources"]) != "[$request.querystring.token]" {
+				num(a.Inputs["authorizerResultTtlInSeconds"]) != s.Auth.CacheTTL() || fmt.Sprint(a.Inputs["identitySources"]) != "[$request.querystring.token $context.routeKey]" {
 				t.Errorf("%s token authorizer: %v", s.Name, a.Inputs)
 			}
 		}
@@ -682,7 +684,7 @@ func checkHTTPAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		t.Fatalf("got %d deployments, %d stages", len(deps), len(stages))
 	}
 	st := stages[0].Inputs
-	if st["autoDeploy"] != false || st["deploymentId"] == nil || path(deps[0].Inputs, "triggers.routes") == nil {
+	if st["autoDeploy"] != false || st["deploymentId"] == nil || path(deps[0].Inputs, "triggers."+infra.TriggerServed) == nil {
 		t.Errorf("stage deploys on its own or without a triggered deployment: %v / %v", st, deps[0].Inputs)
 	}
 	if path(st, "defaultRouteSettings.throttlingRateLimit") != c.Throttle.RateLimit || num(path(st, "defaultRouteSettings.throttlingBurstLimit")) != c.Throttle.BurstLimit {

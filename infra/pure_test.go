@@ -119,13 +119,13 @@ func TestDeploymentTriggers(t *testing.T) {
 		}
 		return out
 	}
-	a := infra.DeploymentTriggers(routes(c))
-	if b := infra.DeploymentTriggers(routes(loadStack(t, "dev"))); a["routes"] != b["routes"] {
+	a := infra.DeploymentTriggers(routes(c), infra.RESTServed{})
+	if b := infra.DeploymentTriggers(routes(loadStack(t, "dev")), infra.RESTServed{}); a[infra.TriggerServed] != b[infra.TriggerServed] {
 		t.Fatal("equal configs give different triggers: every preview would redeploy")
 	}
 	rev := routes(c)
 	rev[0], rev[1] = rev[1], rev[0]
-	if infra.DeploymentTriggers(rev)["routes"] != a["routes"] {
+	if infra.DeploymentTriggers(rev, infra.RESTServed{})[infra.TriggerServed] != a[infra.TriggerServed] {
 		t.Error("the trigger depends on source order")
 	}
 	changes := map[string]func(c *stackconfig.Config){
@@ -137,7 +137,7 @@ func TestDeploymentTriggers(t *testing.T) {
 	for name, change := range changes {
 		c := loadStack(t, "dev")
 		change(c)
-		if infra.DeploymentTriggers(routes(c))["routes"] == a["routes"] {
+		if infra.DeploymentTriggers(routes(c), infra.RESTServed{})[infra.TriggerServed] == a[infra.TriggerServed] {
 			t.Errorf("changing the %s does not change the deployment trigger", name)
 		}
 	}

@@ -57,7 +57,11 @@ type RestAPI struct {
 	// routes and routeResources are every route added, for Publish.
 	routes         []RouteSpec
 	routeResources []pulumi.Resource
-	stageSources   []StageSource
+	// authorizers and authorizerFunction are the edge authorizers and the
+	// invoke ARN they call: the deployment's trigger hashes them.
+	authorizers        []RESTAuthorizerSpec
+	authorizerFunction pulumi.StringInput
+	stageSources       []StageSource
 }
 
 var _ Ingress = (*RestAPI)(nil)
@@ -305,30 +309,33 @@ func (a *RestAPI) AuthorizerSourceArn() pulumi.StringOutput {
 // (the API's key source is then AUTHORIZER).
 func (a *RestAPI) AddEdgeAuthorizers(ctx *pulumi.Context, name string, function pulumi.StringInput, sources []EdgeSource, opts ...pulumi.ResourceOption) (map[string]pulumi.IDOutput, error) {
 	ids := map[string]pulumi.IDOutput{}
+	a.authorizerFunction = function
+	create := func(resName string, spec RESTAuthorizerSpec) (*apigateway.Authorizer, error) {
+		a.authorizers = append(a.authorizers, spec)
+		return apigateway.NewAuthorizer(ctx, resName, &apigateway.AuthorizerArgs{
+			RestApi:                      a.ID,
+			Name:                         pulumi.String(spec.Name),
+			Type:                         pulumi.String(spec.Type),
+			AuthorizerUri:                function,
+			IdentitySource:               pulumi.String(spec.IdentitySource),
+			AuthorizerResultTtlInSeconds: pulumi.Int(spec.TTL),
+		}, opts...)
+	}
 	var passThrough *apigateway.Authorizer
 	for _, s := range sources {
 		var authz *apigateway.Authorizer
 		var err error
 		switch s.Check {
 		case contract.EdgeToken:
-			authz, err = apigateway.NewAuthorizer(ctx, name+"-"+s.Source, &apigateway.AuthorizerArgs{
-				RestApi:                      a.ID,
-				Name:                         pulumi.String(s.Source + "-token"),
-				Type:                         pulumi.String("REQUEST"),
-				AuthorizerUri:                function,
-				IdentitySource:               pulumi.String("method.request.querystring." + contract.TokenQueryParameter),
-				AuthorizerResultTtlInSeconds: pulumi.Int(s.CacheTTL),
-			}, opts...)
+			authz, err = create(name+"-"+s.Source, RESTAuthorizerSpec{
+				Name: s.Source + "-token", Type: "REQUEST",
+				IdentitySource: "method.request.querystring." + contract.TokenQueryParameter, TTL: s.CacheTTL,
+			})
 		case contract.EdgeAPIKey:
 			if passThrough == nil {
-				passThrough, err = apigateway.NewAuthorizer(ctx, name+"-api-key", &apigateway.AuthorizerArgs{
-					RestApi:                      a.ID,
-					Name:                         pulumi.String("api-key"),
-					Type:                         pulumi.String("REQUEST"),
-					AuthorizerUri:                function,
-					IdentitySource:               pulumi.String("method.request.header.x-api-key"),
-					AuthorizerResultTtlInSeconds: pulumi.Int(s.CacheTTL),
-				}, opts...)
+				passThrough, err = create(name+"-api-key", RESTAuthorizerSpec{
+					Name: "api-key", Type: "REQUEST", IdentitySource: "method.request.header.x-api-key", TTL: s.CacheTTL,
+				})
 			}
 			authz = passThrough
 		default:
@@ -349,14 +356,19 @@ func (a *RestAPI) Publish(ctx *pulumi.Context, name string, opts ...pulumi.Resou
 		return nil, fmt.Errorf("api stage %s: the REST API is already published", name)
 	}
 	sa := &ApiStageArgs{
-		RestAPI:       a.ID,
-		Description:   a.args.DeploymentDescription,
-		Routes:        a.routes,
-		DependsOn:     append(append([]pulumi.Resource(nil), a.GatewayResponses...), a.routeResources...),
-		Throttle:      a.args.Throttle,
-		ExecutionLogs: a.Account != nil,
-		Sources:       a.stageSources,
-		Tags:          a.args.Tags,
+		RestAPI:     a.ID,
+		Description: a.args.DeploymentDescription,
+		Routes:      a.routes,
+		Served: RESTServed{
+			DisableExecuteAPIEndpoint: a.args.DisableExecuteAPIEndpoint,
+			Authorizers:               a.authorizers,
+		},
+		AuthorizerFunction: a.authorizerFunction,
+		DependsOn:          append(append([]pulumi.Resource(nil), a.GatewayResponses...), a.routeResources...),
+		Throttle:           a.args.Throttle,
+		ExecutionLogs:      a.Account != nil,
+		Sources:            a.stageSources,
+		Tags:               a.args.Tags,
 	}
 	if a.Account != nil {
 		sa.Account = a.Account

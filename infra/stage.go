@@ -14,8 +14,13 @@ import (
 type ApiStageArgs struct {
 	RestAPI     pulumi.IDInput
 	Description string
-	// Routes are every route of the API: the deployment's trigger hashes them.
+	// Routes are every route of the API, Served what else a deployment
+	// snapshots: the deployment's trigger hashes them.
 	Routes []RouteSpec
+	Served RESTServed
+	// AuthorizerFunction is the edge authorizer's invoke ARN, nil without
+	// one: the deployment's trigger holds it.
+	AuthorizerFunction pulumi.StringInput
 	// DependsOn are the gateway responses and every route's resources,
 	// which the deployment must follow.
 	DependsOn []pulumi.Resource
@@ -99,6 +104,16 @@ func AccessLogFormat() string {
 	return string(b)
 }
 
+// deploymentTriggers are a deployment's triggers: the hash of what it
+// serves, and the edge authorizer function's invoke ARN when there is one.
+func deploymentTriggers(hashes map[string]string, authorizerFunction pulumi.StringInput) pulumi.StringMap {
+	t := pulumi.ToStringMap(hashes)
+	if authorizerFunction != nil {
+		t[TriggerAuthorizerFunction] = authorizerFunction
+	}
+	return t
+}
+
 // NewApiStage creates the deployment, stage and usage plans.
 func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...pulumi.ResourceOption) (*ApiStage, error) {
 	if args == nil {
@@ -117,7 +132,7 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 	st.Deployment, err = apigateway.NewDeployment(ctx, name+"-deployment", &apigateway.DeploymentArgs{
 		RestApi:     args.RestAPI,
 		Description: pulumi.String(args.Description),
-		Triggers:    pulumi.ToStringMap(DeploymentTriggers(args.Routes)),
+		Triggers:    deploymentTriggers(DeploymentTriggers(args.Routes, args.Served), args.AuthorizerFunction),
 	}, parent, pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("create deployment: %w", err)

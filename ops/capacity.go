@@ -35,14 +35,14 @@ type Capacity struct {
 }
 
 // SourceCapacity computes the sustainable messages/s of a source: the
-// smallest of the API Gateway rate (stage, method and usage-plan throttles,
-// account default), the FIFO send rate, what the active groups can drain
+// smallest of the API Gateway rate (the stack's default per-route
+// throttle, the source's own, its usage plan, the account default), the FIFO send rate, what the active groups can drain
 // (each group is handled by one invocation at a time) and what the
 // function's maximum concurrency can drain.
 func SourceCapacity(c *stackconfig.Config, s stackconfig.Source, groups int, recordMS float64) Capacity {
 	perRecord := math.Max(recordMS, 0.1) / 1000 // seconds
 	api := math.Min(AccountAPIRate, c.Throttle.RateLimit)
-	why := "stage throttle / account default"
+	why := "hookline:throttle, the default of each route (not a cap on the stage) / account default"
 	if s.Throttle != nil && s.Throttle.RateLimit < api {
 		api, why = s.Throttle.RateLimit, "method throttle"
 		if c.HTTP() {
@@ -73,4 +73,30 @@ func SourceCapacity(c *stackconfig.Config, s stackconfig.Source, groups int, rec
 		out.Problem = "a batch of 10 records needs longer than the function timeout: raise timeoutSeconds or speed up the processor"
 	}
 	return out
+}
+
+// StackAPIRate is what all of a stack's routes together may take from API
+// Gateway. hookline:throttle is a default applied to each route (method)
+// on its own, not a cap on the stage: AWS's REST throttling applies
+// "default per-method limits and individual per-method limits" set in the
+// stage settings, and an HTTP API's default route settings are "default
+// route throttling" likewise. So N routes at the default reach N times it,
+// and only the account's regional rate, shared by every API of the
+// account in the region, bounds their sum.
+func StackAPIRate(c *stackconfig.Config) Limit {
+	sum := 0.0
+	for _, s := range c.Sources {
+		r := c.Throttle.RateLimit
+		if s.Throttle != nil {
+			r = s.Throttle.RateLimit
+		}
+		if s.Auth.UsagePlan != nil && s.Auth.UsagePlan.RateLimit < r {
+			r = s.Auth.UsagePlan.RateLimit
+		}
+		sum += r
+	}
+	if sum >= AccountAPIRate {
+		return Limit{Name: "api-gateway-stack", Rate: AccountAPIRate, Why: "the account's regional rate, shared with every other API of the account in the region"}
+	}
+	return Limit{Name: "api-gateway-stack", Rate: sum, Why: "the sum of every route's throttle: hookline:throttle applies to each route, not to the stage"}
 }

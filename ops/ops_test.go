@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/hookline/hookline/ops"
@@ -160,5 +161,27 @@ func TestHTTPIngressCost(t *testing.T) {
 	}
 	if http.Ingress != "http" || rest.Ingress != "rest" {
 		t.Errorf("ingress %q %q", http.Ingress, rest.Ingress)
+	}
+}
+
+// TestStackAPIRate: hookline:throttle is each route's default, not a cap on
+// the stage: three sources at a default of 50/s reach 150/s together, a
+// source's own throttle counts instead of the default, and the account's
+// regional rate bounds the sum (issue 27 item 8).
+func TestStackAPIRate(t *testing.T) {
+	c := &stackconfig.Config{Throttle: stackconfig.Throttle{RateLimit: 50, BurstLimit: 25}, Sources: []stackconfig.Source{{Name: "a"}, {Name: "b"}, {Name: "c"}}}
+	if got := ops.StackAPIRate(c); !near(got.Rate, 150) || !strings.Contains(got.Why, "each route") {
+		t.Errorf("three routes at 50/s: %+v, want 150/s", got)
+	}
+	c.Sources[2].Throttle = &stackconfig.Throttle{RateLimit: 5, BurstLimit: 5}
+	if got := ops.StackAPIRate(c); !near(got.Rate, 105) {
+		t.Errorf("with a route throttle of 5/s: %+v, want 105/s", got)
+	}
+	c.Throttle.RateLimit = 6000
+	if got := ops.StackAPIRate(c); !near(got.Rate, ops.AccountAPIRate) || !strings.Contains(got.Why, "account") {
+		t.Errorf("past the account's rate: %+v", got)
+	}
+	if why := ops.SourceCapacity(c, stackconfig.Source{Function: stackconfig.Function{MaxConcurrency: 1000, TimeoutSeconds: 30}}, 10000, 0.1).Limits[0].Why; !strings.Contains(why, "each route") || strings.Contains(why, "stage throttle") {
+		t.Errorf("the capacity model calls hookline:throttle %q", why)
 	}
 }

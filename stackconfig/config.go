@@ -213,6 +213,45 @@ func (c *Config) ThroughAuthorizer(s Source) bool {
 	return s.Auth.Type == AuthToken || (s.Auth.Type == AuthAPIKey && c.EdgeAuthorizer())
 }
 
+// MaxAuthorizersPerAPI is API Gateway's default quota of authorizers per
+// API, the same for REST and HTTP APIs (AWS, "Quotas for configuring and
+// running a REST API": "Authorizers per API (AWS Lambda and Amazon
+// Cognito) 10"; "Quotas for configuring and running an HTTP API":
+// "Authorizers per API 10"; raised per API only through AWS Support). A
+// stack past it would fail halfway through an update, so the config
+// refuses it.
+const MaxAuthorizersPerAPI = 10
+
+// Authorizers is how many authorizers the stack's API has (infra creates
+// exactly these): on a REST API one per token source (each cached on its
+// own token for its own TTL), one x-api-key pass-through when apiKey
+// sources pass the edge authorizer, and one Cognito authorizer per
+// cognito source; on an HTTP API one for every token source (cached per
+// token and route) and one JWT authorizer per cognito source.
+func (c *Config) Authorizers() int {
+	n, tokens, apiKeys := 0, 0, 0
+	for _, s := range c.Sources {
+		switch s.Auth.Type {
+		case AuthToken:
+			tokens++
+		case AuthAPIKey:
+			apiKeys++
+		case AuthCognito:
+			n++
+		}
+	}
+	switch {
+	case c.HTTP():
+		n += min(tokens, 1)
+	default:
+		n += tokens
+		if tokens > 0 && apiKeys > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // AuthorizerCacheTTL is how long API Gateway caches the edge authorizer's
 // answer for a source that passes it: the token source's own TTL, else
 // the x-api-key pass-through's.

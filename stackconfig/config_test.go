@@ -430,6 +430,14 @@ func TestHTTPIngress(t *testing.T) {
 				s["auth"] = map[string]any{"type": "cognito", "userPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC"}
 			})
 		}, "hookline:sources[0].auth.audiences", "app client ids"},
+		// Issue 27 item 7: an HTTP API's JWT authorizer cannot tell an ID
+		// token from an access token without scopes.
+		{"cognito without scopes", func(m map[string]any) {
+			m["hookline:ingress"] = "http"
+			source(m, func(s map[string]any) {
+				s["auth"] = map[string]any{"type": "cognito", "userPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC", "audiences": []string{"4h3k2j1l0abc"}}
+			})
+		}, "hookline:sources[0].auth.scopes", "also accepts the user pool's ID tokens"},
 		{"account settings", func(m map[string]any) {
 			m["hookline:ingress"] = "http"
 			m["hookline:manageApiGatewayAccount"] = "true"
@@ -463,7 +471,7 @@ func TestHTTPIngress(t *testing.T) {
 	m := base()
 	m["hookline:ingress"] = "http"
 	source(m, func(s map[string]any) {
-		s["auth"] = map[string]any{"type": "cognito", "userPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC", "audiences": []string{"4h3k2j1l0abc"}}
+		s["auth"] = map[string]any{"type": "cognito", "userPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC", "audiences": []string{"4h3k2j1l0abc"}, "scopes": []string{"webhooks/write"}}
 		s["groupBy"] = "header:X-Account"
 		s["eventId"] = "body:$.id"
 		s["throttle"] = map[string]any{"rateLimit": 5, "burstLimit": 2}

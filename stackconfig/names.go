@@ -61,8 +61,26 @@ func (c *Config) SourceAlarmName(s Source, alarm string) string { return c.Resou
 // APIName is the REST API (also the ApiName dimension of its metrics).
 func (c *Config) APIName() string { return c.ResourceName("", "api") }
 
-// AccessLogGroup is the API stage's access log group.
-func (c *Config) AccessLogGroup() string { return "/aws/apigateway/" + c.APIName() + "/access" }
+// AccessLogGroup is the API stage's access log group. An HTTP API's sits
+// under VendedLogsPrefix: an HTTP API delivers access logs as vended logs,
+// through the account's CloudWatch Logs resource policy (AWS: "CloudWatch
+// Logs resource policies are limited to 5120 characters. When CloudWatch
+// Logs detects that a policy approaches this size limit, it automatically
+// enables log groups that start with /aws/vendedlogs/", Step Functions
+// developer guide, bp-cwl), so in a busy account only such a group keeps
+// receiving them (sst#125, serverless#10469: "Insufficient permissions to
+// enable logging"). A REST API writes access logs with the region's API
+// Gateway CloudWatch role instead, which no resource policy limits.
+func (c *Config) AccessLogGroup() string {
+	if c.HTTP() {
+		return VendedLogsPrefix + "apigateway/" + c.APIName() + "/access"
+	}
+	return "/aws/apigateway/" + c.APIName() + "/access"
+}
+
+// VendedLogsPrefix is the log group prefix CloudWatch Logs keeps enabled
+// for vended logs when the account's resource policy is full.
+const VendedLogsPrefix = "/aws/vendedlogs/"
 
 // CloudWatchRoleName is the region's API Gateway CloudWatch role, where the
 // stack manages it.

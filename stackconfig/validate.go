@@ -125,6 +125,14 @@ func (c *Config) validate(v *validator) {
 		v.add(ns+"sources", "%d sources, at most %d per stack (each adds about %d resources and its own function, queues and alarms; split the sources over several stacks)",
 			len(c.Sources), MaxSources, ResourcesPerSource)
 	}
+	if n := c.Authorizers(); n > MaxAuthorizersPerAPI && c.Ingress != "" && slices.Contains(contract.Ingresses, c.Ingress) {
+		hint := "ingress http shares one authorizer among all token sources"
+		if c.HTTP() {
+			hint = "each cognito source has its own JWT authorizer"
+		}
+		v.add(ns+"sources", "the sources need %d API Gateway authorizers, more than the %d per API AWS allows by default (quota \"Authorizers per API\", raised per API only through AWS Support; %s): split the sources over several stacks (an update past the quota would fail halfway)",
+			n, MaxAuthorizersPerAPI, hint)
+	}
 	seen := map[string]int{}
 	for i := range c.Sources {
 		key := fmt.Sprintf("%ssources[%d]", ns, i)
@@ -165,6 +173,18 @@ func (s *Source) HTTPProblems() []Problem {
 	if s.Auth.Type == AuthCognito {
 		if len(s.Auth.Audiences) == 0 {
 			add("auth.audiences", "required for cognito with %singress: http: the user pool's app client ids whose access tokens may post (the HTTP API's JWT authorizer checks the token's client_id against them)", ns)
+		}
+		// AWS (HTTP API JWT authorizers): "There is no standard mechanism
+		// to differentiate JWT access tokens from other types of JWTs, such
+		// as OpenID Connect ID tokens. Unless you require ID tokens for API
+		// authorization, we recommend that you configure your routes to
+		// require authorization scopes." A Cognito ID token carries the app
+		// client id as its aud and no scope claim, so without scopes it
+		// would post as well as an access token; a REST API's Cognito
+		// authorizer with scopes accepts access tokens only, so scopes keep
+		// the two ingresses alike.
+		if len(s.Auth.Scopes) == 0 {
+			add("auth.scopes", "required for cognito with %singress: http: without scopes an HTTP API's JWT authorizer also accepts the user pool's ID tokens (their aud is an app client id, and AWS has no other way to tell them from access tokens); name the resource server scopes an access token must carry (e.g. webhooks/write)", ns)
 		}
 		for j, a := range s.Auth.Audiences {
 			if !clientIDRE.MatchString(a) {

@@ -105,6 +105,8 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\ntotal: $%.2f/month; the largest part is %s.\n(%s)\n", est.Total, est.Dominant, est.Note)
 	if *capacity {
+		all := ops.StackAPIRate(cfg)
+		fmt.Fprintf(stdout, "\nall routes together: up to %.1f/s at API Gateway (%s)\n", all.Rate, all.Why)
 		fmt.Fprintln(stdout, "\ncapacity (messages/s each source sustains):")
 		for _, c := range caps {
 			fmt.Fprintf(stdout, "  %-12s %10.1f/s  bound by %s\n", c.Source, c.Rate, c.Binds)
