@@ -4,6 +4,7 @@ GO    ?= go
 STACK ?= dev
 BIN   := $(CURDIR)/bin
 RIE   := $(BIN)/aws-lambda-rie
+KMS   := $(BIN)/local-kms
 
 .PHONY: all test prereqs check tools browser portal policy plan plan-json build handler bench fuzz clean tidy
 
@@ -15,7 +16,7 @@ all: check test
 test: prereqs
 	@mkdir -p $(CURDIR)/.build/test-output
 	@echo "running every test (the engine and portal tests drive the real Pulumi engine: a few minutes) ..."
-	HOOKLINE_REQUIRE_ENGINE=1 HOOKLINE_REQUIRE_NODE=1 $(GO) test -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
+	HOOKLINE_REQUIRE_ENGINE=1 HOOKLINE_REQUIRE_NODE=1 HOOKLINE_REQUIRE_KMS=1 $(GO) test -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
 ## prereqs: the static checks first (they compile the dependencies the CLI
@@ -25,14 +26,19 @@ test: prereqs
 prereqs: check
 	@$(MAKE) --no-print-directory -j2 tools browser
 
-## tools: the Lambda Runtime Interface Emulator (pinned in tools/go.mod) and
-## the Pulumi CLI at the SDK's version in go.mod (unless one is on PATH),
-## into bin/. Fast when both are there.
-tools: $(RIE)
+## tools: the Lambda Runtime Interface Emulator and local-kms (a KMS peer
+## implementation the seal tests run against), both pinned in tools/go.mod,
+## and the Pulumi CLI at the SDK's version in go.mod (unless one is on
+## PATH), into bin/. Fast when they are there.
+tools: $(RIE) $(KMS)
 	@bash scripts/build-pulumi.sh
 
 $(RIE): tools/go.mod tools/go.sum
 	cd tools && GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	@touch $@
+
+$(KMS): tools/go.mod tools/go.sum
+	cd tools && GOBIN=$(BIN) $(GO) install github.com/nsmithuk/local-kms
 	@touch $@
 
 ## browser: a Chromium for the portal's browser test: HOOKLINE_CHROME or one

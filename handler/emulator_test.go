@@ -17,13 +17,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/build"
+	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/local/lambdaemu"
 	"github.com/hookline/hookline/internal/testing/harness"
+	"github.com/hookline/hookline/internal/testing/kmspeer"
 )
 
 const (
@@ -302,4 +305,72 @@ func startHandler(t *testing.T, rie, bootstrap string, aws *awsfake.Server, cfg 
 	}
 	t.Cleanup(emu.Stop)
 	return ctx, emu, dlq
+}
+
+// TestSealedResendUnderEmulator runs the real handler binary with its seal
+// key in a KMS peer (local-kms, through the real KMS client and kms:VerifyMac):
+// a delivery signed and received three hours ago, redriven now with its
+// receipt time sealed, verifies and is processed; the same re-send with a
+// seal made under another key, or unsealed, is dropped, never dead-lettered.
+func TestSealedResendUnderEmulator(t *testing.T) {
+	rie, err := lambdaemu.FindRIE("..")
+	if err != nil {
+		t.Skipf("%v (make test installs it)", err)
+	}
+	bootstrap := harness.Bootstrap(t, build.Emulator) // built before any deadline starts
+	peer := kmspeer.Start(t)
+	ctx := context.Background()
+	received := time.Now().Add(-3 * time.Hour)
+	resend := func(id string, s contract.Sealer) events.SQSMessage {
+		r := record(t, "A", id, received)
+		if s != nil {
+			v, err := contract.Seal(ctx, s, "partners", received, []byte(r.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.MessageAttributes[contract.AttrSeal] = events.SQSMessageAttribute{StringValue: &v, DataType: "String"}
+		}
+		r.Attributes["SentTimestamp"] = fmt.Sprint(time.Now().UnixMilli())
+		return r
+	}
+	other, err := peer.Client.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := []events.SQSMessage{
+		resend("sealed", seal.KMS{API: peer.Client, KeyID: peer.KeyArn}),
+		resend("other-key", seal.KMS{API: peer.Client, KeyID: *other.KeyMetadata.Arn}),
+		resend("unsealed", nil),
+	}
+	aws := awsfake.New(map[string]string{"/hookline/test/partners/signing-secret": testSecret})
+	defer aws.Close()
+	cfg := contract.HandlerConfig{Source: "partners", Scheme: contract.SchemeStandardWebhooks, SecretParameter: "/hookline/test/partners/signing-secret",
+		Tolerance: 5 * time.Minute, Processor: contract.ProcessorLog, Attributes: partners.Attributes()}
+	ictx, emu, _ := startHandler(t, rie, bootstrap, aws, cfg, append(peer.Env(), contract.EnvSealKey+"="+peer.KeyArn)...)
+	payload, _ := json.Marshal(events.SQSEvent{Records: records})
+	out, err := emu.Invoke(ictx, payload)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, emu.Logs())
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("response %s (%v)\n%s", out, err, emu.Logs())
+	}
+	emu.WaitForLog(`"msg":"record"`, len(records), 5*time.Second)
+	got := map[string]string{}
+	for _, line := range strings.Split(emu.Logs(), "\n") {
+		var l map[string]any
+		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "record" {
+			got[fmt.Sprint(l["eventId"])] = fmt.Sprintf("%v %v", l["outcome"], l["reason"])
+		}
+	}
+	want := map[string]string{"sealed": "ok ", "other-key": "dropped forged-seal", "unsealed": "dropped forged-receipt-time"}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q\n%s", id, got[id], w, emu.Logs())
+		}
+	}
+	if len(aws.Sent()) != 0 {
+		t.Errorf("%d messages dead-lettered", len(aws.Sent()))
+	}
 }

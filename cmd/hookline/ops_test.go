@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -13,8 +14,10 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/handler/signature"
 	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/testing/kmspeer"
 )
 
 type httpHeader http.Header
@@ -144,7 +147,13 @@ func TestRedriveCommand(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	t.Setenv("AWS_REGION", "eu-west-1")
-	base := []string{"redrive", "--source", "payments", "--queue-url", queue, "--queue-arn", "arn:queue", "--dlq-url", dlq, "--dlq-arn", "arn:dlq"}
+	kmsPeer := kmspeer.Start(t)
+	for _, kv := range kmsPeer.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	base := []string{"redrive", "--source", "payments", "--queue-url", queue, "--queue-arn", "arn:queue", "--dlq-url", dlq, "--dlq-arn", "arn:dlq",
+		"--seal-key", kmsPeer.KeyArn}
 
 	code, out, errOut := runCLI(append(base, "--dry-run")...)
 	if code != 0 || !strings.Contains(out, "3 message(s) would move") || !strings.Contains(out, "signature-mismatch") || len(srv.Queue(dlq)) != 3 {
@@ -156,8 +165,15 @@ func TestRedriveCommand(t *testing.T) {
 		t.Fatalf("group: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(base...)
-	if code != 0 || !strings.Contains(out, "COMPLETED") || len(srv.Queue(dlq)) != 0 {
+	if code != 0 || !strings.Contains(out, "moved 1 message(s)") || len(srv.Queue(dlq)) != 0 {
 		t.Fatalf("whole queue: exit %d\n%s%s", code, out, errOut)
+	}
+	// Every re-send carries its receipt time, sealed by the stack's key in KMS.
+	sealer := seal.KMS{API: kmsPeer.Client, KeyID: kmsPeer.KeyArn}
+	for _, m := range srv.Queue(queue) {
+		if _, err := contract.OpenSeal(context.Background(), sealer, "payments", []byte(m.Body), m.Attributes[contract.AttrSeal]); err != nil {
+			t.Errorf("%s: seal %q: %v", m.Attributes[contract.AttrEventID], m.Attributes[contract.AttrSeal], err)
+		}
 	}
 	if code, _, errOut := runCLI("redrive", "--source", "payments", "--dir", t.TempDir()); code != 2 || errOut == "" {
 		t.Errorf("no outputs: exit %d %q", code, errOut)
