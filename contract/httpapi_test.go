@@ -183,6 +183,10 @@ func TestHTTPRefusal(t *testing.T) {
 		"group with a space":  func(r *contract.Request) { r.Headers["x-github-hook-id"] = "acme corp" },
 		"quoted content type": func(r *contract.Request) { r.Headers["content-type"] = `application/json; charset="utf-8"` },
 		"event id over 128":   func(r *contract.Request) { r.Body = []byte(`{"delivery":"` + strings.Repeat("e", 129) + `"}`) },
+		// Issue 27 item 5: a body-sourced event id is placed in the
+		// attributes' JSON as unescaped as a header.
+		"quoted body event id":            func(r *contract.Request) { r.Body = []byte(`{"delivery":"evt_\"x\\y"}`) },
+		"signature ending in a backslash": func(r *contract.Request) { r.Headers["x-hub-signature-256"] = `sha256=abc\` },
 	} {
 		r := good()
 		edit(&r)
@@ -190,8 +194,21 @@ func TestHTTPRefusal(t *testing.T) {
 			t.Errorf("%s: not refused", name)
 		}
 	}
-	p := s.HTTPRequestParameters("u")
+	// A crafted value keeps the JSON valid and adds attributes: queued,
+	// and the simulation shows them, both ways a duplicate may be kept.
 	r := good()
+	r.Headers["x-hub-signature-256"] = `sha256=abc"},"hookline-received-at":{"DataType":"String","StringValue":"1`
+	for dup, want := range map[contract.DuplicateKeys]string{contract.FirstKeyWins: fmt.Sprint(r.ReceivedAt.UnixMilli()), contract.LastKeyWins: "1"} {
+		rec, why := s.SimulateHTTP(r, "m", dup)
+		if why != "" {
+			t.Fatalf("%s: refused %s", dup, why)
+		}
+		if got := rec.MessageAttributes[contract.AttrReceivedAt].StringValue; got == nil || *got != want {
+			t.Errorf("%s: received-at %v, want %s", dup, got, want)
+		}
+	}
+	p := s.HTTPRequestParameters("u")
+	r = good()
 	for _, k := range []string{"MessageGroupId", "MessageDeduplicationId", "MessageAttributes"} {
 		if _, err := resolveHTTP(t, p[k], r); err != nil {
 			t.Errorf("%s of a request HTTPRefusal passes: %v", k, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,15 +81,18 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	req.RequestID, req.SourceIP, req.ReceivedAt = "local-"+randHex(8), "127.0.0.1", now
+	records := []events.SQSMessage{src.Spec().Simulate(req, "local-"+randHex(8))}
 	if cfg.HTTP() {
-		// What the REST template would fall back from, an HTTP API refuses.
-		if why := src.Spec().HTTPRefusal(req); why != "" {
-			fmt.Fprintf(stderr, "hookline invoke: the HTTP API would not queue this request: %s\n", why)
+		var refused string
+		if records, refused = httpRecords(src.Spec(), req, stdout); refused != "" {
+			// What the REST template would fall back from or escape, an
+			// HTTP API refuses.
+			fmt.Fprintf(stderr, "hookline invoke: the HTTP API would not queue this request: %s\n", refused)
 			return 1
 		}
 	}
-	record := src.Spec().Simulate(req, "local-"+randHex(8))
-	payload, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{record}})
+	record := records[0]
+	payload, err := json.Marshal(events.SQSEvent{Records: records})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -126,20 +130,32 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("unexpected response %s", out)
 	}
 
-	emu.WaitForLog(`"msg":"record"`, 1, 5*time.Second) // output arrives asynchronously
-	outcome, reason := "unknown", "the handler wrote no outcome line"
-	for _, line := range jsonLines(emu.Logs()) {
-		if line["msg"] == "record" {
-			outcome, _ = line["outcome"].(string)
-			reason, _ = line["reason"].(string)
-		}
-	}
+	emu.WaitForLog(`"msg":"record"`, len(records), 5*time.Second) // output arrives asynchronously
 	fmt.Fprintf(stdout, "source:   %s (%s, group %s)\n", src.Name, scheme, record.Attributes["MessageGroupId"])
-	fmt.Fprintf(stdout, "outcome:  %s", outcome)
-	if reason != "" {
-		fmt.Fprintf(stdout, " (%s)", reason)
+	allOK := true
+	n := 0
+	for _, line := range jsonLines(emu.Logs()) {
+		if line["msg"] != "record" {
+			continue
+		}
+		n++
+		outcome, _ := line["outcome"].(string)
+		reason, _ := line["reason"].(string)
+		allOK = allOK && outcome == "ok"
+		label := "outcome: "
+		if len(records) > 1 {
+			label = fmt.Sprintf("outcome %d:", n)
+		}
+		fmt.Fprintf(stdout, "%s %s", label, outcome)
+		if reason != "" {
+			fmt.Fprintf(stdout, " (%s)", reason)
+		}
+		fmt.Fprintln(stdout)
 	}
-	fmt.Fprintln(stdout)
+	if n == 0 {
+		allOK = false
+		fmt.Fprintln(stdout, "outcome:  unknown (the handler wrote no outcome line)")
+	}
 	fmt.Fprintf(stdout, "response: %s\n", strings.TrimSpace(string(out)))
 	for _, s := range aws.Sent() {
 		fmt.Fprintf(stdout, "moved to the DLQ: %s\n", s.Attributes[contract.AttrFailureReason])
@@ -147,10 +163,43 @@ func invokeCmd(args []string, stdout, stderr io.Writer) int {
 	if d, ok := emu.InitDuration(); ok {
 		fmt.Fprintf(stdout, "init:     %.1f ms\n", float64(d.Microseconds())/1000)
 	}
-	if outcome != "ok" || len(resp.BatchItemFailures) > 0 {
+	if !allOK || len(resp.BatchItemFailures) > 0 {
 		return 1
 	}
 	return 0
+}
+
+// httpRecords is what an HTTP API would queue for req (refused: why it
+// would not). API Gateway places header and body values in the message
+// attributes' JSON unescaped, so a value can add attributes, or a key twice;
+// AWS does not document which duplicate SQS keeps, so then both readings
+// are returned, and the handler runs on each.
+func httpRecords(spec contract.Spec, req contract.Request, stdout io.Writer) (records []events.SQSMessage, refused string) {
+	id := "local-" + randHex(8)
+	first, refused := spec.SimulateHTTP(req, id, contract.FirstKeyWins)
+	if refused != "" {
+		return nil, refused
+	}
+	last, _ := spec.SimulateHTTP(req, id+"-last", contract.LastKeyWins)
+	var extra []string
+	for name := range first.MessageAttributes {
+		if !slices.Contains(spec.Attributes(), name) {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		fmt.Fprintf(stdout, "note: a value in this request adds message attributes the edge does not write: %s\n", strings.Join(extra, ", "))
+	}
+	records = []events.SQSMessage{first}
+	for name, a := range first.MessageAttributes {
+		if b := last.MessageAttributes[name]; a.StringValue == nil || b.StringValue == nil || *a.StringValue != *b.StringValue {
+			fmt.Fprintf(stdout, "note: a value in this request writes attribute %s twice; AWS does not document which SQS keeps: the handler runs on both (1: the first, 2: the last)\n", name)
+			records = append(records, last)
+			break
+		}
+	}
+	return records, ""
 }
 
 func projectDirOrFind(dir string) (string, error) {

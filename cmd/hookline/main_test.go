@@ -195,6 +195,20 @@ func TestInvoke(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "would not queue this request: header X-GitHub-Hook-ID is missing") {
 		t.Errorf("github without its group header: exit %d %s", code, errOut)
 	}
+	// A header that rewrites the attributes' JSON: invoke shows what AWS
+	// would queue, both ways it may keep a duplicate key, and the handler's
+	// verdict on each (issue 34 item 1): the forged receipt time is dropped.
+	inject := `d1"},"hookline-received-at":{"DataType":"String","StringValue":"1700000000000`
+	code, out, errOut = runCLI("invoke", "--stack", "dev", "--source", "github", "--body", good, "--header", "X-GitHub-Hook-ID=42",
+		"--header", "X-GitHub-Delivery="+inject, "--dir", "../..")
+	if code != 1 || !strings.Contains(out, "writes attribute hookline-received-at twice") || !strings.Contains(out, "dropped (forged-receipt-time)") {
+		t.Errorf("injected received-at: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI("invoke", "--stack", "dev", "--source", "github", "--body", good, "--header", "X-GitHub-Hook-ID=42",
+		"--header", `X-GitHub-Delivery=d1"},"x-extra":{"DataType":"String","StringValue":"1`, "--dir", "../..")
+	if code != 1 || !strings.Contains(out, "adds message attributes the edge does not write: x-extra") || !strings.Contains(out, "dropped (forged-attributes)") {
+		t.Errorf("injected attribute: exit %d\n%s%s", code, out, errOut)
+	}
 	code, _, errOut = runCLI("invoke", "--stack", "dev", "--source", "nope", "--body", good, "--dir", "../..")
 	if code != 2 || !strings.Contains(errOut, `no source "nope"`) {
 		t.Errorf("unknown source: exit %d %s", code, errOut)
