@@ -172,7 +172,7 @@ func dominant(parts map[string]float64) string {
 
 // StackCost estimates every source of a stack, each receiving t.
 func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
-	e := Estimate{Traffic: t, Note: "monthly USD at list prices, each source receiving the traffic; excludes free tiers, data transfer, alarms and the dashboard"}
+	e := Estimate{Traffic: t, Note: "monthly USD at list prices, each source receiving the traffic; excludes free tiers, data transfer, alarms, the dashboard and the seal key (one KMS key a stack, about $1 a month; its MACs are made and checked only for re-sent messages)"}
 	parts := map[string]float64{}
 	for _, s := range c.Sources {
 		sc := SourceCost(s, c.Ingress, t, p)
