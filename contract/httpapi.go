@@ -190,10 +190,13 @@ func (d DuplicateKeys) String() string {
 	return "the first duplicate kept"
 }
 
-// resolveHTTP substitutes an HTTP API parameter mapping's ${...} values in
-// text as API Gateway does: as plain text, nothing escaped. missing names the
-// first value the request lacks (API Gateway then fails the request).
-func resolveHTTP(text string, req Request) (out, missing string) {
+// ResolveHTTP substitutes an HTTP API parameter mapping's ${...} values in
+// text as AWS documents the mapping: ${request.header.Name}
+// case-insensitively, ${request.body.path} as a JSONPath over the body's
+// first 100 KB, ${context.*} from the request context, every value inserted
+// as plain text, nothing escaped. missing names the first value the request
+// lacks (API Gateway then fails the request).
+func ResolveHTTP(text string, req Request) (out, missing string) {
 	var b strings.Builder
 	for {
 		i := strings.Index(text, "${")
@@ -250,7 +253,7 @@ func (s Spec) SimulateHTTP(req Request, messageID string, dup DuplicateKeys) (re
 		if p[k] == "" {
 			continue
 		}
-		v, missing := resolveHTTP(p[k], req)
+		v, missing := ResolveHTTP(p[k], req)
 		if missing != "" {
 			what := "$" + missing
 			switch {

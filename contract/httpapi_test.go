@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,37 +11,16 @@ import (
 	"github.com/hookline/hookline/contract"
 )
 
-// resolveHTTP is a model of the HTTP API's parameter mapping, as AWS
-// documents it: ${request.header.Name} case-insensitively, ${request.body.path}
-// as a JSONPath over the body, ${context.*} from the request context, every
-// value inserted as is (no escaping), and a value that cannot be resolved
-// fails the request. It lets the tests compare what the two ingresses queue.
+// resolveHTTP resolves a mapping value with the contract's model of the HTTP
+// API's parameter mapping (contract.ResolveHTTP), as an error when the
+// request lacks a value.
 func resolveHTTP(t *testing.T, text string, req contract.Request) (string, error) {
 	t.Helper()
-	var missing error
-	out := regexp.MustCompile(`\$\{([^}]+)\}`).ReplaceAllStringFunc(text, func(m string) string {
-		ref := m[2 : len(m)-1]
-		var v string
-		switch {
-		case strings.HasPrefix(ref, "request.header."):
-			v = req.Select(contract.Selector{Kind: contract.KindHeader, Name: strings.TrimPrefix(ref, "request.header.")})
-		case strings.HasPrefix(ref, "request.body."):
-			v = req.Select(contract.Selector{Kind: contract.KindBody, Name: "$." + strings.TrimPrefix(ref, "request.body.")})
-		case ref == "context.requestId":
-			v = req.RequestID
-		case ref == "context.requestTimeEpoch":
-			v = strconv.FormatInt(req.ReceivedAt.UnixMilli(), 10)
-		case ref == "context.identity.sourceIp":
-			v = req.SourceIP
-		default:
-			t.Fatalf("the mapping names %s, which the model does not know", ref)
-		}
-		if v == "" && missing == nil {
-			missing = fmt.Errorf("unable to resolve %s", ref)
-		}
-		return v
-	})
-	return out, missing
+	out, missing := contract.ResolveHTTP(text, req)
+	if missing != "" {
+		return out, fmt.Errorf("unable to resolve %s", missing)
+	}
+	return out, nil
 }
 
 func githubSpec() contract.Spec {
