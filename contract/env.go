@@ -21,6 +21,7 @@ const (
 	EnvForwardURL             = "HOOKLINE_FORWARD_URL"
 	EnvForwardSecretParameter = "HOOKLINE_FORWARD_SECRET_PARAMETER"
 	EnvForwardTimeout         = "HOOKLINE_FORWARD_TIMEOUT_SECONDS"
+	EnvForwardRetryOn         = "HOOKLINE_FORWARD_RETRY_ON"
 	EnvIdempotencyTable       = "HOOKLINE_IDEMPOTENCY_TABLE"
 	EnvIdempotencyTTL         = "HOOKLINE_IDEMPOTENCY_TTL_HOURS"
 	// EnvContentTypes lists, comma-separated, the content types the
@@ -39,6 +40,10 @@ const (
 	// the handler verifies a re-sent message's receipt time (OpenSeal). It
 	// comes from a resource output, so the infra code sets it next to Env().
 	EnvSealKey = "HOOKLINE_SEAL_KEY"
+	// EnvQueueURL is the source queue, on which the handler hides a failed
+	// record for its retry delay (ChangeMessageVisibility). A resource
+	// output, set by the infra code next to Env().
+	EnvQueueURL = "HOOKLINE_QUEUE_URL"
 )
 
 // HandlerConfig is what one source's function needs to know at run time.
@@ -55,11 +60,13 @@ type HandlerConfig struct {
 	// OpenEdge is set for sources open at the edge (auth kind signature):
 	// anyone can post, so a record that fails verification is counted and
 	// dropped, never dead-lettered.
-	OpenEdge         bool
-	Processor        ProcessorKind
-	ForwardURL       string
-	ForwardSecret    string // SSM parameter name of the re-signing secret
-	ForwardTimeout   time.Duration
+	OpenEdge       bool
+	Processor      ProcessorKind
+	ForwardURL     string
+	ForwardSecret  string // SSM parameter name of the re-signing secret
+	ForwardTimeout time.Duration
+	// ForwardRetryOn are further 4xx statuses the forward processor retries.
+	ForwardRetryOn   []int
 	IdempotencyTable string // empty: long-window dedup off
 	IdempotencyTTL   time.Duration
 	// ContentTypes, when set, are the only content types the consumer
@@ -68,8 +75,12 @@ type HandlerConfig struct {
 	// Attributes are the message attribute names the edge writes for the
 	// source (Spec.Attributes).
 	Attributes []string
-	DLQURL     string // set from the environment only (see EnvDLQURL)
-	SealKey    string // set from the environment only (see EnvSealKey)
+	// Retry is how failed records are retried; zero: on the queue's
+	// visibility timeout, as SQS delivers them again.
+	Retry    RetryPolicy
+	DLQURL   string // set from the environment only (see EnvDLQURL)
+	SealKey  string // set from the environment only (see EnvSealKey)
+	QueueURL string // set from the environment only (see EnvQueueURL)
 }
 
 // Env renders the configuration as the function's environment variables.
@@ -99,12 +110,20 @@ func (c HandlerConfig) Env() map[string]string {
 	if c.ForwardTimeout > 0 {
 		env[EnvForwardTimeout] = strconv.Itoa(int(c.ForwardTimeout / time.Second))
 	}
+	if len(c.ForwardRetryOn) > 0 {
+		codes := make([]string, len(c.ForwardRetryOn))
+		for i, n := range c.ForwardRetryOn {
+			codes[i] = strconv.Itoa(n)
+		}
+		env[EnvForwardRetryOn] = strings.Join(codes, ",")
+	}
 	if len(c.ContentTypes) > 0 {
 		env[EnvContentTypes] = strings.Join(c.ContentTypes, ",")
 	}
 	if len(c.Attributes) > 0 {
 		env[EnvAttributes] = strings.Join(c.Attributes, ",")
 	}
+	c.Retry.env(env)
 	if c.IdempotencyTable != "" {
 		env[EnvIdempotencyTable] = c.IdempotencyTable
 		env[EnvIdempotencyTTL] = strconv.Itoa(int(c.IdempotencyTTL / time.Hour))
@@ -126,10 +145,20 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		IdempotencyTable:  getenv(EnvIdempotencyTable),
 		DLQURL:            getenv(EnvDLQURL),
 		SealKey:           getenv(EnvSealKey),
+		QueueURL:          getenv(EnvQueueURL),
 		OpenEdge:          getenv(EnvOpenEdge) == "true",
 	}
 	if v := getenv(EnvContentTypes); v != "" {
 		c.ContentTypes = strings.Split(v, ",")
+	}
+	if v := getenv(EnvForwardRetryOn); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 400 || n > 499 {
+				return c, fmt.Errorf("%s=%q: want 4xx status codes, comma-separated", EnvForwardRetryOn, v)
+			}
+			c.ForwardRetryOn = append(c.ForwardRetryOn, n)
+		}
 	}
 	if c.Source == "" {
 		return c, fmt.Errorf("%s is not set", EnvSource)
@@ -172,6 +201,9 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		return c, err
 	}
 	if c.IdempotencyTTL, err = secs(EnvIdempotencyTTL, time.Hour); err != nil {
+		return c, err
+	}
+	if c.Retry, err = parseRetry(getenv); err != nil {
 		return c, err
 	}
 	if c.Processor == "" {

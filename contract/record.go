@@ -19,7 +19,10 @@ type Attr struct {
 // Record is one SQS record as the handler needs it: compact, without the
 // maps of events.SQSMessage, so decoding a batch stays cheap.
 type Record struct {
-	MessageID       string
+	MessageID string
+	// ReceiptHandle identifies this receive of the message (to hide it
+	// again for a retry delay).
+	ReceiptHandle   string
 	GroupID         string
 	DeduplicationID string
 	ReceiveCount    int
@@ -87,8 +90,9 @@ func parseEvent(p *fastjson.Parser, raw []byte, dst []Record) ([]Record, error) 
 			return dst, fmt.Errorf("%w: Records[%d] is not an object", ErrMalformedEvent, i)
 		}
 		r := Record{
-			MessageID: string(rv.GetStringBytes("messageId")),
-			Body:      rv.GetStringBytes("body"),
+			MessageID:     string(rv.GetStringBytes("messageId")),
+			ReceiptHandle: string(rv.GetStringBytes("receiptHandle")),
+			Body:          rv.GetStringBytes("body"),
 		}
 		if r.MessageID == "" {
 			return dst, fmt.Errorf("%w: Records[%d] has no messageId", ErrMalformedEvent, i)

@@ -48,7 +48,8 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 	store := secrets.New(ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SSM") }))
 	store.TTL = cfg.SecretTTL
 	h.Secrets = store
-	h.DLQ = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SQS") })
+	queues := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SQS") })
+	h.DLQ, h.Visibility = queues, queues
 	if cfg.SealKey != "" {
 		h.Sealer = seal.KMS{KeyID: cfg.SealKey,
 			API: kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "KMS") })}

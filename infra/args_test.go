@@ -114,8 +114,11 @@ func TestSourceAddsItsRouteThroughTheRouter(t *testing.T) {
 	router := &routeRecorder{}
 	mocks := awsmodel.NewMocks(stackconfig.Namespace, "dev", "eu-west-1")
 	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := infra.NewSource(ctx, "hookline-github", &infra.SourceArgs{Spec: spec, Router: router, Code: code,
-			SealKeyArn: pulumi.String("arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000")})
+		_, alias, err := infra.NewSealKey(ctx, "hookline-seal", stackSpec(t, loadStack(t, "dev")))
+		if err != nil {
+			return err
+		}
+		_, err = infra.NewSource(ctx, "hookline-github", &infra.SourceArgs{Spec: spec, Router: router, Code: code, SealKey: alias})
 		return err
 	}, pulumi.WithMocks(stackconfig.Namespace, "dev", mocks))
 	if err != nil {

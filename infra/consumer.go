@@ -27,9 +27,9 @@ type ConsumerArgs struct {
 	QueueArn pulumi.StringInput
 	// DLQURL is where the function moves rejected messages (its environment).
 	DLQURL pulumi.StringInput
-	// SealKeyArn is the stack's seal key: the function verifies re-sent
-	// receipt times with it (its environment and a policy of its own).
-	SealKeyArn pulumi.StringInput
+	// SealKey is the stack's seal key (its alias), which the function
+	// names in its environment: created before the function.
+	SealKey pulumi.Resource
 	// Code is the handler archive (bootstrap at its root).
 	Code pulumi.Archive
 	Tags map[string]string
@@ -58,8 +58,8 @@ func (a *ConsumerArgs) validate() []string {
 	if a.DLQURL == nil {
 		p = append(p, "DLQURL is required")
 	}
-	if a.SealKeyArn == nil {
-		p = append(p, "SealKeyArn is required")
+	if a.SealKey == nil {
+		p = append(p, "SealKey is required")
 	}
 	if a.Code == nil {
 		p = append(p, "Code is required")
@@ -160,24 +160,12 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 			DLQArn:      s.DLQARN,
 			LogGroupArn: s.LogGroupARN,
 			TableArn:    tableArn,
+			SealKey:     s.SealKey,
 		})),
 	}, parent, moved)
 	if err != nil {
 		return nil, fmt.Errorf("create function policy %s: %w", s.PolicyName, err)
 	}
-	// The seal key's ARN is known only once the key exists: a policy of its
-	// own, so the main policy stays judged on the first preview.
-	seal, err := iam.NewRolePolicy(ctx, name+"-function-seal", &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Name: pulumi.String(s.PolicyName + "-seal"),
-		Policy: args.SealKeyArn.ToStringOutput().ApplyT(func(arn string) string {
-			return SealVerifyPolicy(arn)
-		}).(pulumi.StringOutput),
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("create seal policy of %s: %w", s.FunctionName, err)
-	}
-	secretDeps = append(secretDeps, seal)
 	secrets, err := secretsPolicy(ctx, name+"-function-secrets", s.SecretsPolicyName, role, s.SecretARNs, parent, moved)
 	if err != nil {
 		return nil, fmt.Errorf("create secrets policy %s: %w", s.SecretsPolicyName, err)
@@ -196,7 +184,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		Code:          args.Code,
 		MemorySize:    pulumi.Int(s.MemoryMB),
 		Timeout:       pulumi.Int(s.TimeoutSeconds),
-		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.DLQURL, args.SealKeyArn)},
+		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.DLQURL, s.SealKey.AliasARN)},
 		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
 			LogFormat:           pulumi.String("JSON"),
 			LogGroup:            logs.Name,
@@ -205,7 +193,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		},
 		TracingConfig: lambdaTracing(),
 		Tags:          tags,
-	}, parent, moved, pulumi.DependsOn(append([]pulumi.Resource{policy, logs}, secretDeps...)))
+	}, parent, moved, pulumi.DependsOn(append([]pulumi.Resource{policy, logs, args.SealKey}, secretDeps...)))
 	if err != nil {
 		return nil, fmt.Errorf("create function %s: %w", s.FunctionName, err)
 	}
@@ -235,9 +223,9 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 
 // handlerEnv is the function's environment: the handler config plus the DLQ
 // URL and the seal key, which are only known once they exist.
-func handlerEnv(hc contract.HandlerConfig, dlqURL, sealKey pulumi.StringInput) pulumi.StringMap {
+func handlerEnv(hc contract.HandlerConfig, dlqURL pulumi.StringInput, sealKey string) pulumi.StringMap {
 	env := pulumi.ToStringMap(hc.Env())
 	env[contract.EnvDLQURL] = dlqURL
-	env[contract.EnvSealKey] = sealKey
+	env[contract.EnvSealKey] = pulumi.String(sealKey)
 	return env
 }

@@ -78,6 +78,10 @@ type ConsumerPolicyArgs struct {
 	LogGroupArn string
 	// TableArn is the idempotency table, empty when there is none.
 	TableArn string
+	// SealKey is the stack's seal key, whose MACs the function verifies
+	// (never generates: it checks a re-send's sealed receipt time, it
+	// cannot mint one).
+	SealKey SealKeySpec
 }
 
 // ConsumerPolicy is the function's least-privilege policy: consume its own
@@ -92,19 +96,19 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 			"logs:CreateLogStream", "logs:PutLogEvents"}},
 		tracingStatement,
 	}
+	if a.SealKey.Alias != "" {
+		// kms:ResourceAliases (AWS KMS ABAC) grants on the key that carries
+		// the alias, whose own id is unknown before it exists; AWS names it
+		// for HMAC keys ("Controlling access to HMAC KMS keys").
+		st = append(st, statement{Sid: "VerifySealedReceiptTimes", Effect: "Allow", Resource: a.SealKey.KeysARN,
+			Action:    []string{"kms:VerifyMac"},
+			Condition: map[string]any{"ForAnyValue:StringEquals": map[string]string{"kms:ResourceAliases": a.SealKey.Alias}}})
+	}
 	if a.TableArn != "" {
 		st = append(st, statement{Sid: "IdempotencyTable", Effect: "Allow", Resource: a.TableArn, Action: []string{
 			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}})
 	}
 	return render(policyDoc{Version: "2012-10-17", Statement: st})
-}
-
-// SealVerifyPolicy lets a consumer verify MACs with the stack's seal key and
-// nothing else: it can check a re-send's sealed receipt time, never mint one.
-func SealVerifyPolicy(keyArn string) string {
-	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
-		{Sid: "VerifySealedReceiptTimes", Effect: "Allow", Resource: keyArn, Action: []string{"kms:VerifyMac"}},
-	}})
 }
 
 // ParameterARNs are the ARNs of SSM parameters (/a/b) of the stack's

@@ -20,8 +20,9 @@ type SourceArgs struct {
 	// source's requests pass it (Spec.Auth.ThroughAuthorizer).
 	AuthorizerID pulumi.IDInput
 	Tags         map[string]string
-	// SealKeyArn is the stack's seal key, whose MACs the consumer verifies.
-	SealKeyArn pulumi.StringInput
+	// SealKey is the stack's seal key (its alias), created before the
+	// consumer that names it.
+	SealKey pulumi.Resource
 }
 
 func (a *SourceArgs) validate() []string {
@@ -36,8 +37,8 @@ func (a *SourceArgs) validate() []string {
 	if a.Code == nil {
 		p = append(p, "Code is required")
 	}
-	if a.SealKeyArn == nil {
-		p = append(p, "SealKeyArn is required")
+	if a.SealKey == nil {
+		p = append(p, "SealKey is required")
 	}
 	if a.Spec.Auth.ThroughAuthorizer && a.AuthorizerID == nil {
 		p = append(p, "its route needs the edge authorizer (AuthorizerID)")
@@ -100,7 +101,7 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 		return nil, fmt.Errorf("route of %s: %w", spec.Name, err)
 	}
 	if src.Consumer, err = NewConsumer(ctx, name, &ConsumerArgs{
-		Spec: spec.Consumer, QueueArn: src.Queues.QueueArn, DLQURL: src.Queues.DLQURL, SealKeyArn: args.SealKeyArn,
+		Spec: spec.Consumer, QueueArn: src.Queues.QueueArn, DLQURL: src.Queues.DLQURL, SealKey: args.SealKey,
 		Code: args.Code, Tags: args.Tags, MovedFrom: src,
 	}, parent); err != nil {
 		return nil, fmt.Errorf("consumer of %s: %w", spec.Name, err)

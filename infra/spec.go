@@ -31,6 +31,28 @@ type StackSpec struct {
 	// Domain is the custom domain, nil without one.
 	Domain     *DomainSpec
 	Monitoring MonitoringSpec
+	// SealKey is the stack's seal key (a KMS HMAC key and its alias).
+	SealKey SealKeySpec
+}
+
+func sealKeySpec(c *stackconfig.Config, caller Caller) SealKeySpec {
+	return SealKeySpec{
+		Alias:    c.SealKeyAlias(),
+		AliasARN: caller.ARN("kms", c.Region, c.SealKeyAlias()),
+		KeysARN:  caller.ARN("kms", c.Region, "key/*"),
+	}
+}
+
+// SealKeySpec names the stack's seal key, written from known parts so the
+// consumers' policy is judged on a stack's first preview.
+type SealKeySpec struct {
+	// Alias is alias/hookline-<env>-seal; AliasARN its ARN, which KMS
+	// accepts as the KeyId of GenerateMac and VerifyMac.
+	Alias, AliasARN string
+	// KeysARN is arn:…:kms:<region>:<account>:key/*: a policy grants on the
+	// keys carrying Alias (kms:ResourceAliases), the key's own id being
+	// unknown before it exists.
+	KeysARN string
 }
 
 // LogGroupSpec is a CloudWatch log group hookline names and keeps.
@@ -121,6 +143,8 @@ type ConsumerSpec struct {
 	// rejected messages to.
 	QueueARN string
 	DLQARN   string
+	// SealKey is the stack's seal key, whose MACs it verifies.
+	SealKey SealKeySpec
 }
 
 // TableSpec is a DynamoDB table of the stack's account.
@@ -249,6 +273,7 @@ func NewStackSpec(c *stackconfig.Config, caller Caller) (StackSpec, error) {
 			OldestMessageAgeSeconds: c.Alarms.OldestMessageAgeSeconds,
 		},
 	}
+	sp.SealKey = sealKeySpec(c, caller)
 	if c.AccessLogsOn() {
 		sp.Ingress.AccessLog = &LogGroupSpec{Name: c.AccessLogGroup(), RetentionDays: c.LogRetentionDays}
 	}
@@ -343,6 +368,7 @@ func NewSourceSpec(c *stackconfig.Config, s stackconfig.Source, caller Caller) (
 			Handler:           hc,
 			QueueARN:          queueARN,
 			DLQARN:            dlqARN,
+			SealKey:           sealKeySpec(c, caller),
 		},
 		SendRoleName:   c.IntegrationRoleName(s),
 		SendPolicyName: "send-to-" + s.Name,

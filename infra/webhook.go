@@ -47,8 +47,10 @@ type Webhook struct {
 	Sources    []*Source
 	Domain     *Domain // nil without a custom domain
 	Monitoring *Monitoring
-	// SealKey is the stack's seal key (see NewSealKey).
-	SealKey *kms.Key
+	// SealKey is the stack's seal key and SealAlias its alias (see
+	// NewSealKey).
+	SealKey   *kms.Key
+	SealAlias *kms.Alias
 
 	// Endpoint is the base URL senders use: the custom domain when there is
 	// one, else the stage's execute-api URL.
@@ -93,12 +95,12 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 		}
 		authorizers = w.Authorizer.IDs
 	}
-	if w.SealKey, err = NewSealKey(ctx, name+"-seal", spec.Environment, spec.Tags, parent); err != nil {
+	if w.SealKey, w.SealAlias, err = NewSealKey(ctx, name+"-seal", spec, parent); err != nil {
 		return nil, err
 	}
 	var watched []pulumi.Resource
 	for _, s := range spec.Sources {
-		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: args.Code, Tags: spec.Tags, SealKeyArn: w.SealKey.Arn}
+		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: args.Code, Tags: spec.Tags, SealKey: w.SealAlias}
 		if id, ok := authorizers[s.Name]; ok {
 			sa.AuthorizerID = id
 		}
@@ -143,7 +145,7 @@ func (w *Webhook) Outputs() pulumi.Map {
 		stackoutputs.KeyRegion:        pulumi.String(w.spec.Region),
 		stackoutputs.KeyIngress:       pulumi.String(w.Ingress.Kind()),
 		stackoutputs.KeyEndpoint:      w.Endpoint,
-		stackoutputs.KeySealKey:       w.SealKey.Arn,
+		stackoutputs.KeySealKey:       pulumi.String(w.spec.SealKey.AliasARN),
 		stackoutputs.KeySources:       sources,
 		stackoutputs.KeyAlarmTopicArn: w.Monitoring.TopicArn,
 		stackoutputs.KeyDashboardName: w.Monitoring.DashboardName,
@@ -154,28 +156,33 @@ func (w *Webhook) Outputs() pulumi.Map {
 	return out
 }
 
-// SealKeySpec and SealKeyUsage make the seal key a KMS HMAC key: its MACs
+// SealKeyKeySpec and SealKeyUsage make the seal key a KMS HMAC key: its MACs
 // bind a re-sent message's original receipt time to the message
 // (contract.Seal). AWS KMS does not rotate HMAC keys automatically (only
 // symmetric encryption keys), so rotation is left off.
 const (
-	SealKeySpec  = "HMAC_256"
-	SealKeyUsage = "GENERATE_VERIFY_MAC"
+	SealKeyKeySpec = "HMAC_256"
+	SealKeyUsage   = "GENERATE_VERIFY_MAC"
 )
 
-// NewSealKey creates the stack's seal key. The consumers may verify MACs
-// with it (SealVerifyPolicy); redrive, run by operators or the portal, needs
-// kms:GenerateMac on it.
-func NewSealKey(ctx *pulumi.Context, name, environment string, tags map[string]string, opts ...pulumi.ResourceOption) (*kms.Key, error) {
+// NewSealKey creates the stack's seal key and its alias (the name the
+// consumers' environment and policy use). The consumers may verify MACs
+// with it; redrive, run by operators or the portal, needs kms:GenerateMac on
+// it.
+func NewSealKey(ctx *pulumi.Context, name string, spec StackSpec, opts ...pulumi.ResourceOption) (*kms.Key, *kms.Alias, error) {
 	k, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:           pulumi.String("hookline " + environment + ": seals the receipt time of re-sent webhooks (redrive); consumers verify"),
-		CustomerMasterKeySpec: pulumi.String(SealKeySpec),
+		Description:           pulumi.String("hookline " + spec.Environment + ": seals the receipt time of re-sent webhooks (redrive); consumers verify"),
+		CustomerMasterKeySpec: pulumi.String(SealKeyKeySpec),
 		KeyUsage:              pulumi.String(SealKeyUsage),
 		DeletionWindowInDays:  pulumi.Int(30),
-		Tags:                  pulumi.ToStringMap(tags),
+		Tags:                  pulumi.ToStringMap(spec.Tags),
 	}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("create seal key: %w", err)
+		return nil, nil, fmt.Errorf("create seal key: %w", err)
 	}
-	return k, nil
+	a, err := kms.NewAlias(ctx, name, &kms.AliasArgs{Name: pulumi.String(spec.SealKey.Alias), TargetKeyId: k.KeyId}, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create seal key alias %s: %w", spec.SealKey.Alias, err)
+	}
+	return k, a, nil
 }

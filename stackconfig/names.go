@@ -28,6 +28,11 @@ func (c *Config) QueueARN(partition, account, name string) string {
 	return "arn:" + partition + ":sqs:" + c.Region + ":" + account + ":" + name
 }
 
+// SealKeyAlias is the alias of the stack's seal key (a KMS HMAC key): the
+// consumers' policy and environment name the key by it, because the key's
+// own ARN (a random id) is unknown until it exists.
+func (c *Config) SealKeyAlias() string { return "alias/" + c.ResourceName("", "seal") }
+
 // QueueName is a source's FIFO queue.
 func (c *Config) QueueName(s Source) string { return c.ResourceName(s.Name) + ".fifo" }
 

@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -53,6 +55,11 @@ type DLQ interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
+// Visibility hides failed records of the source queue for their retry delay.
+type Visibility interface {
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+}
+
 // Handler consumes one source's batches.
 type Handler struct {
 	Config contract.HandlerConfig
@@ -64,6 +71,12 @@ type Handler struct {
 	Dedup     Dedup // nil: long-window dedup off
 	Processor processor.Processor
 	DLQ       DLQ
+	// Visibility, with Config.Retry and Config.QueueURL set, hides each
+	// failed record for its retry delay; nil: SQS delivers it again after
+	// the queue's visibility timeout.
+	Visibility Visibility
+	// Rand draws the retry delays' jitter in [0, 1) (nil: math/rand).
+	Rand func() float64
 	// Sealer verifies the receipt time a re-sent record carries (AttrSeal);
 	// nil: such a record is retried (the handler cannot judge it).
 	Sealer  contract.Sealer
@@ -78,7 +91,8 @@ type Handler struct {
 	// started when at least this much is left.
 	Reserve time.Duration
 
-	parser contract.EventParser
+	parser  contract.EventParser
+	breaker breaker
 }
 
 // outcome is the result of one record.
@@ -87,6 +101,11 @@ type outcome struct {
 	reason    string
 	duplicate bool
 	err       error
+	// after is the destination's Retry-After, for a retry.
+	after time.Duration
+	// dlqReason, when set, is the failure reason a DLQ copy carries
+	// (default: reason).
+	dlqReason string
 }
 
 func ok() outcome { return outcome{kind: telemetry.OK} }
@@ -138,6 +157,10 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	batch := telemetry.NewBatch(h.Log, h.Config.Source)
 	blocked := map[string]bool{}
+	// The delay a failed record's group waits: its later records come back
+	// with it, not before.
+	groupDelay := map[string]time.Duration{}
+	var hide []sqstypes.ChangeMessageVisibilityBatchRequestEntry
 
 	for i := range records {
 		r := &records[i]
@@ -154,15 +177,33 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 			o = retry("deadline", errors.New("too little time left to start the record"))
 		default:
 			o = h.record(ctx, r)
+			o = h.giveUp(r, o)
 			if o.kind == telemetry.Reject {
-				if err := h.moveToDLQ(ctx, r, o.reason); err != nil {
+				reason := o.reason
+				if o.dlqReason != "" {
+					reason = o.dlqReason
+				}
+				if err := h.moveToDLQ(ctx, r, reason); err != nil {
 					o = retry("dlq-unavailable", err)
 				}
 			}
 		}
+		var next time.Duration
 		if o.kind == telemetry.Retry {
+			if d, set := groupDelay[group]; set {
+				next = d
+			} else if o.reason != "deadline" {
+				next = h.nextDelay(r, o)
+			}
+			if !blocked[group] {
+				groupDelay[group] = next
+			}
 			blocked[group] = true
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageID})
+			if next > 0 && r.ReceiptHandle != "" {
+				hide = append(hide, sqstypes.ChangeMessageVisibilityBatchRequestEntry{
+					Id: aws.String(fmt.Sprint(len(hide))), ReceiptHandle: aws.String(r.ReceiptHandle), VisibilityTimeout: int32(next / time.Second)})
+			}
 		}
 		detail := ""
 		if o.err != nil {
@@ -171,9 +212,10 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 		batch.Record(ctx, telemetry.Record{
 			Source: h.Config.Source, Group: group, MessageID: r.MessageID,
 			EventID: eventID(r), Outcome: o.kind, Reason: o.reason, Detail: detail, Duplicate: o.duplicate,
-			Latency: h.Now().Sub(start),
+			Latency: h.Now().Sub(start), Attempt: r.ReceiveCount, NextDelay: next,
 		})
 	}
+	h.hide(ctx, hide)
 	if h.Metrics != nil {
 		if err := batch.Flush(h.Metrics, h.Now()); err != nil {
 			return resp, fmt.Errorf("write metrics: %w", err)
@@ -277,16 +319,32 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 		}
 	}
 
+	if left, open := h.breaker.open(h.Now()); open {
+		if key != "" {
+			_ = h.Dedup.Release(ctx, key)
+		}
+		o := retry("breaker-open", errors.New("the destination failed for every group lately: not called until the breaker closes"))
+		o.after = left
+		return o
+	}
 	if err := h.Processor.Process(ctx, m); err != nil {
 		if key != "" {
 			_ = h.Dedup.Release(ctx, key) // a failed release only delays the retry to the lease's end
 		}
 		var perm *processor.PermanentError
 		if errors.As(err, &perm) {
+			h.breaker.ok()
 			return reject(perm.Reason, err)
 		}
-		return retry("processor", err)
+		o := retry("processor", err)
+		var ra *processor.RetryError
+		if errors.As(err, &ra) {
+			o.after = ra.After
+		}
+		h.breaker.fail(m.GroupID, h.Now(), h.Config.Retry)
+		return o
 	}
+	h.breaker.ok()
 	if key != "" {
 		if err := h.Dedup.Complete(ctx, key); err != nil {
 			// Processed, but the marker stays in progress until its lease
@@ -425,4 +483,122 @@ func stringAttributes(attrs map[string]string) map[string]sqstypes.MessageAttrib
 		out[k] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
 	return out
+}
+
+// retrying reports whether the consumer paces retries itself.
+func (h *Handler) retrying() bool {
+	return h.Config.Retry.Schedule != "" && h.Visibility != nil && h.Config.QueueURL != ""
+}
+
+// nextDelay is how long a record that failed transiently waits: the retry
+// schedule's delay for its attempt (jittered), at least the destination's
+// Retry-After, at most the policy's maximum. 0: the consumer does not pace
+// retries (the queue's visibility timeout does).
+func (h *Handler) nextDelay(r *contract.Record, o outcome) time.Duration {
+	if !h.retrying() {
+		return 0
+	}
+	p := h.Config.Retry
+	rnd := h.Rand
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	d := p.Jittered(p.Delay(r.ReceiveCount), rnd())
+	d = min(max(d, o.after), p.MaxDelay)
+	return max(d.Round(time.Second), time.Second)
+}
+
+// giveUp turns a processor's transient failure whose retry budget is spent
+// into a rejection: the consumer moves the record to the DLQ itself, with
+// the reason and the attempts, rather than wait for the queue's
+// maxReceiveCount (a safety net above the budget). Other retries (an
+// unreadable secret, an unavailable table) never give up: they are ours to
+// fix, and lose nothing while they wait.
+func (h *Handler) giveUp(r *contract.Record, o outcome) outcome {
+	if o.kind != telemetry.Retry || (o.reason != "processor" && o.reason != "breaker-open") || !h.retrying() {
+		return o
+	}
+	p := h.Config.Retry
+	age := time.Duration(0)
+	if r.SentAt > 0 {
+		age = h.Now().Sub(time.UnixMilli(r.SentAt))
+	}
+	next := min(max(p.Delay(r.ReceiveCount), o.after), p.MaxDelay)
+	if !p.Spent(r.ReceiveCount, age, next) {
+		return o
+	}
+	g := reject("retries-exhausted", o.err)
+	g.dlqReason = fmt.Sprintf("retries-exhausted after %d attempts over %s: %s: %v", r.ReceiveCount, age.Round(time.Second), o.reason, o.err)
+	return g
+}
+
+// hide sets each failed record's visibility to its retry delay, ten at a
+// time. A failure costs only pacing: the record comes back after the
+// queue's visibility timeout instead.
+func (h *Handler) hide(ctx context.Context, entries []sqstypes.ChangeMessageVisibilityBatchRequestEntry) {
+	if len(entries) == 0 || !h.retrying() {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for i := 0; i < len(entries); i += 10 {
+		chunk := entries[i:min(i+10, len(entries))]
+		out, err := h.Visibility.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{
+			QueueUrl: aws.String(h.Config.QueueURL), Entries: chunk})
+		switch {
+		case err != nil:
+			h.Log.Warn("retry delays not set: records come back after the queue's visibility timeout", "source", h.Config.Source, "error", err.Error())
+		case len(out.Failed) > 0:
+			h.Log.Warn("retry delays not set for some records", "source", h.Config.Source, "failed", len(out.Failed), "code", aws.ToString(out.Failed[0].Code))
+		}
+	}
+}
+
+// breaker stops calling a destination that fails for every group: after
+// failures from breakerGroups different groups with no success between, it
+// opens for the retry schedule's delay (growing with each trip); records
+// then fail at once without a call. When it has been open its time, the
+// next record is a trial: a success closes it, a failure opens it again.
+// It is per function instance, as warm containers are.
+type breaker struct {
+	mu        sync.Mutex
+	groups    map[string]bool
+	trips     int
+	openUntil time.Time
+}
+
+// breakerGroups is how many groups must fail in a row to open the breaker.
+const breakerGroups = 3
+
+func (b *breaker) open(now time.Time) (time.Duration, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Before(b.openUntil) {
+		return b.openUntil.Sub(now), true
+	}
+	return 0, false
+}
+
+func (b *breaker) fail(group string, now time.Time, p contract.RetryPolicy) {
+	if p.Schedule == "" {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.groups == nil {
+		b.groups = map[string]bool{}
+	}
+	b.groups[group] = true
+	if len(b.groups) >= breakerGroups || b.trips > 0 {
+		b.trips++
+		b.openUntil = now.Add(p.Delay(b.trips))
+		clear(b.groups)
+	}
+}
+
+func (b *breaker) ok() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	clear(b.groups)
+	b.trips = 0
+	b.openUntil = time.Time{}
 }

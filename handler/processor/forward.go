@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/contract"
@@ -16,12 +18,15 @@ import (
 
 // Forward POSTs the verified payload to an HTTPS URL, re-signed with
 // hookline's own Standard Webhooks secret so the receiver can verify it came
-// through hookline. 2xx is done; 408, 429, 5xx, timeouts and network errors
-// are retried; any other 4xx is permanent.
+// through hookline. 2xx is done; 408, 429, 5xx, the statuses in RetryOn,
+// timeouts and network errors are retried (no sooner than the answer's
+// Retry-After); any other 4xx is permanent.
 type Forward struct {
 	URL     string
 	Secret  string // SSM parameter name of the re-signing secret
 	Timeout time.Duration
+	// RetryOn are further 4xx statuses that retry (409, 423, …).
+	RetryOn []int
 	Secrets Secrets
 	Client  *http.Client
 	Now     func() time.Time
@@ -48,7 +53,8 @@ func NewForward(cfg contract.HandlerConfig, d Deps) (Processor, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Forward{URL: cfg.ForwardURL, Secret: cfg.ForwardSecret, Timeout: timeout, Secrets: d.Secrets, Client: client, Now: now}, nil
+	return &Forward{URL: cfg.ForwardURL, Secret: cfg.ForwardSecret, Timeout: timeout, RetryOn: cfg.ForwardRetryOn,
+		Secrets: d.Secrets, Client: client, Now: now}, nil
 }
 
 // Process forwards one message.
@@ -96,9 +102,33 @@ func (f *Forward) Process(ctx context.Context, m contract.Message) error {
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		return nil
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return fmt.Errorf("forward: receiver answered %d", code)
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500 || slices.Contains(f.RetryOn, code):
+		err := fmt.Errorf("forward: receiver answered %d", code)
+		if after, ok := retryAfter(resp.Header.Get("Retry-After"), f.Now()); ok {
+			return RetryAfter(after, err)
+		}
+		return err
 	default:
 		return Permanent("forward-"+strconv.Itoa(code), fmt.Errorf("receiver answered %d", code))
 	}
+}
+
+// retryAfter reads an HTTP Retry-After value: delay-seconds or an HTTP-date
+// (RFC 9110 §10.2.3), as the time left from now (never negative).
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(min(n, int64(contract.MaxVisibility/time.Second))) * time.Second, true
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
 }

@@ -44,6 +44,20 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 // Permanent wraps err as a permanent failure with a short reason.
 func Permanent(reason string, err error) error { return &PermanentError{Reason: reason, Err: err} }
 
+// RetryError is a transient failure whose destination asked not to be
+// called again for After (an HTTP Retry-After): the consumer waits at least
+// that long, up to its retry policy's maximum delay.
+type RetryError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() + " (retry after " + e.After.String() + ")" }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// RetryAfter wraps err as a transient failure to retry no sooner than after.
+func RetryAfter(after time.Duration, err error) error { return &RetryError{After: after, Err: err} }
+
 // Secrets reads secrets by parameter name (see handler/secrets).
 type Secrets interface {
 	Get(ctx context.Context, name string) ([]string, error)

@@ -37,6 +37,10 @@ type Record struct {
 	Reason, Detail string
 	Duplicate      bool
 	Latency        time.Duration
+	// Attempt is SQS's receive count of the record; NextDelay, on a retry
+	// the consumer paces, how long it waits before the next one.
+	Attempt   int
+	NextDelay time.Duration
 }
 
 // Namespace is the CloudWatch namespace of hookline's metrics.
@@ -62,7 +66,7 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 	if r.Outcome != OK {
 		level = slog.LevelWarn
 	}
-	attrs := [10]slog.Attr{
+	attrs := [12]slog.Attr{
 		slog.String("source", r.Source), slog.String("group", r.Group),
 		slog.String("messageId", r.MessageID), slog.String("eventId", r.EventID),
 		slog.String("outcome", string(r.Outcome)), slog.String("reason", r.Reason),
@@ -75,6 +79,14 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 	}
 	if r.Duplicate {
 		attrs[n] = slog.Bool("duplicate", true)
+		n++
+	}
+	if r.Outcome == Retry || r.Reason == GaveUpReason {
+		attrs[n] = slog.Int("attempt", r.Attempt)
+		n++
+	}
+	if r.NextDelay > 0 {
+		attrs[n] = slog.Float64("nextDelaySeconds", r.NextDelay.Seconds())
 		n++
 	}
 	b.log.LogAttrs(ctx, level, "record", attrs[:n]...)
@@ -93,6 +105,9 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 	case Reject:
 		b.counts["Rejected"]++
 		b.rejects[r.Reason]++
+		if r.Reason == GaveUpReason {
+			b.counts[GaveUp]++
+		}
 	case Dropped:
 		b.counts[Forged]++
 	}
@@ -162,8 +177,15 @@ const received = "Received"
 // Forged is the metric of records dropped as forgeries on open sources.
 const Forged = contract.MetricForged
 
+// GaveUp counts records whose retry budget was spent (moved to the DLQ with
+// reason GaveUpReason).
+const (
+	GaveUp       = "GaveUp"
+	GaveUpReason = "retries-exhausted"
+)
+
 // countNames are the count metrics of the main document, in order.
-var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates", Forged}
+var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates", Forged, GaveUp}
 
 func appendString(buf []byte, s string) []byte {
 	q, _ := json.Marshal(s)

@@ -417,6 +417,12 @@ var computers = map[string]func(r *res) string{
 		r.tagsAll()
 		return id
 	},
+	"aws:kms/alias:Alias": func(r *res) string {
+		name := r.str("name")
+		r.set("arn", r.arn("kms", name))
+		r.set("targetKeyArn", r.arn("kms", "key/"+r.str("targetKeyId")))
+		return name
+	},
 	"aws:ssm/parameter:Parameter": func(r *res) string {
 		name := r.physicalName("name")
 		r.set("arn", r.arn("ssm", "parameter"+name))

@@ -28,7 +28,7 @@ import (
 )
 
 // Peer is a running local-kms with one HMAC_256 key, as the stack's seal key
-// is created (infra.SealKeySpec, infra.SealKeyUsage).
+// is created (infra.SealKeyKeySpec, infra.SealKeyUsage).
 type Peer struct {
 	// URL is the endpoint (AWS_ENDPOINT_URL_KMS).
 	URL string
@@ -92,5 +92,9 @@ func Start(t testing.TB) *Peer {
 	if err != nil {
 		t.Fatalf("create the seal key in local-kms: %v", err)
 	}
-	return &Peer{URL: url, KeyArn: aws.ToString(out.KeyMetadata.Arn), Client: client}
+	const alias = "alias/hookline-test-seal"
+	if _, err := client.CreateAlias(context.Background(), &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
+		t.Fatalf("alias the seal key in local-kms: %v", err)
+	}
+	return &Peer{URL: url, KeyArn: "arn:aws:kms:eu-west-1:111122223333:" + alias, Client: client}
 }
