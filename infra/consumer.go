@@ -25,6 +25,9 @@ type ConsumerArgs struct {
 	Spec ConsumerSpec
 	// QueueArn is the queue the function consumes (the mapping's source).
 	QueueArn pulumi.StringInput
+	// QueueURL is that queue's URL, on which the function hides a failed
+	// record for its retry delay (its environment).
+	QueueURL pulumi.StringInput
 	// DLQURL is where the function moves rejected messages (its environment).
 	DLQURL pulumi.StringInput
 	// SealKey is the stack's seal key (its alias), which the function
@@ -52,8 +55,8 @@ func (a *ConsumerArgs) validate() []string {
 	if s.Table != nil && (s.Table.Name == "" || s.Table.ARN == "") {
 		p = append(p, "Table needs a Name and an ARN")
 	}
-	if a.QueueArn == nil {
-		p = append(p, "QueueArn is required")
+	if a.QueueArn == nil || a.QueueURL == nil {
+		p = append(p, "QueueArn and QueueURL are required")
 	}
 	if a.DLQURL == nil {
 		p = append(p, "DLQURL is required")
@@ -184,7 +187,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		Code:          args.Code,
 		MemorySize:    pulumi.Int(s.MemoryMB),
 		Timeout:       pulumi.Int(s.TimeoutSeconds),
-		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.DLQURL, s.SealKey.AliasARN)},
+		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.QueueURL, args.DLQURL, s.SealKey.AliasARN)},
 		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
 			LogFormat:           pulumi.String("JSON"),
 			LogGroup:            logs.Name,
@@ -223,8 +226,9 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 
 // handlerEnv is the function's environment: the handler config plus the DLQ
 // URL and the seal key, which are only known once they exist.
-func handlerEnv(hc contract.HandlerConfig, dlqURL pulumi.StringInput, sealKey string) pulumi.StringMap {
+func handlerEnv(hc contract.HandlerConfig, queueURL, dlqURL pulumi.StringInput, sealKey string) pulumi.StringMap {
 	env := pulumi.ToStringMap(hc.Env())
+	env[contract.EnvQueueURL] = queueURL
 	env[contract.EnvDLQURL] = dlqURL
 	env[contract.EnvSealKey] = pulumi.String(sealKey)
 	return env

@@ -101,7 +101,7 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 		return nil, fmt.Errorf("route of %s: %w", spec.Name, err)
 	}
 	if src.Consumer, err = NewConsumer(ctx, name, &ConsumerArgs{
-		Spec: spec.Consumer, QueueArn: src.Queues.QueueArn, DLQURL: src.Queues.DLQURL, SealKey: args.SealKey,
+		Spec: spec.Consumer, QueueArn: src.Queues.QueueArn, QueueURL: src.Queues.QueueURL, DLQURL: src.Queues.DLQURL, SealKey: args.SealKey,
 		Code: args.Code, Tags: args.Tags, MovedFrom: src,
 	}, parent); err != nil {
 		return nil, fmt.Errorf("consumer of %s: %w", spec.Name, err)

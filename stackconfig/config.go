@@ -97,6 +97,35 @@ type Source struct {
 	Processor                Processor         `json:"processor"`
 	Idempotency              Idempotency       `json:"idempotency"`
 	Throttle                 *Throttle         `json:"throttle,omitempty"`
+	// Retry paces the retries of records that fail transiently.
+	Retry Retry `json:"retry"`
+}
+
+// Retry is how the consumer retries a record that failed transiently: it
+// hides it for the next delay of the schedule (its FIFO group waits, the
+// others go on) and moves it to the DLQ itself once maxAgeSeconds (or
+// maxAttempts) is spent. maxReceiveCount stays above the budget as a
+// safety net.
+type Retry struct {
+	// Schedule is exponential (baseSeconds × 2^(n−1)) or linear
+	// (baseSeconds × n).
+	Schedule        string `json:"schedule"`
+	BaseSeconds     int    `json:"baseSeconds"`
+	MaxDelaySeconds int    `json:"maxDelaySeconds"`
+	MaxAgeSeconds   int    `json:"maxAgeSeconds"`
+	// MaxAttempts, when set, also bounds the attempts.
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// Jitter (default true) spreads each delay over its upper half.
+	Jitter *bool `json:"jitter,omitempty"`
+}
+
+// Policy is the retry block as the handler applies it.
+func (r Retry) Policy() contract.RetryPolicy {
+	return contract.RetryPolicy{
+		Schedule: r.Schedule, Base: time.Duration(r.BaseSeconds) * time.Second,
+		MaxDelay: time.Duration(r.MaxDelaySeconds) * time.Second, MaxAge: time.Duration(r.MaxAgeSeconds) * time.Second,
+		MaxAttempts: r.MaxAttempts, Jitter: r.Jitter == nil || *r.Jitter,
+	}
 }
 
 // Auth kinds.
@@ -179,6 +208,9 @@ type Processor struct {
 	URL             string                 `json:"url,omitempty"`
 	SecretParameter string                 `json:"secretParameter,omitempty"`
 	TimeoutSeconds  int                    `json:"timeoutSeconds,omitempty"`
+	// RetryOn are 4xx statuses the forward processor retries besides 408
+	// and 429 (5xx and timeouts always retry).
+	RetryOn []int `json:"retryOn,omitempty"`
 }
 
 // Idempotency is the optional long-window dedup table.
@@ -296,6 +328,8 @@ func (c *Config) HandlerConfig(s Source) contract.HandlerConfig {
 		ForwardSecret:     s.Processor.SecretParameter,
 		ForwardTimeout:    time.Duration(s.Processor.TimeoutSeconds) * time.Second,
 		Attributes:        s.Spec().Attributes(),
+		Retry:             s.Retry.Policy(),
+		ForwardRetryOn:    s.Processor.RetryOn,
 	}
 	if c.HTTP() {
 		// An HTTP API does not refuse other content types: the consumer does.

@@ -65,7 +65,10 @@ func TestDefaults(t *testing.T) {
 		{"groupBy", s.GroupBy, stackconfig.DefaultGroupBy},
 		{"stripe event id from the body", s.EventID.String(), "body:$.id"},
 		{"content type", strings.Join(s.ContentTypes, ","), "application/json"},
-		{"maxReceiveCount", s.MaxReceiveCount, 5},
+		{"maxReceiveCount", s.MaxReceiveCount, stackconfig.DefaultMaxReceiveCount(s.Retry)},
+		{"retry.schedule", s.Retry.Schedule, "exponential"},
+		{"retry.maxAgeSeconds", s.Retry.MaxAgeSeconds, 86400},
+		{"retentionDays", s.RetentionDays, 14},
 		{"visibility is 6 x timeout", s.VisibilityTimeoutSeconds, 6 * s.Function.TimeoutSeconds},
 		{"secret parameter", s.Signature.SecretParameter, "/hookline/dev/payments/signing-secret"},
 		{"tolerance", s.Signature.ToleranceSeconds, 300},
@@ -124,8 +127,21 @@ func TestInvalid(t *testing.T) {
 			m["hookline:sources"] = append(m["hookline:sources"].([]any),
 				map[string]any{"name": "payments", "signature": map[string]any{"scheme": "none"}})
 		}, "hookline:sources[1].name", "duplicate"},
-		{"maxReceiveCount below the guard rail", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 2 }) }, "hookline:sources[0].maxReceiveCount", "between 3 and 25"},
-		{"maxReceiveCount above the guard rail", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 30 }) }, "hookline:sources[0].maxReceiveCount", "between 3 and 25"},
+		{"maxReceiveCount below the guard rail", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 2 }) }, "hookline:sources[0].maxReceiveCount", "between 3 and 1000"},
+		{"maxReceiveCount above SQS's limit", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 1001 }) }, "hookline:sources[0].maxReceiveCount", "between 3 and 1000"},
+		{"maxReceiveCount within the retry budget", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 30 }) }, "hookline:sources[0].maxReceiveCount", "not above the retry budget's 30 attempts"},
+		{"retry maxAge beyond the retention", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["retentionDays"] = 2; s["retry"] = map[string]any{"maxAgeSeconds": 3 * 86400} })
+		}, "hookline:sources[0].retry.maxAgeSeconds", "below the queue's retention"},
+		{"retry delay beyond 12 h", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["retry"] = map[string]any{"maxDelaySeconds": 43200} })
+		}, "hookline:sources[0].retry.maxDelaySeconds", "12 h from its receipt"},
+		{"retry attempts above the safety net", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["maxReceiveCount"] = 10; s["retry"] = map[string]any{"maxAttempts": 12} })
+		}, "hookline:sources[0].maxReceiveCount", "not above the retry budget's 12 attempts"},
+		{"unknown retry schedule", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["retry"] = map[string]any{"schedule": "fibonacci"} })
+		}, "hookline:sources[0].retry.schedule", "exponential, linear"},
 		{"eventId source", func(m map[string]any) { source(m, func(s map[string]any) { s["eventId"] = "source" }) }, "hookline:sources[0].eventId", "not allowed"},
 		{"bad eventId", func(m map[string]any) { source(m, func(s map[string]any) { s["eventId"] = "body:id" }) }, "hookline:sources[0].eventId", "body path"},
 		{"visibility below 6x timeout", func(m map[string]any) {

@@ -15,22 +15,30 @@ const (
 	DefaultLogRetentionDays        = 30
 	DefaultOldestMessageAgeSeconds = 900
 
-	DefaultAuth            = AuthAPIKey
-	DefaultContentType     = "application/json"
-	DefaultMaxReceiveCount = 5
+	DefaultAuth        = AuthAPIKey
+	DefaultContentType = "application/json"
 
 	// MinReceiveCount and MaxReceiveCount bound a source's maxReceiveCount,
 	// the deliveries before SQS moves a message to the DLQ. They are the one
 	// definition that the config validation, the policy rule
 	// max-receive-count (its default bounds) and the pack's config schema
-	// (how far a pack config may move them) all use. At least 3: fewer turns
-	// one transient failure (a throttled downstream, a timeout) into a dead
-	// letter; AWS recommends at least 5 for most workloads. At most 25: on a
-	// FIFO queue every redelivery holds the message's whole group, so a
-	// poison message blocks its group for up to maxReceiveCount x the
-	// visibility timeout (25 x 180 s = 75 min with the defaults).
+	// (how far a pack config may move them) all use. The consumer paces
+	// retries itself (retry) and dead-letters a record when its budget is
+	// spent, so maxReceiveCount is a safety net above that budget (the
+	// validation requires it): at least 3, at most SQS's 1,000. By default
+	// it is twice the budget's attempts plus 5: a record waiting behind a
+	// failing one in its group is received with it, and must not reach the
+	// net first.
 	MinReceiveCount = 3
-	MaxReceiveCount = 25
+	MaxReceiveCount = 1000
+
+	// The default retry: exponential from 30 s, at most an hour apart, for
+	// a day (about 30 attempts), jittered. A destination down for hours
+	// costs one call per group per delay, not a dead letter per delivery.
+	DefaultRetrySchedule        = contract.ScheduleExponential
+	DefaultRetryBaseSeconds     = 30
+	DefaultRetryMaxDelaySeconds = 3600
+	DefaultRetryMaxAgeSeconds   = 24 * 3600
 
 	// MaxSources bounds the sources of one stack. Each source adds about
 	// ResourcesPerSource resources (queue, DLQ and their policies, function,
@@ -43,8 +51,10 @@ const (
 	// ResourcesPerSource is about how many resources a source adds: AWS
 	// resources and hookline's components (prod: 5 sources, 203 resources
 	// in the offline plan, stack-wide ones included).
-	ResourcesPerSource      = 32
-	DefaultRetentionDays    = 4
+	ResourcesPerSource = 32
+	// DefaultRetentionDays is SQS's longest: a source's messages outlast a
+	// long pause or a day of retries (SQS charges nothing for keeping them).
+	DefaultRetentionDays    = 14
 	DefaultToleranceSeconds = 300
 	// DefaultSecretTTLSeconds: a rotated secret takes effect within 5
 	// minutes in every warm container (sooner on a mismatch, see
@@ -133,8 +143,20 @@ func (s *Source) applyDefaults(env string) {
 	if len(s.ContentTypes) == 0 {
 		s.ContentTypes = []string{DefaultContentType}
 	}
+	if s.Retry.Schedule == "" {
+		s.Retry.Schedule = DefaultRetrySchedule
+	}
+	if s.Retry.BaseSeconds == 0 {
+		s.Retry.BaseSeconds = DefaultRetryBaseSeconds
+	}
+	if s.Retry.MaxDelaySeconds == 0 {
+		s.Retry.MaxDelaySeconds = DefaultRetryMaxDelaySeconds
+	}
+	if s.Retry.MaxAgeSeconds == 0 {
+		s.Retry.MaxAgeSeconds = DefaultRetryMaxAgeSeconds
+	}
 	if s.MaxReceiveCount == 0 {
-		s.MaxReceiveCount = DefaultMaxReceiveCount
+		s.MaxReceiveCount = DefaultMaxReceiveCount(s.Retry)
 	}
 	if s.RetentionDays == 0 {
 		s.RetentionDays = DefaultRetentionDays

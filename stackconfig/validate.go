@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hookline/hookline/contract"
 )
@@ -228,6 +229,7 @@ func (s *Source) validate(v *validator, key string) {
 	s.validateQueueAndFunction(v, key)
 	s.validateProcessor(v, key)
 	s.validateIdempotency(v, key)
+	s.validateRetry(v, key)
 	if s.Throttle != nil {
 		checkThrottle(v, key+".throttle", *s.Throttle)
 	}
@@ -360,7 +362,7 @@ func (s *Source) validateContract(v *validator, key string) {
 // and that the visibility timeout covers the function's timeout.
 func (s *Source) validateQueueAndFunction(v *validator, key string) {
 	if n := s.MaxReceiveCount; n < MinReceiveCount || n > MaxReceiveCount {
-		v.add(key+".maxReceiveCount", "must be between %d and %d, got %d (fewer dead-letters transient failures; more holds a FIFO group behind a poison message)", MinReceiveCount, MaxReceiveCount, n)
+		v.add(key+".maxReceiveCount", "must be between %d and %d (SQS's limit), got %d: it is the safety net above the retry budget", MinReceiveCount, MaxReceiveCount, n)
 	}
 	if d := s.RetentionDays; d < 1 || d > 14 {
 		v.add(key+".retentionDays", "must be between 1 and 14 (the DLQ keeps 14), got %d", d)
@@ -382,6 +384,43 @@ func (s *Source) validateQueueAndFunction(v *validator, key string) {
 	case vt < VisibilityMultiple*t:
 		v.add(key+".visibilityTimeoutSeconds", "%d is less than %d x function.timeoutSeconds (%d): lower the timeout or raise the visibility timeout to at least %d", vt, VisibilityMultiple, t, VisibilityMultiple*t)
 	}
+}
+
+// validateRetry checks the retry block against SQS's limits and the queue:
+// a delay SQS can set (12 h from receipt, the function's time included), a
+// budget the queue's retention outlasts, and maxReceiveCount above it.
+func (s *Source) validateRetry(v *validator, key string) {
+	r, k := s.Retry, key+".retry"
+	if !slices.Contains(contract.Schedules, r.Schedule) {
+		v.add(k+".schedule", "want one of %s, got %q", strings.Join(contract.Schedules, ", "), r.Schedule)
+	}
+	maxDelay := int(contract.MaxVisibility/time.Second) - s.Function.TimeoutSeconds
+	if r.BaseSeconds < 1 || r.BaseSeconds > r.MaxDelaySeconds {
+		v.add(k+".baseSeconds", "must be at least 1 and at most maxDelaySeconds (%d), got %d", r.MaxDelaySeconds, r.BaseSeconds)
+	}
+	if r.MaxDelaySeconds > maxDelay {
+		v.add(k+".maxDelaySeconds", "must be at most %d: SQS hides a message at most 12 h from its receipt, and the function runs up to %d s of that, got %d", maxDelay, s.Function.TimeoutSeconds, r.MaxDelaySeconds)
+	}
+	retention := s.RetentionDays * 24 * 3600
+	if r.MaxAgeSeconds < 1 || r.MaxAgeSeconds >= retention {
+		v.add(k+".maxAgeSeconds", "must be at least 1 and below the queue's retention (retentionDays %d = %d s), or SQS deletes a record still being retried; got %d", s.RetentionDays, retention, r.MaxAgeSeconds)
+	}
+	if r.MaxAttempts < 0 {
+		v.add(k+".maxAttempts", "must be >= 0 (0: bounded by maxAgeSeconds only), got %d", r.MaxAttempts)
+	}
+	if r.BaseSeconds < 1 || r.MaxDelaySeconds < r.BaseSeconds || r.MaxAgeSeconds < 1 || r.MaxAttempts < 0 || s.MaxReceiveCount < MinReceiveCount {
+		return
+	}
+	if n := r.Policy().Attempts(); s.MaxReceiveCount <= n {
+		v.add(key+".maxReceiveCount", "%d is not above the retry budget's %d attempts (retry.maxAgeSeconds %d, retry.maxAttempts %d): SQS would dead-letter records the consumer still retries; raise it above %d (default %d) or shorten the budget",
+			s.MaxReceiveCount, n, r.MaxAgeSeconds, r.MaxAttempts, n, DefaultMaxReceiveCount(r))
+	}
+}
+
+// DefaultMaxReceiveCount is the safety net a retry budget gets by default:
+// twice its attempts plus 5, within SQS's bounds.
+func DefaultMaxReceiveCount(r Retry) int {
+	return min(MaxReceiveCount, max(MinReceiveCount, 2*r.Policy().Attempts()+5))
 }
 
 // validateProcessor checks the processor and that its settings belong to it.

@@ -222,7 +222,7 @@ func maxReceiveCount(r Resource, c Config) []string {
 		return []string{fmt.Sprintf("queue %s has a redrive policy without maxReceiveCount: set one between %d and %d", r.Name, c.MinReceiveCount, c.MaxReceiveCount)}
 	}
 	if int(n) < c.MinReceiveCount || int(n) > c.MaxReceiveCount {
-		return []string{fmt.Sprintf("queue %s redrives after %d receives: use a maxReceiveCount between %d and %d (too low dead-letters transient failures, too high holds a FIFO group for long)", r.Name, int(n), c.MinReceiveCount, c.MaxReceiveCount)}
+		return []string{fmt.Sprintf("queue %s redrives after %d receives: use a maxReceiveCount between %d and %d (too low dead-letters transient failures; it is the safety net above the consumer's retry budget)", r.Name, int(n), c.MinReceiveCount, c.MaxReceiveCount)}
 	}
 	return nil
 }

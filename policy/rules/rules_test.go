@@ -39,7 +39,7 @@ func TestResourceRules(t *testing.T) {
 		{"fifo as secret", res(rules.TypeQueue, map[string]any{"fifoQueue": rules.Secret{V: true}, "contentBasedDeduplication": true}), "", "fifo-ordering", ""},
 		{"no dedup strategy", res(rules.TypeQueue, map[string]any{"fifoQueue": true, "contentBasedDeduplication": false}), "fifo-ordering", "fifo-ordering", "deduplication"},
 		{"redrive in bounds", res(rules.TypeQueue, map[string]any{"redrivePolicy": `{"deadLetterTargetArn":"x","maxReceiveCount":5}`}), "", "max-receive-count", ""},
-		{"redrive too low", res(rules.TypeQueue, map[string]any{"redrivePolicy": `{"deadLetterTargetArn":"x","maxReceiveCount":1}`}), "max-receive-count", "max-receive-count", "between 3 and 25"},
+		{"redrive too low", res(rules.TypeQueue, map[string]any{"redrivePolicy": `{"deadLetterTargetArn":"x","maxReceiveCount":1}`}), "max-receive-count", "max-receive-count", "between 3 and 1000"},
 		{"redrive unknown", res(rules.TypeQueue, map[string]any{"redrivePolicy": unknown}), "", "max-receive-count", ""},
 		{"domain ok", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}), "", "tls-only", ""},
 		{"domain cert unknown", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": unknown}), "", "tls-only", ""},

@@ -107,6 +107,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.deleteMessage(w, body)
 	case "AmazonSQS.ChangeMessageVisibility":
 		s.changeVisibility(w, body)
+	case "AmazonSQS.ChangeMessageVisibilityBatch":
+		s.changeVisibilityBatch(w, body)
 	case "AmazonSQS.StartMessageMoveTask":
 		s.startMoveTask(w, body)
 	case "AmazonSQS.ListMessageMoveTasks":

@@ -22,6 +22,7 @@ type Message struct {
 	ReceiveCount                       int
 	receipt                            string
 	invisibleUntil                     time.Time
+	receivedAt                         time.Time // this receive's time: a visibility ends at most 12 h after it
 }
 
 // Fault makes one call fail with an AWS error.
@@ -203,6 +204,7 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 		s.receipts++
 		m.receipt = fmt.Sprintf("rh-%d", s.receipts)
 		m.invisibleUntil = now.Add(time.Duration(vis) * time.Second)
+		m.receivedAt = now
 		attrs := map[string]any{}
 		for k, v := range m.Attributes {
 			attrs[k] = map[string]string{"DataType": "String", "StringValue": v}
@@ -251,15 +253,69 @@ func (s *Server) changeVisibility(w http.ResponseWriter, body []byte) {
 	if qu == nil {
 		return
 	}
+	if code, msg := s.changeOne(qu, in.ReceiptHandle, in.VisibilityTimeout); code != "" {
+		fail(w, 400, code, msg)
+		return
+	}
+	ok(w, map[string]any{})
+}
+
+// changeOne sets one received message's visibility as SQS documents it:
+// the new timeout counts from the call, 0 to 43,200 s, and a message's
+// total visibility may not end more than 12 h after it was received ("If
+// you try to extend the visibility timeout beyond 12 hours, your request
+// is rejected"). It answers the error code and message, or "" (caller
+// holds s.mu).
+func (s *Server) changeOne(qu *queue, handle string, vis int) (code, msg string) {
+	if vis < 0 || vis > 43200 {
+		return "InvalidParameterValue", fmt.Sprintf("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.", vis)
+	}
+	now := s.now()
 	for i := range qu.msgs {
 		m := &qu.msgs[i]
-		if m.receipt == in.ReceiptHandle && in.ReceiptHandle != "" {
-			m.invisibleUntil = s.now().Add(time.Duration(in.VisibilityTimeout) * time.Second)
-			ok(w, map[string]any{})
-			return
+		if m.receipt != handle || handle == "" {
+			continue
+		}
+		until := now.Add(time.Duration(vis) * time.Second)
+		if until.After(m.receivedAt.Add(12 * time.Hour)) {
+			return "InvalidParameterValue", fmt.Sprintf("Value %d for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]", vis)
+		}
+		m.invisibleUntil = until
+		return "", ""
+	}
+	return "ReceiptHandleIsInvalid", "receipt handle " + handle + " is invalid"
+}
+
+// changeVisibilityBatch is ChangeMessageVisibilityBatch: each entry as
+// ChangeMessageVisibility, failures reported per entry.
+func (s *Server) changeVisibilityBatch(w http.ResponseWriter, body []byte) {
+	var in struct {
+		QueueUrl string
+		Entries  []struct {
+			Id, ReceiptHandle string
+			VisibilityTimeout int
 		}
 	}
-	fail(w, 400, "ReceiptHandleIsInvalid", "receipt handle is invalid")
+	_ = json.Unmarshal(body, &in)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	qu := s.queue(w, in.QueueUrl)
+	if qu == nil {
+		return
+	}
+	if len(in.Entries) == 0 || len(in.Entries) > 10 {
+		fail(w, 400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "a batch holds 1 to 10 entries")
+		return
+	}
+	successful, failed := []map[string]any{}, []map[string]any{}
+	for _, e := range in.Entries {
+		if code, msg := s.changeOne(qu, e.ReceiptHandle, e.VisibilityTimeout); code != "" {
+			failed = append(failed, map[string]any{"Id": e.Id, "Code": code, "Message": msg, "SenderFault": true})
+			continue
+		}
+		successful = append(successful, map[string]any{"Id": e.Id})
+	}
+	ok(w, map[string]any{"Successful": successful, "Failed": failed})
 }
 
 // startMoveTask moves every message of the source queue to the destination
