@@ -31,7 +31,7 @@ func TestArgsAreValidatedFirst(t *testing.T) {
 		{"consumer", func(ctx *pulumi.Context) error {
 			_, err := infra.NewConsumer(ctx, "c", &infra.ConsumerArgs{Spec: infra.ConsumerSpec{FunctionName: "f", SecretARNs: []string{"arn"}}})
 			return err
-		}, []string{"consumer c:", "RoleName is required", "LogGroupARN is required", "must be positive", "SecretsPolicyName is required", "QueueArn is required", "DLQURL is required", "Code is required"}},
+		}, []string{"consumer c:", "RoleName is required", "LogGroupARN is required", "must be positive", "SecretsPolicyName is required", "QueueArn and QueueURL are required", "DLQURL is required", "Code is required"}},
 		{"source", func(ctx *pulumi.Context) error {
 			_, err := infra.NewSource(ctx, "s", &infra.SourceArgs{Spec: infra.SourceSpec{Auth: infra.AuthSpec{ThroughAuthorizer: true}}, Code: code})
 			return err
