@@ -1,35 +1,62 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/ops"
 )
 
-// costCmd estimates a stack's monthly cost, and with --capacity what each
-// source sustains and which limit binds first.
-func costCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stack := fs.String("stack", "dev", "stack whose config describes the sources")
-	rps := fs.Float64("rps", -1, "webhooks per second, per source (default: the stack's traffic.rps)")
-	bodyKB := fs.Float64("body-kb", -1, "average body size in KB (default: traffic.bodyKb)")
-	groups := fs.Int("groups", -1, "active message groups per source (default: traffic.groups)")
-	recordMS := fs.Float64("record-ms", -1, "processing time per record in ms (default: traffic.recordMs)")
-	capacity := fs.Bool("capacity", false, "also print the sustainable rate per source and the limit that binds")
-	output := fs.String("output", "table", "table or json")
-	ingress := fs.String("ingress", "", "price the sources behind this ingress, rest or http (default: the stack's hookline:ingress)")
-	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// costOptions are hookline cost's flags.
+type costOptions struct {
+	stack, output, ingress, dir string
+	rps, bodyKB, recordMS       float64
+	groups                      int
+	capacity                    bool
+}
+
+func newCostCmd() *cobra.Command {
+	o := &costOptions{}
+	cmd := &cobra.Command{
+		Use:   "cost",
+		Short: "Estimate the monthly cost per source (and --capacity: what each sustains)",
+		Long: `cost estimates a stack's monthly AWS bill per source at a given traffic (by
+default the stack's hookline:traffic), at us-east-1 list prices; --capacity adds
+the rate each source sustains and the limit that binds first. Money in the JSON
+is rounded to cents.
+
+` + stackHelp + ` cost reads the config only.`,
+		Example: `  hookline cost --stack dev
+  hookline cost --stack prod --rps 5 --body-kb 2 --groups 20 --capacity
+  hookline cost --stack dev --ingress rest --output json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return codeOf(costRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.stack, "stack", "dev", "stack whose config describes the sources")
+	fs.Float64Var(&o.rps, "rps", -1, "webhooks per second, per source (default: the stack's traffic.rps)")
+	fs.Float64Var(&o.bodyKB, "body-kb", -1, "average body size in KB (default: traffic.bodyKb)")
+	fs.IntVar(&o.groups, "groups", -1, "active message groups per source (default: traffic.groups)")
+	fs.Float64Var(&o.recordMS, "record-ms", -1, "processing time per record in ms (default: traffic.recordMs)")
+	fs.BoolVar(&o.capacity, "capacity", false, "also print the sustainable rate per source and the limit that binds")
+	outputFlag(fs, &o.output, "json: cost, capacity")
+	fs.StringVar(&o.ingress, "ingress", "", "price the sources behind this ingress, rest or http (default: the stack's hookline:ingress)")
+	dirFlag(fs, &o.dir)
+	return cmd
+}
+
+// costRun estimates a stack's monthly cost, and with --capacity what each
+// source sustains and which limit binds first.
+func costRun(o *costOptions, stdout, stderr io.Writer) int {
+	stack, rps, bodyKB, groups, recordMS, capacity, output, ingress, dir := &o.stack, &o.rps, &o.bodyKB, &o.groups, &o.recordMS, &o.capacity, &o.output, &o.ingress, &o.dir
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookline cost: "+format+"\n", a...)
 		return 2
@@ -86,9 +113,7 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
+		_ = writeJSON(stdout, struct {
 			Cost     ops.Estimate   `json:"cost"`
 			Capacity []ops.Capacity `json:"capacity,omitempty"`
 		}{est, caps})

@@ -23,6 +23,9 @@ func (h *headerFlags) String() string { return strings.Join(*h, ", ") }
 // Set adds one Name=Value (flag.Value); webhookRequest checks its form.
 func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
 
+// Type names the value's form in help (pflag.Value).
+func (h *headerFlags) Type() string { return "Name=Value" }
+
 // has reports whether a header named name (any case) was given.
 func (h headerFlags) has(name string) bool {
 	for _, kv := range h {
