@@ -19,6 +19,9 @@ type costOptions struct {
 	rps, bodyKB, recordMS       float64
 	groups                      int
 	capacity                    bool
+	// set reports whether a flag was given (its default stands for the
+	// stack's traffic).
+	set func(name string) bool
 }
 
 func newCostCmd() *cobra.Command {
@@ -37,6 +40,7 @@ is rounded to cents.
   hookline cost --stack dev --ingress rest --output json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.set = cmd.Flags().Changed
 			return codeOf(costRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
 		},
 	}
@@ -63,6 +67,22 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 	}
 	if *output != "table" && *output != "json" {
 		return fail("--output must be table or json")
+	}
+	var bad []string
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"rps", *rps}, {"body-kb", *bodyKB}, {"record-ms", *recordMS}, {"groups", float64(*groups)}} {
+		switch {
+		case o.set == nil || !o.set(f.name):
+		case math.IsInf(f.v, 0) || math.IsNaN(f.v):
+			bad = append(bad, fmt.Sprintf("--%s must be a number, got %v", f.name, f.v))
+		case f.v < 0:
+			bad = append(bad, fmt.Sprintf("--%s must not be negative, got %v", f.name, f.v))
+		}
+	}
+	if len(bad) > 0 {
+		return fail("%s", strings.Join(bad, "; "))
 	}
 	_, cfg, err := loadStack(*dir, *stack)
 	if err != nil {
@@ -91,32 +111,44 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 		name string
 		v    float64
 		dst  *float64
-	}{{"--rps", *rps, &t.RPS}, {"--body-kb", *bodyKB, &t.BodyKB}, {"--record-ms", *recordMS, &t.RecordMS}} {
-		if f.v >= 0 {
-			if math.IsInf(f.v, 0) || math.IsNaN(f.v) {
-				return fail("%s must be a number", f.name)
-			}
+	}{{"rps", *rps, &t.RPS}, {"body-kb", *bodyKB, &t.BodyKB}, {"record-ms", *recordMS, &t.RecordMS}} {
+		if o.set != nil && o.set(f.name) {
 			*f.dst = f.v
 		}
 	}
-	if *groups >= 0 {
+	if o.set != nil && o.set("groups") {
 		t.Groups = *groups
 	}
 	if t.BodyKB*1024 > contract.MaxMessageBytes {
 		return fail("--body-kb %.0f is over the %d KiB limit of an SQS message (body and attributes)", t.BodyKB, contract.MaxMessageBytes/1024)
 	}
 	est := ops.StackCost(cfg, t, ops.DefaultPrices)
-	var caps []ops.Capacity
-	if *capacity {
-		for _, s := range cfg.Sources {
-			caps = append(caps, ops.SourceCapacity(cfg, s, t.Groups, t.RecordMS))
+	var caps, all []ops.Capacity
+	var warnings []string
+	for _, s := range cfg.Sources {
+		c := ops.SourceCapacity(cfg, s, t.Groups, t.RecordMS)
+		all = append(all, c)
+		// The estimate prices traffic a source cannot take: say so, with
+		// the limit that binds (--capacity prints them all).
+		if t.RPS > c.Rate {
+			warnings = append(warnings, fmt.Sprintf("source %s sustains about %.1f/s (bound by %s), less than the %.4g/s priced: the rest is throttled or queues up (hookline cost --capacity shows each limit)", s.Name, c.Rate, c.Binds, t.RPS))
 		}
+	}
+	if stackRate := ops.StackAPIRate(cfg); len(cfg.Sources) > 0 && t.RPS*float64(len(cfg.Sources)) > stackRate.Rate {
+		warnings = append(warnings, fmt.Sprintf("all %d sources together receive %.4g/s, more than the %.1f/s API Gateway allows the stack (%s)", len(cfg.Sources), t.RPS*float64(len(cfg.Sources)), stackRate.Rate, stackRate.Why))
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if *capacity {
+		caps = all
 	}
 	if *output == "json" {
 		_ = writeJSON(stdout, struct {
 			Cost     ops.Estimate   `json:"cost"`
 			Capacity []ops.Capacity `json:"capacity,omitempty"`
-		}{est, caps})
+			Warnings []string       `json:"warnings,omitempty"`
+		}{est, caps, warnings})
 		return 0
 	}
 	fmt.Fprintf(stdout, "stack %s (ingress %s): %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",

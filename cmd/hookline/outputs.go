@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/hookline/hookline/stackconfig"
 	"github.com/hookline/hookline/stackoutputs"
@@ -78,7 +80,65 @@ func stackSource(dir, stack, source string) (string, *stackconfig.Config, *stack
 			return projectDir, cfg, &cfg.Sources[i], nil
 		}
 	}
-	return "", nil, nil, fmt.Errorf("stack %s has no source %q", stack, source)
+	return "", nil, nil, noSourceError(projectDir, stack, source, cfg)
+}
+
+// sourceNames lists the sources of a stack's config.
+func sourceNames(cfg *stackconfig.Config) []string {
+	var names []string
+	for _, s := range cfg.Sources {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// noSourceError says that the stack's config has no such source, listing
+// the sources it has; when the deployed stack has the source, it says that
+// the config read differs from what is deployed instead.
+func noSourceError(projectDir, stack, source string, cfg *stackconfig.Config) error {
+	has := "it has " + strings.Join(sourceNames(cfg), ", ")
+	if len(cfg.Sources) == 0 {
+		has = "it has none"
+	}
+	if outs, err := stackOutputs(projectDir, stack); err == nil {
+		if _, err := outs.Source(source); err == nil {
+			return fmt.Errorf("source %q is deployed in stack %s, but %s does not describe it (%s): it differs from what was deployed; update it (git pull, or the branch that deployed) before using the source's config", source, stack, configPlace(projectDir, stack), has)
+		}
+	}
+	return fmt.Errorf("stack %s has no source %q (%s)", stack, source, has)
+}
+
+// configPlace says where a stack's config was read from.
+func configPlace(projectDir, stack string) string {
+	if hasStackFile(projectDir, stack) {
+		return stackconfig.StackFile(stack)
+	}
+	return "the portal's config of " + stack
+}
+
+// hasStackFile reports whether the project has Pulumi.<stack>.yaml.
+func hasStackFile(projectDir, stack string) bool {
+	_, err := os.Stat(filepath.Join(projectDir, stackconfig.StackFile(stack)))
+	return err == nil
+}
+
+// checkSource checks that the stack has the source, in its config or, when
+// the config differs, in its deployed outputs; it returns the stack's
+// region.
+func checkSource(projectDir, stack, source string) (string, error) {
+	_, cfg, err := loadStack(projectDir, stack)
+	if err != nil {
+		return "", fmt.Errorf("check --source against stack %s: %w", stack, err)
+	}
+	if slices.Contains(sourceNames(cfg), source) {
+		return cfg.Region, nil
+	}
+	if outs, err := stackOutputs(projectDir, stack); err == nil {
+		if _, err := outs.Source(source); err == nil {
+			return cfg.Region, nil
+		}
+	}
+	return "", fmt.Errorf("stack %s has no source %q (it has %s)", stack, source, strings.Join(sourceNames(cfg), ", "))
 }
 
 // loadStack finds the project and loads a stack's validated config.

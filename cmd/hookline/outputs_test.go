@@ -90,7 +90,7 @@ func TestCommandsReadTypedOutputs(t *testing.T) {
 			stdout: "202 Accepted"},
 		{name: "send to a source the stack lacks", args: []string{"send", "--source", "github", "--body", body, "--secret", "s"},
 			code: 2, stderr: `the deployed stack has no source "github" (it has open, slack) (or pass --url)`},
-		{name: "redrive reads the queues", args: []string{"redrive", "--source", "open", "--dry-run"},
+		{name: "redrive reads the queues", args: []string{"redrive", "--source", "open", "--peek"},
 			stdout: "1 message(s) would move"},
 		{name: "redrive of a source the stack lacks", args: []string{"redrive", "--source", "stripe"},
 			code: 2, stderr: `no source "stripe" (it has open, slack)`},

@@ -86,7 +86,7 @@ func TestCommandsFindPortalStacks(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	t.Setenv("AWS_REGION", "eu-west-1")
-	code, out, errOut = runCLI("redrive", "--stack", "pay-dev", "--source", "orders", "--dry-run", "--dir", "../..")
+	code, out, errOut = runCLI("redrive", "--stack", "pay-dev", "--source", "orders", "--peek", "--dir", "../..")
 	if code != 0 || !strings.Contains(out, "1 message(s) would move") || !strings.Contains(out, "evt_1") {
 		t.Fatalf("redrive of a portal stack: exit %d\n%s%s", code, out, errOut)
 	}
