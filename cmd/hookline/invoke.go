@@ -150,11 +150,18 @@ func invokeRun(o *invokeOptions, stdout, stderr io.Writer) int {
 	}
 	req.RequestID, req.SourceIP, req.ReceivedAt = "local-"+randHex(8), "127.0.0.1", now
 	records := []events.SQSMessage{src.Spec().Simulate(req, "local-"+randHex(8))}
+	missing := "" // the groupBy header, when the request lacks it
+	if g := src.GroupBy; g.Kind == contract.KindHeader && req.Select(g) == "" {
+		missing = g.Name
+	}
 	if cfg.HTTP() {
 		var refused string
 		if records, refused = httpRecords(src.Spec(), req, note); refused != "" {
 			// What the REST template would fall back from or escape, an
 			// HTTP API refuses.
+			if missing != "" {
+				refused += "; add --header " + missing + "=<value> (the source's groupBy)"
+			}
 			fmt.Fprintf(stderr, "hookline invoke: the HTTP API would not queue this request: %s\n", refused)
 			if asJSON {
 				rep.Scheme, rep.Refused = string(src.Signature.Scheme), refused
@@ -164,6 +171,10 @@ func invokeRun(o *invokeOptions, stdout, stderr io.Writer) int {
 		}
 	}
 	record := records[0]
+	if missing != "" && !cfg.HTTP() {
+		note("header %s (the source's groupBy) is missing: the REST API queues this webhook in group %s; add --header %s=<value> to group it as its sender would",
+			missing, record.Attributes["MessageGroupId"], missing)
+	}
 	payload, err := json.Marshal(events.SQSEvent{Records: records})
 	if err != nil {
 		return fail("%v", err)

@@ -191,7 +191,15 @@ func planRun(o *planOptions, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hookline plan: %v\n", err)
 		return 2
 	}
-	res, err := plan.Run(plan.Options{Dir: projectDir, Stack: o.stack, Policy: policy})
+	opts := plan.Options{Dir: projectDir, Stack: o.stack, Policy: policy}
+	if !hasStackFile(projectDir, o.stack) {
+		// Not a file of the project: a portal-made stack, or none.
+		if opts.Config, opts.SecretKeys, err = portalConfig(projectDir, o.stack); err != nil {
+			fmt.Fprintf(stderr, "hookline plan: %v\n", oneLine(err))
+			return 2
+		}
+	}
+	res, err := plan.Run(opts)
 	if err != nil {
 		var cfgErr *plan.ConfigError
 		if errors.As(err, &cfgErr) {

@@ -147,19 +147,34 @@ func loadStack(dir, stack string) (string, *stackconfig.Config, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	raw, secretKeys, err := stackconfig.ReadStackFile(projectDir, stack)
+	raw, secretKeys, err := stackConfig(projectDir, stack)
 	if err != nil {
-		if _, statErr := os.Stat(filepath.Join(projectDir, stackconfig.StackFile(stack))); statErr == nil {
-			return "", nil, err
-		}
-		// No stack file: a stack made in the portal, found by its name.
-		if raw, secretKeys, err = portalConfig(projectDir, stack); err != nil {
-			return "", nil, err
-		}
+		return "", nil, err
 	}
 	cfg, err := stackconfig.Load(stack, raw, true, secretKeys)
 	if err != nil {
 		return "", nil, errors.New(oneLine(err))
 	}
 	return projectDir, cfg, nil
+}
+
+// stackConfig is a stack's raw config and its secret keys, found by the
+// one rule every command follows (stackHelp): Pulumi.<stack>.yaml when the
+// project has it, else the portal's backend.
+func stackConfig(projectDir, stack string) (map[string]string, []string, error) {
+	if hasStackFile(projectDir, stack) {
+		return stackconfig.ReadStackFile(projectDir, stack)
+	}
+	return portalConfig(projectDir, stack)
+}
+
+// localStacks lists the stacks with a Pulumi.<stack>.yaml in the project.
+func localStacks(projectDir string) []string {
+	files, _ := filepath.Glob(filepath.Join(projectDir, "Pulumi.*.yaml"))
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+	}
+	slices.Sort(names)
+	return names
 }

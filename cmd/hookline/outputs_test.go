@@ -113,6 +113,28 @@ func TestCommandsReadTypedOutputs(t *testing.T) {
 			}
 		})
 	}
+	// A source deployed but missing from the local stack file is not
+	// reported missing: the error says the file differs from the deployed
+	// stack; redrive, which needs only the outputs, works.
+	deployed := map[string]any{}
+	for k, v := range outputs {
+		deployed[k] = v
+	}
+	deployed["sources"] = map[string]any{"open": source("open"), "slack": source("slack"), "refunds": source("refunds")}
+	withOutputs(t, dir, deployed)
+	code, _, errOut := runCLI("send", "--source", "refunds", "--body", body, "--secret", "s", "--stack", "dev", "--dir", dir)
+	if code != 2 || !strings.Contains(errOut, `source "refunds" is deployed in stack dev, but Pulumi.dev.yaml does not describe it`) {
+		t.Errorf("deployed source missing from the file: exit %d %q", code, errOut)
+	}
+	if code, out, errOut := runCLI("redrive", "--source", "refunds", "--peek", "--stack", "dev", "--dir", dir); code != 0 || !strings.Contains(out, "would move") {
+		t.Errorf("redrive of a deployed source missing from the file: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("redrive", "--source", "refunds", "--dry-run", "--queue-url", queue, "--queue-arn", "arn:queue", "--dlq-url", dlq, "--dlq-arn", "arn:dlq",
+		"--stack", "dev", "--dir", dir); code != 0 || !strings.Contains(out, "holds about") {
+		t.Errorf("--source checked against the deployed stack: exit %d\n%s%s", code, out, errOut)
+	}
+	withOutputs(t, dir, outputs)
+
 	// The first case posted to the source's URL with its API key.
 	if code, _, errOut := runCLI("send", "--source", "open", "--body", body, "--ca-file", ca, "--stack", "dev", "--dir", dir); code != 0 ||
 		gotKey != "key-from-outputs" || gotPath != "/open" {

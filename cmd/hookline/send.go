@@ -22,7 +22,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
 
@@ -36,6 +35,7 @@ import (
 type sendFlags struct {
 	stack, source, bodyPath, secret, url, apiKey, token, bearer string
 	cognitoDomain, clientID, clientSecret, caFile, dir, output  string
+	region                                                      string // the stack's aws:region: when the environment names none
 	headers                                                     headerFlags
 }
 
@@ -108,6 +108,7 @@ func sendRun(f *sendFlags, stdout, stderr io.Writer) int {
 	if err := f.resolveEndpoint(projectDir, src); err != nil {
 		return fail("%v", err)
 	}
+	f.region = cfg.Region
 	if err := f.authenticate(src); err != nil {
 		return fail("%v", err)
 	}
@@ -188,7 +189,7 @@ func (f *sendFlags) authenticate(src *stackconfig.Source) error {
 	switch src.Auth.Type {
 	case stackconfig.AuthToken:
 		if f.token == "" {
-			t, err := readSSMSecret(src.Auth.TokenParameter)
+			t, err := readSSMSecret(f.region, src.Auth.TokenParameter)
 			if err != nil {
 				return fmt.Errorf("source %s takes a token in its URL: read %s: %w (or pass --token)", f.source, src.Auth.TokenParameter, err)
 			}
@@ -223,7 +224,7 @@ func (f *sendFlags) readSigningSecret(src *stackconfig.Source) error {
 	if f.secret != "" || src.Signature.Scheme == contract.SchemeNone {
 		return nil
 	}
-	s, err := readSSMSecret(src.Signature.SecretParameter)
+	s, err := readSSMSecret(f.region, src.Signature.SecretParameter)
 	if err != nil {
 		return fmt.Errorf("read the signing secret %s: %w (or pass --secret)", src.Signature.SecretParameter, err)
 	}
@@ -354,10 +355,10 @@ func httpClient(caFile string) (*http.Client, error) {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}}, nil
 }
 
-func readSSMSecret(name string) (string, error) {
+func readSSMSecret(region, name string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsConfig(ctx, region)
 	if err != nil {
 		return "", err
 	}
@@ -387,13 +388,13 @@ func withToken(raw, token string) (string, error) {
 // signV4 signs the request for API Gateway (execute-api) with the default
 // AWS credentials, as an IAM source requires.
 func signV4(ctx context.Context, req *http.Request, body []byte, region string) error {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	cfg, err := awsConfig(ctx, region)
 	if err != nil {
 		return err
 	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("no AWS credentials: %v", err)
+		return errNoCredentials
 	}
 	sum := sha256.Sum256(body)
 	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())
