@@ -5,6 +5,7 @@
 package ops
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 
@@ -49,10 +50,10 @@ const (
 
 // Traffic describes a source's load.
 type Traffic struct {
-	RPS      float64 // webhooks per second
-	BodyKB   float64 // average body size
-	Groups   int     // active message groups
-	RecordMS float64 // processing time per record
+	RPS      float64 `json:"rps"`      // webhooks per second
+	BodyKB   float64 `json:"bodyKb"`   // average body size
+	Groups   int     `json:"groups"`   // active message groups
+	RecordMS float64 `json:"recordMs"` // processing time per record
 }
 
 // Costs is one source's monthly estimate in USD.
@@ -85,6 +86,27 @@ type Estimate struct {
 	Total    float64 `json:"total"`
 	Dominant string  `json:"dominant"`
 	Note     string  `json:"note"`
+}
+
+// Cents rounds an amount of USD to whole cents, as the JSON shows money.
+func Cents(usd float64) float64 { return math.Round(usd*100) / 100 }
+
+// MarshalJSON shows the money to the cent: the model is not more exact.
+func (c Costs) MarshalJSON() ([]byte, error) {
+	type plain Costs
+	r := plain(c)
+	for _, f := range []*float64{&r.APIGateway, &r.SQS, &r.LambdaRequests, &r.LambdaCompute, &r.Logs, &r.DynamoDB, &r.Authorizer, &r.Total, &r.PerMillion} {
+		*f = Cents(*f)
+	}
+	return json.Marshal(r)
+}
+
+// MarshalJSON shows the total to the cent, like each source's Costs.
+func (e Estimate) MarshalJSON() ([]byte, error) {
+	type plain Estimate
+	r := plain(e)
+	r.Total = Cents(r.Total)
+	return json.Marshal(r)
 }
 
 // BatchSize is the records per invocation the traffic allows: a FIFO

@@ -46,6 +46,9 @@ type Options struct {
 	// Config, when set, is the stack's raw config, used instead of reading
 	// Pulumi.<stack>.yaml (the portal plans requests that have no file).
 	Config map[string]string
+	// SecretKeys are the keys of Config whose values are secret (a
+	// portal-made stack's config, read from its backend, holds them).
+	SecretKeys []string
 }
 
 // Resource is one planned resource.
@@ -83,7 +86,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Run plans a stack offline.
 func Run(opts Options) (*Result, error) {
-	raw, secret := opts.Config, []string(nil)
+	raw, secret := opts.Config, opts.SecretKeys
 	if raw == nil {
 		var err error
 		if raw, secret, err = stackconfig.ReadStackFile(opts.Dir, opts.Stack); err != nil {

@@ -116,8 +116,14 @@ func TestInvalid(t *testing.T) {
 		wantMsg string
 	}{
 		{"unknown top-level key", func(m map[string]any) { m["hookline:sourcez"] = "x" }, "hookline:sourcez", "unknown key"},
-		{"unknown source key", func(m map[string]any) { source(m, func(s map[string]any) { s["colour"] = "red" }) }, "hookline:sources[0]", `unknown key "colour"`},
-		{"wrong kind", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = "five" }) }, "hookline:sources[0].maxReceiveCount", "want a int"},
+		{"unknown source key", func(m map[string]any) { source(m, func(s map[string]any) { s["colour"] = "red" }) }, "hookline:sources[0].colour", "unknown key (known here: auth, contentTypes,"},
+		{"mistyped top-level key", func(m map[string]any) { m["hookline:sourcez"] = "x" }, "hookline:sourcez", "did you mean hookline:sources?"},
+		{"mistyped nested key", func(m map[string]any) {
+			source(m, func(s map[string]any) { s["signature"] = map[string]any{"shceme": "github"} })
+		}, "hookline:sources[0].signature.shceme", "unknown key: did you mean hookline:sources[0].signature.scheme?"},
+		{"mistyped key in an object", func(m map[string]any) { m["hookline:traffic"] = map[string]any{"rsp": 3} }, "hookline:traffic.rsp", "did you mean hookline:traffic.rps?"},
+		{"wrong kind", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = "five" }) }, "hookline:sources[0].maxReceiveCount", `want a whole number, got the string "five"`},
+		{"a string for a number", func(m map[string]any) { m["hookline:traffic"] = map[string]any{"rps": "x"} }, "hookline:traffic.rps", `want a number, got the string "x"`},
 		{"missing region", func(m map[string]any) { delete(m, "aws:region") }, "aws:region", "required"},
 		{"bad region", func(m map[string]any) { m["aws:region"] = "mars-1" }, "aws:region", "not an AWS region"},
 		{"bad environment", func(m map[string]any) { m["hookline:environment"] = "Prod_1" }, "hookline:environment", "lower-case"},

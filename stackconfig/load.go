@@ -88,7 +88,11 @@ func Load(stack string, raw map[string]string, complete bool, secret []string) (
 		}
 		sort.Strings(unknown)
 		for _, k := range unknown {
-			v.add(k, "unknown key (known: %s)", strings.Join(topLevel, ", "))
+			if s := suggest(strings.TrimPrefix(k, Namespace+":"), topLevel); s != "" {
+				v.add(k, "unknown key: did you mean %s:%s? (known: %s)", Namespace, s, strings.Join(topLevel, ", "))
+			} else {
+				v.add(k, "unknown key (known: %s)", strings.Join(topLevel, ", "))
+			}
 		}
 	}
 
@@ -187,15 +191,33 @@ func (v *validator) decodeJSON(key string, data []byte, dst any) {
 		return
 	}
 	var typeErr *json.UnmarshalTypeError
+	var doc any
+	_ = json.Unmarshal(data, &doc)
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "" && typeErr.Type == reflect.TypeFor[contract.Selector]():
 		v.add(key+"."+typeErr.Field, "%s", typeErr.Value) // the selector's own message
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		v.add(key+"."+typeErr.Field, "want a %s, got a JSON %s", typeErr.Type, typeErr.Value)
 	case errors.As(err, &typeErr):
-		v.add(key, "want a %s, got a JSON %s", typeErr.Type, typeErr.Value)
+		at := key
+		if typeErr.Field != "" {
+			at += "." + typeErr.Field
+		}
+		got := "a JSON " + typeErr.Value
+		if val, ok := valueAt(doc, typeErr.Field); ok {
+			got = describe(val)
+		}
+		v.add(at, "want %s, got %s", kindName(typeErr.Type), got)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		v.add(key, "unknown key %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		path, known, found := unknownKey(reflect.TypeOf(dst), doc, key)
+		if !found {
+			v.add(key, "unknown key %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+			break
+		}
+		name := path[strings.LastIndexAny(path, ".]")+1:]
+		if s := suggest(name, known); s != "" {
+			v.add(path, "unknown key: did you mean %s? (known here: %s)", path[:len(path)-len(name)]+s, strings.Join(known, ", "))
+		} else {
+			v.add(path, "unknown key (known here: %s)", strings.Join(known, ", "))
+		}
 	default:
 		v.add(key, "not valid: %v", err)
 	}

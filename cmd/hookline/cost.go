@@ -1,41 +1,88 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/ops"
 )
 
-// costCmd estimates a stack's monthly cost, and with --capacity what each
-// source sustains and which limit binds first.
-func costCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stack := fs.String("stack", "dev", "stack whose config describes the sources")
-	rps := fs.Float64("rps", -1, "webhooks per second, per source (default: the stack's traffic.rps)")
-	bodyKB := fs.Float64("body-kb", -1, "average body size in KB (default: traffic.bodyKb)")
-	groups := fs.Int("groups", -1, "active message groups per source (default: traffic.groups)")
-	recordMS := fs.Float64("record-ms", -1, "processing time per record in ms (default: traffic.recordMs)")
-	capacity := fs.Bool("capacity", false, "also print the sustainable rate per source and the limit that binds")
-	output := fs.String("output", "table", "table or json")
-	ingress := fs.String("ingress", "", "price the sources behind this ingress, rest or http (default: the stack's hookline:ingress)")
-	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// costOptions are hookline cost's flags.
+type costOptions struct {
+	stack, output, ingress, dir string
+	rps, bodyKB, recordMS       float64
+	groups                      int
+	capacity                    bool
+	// set reports whether a flag was given (its default stands for the
+	// stack's traffic).
+	set func(name string) bool
+}
+
+func newCostCmd() *cobra.Command {
+	o := &costOptions{}
+	cmd := &cobra.Command{
+		Use:   "cost",
+		Short: "Estimate the monthly cost per source (and --capacity: what each sustains)",
+		Long: `cost estimates a stack's monthly AWS bill per source at a given traffic (by
+default the stack's hookline:traffic), at us-east-1 list prices; --capacity adds
+the rate each source sustains and the limit that binds first. Money in the JSON
+is rounded to cents.
+
+` + stackHelp + ` cost reads the config only.`,
+		Example: `  hookline cost --stack dev
+  hookline cost --stack prod --rps 5 --body-kb 2 --groups 20 --capacity
+  hookline cost --stack dev --ingress rest --output json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.set = cmd.Flags().Changed
+			return codeOf(costRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.stack, "stack", "dev", "stack whose config describes the sources")
+	fs.Float64Var(&o.rps, "rps", -1, "webhooks per second, per source (default: the stack's traffic.rps)")
+	fs.Float64Var(&o.bodyKB, "body-kb", -1, "average body size in KB (default: traffic.bodyKb)")
+	fs.IntVar(&o.groups, "groups", -1, "active message groups per source (default: traffic.groups)")
+	fs.Float64Var(&o.recordMS, "record-ms", -1, "processing time per record in ms (default: traffic.recordMs)")
+	fs.BoolVar(&o.capacity, "capacity", false, "also print the sustainable rate per source and the limit that binds")
+	outputFlag(fs, &o.output, "json: cost, capacity")
+	fs.StringVar(&o.ingress, "ingress", "", "price the sources behind this ingress, rest or http (default: the stack's hookline:ingress)")
+	dirFlag(fs, &o.dir)
+	return cmd
+}
+
+// costRun estimates a stack's monthly cost, and with --capacity what each
+// source sustains and which limit binds first.
+func costRun(o *costOptions, stdout, stderr io.Writer) int {
+	stack, rps, bodyKB, groups, recordMS, capacity, output, ingress, dir := &o.stack, &o.rps, &o.bodyKB, &o.groups, &o.recordMS, &o.capacity, &o.output, &o.ingress, &o.dir
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookline cost: "+format+"\n", a...)
 		return 2
 	}
 	if *output != "table" && *output != "json" {
 		return fail("--output must be table or json")
+	}
+	var bad []string
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"rps", *rps}, {"body-kb", *bodyKB}, {"record-ms", *recordMS}, {"groups", float64(*groups)}} {
+		switch {
+		case o.set == nil || !o.set(f.name):
+		case math.IsInf(f.v, 0) || math.IsNaN(f.v):
+			bad = append(bad, fmt.Sprintf("--%s must be a number, got %v", f.name, f.v))
+		case f.v < 0:
+			bad = append(bad, fmt.Sprintf("--%s must not be negative, got %v", f.name, f.v))
+		}
+	}
+	if len(bad) > 0 {
+		return fail("%s", strings.Join(bad, "; "))
 	}
 	_, cfg, err := loadStack(*dir, *stack)
 	if err != nil {
@@ -64,34 +111,44 @@ func costCmd(args []string, stdout, stderr io.Writer) int {
 		name string
 		v    float64
 		dst  *float64
-	}{{"--rps", *rps, &t.RPS}, {"--body-kb", *bodyKB, &t.BodyKB}, {"--record-ms", *recordMS, &t.RecordMS}} {
-		if f.v >= 0 {
-			if math.IsInf(f.v, 0) || math.IsNaN(f.v) {
-				return fail("%s must be a number", f.name)
-			}
+	}{{"rps", *rps, &t.RPS}, {"body-kb", *bodyKB, &t.BodyKB}, {"record-ms", *recordMS, &t.RecordMS}} {
+		if o.set != nil && o.set(f.name) {
 			*f.dst = f.v
 		}
 	}
-	if *groups >= 0 {
+	if o.set != nil && o.set("groups") {
 		t.Groups = *groups
 	}
 	if t.BodyKB*1024 > contract.MaxMessageBytes {
 		return fail("--body-kb %.0f is over the %d KiB limit of an SQS message (body and attributes)", t.BodyKB, contract.MaxMessageBytes/1024)
 	}
 	est := ops.StackCost(cfg, t, ops.DefaultPrices)
-	var caps []ops.Capacity
-	if *capacity {
-		for _, s := range cfg.Sources {
-			caps = append(caps, ops.SourceCapacity(cfg, s, t.Groups, t.RecordMS))
+	var caps, all []ops.Capacity
+	var warnings []string
+	for _, s := range cfg.Sources {
+		c := ops.SourceCapacity(cfg, s, t.Groups, t.RecordMS)
+		all = append(all, c)
+		// The estimate prices traffic a source cannot take: say so, with
+		// the limit that binds (--capacity prints them all).
+		if t.RPS > c.Rate {
+			warnings = append(warnings, fmt.Sprintf("source %s sustains about %.1f/s (bound by %s), less than the %.4g/s priced: the rest is throttled or queues up (hookline cost --capacity shows each limit)", s.Name, c.Rate, c.Binds, t.RPS))
 		}
 	}
+	if stackRate := ops.StackAPIRate(cfg); len(cfg.Sources) > 0 && t.RPS*float64(len(cfg.Sources)) > stackRate.Rate {
+		warnings = append(warnings, fmt.Sprintf("all %d sources together receive %.4g/s, more than the %.1f/s API Gateway allows the stack (%s)", len(cfg.Sources), t.RPS*float64(len(cfg.Sources)), stackRate.Rate, stackRate.Why))
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if *capacity {
+		caps = all
+	}
 	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
+		_ = writeJSON(stdout, struct {
 			Cost     ops.Estimate   `json:"cost"`
 			Capacity []ops.Capacity `json:"capacity,omitempty"`
-		}{est, caps})
+			Warnings []string       `json:"warnings,omitempty"`
+		}{est, caps, warnings})
 		return 0
 	}
 	fmt.Fprintf(stdout, "stack %s (ingress %s): %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",

@@ -1,11 +1,12 @@
 // Command hookline is the operator's tool for a hookline project:
 //
 //	hookline plan    [--stack dev] [--output table|json] [--policy-config f] [--dir .]
-//	hookline invoke  --stack dev --source <name> --body <file|-> [--secret s] [--header K=V]
-//	hookline cost    --stack dev [--rps n] [--body-kb n] [--groups n] [--capacity]
-//	hookline send    --stack dev --source <name> --body <file|-> [--header K=V]
-//	hookline redrive --stack dev --source <name> [--group g] [--max n] [--dry-run]
+//	hookline invoke  --stack dev --source <name> --body <file|-> [--secret s] [--header K=V] [--output json]
+//	hookline cost    --stack dev [--rps n] [--body-kb n] [--groups n] [--capacity] [--output json]
+//	hookline send    --stack dev --source <name> --body <file|-> [--header K=V] [--output json]
+//	hookline redrive --stack dev --source <name> [--group g] [--max n] [--dry-run|--peek] [--yes] [--output json]
 //	hookline portal  [--addr 127.0.0.1:8080] [--data .build/portal]
+//	hookline version | help <command> | completion bash|zsh|fish|powershell
 //
 // plan runs the real Pulumi program offline, under mocks backed by the
 // offline AWS model, and prints every resource it would create with the
@@ -13,109 +14,202 @@
 // emulator; cost estimates the monthly bill; send posts a signed webhook to
 // a deployed endpoint; redrive moves dead letters back in order; portal
 // serves the self-service portal. Exit codes: 0 success, 1 a mandatory policy
-// is violated (plan) or the request failed (invoke, send), 2 any error (one
-// line on stderr).
+// is violated (plan) or the request failed (invoke, send, redrive), 2 any
+// error or wrong usage (one line on stderr).
 package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/policy/rules"
 )
-
-const usage = `usage: hookline <command> [flags]
-
-commands:
-  plan    run the program offline and print the resources it would create
-  invoke  run a source's handler under the Lambda emulator with one signed webhook
-  cost    estimate the monthly cost per source (and --capacity: what each sustains)
-  send    sign a body with a source's scheme and POST it to the endpoint
-  redrive move dead-lettered messages back to the source queue, in order
-  portal  serve the self-service portal (teams provision their own endpoints)
-`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+// exitCode ends a command whose outcome it has already reported.
+type exitCode int
+
+// Error is the code; run prints nothing more for it.
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+// codeOf turns a command's int result into RunE's error.
+func codeOf(code int) error {
+	if code == 0 {
+		return nil
 	}
-	switch args[0] {
-	case "plan":
-		return planCmd(args[1:], stdout, stderr)
-	case "invoke":
-		return invokeCmd(args[1:], stdout, stderr)
-	case "cost":
-		return costCmd(args[1:], stdout, stderr)
-	case "send":
-		return sendCmd(args[1:], stdout, stderr)
-	case "redrive":
-		return redriveCmd(args[1:], stdout, stderr)
-	case "portal":
-		return portalCmd(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "hookline: unknown command %q\n%s", args[0], usage)
-		return 2
-	}
+	return exitCode(code)
 }
 
-func planCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stack := fs.String("stack", "dev", "stack to plan (reads Pulumi.<stack>.yaml)")
-	output := fs.String("output", "table", "output format: table or json")
-	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
-	policyConfig := fs.String("policy-config", "", "the policy pack's config file, as pulumi preview --policy-pack-config takes it (levels and bounds)")
-	if err := fs.Parse(args); err != nil {
+// usageError is wrong usage (an unknown flag, a stray argument): exit 2
+// with a pointer to the command's help.
+type usageError struct{ err error }
+
+// Error is the underlying complaint.
+func (e *usageError) Error() string { return e.err.Error() }
+
+// stackHelp is the rule every command follows to find a stack, for its help.
+const stackHelp = `Stacks: a stack with a Pulumi.<stack>.yaml in the project is read from that
+file (config) and from the Pulumi CLI's current backend (outputs: pulumi stack
+output); any other stack is looked up by name in the portal's backend
+(HOOKLINE_PORTAL_BACKEND, else the portal's local state in HOOKLINE_PORTAL_DATA,
+default .build/portal), config and outputs alike.`
+
+// run runs the command line args and returns the exit code: 0 success, 1 a
+// failed request or a mandatory policy violated, 2 an error or wrong usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetIn(stdin)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return 0
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
+	}
+	if cmd == nil {
+		cmd = root
+	}
+	msg := strings.TrimRight(err.Error(), "\n")
+	if first, rest, ok := strings.Cut(msg, "\n"); ok && strings.Contains(rest, "Did you mean") {
+		// cobra's suggestion: keep it, on the lines after the complaint.
+		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n%s\n", cmd.CommandPath(), first, cmd.CommandPath(), strings.TrimSpace(rest))
 		return 2
 	}
-	policy, err := rules.LoadConfigFile(*policyConfig)
+	fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", cmd.CommandPath(), oneLine(err), cmd.CommandPath())
+	return 2
+}
+
+// newRoot is the hookline command with every subcommand.
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hookline",
+		Short: "Operate a hookline project: plan, invoke, send, redrive, cost, portal",
+		Long: `hookline is the operator's tool for a hookline project (AWS inbound webhooks,
+deployed with Pulumi).
+
+` + stackHelp + `
+
+Exit codes: 0 success; 1 a mandatory policy is violated (plan) or the request
+failed (invoke, send, redrive); 2 any other error or wrong usage (one line on
+stderr).`,
+		Example: `  hookline plan --stack dev
+  hookline invoke --stack dev --source payments --body testdata/payments.json
+  hookline redrive --stack prod --source payments --dry-run
+  hookline help redrive`,
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		SuggestionsMinimumDistance: 2,
+		Version:                    versionString(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(cmd.ErrOrStderr(), "hookline: a command is required (usage: hookline <command> [flags]; hookline --help lists the commands)")
+			return exitCode(2)
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newPlanCmd(), newInvokeCmd(), newCostCmd(), newSendCmd(), newRedriveCmd(), newPortalCmd(), newVersionCmd())
+	return root
+}
+
+// noArgs refuses positional arguments: every input is a flag.
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &usageError{fmt.Errorf("unexpected argument %q", args[0])}
+	}
+	return nil
+}
+
+// outputFlag adds --output (table or json) to fs.
+func outputFlag(fs *pflag.FlagSet, dst *string, what string) {
+	fs.StringVarP(dst, "output", "o", "table", "output format: table or json ("+what+")")
+}
+
+// dirFlag adds --dir to fs.
+func dirFlag(fs *pflag.FlagSet, dst *string) {
+	fs.StringVar(dst, "dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
+}
+
+// planOptions are hookline plan's flags.
+type planOptions struct{ stack, output, dir, policyConfig string }
+
+func newPlanCmd() *cobra.Command {
+	o := &planOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Run the program offline and print the resources it would create",
+		Long: `plan runs the real Pulumi program offline, under mocks backed by the offline AWS
+model, and prints every resource it would create, its outputs, the policy pack's
+findings and the cost estimate. Nothing is deployed and no AWS account is needed.
+
+` + stackHelp + ` plan reads the config only.
+
+Exit codes: 0 no mandatory violation; 1 a mandatory policy is violated (named on
+stderr); 2 any other error.`,
+		Example: `  hookline plan --stack dev
+  hookline plan --stack prod --output json
+  hookline plan --stack prod --policy-config policy-config.json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return codeOf(planRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.stack, "stack", "dev", "stack to plan")
+	outputFlag(fs, &o.output, "json: the plan's machine-readable shape")
+	dirFlag(fs, &o.dir)
+	fs.StringVar(&o.policyConfig, "policy-config", "", "the policy pack's config file, as pulumi preview --policy-pack-config takes it (levels and bounds)")
+	return cmd
+}
+
+func planRun(o *planOptions, stdout, stderr io.Writer) int {
+	policy, err := rules.LoadConfigFile(o.policyConfig)
 	if err != nil {
 		fmt.Fprintf(stderr, "hookline plan: %v\n", err)
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hookline plan: unexpected argument %q\n", fs.Arg(0))
+	if o.output != "table" && o.output != "json" {
+		fmt.Fprintf(stderr, "hookline plan: --output must be table or json, got %q\n", o.output)
 		return 2
 	}
-	if *output != "table" && *output != "json" {
-		fmt.Fprintf(stderr, "hookline plan: --output must be table or json, got %q\n", *output)
+	projectDir, err := projectDirOrFind(o.dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "hookline plan: %v\n", err)
 		return 2
 	}
-	projectDir := *dir
-	if projectDir == "" {
-		d, err := findProject()
-		if err != nil {
-			fmt.Fprintf(stderr, "hookline plan: %v\n", err)
+	opts := plan.Options{Dir: projectDir, Stack: o.stack, Policy: policy}
+	if !hasStackFile(projectDir, o.stack) {
+		// Not a file of the project: a portal-made stack, or none.
+		if opts.Config, opts.SecretKeys, err = portalConfig(projectDir, o.stack); err != nil {
+			fmt.Fprintf(stderr, "hookline plan: %v\n", oneLine(err))
 			return 2
 		}
-		projectDir = d
 	}
-
-	res, err := plan.Run(plan.Options{Dir: projectDir, Stack: *stack, Policy: policy})
+	res, err := plan.Run(opts)
 	if err != nil {
 		var cfgErr *plan.ConfigError
 		if errors.As(err, &cfgErr) {
 			fmt.Fprintf(stderr, "hookline plan: %v\n", oneLine(err))
 		} else {
-			fmt.Fprintf(stderr, "hookline plan: stack %s: %v\n", *stack, oneLine(err))
+			fmt.Fprintf(stderr, "hookline plan: stack %s: %v\n", o.stack, oneLine(err))
 		}
 		return 2
 	}
-	if *output == "json" {
+	if o.output == "json" {
 		err = res.WriteJSON(stdout)
 	} else {
 		err = res.WriteTable(stdout)
@@ -126,7 +220,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, v := range res.Policies {
 		if v.Level == rules.Mandatory {
-			fmt.Fprintf(stderr, "hookline plan: stack %s violates mandatory policy %s\n", *stack, v.Policy)
+			fmt.Fprintf(stderr, "hookline plan: stack %s violates mandatory policy %s\n", o.stack, v.Policy)
 			return 1
 		}
 	}

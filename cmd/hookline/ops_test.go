@@ -155,7 +155,7 @@ func TestRedriveCommand(t *testing.T) {
 	base := []string{"redrive", "--source", "payments", "--queue-url", queue, "--queue-arn", "arn:queue", "--dlq-url", dlq, "--dlq-arn", "arn:dlq",
 		"--seal-key", kmsPeer.KeyArn}
 
-	code, out, errOut := runCLI(append(base, "--dry-run")...)
+	code, out, errOut := runCLI(append(base, "--peek")...)
 	if code != 0 || !strings.Contains(out, "3 message(s) would move") || !strings.Contains(out, "signature-mismatch") || len(srv.Queue(dlq)) != 3 {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
@@ -164,7 +164,7 @@ func TestRedriveCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "moved 2 message(s)") || len(srv.Queue(queue)) != 2 || len(srv.Queue(dlq)) != 1 {
 		t.Fatalf("group: exit %d\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = runCLI(base...)
+	code, out, errOut = runCLI(append(base, "--yes")...)
 	if code != 0 || !strings.Contains(out, "moved 1 message(s)") || len(srv.Queue(dlq)) != 0 {
 		t.Fatalf("whole queue: exit %d\n%s%s", code, out, errOut)
 	}

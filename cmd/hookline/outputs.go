@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/hookline/hookline/stackconfig"
 	"github.com/hookline/hookline/stackoutputs"
@@ -78,7 +80,65 @@ func stackSource(dir, stack, source string) (string, *stackconfig.Config, *stack
 			return projectDir, cfg, &cfg.Sources[i], nil
 		}
 	}
-	return "", nil, nil, fmt.Errorf("stack %s has no source %q", stack, source)
+	return "", nil, nil, noSourceError(projectDir, stack, source, cfg)
+}
+
+// sourceNames lists the sources of a stack's config.
+func sourceNames(cfg *stackconfig.Config) []string {
+	var names []string
+	for _, s := range cfg.Sources {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// noSourceError says that the stack's config has no such source, listing
+// the sources it has; when the deployed stack has the source, it says that
+// the config read differs from what is deployed instead.
+func noSourceError(projectDir, stack, source string, cfg *stackconfig.Config) error {
+	has := "it has " + strings.Join(sourceNames(cfg), ", ")
+	if len(cfg.Sources) == 0 {
+		has = "it has none"
+	}
+	if outs, err := stackOutputs(projectDir, stack); err == nil {
+		if _, err := outs.Source(source); err == nil {
+			return fmt.Errorf("source %q is deployed in stack %s, but %s does not describe it (%s): it differs from what was deployed; update it (git pull, or the branch that deployed) before using the source's config", source, stack, configPlace(projectDir, stack), has)
+		}
+	}
+	return fmt.Errorf("stack %s has no source %q (%s)", stack, source, has)
+}
+
+// configPlace says where a stack's config was read from.
+func configPlace(projectDir, stack string) string {
+	if hasStackFile(projectDir, stack) {
+		return stackconfig.StackFile(stack)
+	}
+	return "the portal's config of " + stack
+}
+
+// hasStackFile reports whether the project has Pulumi.<stack>.yaml.
+func hasStackFile(projectDir, stack string) bool {
+	_, err := os.Stat(filepath.Join(projectDir, stackconfig.StackFile(stack)))
+	return err == nil
+}
+
+// checkSource checks that the stack has the source, in its config or, when
+// the config differs, in its deployed outputs; it returns the stack's
+// region.
+func checkSource(projectDir, stack, source string) (string, error) {
+	_, cfg, err := loadStack(projectDir, stack)
+	if err != nil {
+		return "", fmt.Errorf("check --source against stack %s: %w", stack, err)
+	}
+	if slices.Contains(sourceNames(cfg), source) {
+		return cfg.Region, nil
+	}
+	if outs, err := stackOutputs(projectDir, stack); err == nil {
+		if _, err := outs.Source(source); err == nil {
+			return cfg.Region, nil
+		}
+	}
+	return "", fmt.Errorf("stack %s has no source %q (it has %s)", stack, source, strings.Join(sourceNames(cfg), ", "))
 }
 
 // loadStack finds the project and loads a stack's validated config.
@@ -87,19 +147,34 @@ func loadStack(dir, stack string) (string, *stackconfig.Config, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	raw, secretKeys, err := stackconfig.ReadStackFile(projectDir, stack)
+	raw, secretKeys, err := stackConfig(projectDir, stack)
 	if err != nil {
-		if _, statErr := os.Stat(filepath.Join(projectDir, stackconfig.StackFile(stack))); statErr == nil {
-			return "", nil, err
-		}
-		// No stack file: a stack made in the portal, found by its name.
-		if raw, secretKeys, err = portalConfig(projectDir, stack); err != nil {
-			return "", nil, err
-		}
+		return "", nil, err
 	}
 	cfg, err := stackconfig.Load(stack, raw, true, secretKeys)
 	if err != nil {
 		return "", nil, errors.New(oneLine(err))
 	}
 	return projectDir, cfg, nil
+}
+
+// stackConfig is a stack's raw config and its secret keys, found by the
+// one rule every command follows (stackHelp): Pulumi.<stack>.yaml when the
+// project has it, else the portal's backend.
+func stackConfig(projectDir, stack string) (map[string]string, []string, error) {
+	if hasStackFile(projectDir, stack) {
+		return stackconfig.ReadStackFile(projectDir, stack)
+	}
+	return portalConfig(projectDir, stack)
+}
+
+// localStacks lists the stacks with a Pulumi.<stack>.yaml in the project.
+func localStacks(projectDir string) []string {
+	files, _ := filepath.Glob(filepath.Join(projectDir, "Pulumi.*.yaml"))
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+	}
+	slices.Sort(names)
+	return names
 }

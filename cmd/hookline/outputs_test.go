@@ -90,7 +90,7 @@ func TestCommandsReadTypedOutputs(t *testing.T) {
 			stdout: "202 Accepted"},
 		{name: "send to a source the stack lacks", args: []string{"send", "--source", "github", "--body", body, "--secret", "s"},
 			code: 2, stderr: `the deployed stack has no source "github" (it has open, slack) (or pass --url)`},
-		{name: "redrive reads the queues", args: []string{"redrive", "--source", "open", "--dry-run"},
+		{name: "redrive reads the queues", args: []string{"redrive", "--source", "open", "--peek"},
 			stdout: "1 message(s) would move"},
 		{name: "redrive of a source the stack lacks", args: []string{"redrive", "--source", "stripe"},
 			code: 2, stderr: `no source "stripe" (it has open, slack)`},
@@ -113,6 +113,28 @@ func TestCommandsReadTypedOutputs(t *testing.T) {
 			}
 		})
 	}
+	// A source deployed but missing from the local stack file is not
+	// reported missing: the error says the file differs from the deployed
+	// stack; redrive, which needs only the outputs, works.
+	deployed := map[string]any{}
+	for k, v := range outputs {
+		deployed[k] = v
+	}
+	deployed["sources"] = map[string]any{"open": source("open"), "slack": source("slack"), "refunds": source("refunds")}
+	withOutputs(t, dir, deployed)
+	code, _, errOut := runCLI("send", "--source", "refunds", "--body", body, "--secret", "s", "--stack", "dev", "--dir", dir)
+	if code != 2 || !strings.Contains(errOut, `source "refunds" is deployed in stack dev, but Pulumi.dev.yaml does not describe it`) {
+		t.Errorf("deployed source missing from the file: exit %d %q", code, errOut)
+	}
+	if code, out, errOut := runCLI("redrive", "--source", "refunds", "--peek", "--stack", "dev", "--dir", dir); code != 0 || !strings.Contains(out, "would move") {
+		t.Errorf("redrive of a deployed source missing from the file: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("redrive", "--source", "refunds", "--dry-run", "--queue-url", queue, "--queue-arn", "arn:queue", "--dlq-url", dlq, "--dlq-arn", "arn:dlq",
+		"--stack", "dev", "--dir", dir); code != 0 || !strings.Contains(out, "holds about") {
+		t.Errorf("--source checked against the deployed stack: exit %d\n%s%s", code, out, errOut)
+	}
+	withOutputs(t, dir, outputs)
+
 	// The first case posted to the source's URL with its API key.
 	if code, _, errOut := runCLI("send", "--source", "open", "--body", body, "--ca-file", ca, "--stack", "dev", "--dir", dir); code != 0 ||
 		gotKey != "key-from-outputs" || gotPath != "/open" {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,27 +15,52 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/portal"
 )
 
-// portalCmd serves the self-service portal.
-func portalCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
-	dataDir := fs.String("data", ".build/portal", "data directory: token file, local state, policy pack")
-	tokensPath := fs.String("tokens", "", "token file (default: <data>/tokens.json, created with a demo team token when missing)")
-	backend := fs.String("backend", "", "state backend URL: file://…, s3://…, https://api.pulumi.com (default: file://<data>/state)")
-	pack := fs.String("policy-pack", "", "policy pack binary (default: built into <data>/hookline-policy)")
-	policyConfig := fs.String("policy-config", "", "the policy pack's config file (levels and bounds), for previews and the offline checks alike")
-	hashToken := fs.String("hash-token", "", "print the token-file hash of a token and exit")
-	dir := fs.String("dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
-	trustProto := fs.Bool("trust-forwarded-proto", false, "believe X-Forwarded-Proto: only behind a proxy that terminates TLS and always sets it (the __Host- Secure session cookie and HSTS then follow the proxy's https)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// portalOptions are hookline portal's flags.
+type portalOptions struct {
+	addr, dataDir, tokensPath, backend, pack, policyConfig, hashToken, dir string
+	trustProto                                                             bool
+}
+
+func newPortalCmd() *cobra.Command {
+	o := &portalOptions{}
+	cmd := &cobra.Command{
+		Use:   "portal",
+		Short: "Serve the self-service portal (teams provision their own endpoints)",
+		Long: `portal serves the self-service portal: teams sign in with a bearer token and
+create, preview and apply their own webhook environments, each a stack in the
+portal's backend (--backend, default the local state under --data). The
+commands find those stacks by name (see hookline --help).`,
+		Example: `  hookline portal
+  hookline portal --addr 127.0.0.1:9090 --policy-config policy-config.json
+  hookline portal --hash-token hl_…`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return codeOf(portalRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (loopback by default)")
+	fs.StringVar(&o.dataDir, "data", ".build/portal", "data directory: token file, local state, policy pack")
+	fs.StringVar(&o.tokensPath, "tokens", "", "token file (default: <data>/tokens.json, created with a demo team token when missing)")
+	fs.StringVar(&o.backend, "backend", "", "state backend URL: file://…, s3://…, https://api.pulumi.com (default: file://<data>/state)")
+	fs.StringVar(&o.pack, "policy-pack", "", "policy pack binary (default: built into <data>/hookline-policy)")
+	fs.StringVar(&o.policyConfig, "policy-config", "", "the policy pack's config file (levels and bounds), for previews and the offline checks alike")
+	fs.StringVar(&o.hashToken, "hash-token", "", "print the token-file hash of a token and exit")
+	dirFlag(fs, &o.dir)
+	fs.BoolVar(&o.trustProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto: only behind a proxy that terminates TLS and always sets it (the __Host- Secure session cookie and HSTS then follow the proxy's https)")
+	return cmd
+}
+
+// portalRun serves the self-service portal.
+func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
+	addr, dataDir, tokensPath, backend, pack, policyConfig, hashToken, dir, trustProto := &o.addr, &o.dataDir, &o.tokensPath, &o.backend, &o.pack, &o.policyConfig, &o.hashToken, &o.dir, &o.trustProto
 	if *hashToken != "" {
 		fmt.Fprintln(stdout, portal.HashToken(*hashToken))
 		return 0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hookline/hookline/engine"
@@ -28,8 +29,8 @@ func portalStack(projectDir, stack string) (*engine.Stack, error) {
 	backend := os.Getenv("HOOKLINE_PORTAL_BACKEND")
 	if backend == "" {
 		if _, err := os.Stat(filepath.Join(data, "state")); err != nil {
-			return nil, fmt.Errorf("no %s and no portal state in %s (set HOOKLINE_PORTAL_DATA or HOOKLINE_PORTAL_BACKEND to find a portal-made stack)",
-				filepath.Join(projectDir, stackconfig.StackFile(stack)), data)
+			return nil, fmt.Errorf("no stack %s: no %s, and no portal state in %s (set HOOKLINE_PORTAL_DATA or HOOKLINE_PORTAL_BACKEND to find a portal-made stack); %s",
+				stack, filepath.Join(projectDir, stackconfig.StackFile(stack)), data, stackList(localStacks(projectDir), nil))
 		}
 	}
 	pass := os.Getenv("HOOKLINE_PORTAL_PASSPHRASE")
@@ -46,18 +47,35 @@ func portalStack(projectDir, stack string) (*engine.Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list the portal's stacks: %w", err)
 	}
-	found := false
+	var portal []string
 	for _, s := range sums {
-		found = found || s.Name == stack
+		portal = append(portal, s.Name)
 	}
-	if !found {
-		return nil, fmt.Errorf("no %s, and no stack %s in the portal's backend (%s)", stackconfig.StackFile(stack), stack, orDefault(backend, "file://"+o.StateDir))
+	if !slices.Contains(portal, stack) {
+		return nil, fmt.Errorf("no %s, and no stack %s in the portal's backend (%s); %s", stackconfig.StackFile(stack), stack, orDefault(backend, "file://"+o.StateDir),
+			stackList(localStacks(projectDir), portal))
 	}
 	st, err := engine.Open(context.Background(), o)
 	if err != nil {
 		return nil, fmt.Errorf("portal stack %s: %w", stack, err)
 	}
 	return st, nil
+}
+
+// stackList names the stacks there are, for an error about one that is not.
+func stackList(local, portal []string) string {
+	slices.Sort(portal)
+	var parts []string
+	if len(local) > 0 {
+		parts = append(parts, "stacks with a Pulumi.<stack>.yaml: "+strings.Join(local, ", "))
+	}
+	if len(portal) > 0 {
+		parts = append(parts, "stacks in the portal: "+strings.Join(portal, ", "))
+	}
+	if len(parts) == 0 {
+		return "there are no stacks (pulumi stack init, or create one in the portal)"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // portalConfig is a portal-made stack's config and its secret keys.

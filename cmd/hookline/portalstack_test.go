@@ -70,6 +70,16 @@ func TestCommandsFindPortalStacks(t *testing.T) {
 		t.Fatalf("send to a portal stack: exit %d, verify %v\n%s%s", code, verifyErr, out, errOut)
 	}
 
+	// plan and cost read the portal stack's config by the same rule as
+	// send (before, plan read stack files only).
+	code, out, errOut = runCLI("plan", "--stack", "pay-dev", "--dir", "../..")
+	if code != 0 || !strings.Contains(out, "orders") {
+		t.Errorf("plan of a portal stack: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("cost", "--stack", "pay-dev", "--dir", "../.."); code != 0 || !strings.Contains(out, "orders") {
+		t.Errorf("cost of a portal stack: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// redrive: the queues come from the portal stack's outputs.
 	outs, err := st.Outputs(ctx)
 	if err != nil {
@@ -86,13 +96,14 @@ func TestCommandsFindPortalStacks(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	t.Setenv("AWS_REGION", "eu-west-1")
-	code, out, errOut = runCLI("redrive", "--stack", "pay-dev", "--source", "orders", "--dry-run", "--dir", "../..")
+	code, out, errOut = runCLI("redrive", "--stack", "pay-dev", "--source", "orders", "--peek", "--dir", "../..")
 	if code != 0 || !strings.Contains(out, "1 message(s) would move") || !strings.Contains(out, "evt_1") {
 		t.Fatalf("redrive of a portal stack: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// A stack that exists nowhere says where it looked, and creates nothing.
-	if code, _, errOut := runCLI("send", "--stack", "nope-dev", "--source", "orders", "--body", body, "--secret", secret, "--dir", "../.."); code != 2 || !strings.Contains(errOut, "no stack nope-dev in the portal's backend") {
+	if code, _, errOut := runCLI("send", "--stack", "nope-dev", "--source", "orders", "--body", body, "--secret", secret, "--dir", "../.."); code != 2 || !strings.Contains(errOut, "no stack nope-dev in the portal's backend") ||
+		!strings.Contains(errOut, "stacks with a Pulumi.<stack>.yaml: dev, prod; stacks in the portal: pay-dev") {
 		t.Errorf("unknown stack: exit %d %q", code, errOut)
 	}
 	sums, err := engine.List(ctx, engine.Options{ProjectDir: "../..", StateDir: filepath.Join(data, "state"), Passphrase: "portal-pass"})

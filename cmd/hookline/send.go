@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,8 +22,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/spf13/cobra"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/signature"
@@ -35,16 +34,37 @@ import (
 // sendFlags are hookline send's flags.
 type sendFlags struct {
 	stack, source, bodyPath, secret, url, apiKey, token, bearer string
-	cognitoDomain, clientID, clientSecret, caFile, dir          string
+	cognitoDomain, clientID, clientSecret, caFile, dir, output  string
+	region                                                      string // the stack's aws:region: when the environment names none
 	headers                                                     headerFlags
 }
 
-// parseSendFlags reads hookline send's flags; the flag package has told
-// the user what is wrong when it fails.
-func parseSendFlags(args []string, stderr io.Writer) (*sendFlags, error) {
+func newSendCmd() *cobra.Command {
 	f := &sendFlags{}
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	cmd := &cobra.Command{
+		Use:   "send",
+		Short: "Sign a body with a source's scheme and POST it to the endpoint",
+		Long: `send signs the body with the source's scheme (the secret from its SSM parameter,
+or --secret), sets the event-id header the source dedups on and any --header
+(the groupBy header), authenticates as the source's auth kind asks (API key,
+token, Cognito access token, SigV4), POSTs to the source's URL and explains the
+answer.
+
+` + stackHelp + ` send reads the config (scheme, auth) and the outputs (URL,
+API key) unless --url and --api-key give them.
+
+Exit codes: 0 a 2xx answer; 1 an HTTP error (explained on stderr); 2 any other
+error (a missing stack output, a refused TLS handshake).`,
+		Example: `  hookline send --stack prod --source payments --body event.json
+  hookline send --stack prod --source partners --body event.json \
+    --header X-Partner-Account=acme --header "Authorization=Bearer $ACCESS_TOKEN"
+  hookline send --stack dev --source github --body event.json --header X-GitHub-Hook-ID=1 --output json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return codeOf(sendRun(f, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&f.stack, "stack", "dev", "stack whose config and outputs describe the source")
 	fs.StringVar(&f.source, "source", "", "source name (required)")
 	fs.StringVar(&f.bodyPath, "body", "", "file with the body, or - for stdin (required)")
@@ -57,28 +77,25 @@ func parseSendFlags(args []string, stderr io.Writer) (*sendFlags, error) {
 	fs.StringVar(&f.clientID, "client-id", "", "app client id for --cognito-domain")
 	fs.StringVar(&f.clientSecret, "client-secret", "", "app client secret for --cognito-domain")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of an extra CA to trust (a private or test endpoint)")
-	fs.StringVar(&f.dir, "dir", "", "project directory (default: the nearest directory with Pulumi.yaml)")
 	fs.Var(&f.headers, "header", "extra header Name=Value (repeatable), e.g. the groupBy header")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	return f, nil
+	outputFlag(fs, &f.output, "json: status, statusCode, requestId, messageId, hint")
+	dirFlag(fs, &f.dir)
+	return cmd
 }
 
-// sendCmd signs a body with the source's scheme and POSTs it to the
+// sendRun signs a body with the source's scheme and POSTs it to the
 // endpoint, the way the real sender would: find the endpoint, authenticate
 // as the source's auth kind asks, sign, post, explain the answer.
-func sendCmd(args []string, stdout, stderr io.Writer) int {
-	f, err := parseSendFlags(args, stderr)
-	if err != nil {
-		return 2
-	}
+func sendRun(f *sendFlags, stdout, stderr io.Writer) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookline send: "+format+"\n", a...)
 		return 2
 	}
 	if f.source == "" || f.bodyPath == "" {
 		return fail("--source and --body are required")
+	}
+	if f.output != "table" && f.output != "json" {
+		return fail("--output must be table or json, got %q", f.output)
 	}
 	projectDir, cfg, src, err := stackSource(f.dir, f.stack, f.source)
 	if err != nil {
@@ -91,6 +108,7 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	if err := f.resolveEndpoint(projectDir, src); err != nil {
 		return fail("%v", err)
 	}
+	f.region = cfg.Region
 	if err := f.authenticate(src); err != nil {
 		return fail("%v", err)
 	}
@@ -112,7 +130,17 @@ func sendCmd(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		return fail("%v", err)
 	}
-	return reportSend(stdout, stderr, cfg, src, req, resp, respBody)
+	return reportSend(stdout, stderr, f.output == "json", cfg, src, req, resp, respBody)
+}
+
+// sendReport is send's JSON.
+type sendReport struct {
+	Status     string `json:"status"`
+	StatusCode int    `json:"statusCode"`
+	RequestID  string `json:"requestId"`
+	MessageID  string `json:"messageId,omitempty"`
+	// Hint says what a failed answer most likely means for this source.
+	Hint string `json:"hint,omitempty"`
 }
 
 // resolveEndpoint fills in the source's URL and, for an apiKey source, its
@@ -161,7 +189,7 @@ func (f *sendFlags) authenticate(src *stackconfig.Source) error {
 	switch src.Auth.Type {
 	case stackconfig.AuthToken:
 		if f.token == "" {
-			t, err := readSSMSecret(src.Auth.TokenParameter)
+			t, err := readSSMSecret(f.region, src.Auth.TokenParameter)
 			if err != nil {
 				return fmt.Errorf("source %s takes a token in its URL: read %s: %w (or pass --token)", f.source, src.Auth.TokenParameter, err)
 			}
@@ -196,7 +224,7 @@ func (f *sendFlags) readSigningSecret(src *stackconfig.Source) error {
 	if f.secret != "" || src.Signature.Scheme == contract.SchemeNone {
 		return nil
 	}
-	s, err := readSSMSecret(src.Signature.SecretParameter)
+	s, err := readSSMSecret(f.region, src.Signature.SecretParameter)
 	if err != nil {
 		return fmt.Errorf("read the signing secret %s: %w (or pass --secret)", src.Signature.SecretParameter, err)
 	}
@@ -264,18 +292,33 @@ func (f *sendFlags) post(cfg *stackconfig.Config, src *stackconfig.Source, req c
 // reportSend prints the endpoint's answer (status, request and message ids)
 // and, for a failure, what it most likely means for this source; the exit
 // code is 0 for a 2xx answer, else 1.
-func reportSend(stdout, stderr io.Writer, cfg *stackconfig.Config, src *stackconfig.Source, req contract.Request, resp *http.Response, respBody []byte) int {
+func reportSend(stdout, stderr io.Writer, asJSON bool, cfg *stackconfig.Config, src *stackconfig.Source, req contract.Request, resp *http.Response, respBody []byte) int {
 	r := parseSendResponse(respBody)
 	if r.RequestID == "" {
 		r.RequestID = resp.Header.Get("x-amzn-RequestId")
 	}
-	fmt.Fprintf(stdout, "status:     %s\nrequest id: %s\n", resp.Status, r.RequestID)
-	if r.MessageID != "" {
-		fmt.Fprintf(stdout, "message id: %s\n", r.MessageID)
+	rep := sendReport{Status: resp.Status, StatusCode: resp.StatusCode, RequestID: r.RequestID, MessageID: r.MessageID}
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if !ok {
+		rep.Hint = sendHint(cfg, src, req, resp, respBody)
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	if asJSON {
+		_ = writeJSON(stdout, rep)
+	} else {
+		fmt.Fprintf(stdout, "status:     %s\nrequest id: %s\n", resp.Status, r.RequestID)
+		if r.MessageID != "" {
+			fmt.Fprintf(stdout, "message id: %s\n", r.MessageID)
+		}
+	}
+	if ok {
 		return 0
 	}
+	fmt.Fprintf(stderr, "hookline send: %s: %s\n", resp.Status, rep.Hint)
+	return 1
+}
+
+// sendHint is what a failed answer most likely means for this source.
+func sendHint(cfg *stackconfig.Config, src *stackconfig.Source, req contract.Request, resp *http.Response, respBody []byte) string {
 	hint := map[int]string{
 		401: "not authenticated: check the API key, IAM signature or Cognito token of the source",
 		403: "forbidden: the API key, IAM identity or token is not allowed on this route",
@@ -290,8 +333,7 @@ func reportSend(stdout, stderr io.Writer, cfg *stackconfig.Config, src *stackcon
 	if hint == "" {
 		hint = strings.TrimSpace(string(respBody))
 	}
-	fmt.Fprintf(stderr, "hookline send: %s: %s\n", resp.Status, hint)
-	return 1
+	return hint
 }
 
 func httpClient(caFile string) (*http.Client, error) {
@@ -313,10 +355,10 @@ func httpClient(caFile string) (*http.Client, error) {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}}, nil
 }
 
-func readSSMSecret(name string) (string, error) {
+func readSSMSecret(region, name string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsConfig(ctx, region)
 	if err != nil {
 		return "", err
 	}
@@ -346,13 +388,13 @@ func withToken(raw, token string) (string, error) {
 // signV4 signs the request for API Gateway (execute-api) with the default
 // AWS credentials, as an IAM source requires.
 func signV4(ctx context.Context, req *http.Request, body []byte, region string) error {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	cfg, err := awsConfig(ctx, region)
 	if err != nil {
 		return err
 	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("no AWS credentials: %v", err)
+		return errNoCredentials
 	}
 	sum := sha256.Sum256(body)
 	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())

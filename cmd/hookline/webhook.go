@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ func (h *headerFlags) String() string { return strings.Join(*h, ", ") }
 
 // Set adds one Name=Value (flag.Value); webhookRequest checks its form.
 func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+
+// Type names the value's form in help (pflag.Value).
+func (h *headerFlags) Type() string { return "Name=Value" }
 
 // has reports whether a header named name (any case) was given.
 func (h headerFlags) has(name string) bool {
@@ -57,6 +61,11 @@ func webhookRequest(src *stackconfig.Source, extra headerFlags, secret string, b
 		}
 	}
 	if err := sign(req.Headers, src.Signature, secret, req.Select(src.EventID), now, body); err != nil {
+		if errors.Is(err, contract.ErrNoSecret) && secret != "" {
+			// There is a secret: the scheme could not read it.
+			detail := strings.TrimPrefix(strings.TrimPrefix(err.Error(), contract.ErrNoSecret.Error()), ": ")
+			return contract.Request{}, fmt.Errorf("the signing secret is malformed for scheme %s: %s (check --secret or the source's secret parameter)", src.Signature.Scheme, orDefault(detail, "the scheme cannot use it"))
+		}
 		return contract.Request{}, fmt.Errorf("sign: %w", err)
 	}
 	return req, nil

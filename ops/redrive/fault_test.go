@@ -116,8 +116,8 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 		EventID: contract.Selector{Kind: contract.KindBody, Name: "$.id"}, ContentTypes: []string{"application/json"}}
 	proc := &faultProcessor{rng: rand.New(rand.NewSource(seed + 1)), faults: true}
 	h := &consumer.Handler{
-		Config:    contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, Attributes: spec.Attributes()},
-		Sealer:    sealer, Processor: proc, DLQ: client, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: now,
+		Config: contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, Attributes: spec.Attributes()},
+		Sealer: sealer, Processor: proc, DLQ: client, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: now,
 		Dedup: &dedup.Store{API: db, Table: table, TTL: 72 * time.Hour, Now: now},
 	}
 	ctx := context.Background()

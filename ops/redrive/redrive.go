@@ -94,6 +94,53 @@ type Result struct {
 	// most Max, and cannot look behind the messages it shows without
 	// hiding them).
 	More bool
+	// Seen counts the messages the scan received per group, moved or not:
+	// a group asked for that is not here was not in the DLQ (unless the
+	// scan stopped early, at Max or on interrupt: Complete says).
+	Seen map[string]int
+	// Complete: a redrive scanned until the DLQ returned nothing more.
+	Complete bool
+}
+
+// Counts is how many messages a queue holds, as SQS approximates them.
+type Counts struct {
+	// Visible can be received now; InFlight were received and are hidden
+	// (a redrive or a consumer holds them).
+	Visible, InFlight int
+}
+
+// Total is every message of the queue.
+func (c Counts) Total() int { return c.Visible + c.InFlight }
+
+// AttributesAPI is the part of the SQS client Depth uses.
+type AttributesAPI interface {
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+}
+
+// Depth counts the messages of a queue with GetQueueAttributes
+// (ApproximateNumberOfMessages and ...NotVisible). Unlike a dry run's
+// listing it receives nothing, so no message's receive count changes: what
+// a redrive states and asks about before it moves anything.
+func Depth(ctx context.Context, api AttributesAPI, queueURL string) (Counts, error) {
+	out, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL), AttributeNames: []types.QueueAttributeName{
+		types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		return Counts{}, fmt.Errorf("count the messages of %s: %w", queueURL, err)
+	}
+	var c Counts
+	for name, dst := range map[types.QueueAttributeName]*int{
+		types.QueueAttributeNameApproximateNumberOfMessages:           &c.Visible,
+		types.QueueAttributeNameApproximateNumberOfMessagesNotVisible: &c.InFlight,
+	} {
+		v, ok := out.Attributes[string(name)]
+		if !ok {
+			return Counts{}, fmt.Errorf("count the messages of %s: SQS answered no %s", queueURL, name)
+		}
+		if *dst, err = strconv.Atoi(v); err != nil {
+			return Counts{}, fmt.Errorf("count the messages of %s: %s is %q: %w", queueURL, name, v, err)
+		}
+	}
+	return c, nil
 }
 
 // Selective reports whether the options ask for a selective redrive.
@@ -217,7 +264,8 @@ func list(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
 // selective moves the messages of the wanted groups (all: every group), at
 // most o.Max, in one scan of the DLQ however many groups it moves.
 func selective(ctx context.Context, api API, q Queues, o Options) (*Result, error) {
-	res := &Result{}
+	res := &Result{Seen: map[string]int{}}
+	seen := map[string]bool{}
 	var tick <-chan time.Time
 	if o.Rate > 0 {
 		t := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
@@ -238,10 +286,15 @@ func selective(ctx context.Context, api API, q Queues, o Options) (*Result, erro
 			return res, fmt.Errorf("receive from the DLQ: %w", err)
 		}
 		if len(out.Messages) == 0 {
+			res.Complete = ctx.Err() == nil
 			break
 		}
 		for _, m := range out.Messages {
 			group := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
+			if id := aws.ToString(m.MessageId); !seen[id] {
+				seen[id] = true
+				res.Seen[group]++
+			}
 			if ctx.Err() != nil || !o.wants(group) || stopped[group] || (o.Max > 0 && res.Moved >= o.Max) {
 				held = append(held, m)
 				continue

@@ -350,3 +350,34 @@ func TestFakeKeepsTheWindow(t *testing.T) {
 		t.Errorf("dropped %v; queue %d, per-group queue %d", dropped, len(srv.Queue(q.QueueURL)), len(srv.Queue(perGroup)))
 	}
 }
+
+// TestDepthCountsWithoutReceiving: Depth counts the DLQ's messages with
+// GetQueueAttributes alone, so no message's receive count is raised.
+func TestDepthCountsWithoutReceiving(t *testing.T) {
+	srv, client := setup(t, 1, msg("a", 1), msg("b", 1), msg("a", 2))
+	c, err := redrive.Depth(context.Background(), client, q.DLQURL)
+	if err != nil || c.Visible != 3 || c.InFlight != 0 || c.Total() != 3 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for _, call := range srv.Calls() {
+		if call != "AmazonSQS.GetQueueAttributes" {
+			t.Errorf("Depth called %s", call)
+		}
+	}
+	if _, err := redrive.Depth(context.Background(), client, q.DLQURL+"-gone"); err == nil || !strings.Contains(err.Error(), "-gone") {
+		t.Errorf("a queue that does not exist: %v", err)
+	}
+}
+
+// TestSeenGroups: a redrive counts the messages it saw per group, so a
+// group asked for that the whole scan never saw is known to be absent.
+func TestSeenGroups(t *testing.T) {
+	_, client := setup(t, 1, msg("a", 1), msg("b", 1), msg("a", 2))
+	res, err := redrive.Run(context.Background(), client, q, redrive.Options{Groups: []string{"a", "zz"}, Sealer: sealer, Wait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Moved != 2 || !res.Complete || res.Seen["a"] != 2 || res.Seen["b"] != 1 || res.Seen["zz"] != 0 {
+		t.Errorf("%+v", res)
+	}
+}
