@@ -257,7 +257,7 @@ func TestPlanPolicyConfig(t *testing.T) {
 	}
 	for name, bad := range map[string]string{
 		"unknown policy":    `{"no-such-rule": "advisory"}`,
-		"beyond the bounds": `{"max-receive-count": {"maxReceiveCount": 40}}`,
+		"beyond the bounds": `{"max-receive-count": {"maxReceiveCount": 1001}}`,
 		"unknown property":  `{"fifo-ordering": {"colour": "red"}}`,
 	} {
 		if code, _, errOut := runCLI("plan", "--stack", "dev", "--policy-config", write(bad), "--dir", "../.."); code != 2 || !strings.Contains(errOut, "policy config") {

@@ -39,7 +39,8 @@ func setup(t *testing.T, retries int, msgs ...awsfake.Message) (*awsfake.Server,
 	t.Cleanup(srv.Close)
 	srv.AddQueue(q.DLQURL, q.DLQArn, msgs...)
 	srv.AddQueue(q.QueueURL, q.QueueArn)
-	o := sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: retries}
+	o := sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: retries,
+		HTTPClient: harness.FreshConnections()}
 	if retries == 1 {
 		o.RetryMaxAttempts, o.Retryer = 0, harness.ConnectionRetries(3)
 	}
