@@ -26,7 +26,7 @@ func TestGroupBySource(t *testing.T) {
 		{Op: "create", URN: urn("hookline-pay-dev-api-5xx")},
 	}
 	findings := []rules.Violation{{Policy: "fifo-ordering", URN: urn("hookline-orders-eu-queue")}, {Policy: "x", URN: urn("hookline-orders-dlq")}}
-	got := groupBySource("pay-dev", []string{"orders", "orders-eu"}, steps, findings)
+	got := groupBySource("pay-dev", []string{"orders", "orders-eu"}, steps, findings, nil)
 	if len(got) != 3 || got[0].Source != "orders" || got[1].Source != "orders-eu" || got[2].Source != "" {
 		t.Fatalf("groups %+v", got)
 	}
