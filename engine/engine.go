@@ -178,6 +178,51 @@ func (e *PolicyError) Unwrap() error { return e.Err }
 // progress (the engine's stack lock).
 var ErrConcurrentUpdate = errors.New("another update of this stack is in progress")
 
+// ErrNoCLI is returned (wrapped) when no Pulumi CLI can be run: neither
+// <ProjectDir>/bin/pulumi nor a pulumi on PATH.
+var ErrNoCLI = errors.New("engine: no Pulumi CLI (bin/pulumi or pulumi on PATH)")
+
+// ErrNoCredentials is returned (wrapped, with the engine's own error) when
+// an operation failed because the program or the AWS provider found no AWS
+// credentials.
+var ErrNoCredentials = errors.New("engine: no AWS credentials")
+
+// credentialFailures are what the AWS SDK for Go and the AWS provider print
+// when their credential chain finds nothing. They reach the engine as the
+// CLI's output, text only, so text is all there is to tell them by.
+var credentialFailures = []string{
+	"no EC2 IMDS role found",
+	"failed to refresh cached credentials",
+	"NoCredentialProviders",
+	"no valid credential sources",
+	"failed to retrieve credentials",
+}
+
+// isNoCredentials reports whether err is the credential chain's failure.
+func isNoCredentials(err error) bool {
+	msg := err.Error()
+	for _, f := range credentialFailures {
+		if strings.Contains(msg, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// FindCLI is the Pulumi CLI the engine runs for projectDir: its bin/pulumi,
+// else the pulumi on PATH; an error wrapping ErrNoCLI when there is none.
+func FindCLI(projectDir string) (string, error) {
+	local := filepath.Join(projectDir, "bin", "pulumi")
+	if _, err := os.Stat(local); err == nil {
+		return local, nil
+	}
+	p, err := exec.LookPath("pulumi")
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoCLI, err)
+	}
+	return p, nil
+}
+
 // ErrNoStack is returned (wrapped, naming the stack) when the backend has no
 // stack of that name. Any other failure to read the backend is an error of
 // its own: a caller never reads an unreachable backend as a missing stack.
@@ -272,6 +317,9 @@ func prepare(o *Options) ([]auto.LocalWorkspaceOption, error) {
 		cmdOpts.Root = projectDir // uses <root>/bin/pulumi
 	}
 	cmd, err := auto.NewPulumiCommand(cmdOpts)
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %v", ErrNoCLI, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("engine: the Pulumi CLI: %w", err)
 	}
@@ -654,6 +702,9 @@ func classify(err error, vs []rules.Violation) error {
 	}
 	if auto.IsConcurrentUpdateError(err) {
 		return fmt.Errorf("%w: %v", ErrConcurrentUpdate, err)
+	}
+	if isNoCredentials(err) {
+		return fmt.Errorf("%w: %w", ErrNoCredentials, err)
 	}
 	for _, v := range vs {
 		if v.Level == rules.Mandatory {

@@ -43,7 +43,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, id Identity) {
 		s.fail(w, err)
 		return
 	}
-	uc := &jobs.Apply{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: req.jobRequest(team, raw)}
+	uc := &jobs.Apply{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: req.jobRequest(team, raw), ConfirmDeletes: req.ConfirmDeletes}
 	j, err := uc.Run(r.Context())
 	s.started(w, id, team, j, err)
 }

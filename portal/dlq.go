@@ -94,3 +94,21 @@ func viewDLQ(ctx context.Context, api SQSAPI, q redrive.Queues, source string) (
 	}
 	return v, nil
 }
+
+// queueDepth counts the messages a queue holds: visible and in flight.
+func queueDepth(ctx context.Context, api SQSAPI, url string) (int, error) {
+	attrs, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible} {
+		v, err := strconv.Atoi(attrs.Attributes[string(k)])
+		if err != nil {
+			return 0, fmt.Errorf("%s of %s: %q", k, url, attrs.Attributes[string(k)])
+		}
+		n += v
+	}
+	return n, nil
+}

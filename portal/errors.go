@@ -27,16 +27,26 @@ const (
 // error (the backend, the engine, the portal itself) is a 500 that says so
 // in words, never in the error's own text (explain logs that).
 func status(err error) (code int, field, msg string) {
+	err = jobs.Explain(err)
 	var (
-		tooBig   *http.MaxBytesError
-		invalid  *jobs.InvalidError
-		notFound *jobs.NotFoundError
-		busy     *jobs.BusyError
-		notYours *jobs.NotYoursError
-		limited  *jobs.LimitError
-		upstream *jobs.UpstreamError
+		form        *FormError
+		unavailable *jobs.UnavailableError
+		confirm     *jobs.ConfirmError
+		tooBig      *http.MaxBytesError
+		invalid     *jobs.InvalidError
+		notFound    *jobs.NotFoundError
+		busy        *jobs.BusyError
+		notYours    *jobs.NotYoursError
+		limited     *jobs.LimitError
+		upstream    *jobs.UpstreamError
 	)
 	switch {
+	case errors.As(err, &form):
+		return http.StatusBadRequest, form.Problems[0].Field, form.Problems[0].Message
+	case errors.As(err, &unavailable):
+		return http.StatusServiceUnavailable, "", unavailable.Error()
+	case errors.As(err, &confirm):
+		return http.StatusConflict, "confirmDeletes", confirm.Error()
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("bodies are limited to %d bytes", MaxBody)
 	case errors.As(err, &invalid):
@@ -81,15 +91,33 @@ func (s *Server) explain(err error) (code int, field, msg string) {
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	code, field, msg := s.explain(err)
 	s.retryAfter(w, code)
-	var busy *jobs.BusyError
-	if errors.As(err, &busy) {
+	var (
+		busy    *jobs.BusyError
+		form    *FormError
+		confirm *jobs.ConfirmError
+	)
+	switch {
+	case errors.As(err, &busy):
 		writeJSON(w, code, struct {
 			apiError
 			Job string `json:"job"`
 		}{apiError{Error: msg}, busy.Job})
-		return
+	case errors.As(err, &form):
+		a := apiError{Error: msg, Field: field}
+		for _, p := range form.Problems {
+			a.Problems = append(a.Problems, problem{Field: p.Field, Error: p.Message})
+		}
+		writeJSON(w, code, a)
+	case errors.As(err, &confirm):
+		// The sources to name in confirmDeletes, and what each loses.
+		writeJSON(w, code, struct {
+			apiError
+			Sources []string        `json:"sources"`
+			Deletes []jobs.Deletion `json:"deletes,omitempty"`
+		}{apiError{Error: msg, Field: field}, confirm.Sources, confirm.Deletes})
+	default:
+		writeError(w, code, field, msg)
 	}
-	writeError(w, code, field, msg)
 }
 
 // retryAfter tells a client refused for a limit (429) when to retry.

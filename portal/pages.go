@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -9,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/portal/jobs"
@@ -96,6 +93,10 @@ func (s *Server) renderStatus(w http.ResponseWriter, status int, name string, da
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["Offline"] = s.opts.Offline
 	if err := s.pages.ExecuteTemplate(w, name, data); err != nil {
 		s.opts.Log.Error("render", "page", name, "error", err.Error())
 	}
@@ -131,13 +132,6 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-const sampleSources = `- name: orders
-  signature: {scheme: standard-webhooks}
-  groupBy: header:X-Customer
-- name: refunds
-  signature: {scheme: github}
-`
-
 // overviewRow is one environment on the stacks overview.
 type overviewRow struct {
 	Name, Link, Job, JobLink, Updated, Cost string
@@ -150,6 +144,12 @@ type overviewRow struct {
 // for a new one.
 func (s *Server) pageStacks(w http.ResponseWriter, r *http.Request, id Identity) {
 	vs, err := s.stacks(r.Context(), id)
+	s.render(w, "stacks.html", map[string]any{"Identity": id, "Rows": s.overviewRows(r, id, vs), "Error": s.errString(err),
+		"Form": newForm(id), "SignedIn": true})
+}
+
+// overviewRows are the overview's rows of the stacks vs.
+func (s *Server) overviewRows(r *http.Request, id Identity, vs []StackView) []overviewRow {
 	var rows []overviewRow
 	for _, v := range vs {
 		row := overviewRow{Name: v.Name, Link: envLink(id, v.Team, v.Env), Updated: when(v.LastUpdate), Job: "none yet",
@@ -168,8 +168,7 @@ func (s *Server) pageStacks(w http.ResponseWriter, r *http.Request, id Identity)
 		}
 		rows = append(rows, row)
 	}
-	s.render(w, "stacks.html", map[string]any{"Identity": id, "Rows": rows, "Error": s.errString(err),
-		"Sample": sampleSources, "Team": id.Team, "SignedIn": true})
+	return rows
 }
 
 // costText is a deployment's estimate in words: "$31.11 / month at 1
@@ -215,40 +214,6 @@ func (s *Server) errString(err error) string {
 	return s.errorText(err)
 }
 
-// pagePreview takes the form (env, region, sources as YAML) and starts a preview.
-func (s *Server) pagePreview(w http.ResponseWriter, r *http.Request, id Identity) {
-	team := pageTeam(r, id)
-	form := func(status int, msg string) {
-		s.renderStatus(w, status, "stacks.html", map[string]any{"Identity": id, "Error": msg, "Sample": r.FormValue("sources"), "Team": team, "SignedIn": true})
-	}
-	var sources []map[string]any
-	if err := yaml.Unmarshal([]byte(r.FormValue("sources")), &sources); err != nil {
-		form(http.StatusOK, "sources: "+err.Error())
-		return
-	}
-	req := &Request{Env: r.FormValue("env"), Region: r.FormValue("region"), Ingress: r.FormValue("ingress")}
-	for _, src := range sources {
-		b, _ := json.Marshal(src)
-		req.Sources = append(req.Sources, b)
-	}
-	raw, _, err := req.Config(team)
-	if err == nil {
-		err = stackRef(id, team, req.Env)
-	}
-	if err != nil {
-		form(http.StatusOK, err.Error())
-		return
-	}
-	uc := &jobs.Preview{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: req.jobRequest(team, raw)}
-	j, err := uc.Run(r.Context())
-	if err != nil {
-		code := s.pageStatus(w, err)
-		form(code, s.errorText(err))
-		return
-	}
-	http.Redirect(w, r, "/jobs/"+j.ID(), http.StatusSeeOther)
-}
-
 func (s *Server) pageJob(w http.ResponseWriter, r *http.Request, id Identity) {
 	j, err := s.job(r.Context(), id, r.PathValue("id"))
 	if err != nil {
@@ -273,7 +238,8 @@ func (s *Server) renderJob(w http.ResponseWriter, status int, id Identity, j *jo
 	}
 	if v.Op == jobs.OpPreview {
 		data["Blocked"] = blocked
-		data["CanApply"] = v.Status == jobs.StatusSucceeded && len(blocked) == 0
+		data["CanApply"] = v.Status == jobs.StatusSucceeded && len(blocked) == 0 && !v.Offline
+		data["OfflineApply"] = v.Status == jobs.StatusSucceeded && v.Offline
 	}
 	if req := j.Request(); v.Op == jobs.OpApply && v.Status == jobs.StatusSucceeded && v.Outputs != nil && req != nil {
 		if cfg, err := stackconfig.Load(v.Stack, req.Config, true, nil); err == nil {
@@ -290,7 +256,8 @@ func (s *Server) pageApply(w http.ResponseWriter, r *http.Request, id Identity) 
 		http.NotFound(w, r)
 		return
 	}
-	uc := &jobs.Apply{Service: s.jobs, Team: prev.Team(), Stack: prev.Stack(), Request: *prev.Request()}
+	_ = r.ParseForm()
+	uc := &jobs.Apply{Service: s.jobs, Team: prev.Team(), Stack: prev.Stack(), Request: *prev.Request(), ConfirmDeletes: r.PostForm["confirm"]}
 	j, err := uc.Run(r.Context())
 	if err != nil {
 		code := s.pageStatus(w, err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hookline/hookline/portal/jobs"
@@ -27,6 +28,10 @@ type Request struct {
 	LogRetentionDays int                   `json:"logRetentionDays,omitempty"`
 	AlarmEmails      []string              `json:"alarmEmails,omitempty"`
 	Sources          []json.RawMessage     `json:"sources"`
+	// ConfirmDeletes names the sources whose deletion an apply confirms
+	// (a source dropped from the request, or a queue of it replaced):
+	// apply only, and no part of the request's hash or config.
+	ConfirmDeletes []string `json:"confirmDeletes,omitempty"`
 }
 
 var envRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,4}$`)
@@ -34,6 +39,35 @@ var envRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,4}$`)
 // FieldError is a request that is wrong, naming its field: the jobs
 // service's InvalidError (a 400).
 type FieldError = jobs.InvalidError
+
+// FormError is a request with every one of its problems, each naming its
+// field and said in the request's own words (a 400).
+type FormError struct {
+	Problems []*FieldError
+}
+
+// Error lists every problem.
+func (e *FormError) Error() string {
+	var parts []string
+	for _, p := range e.Problems {
+		parts = append(parts, p.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+var (
+	stackFileRE = regexp.MustCompile(`\s*(in|of) Pulumi\.[A-Za-z0-9_.-]+\.yaml|Pulumi\.[A-Za-z0-9_.-]+\.yaml`)
+	configKeyRE = regexp.MustCompile(`\b(hookline|aws):([A-Za-z])`)
+)
+
+// formWords says a message of the stack config's validation in the words
+// of a request: the ingress by the form's names for it, keys without their
+// namespace, and no stack file (a portal user has none).
+func formWords(msg string) string {
+	msg = strings.NewReplacer("hookline:ingress: http", `ingress "http" (HTTP API)`, "hookline:ingress: rest", `ingress "rest" (REST API)`).Replace(msg)
+	msg = stackFileRE.ReplaceAllString(msg, "")
+	return configKeyRE.ReplaceAllString(msg, "$2")
+}
 
 // StackName is a team environment's stack.
 func StackName(team, env string) string { return team + "-" + env }
@@ -52,15 +86,18 @@ func ParseRequest(body []byte) (*Request, error) {
 // Config turns a request into the stack's raw config and validates it with
 // the program's own validation; errors name the request's field.
 func (r *Request) Config(team string) (map[string]string, *stackconfig.Config, error) {
+	var problems []*FieldError
+	env := r.Env
 	if !envRE.MatchString(r.Env) {
-		return nil, nil, &FieldError{Field: "env", Message: fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", r.Env)}
+		problems = append(problems, &FieldError{Field: "env", Message: fmt.Sprintf("%q must be 1-5 lower-case letters or digits, starting with a letter", r.Env)})
+		env = "x" // a valid stand-in, so every other problem is found too
 	}
 	if r.Region == "" {
-		return nil, nil, &FieldError{Field: "region", Message: "required"}
+		problems = append(problems, &FieldError{Field: "region", Message: "required"})
 	}
 	raw := map[string]string{
 		stackconfig.RegionKey:              r.Region,
-		"hookline:environment":             StackName(team, r.Env),
+		"hookline:environment":             StackName(team, env),
 		"hookline:tags":                    fmt.Sprintf(`{"team":%q}`, team),
 		"hookline:manageApiGatewayAccount": "false",
 	}
@@ -81,21 +118,27 @@ func (r *Request) Config(team string) (map[string]string, *stackconfig.Config, e
 	if len(r.AlarmEmails) > 0 {
 		put("alarmEmails", r.AlarmEmails)
 	}
-	cfg, err := stackconfig.Load(StackName(team, r.Env), raw, true, nil)
+	cfg, err := stackconfig.Load(StackName(team, env), raw, true, nil)
 	if err != nil {
 		var ce *stackconfig.Error
-		if errors.As(err, &ce) && len(ce.Problems) > 0 {
-			p := ce.Problems[0]
+		if !errors.As(err, &ce) || len(ce.Problems) == 0 {
+			return nil, nil, &FieldError{Field: "body", Message: formWords(err.Error())}
+		}
+		for _, p := range ce.Problems {
 			field := strings.TrimPrefix(strings.TrimPrefix(p.Key, "hookline:"), "aws:")
 			if field == "environment" {
 				field = "env"
 			}
-			return nil, nil, &FieldError{Field: field, Message: p.Message}
+			if slices.ContainsFunc(problems, func(q *FieldError) bool { return q.Field == field }) {
+				continue // said already, in the request's terms
+			}
+			problems = append(problems, &FieldError{Field: field, Message: formWords(p.Message)})
 		}
-		return nil, nil, &FieldError{Field: "body", Message: err.Error()}
+	} else if perr := ownParameters(cfg); perr != nil {
+		problems = append(problems, perr)
 	}
-	if err := ownParameters(cfg); err != nil {
-		return nil, nil, err
+	if len(problems) > 0 {
+		return nil, nil, &FormError{Problems: problems}
 	}
 	return raw, cfg, nil
 }
@@ -124,10 +167,12 @@ func ownParameters(cfg *stackconfig.Config) *FieldError {
 // Hash identifies a request's content: apply needs a passed preview of the
 // same hash.
 func (r *Request) Hash(team string) string {
+	c := *r
+	c.ConfirmDeletes = nil // a confirmation, not the request
 	b, _ := json.Marshal(struct {
 		Team string
 		R    *Request
-	}{team, r})
+	}{team, &c})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }

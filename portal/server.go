@@ -149,6 +149,12 @@ type Options struct {
 	// program and project are hookline's unless set). Stack and Config are
 	// set per request. The offline checks read the same PolicyConfig.
 	Engine engine.Options
+	// Offline is the no-AWS mode: no Pulumi CLI, no AWS credentials, no
+	// stack backend. Previews run the offline plan (hookline plan's: the
+	// program under mocks, the policy rules, the cost model) and every page
+	// says so; apply, destroy, redrive, secrets and the stacks' reads are
+	// refused, saying what to start the portal with instead.
+	Offline bool
 	// Log receives the portal's log lines (default: none).
 	Log *slog.Logger
 }
@@ -212,7 +218,14 @@ func New(o Options) (*Server, error) {
 		Limits: jobs.Limits{Jobs: o.Limits.Jobs, TeamJobs: o.Limits.TeamJobs}, Retention: o.Limits.JobRetention,
 		Engine: o.Engine, Policy: policy, Log: o.Log,
 		SQS:    func(ctx context.Context, region string) (redrive.API, error) { return o.SQS(ctx, region) },
-		Sealer: o.Sealer,
+		Sealer: o.Sealer, Offline: o.Offline,
+		Depth: func(ctx context.Context, region, queueURL string) (int, error) {
+			api, err := o.SQS(ctx, region)
+			if err != nil {
+				return 0, err
+			}
+			return queueDepth(ctx, api, queueURL)
+		},
 	})
 	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: svc,
 		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}}
@@ -261,6 +274,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /stacks", s.page(s.pageStacks))
 	s.mux.HandleFunc("POST /stacks/preview", s.page(s.pagePreview))
 	s.mux.HandleFunc("GET /stacks/{env}", s.page(s.pageStack))
+	s.mux.HandleFunc("GET /stacks/{env}/edit", s.page(s.pageEdit))
 	s.mux.HandleFunc("POST /stacks/{env}/secrets/{source}", s.page(s.pageSetSecret))
 	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/redrive", s.page(s.pageRedrive))
 	s.mux.HandleFunc("GET /jobs/{id}", s.page(s.pageJob))
@@ -271,6 +285,14 @@ func (s *Server) routes() {
 type apiError struct {
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
+	// Problems are every problem of a request, each naming its field.
+	Problems []problem `json:"problems,omitempty"`
+}
+
+// problem is one problem of a request: its field and what is wrong.
+type problem struct {
+	Field string `json:"field"`
+	Error string `json:"error"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

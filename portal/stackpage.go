@@ -51,7 +51,7 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 		s.renderStatus(w, s.pageStatus(w, err), "stack.html", data)
 		return
 	}
-	_, _, _, cfg, err := s.stackConfig(r.Context(), stack)
+	_, raw, _, cfg, err := s.stackConfig(r.Context(), stack)
 	if err != nil || cfg == nil {
 		data["Error"] = "the stack's configuration could not be read: " + s.errString(err)
 		s.render(w, "stack.html", data)
@@ -75,6 +75,18 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
 	data["Sources"] = srcs
 	data["Summary"] = stackSummary(v)
+	if r.URL.Query().Get("pending") == "secret" {
+		// A secret set waits for an apply: offer it, as a preview of the
+		// environment as it is (the apply follows from the preview's page).
+		if f, ferr := formOf(team, env, raw); ferr == nil {
+			f.Admin = id.Admin
+			data["Pending"] = f
+		}
+	}
+	data["EditLink"] = "/stacks/" + url.PathEscape(env) + "/edit"
+	if id.Admin {
+		data["EditLink"] = data["EditLink"].(string) + "?team=" + url.QueryEscape(team)
+	}
 	s.render(w, "stack.html", data)
 }
 
@@ -110,7 +122,7 @@ func (s *Server) pageSetSecret(w http.ResponseWriter, r *http.Request, id Identi
 		http.Redirect(w, r, back+"error="+url.QueryEscape(s.errorText(err)), http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, back+"notice="+url.QueryEscape("the "+in.Kind+" secret of "+source+" is set (parameter "+v.Parameter+"); the next apply writes it"), http.StatusSeeOther)
+	http.Redirect(w, r, back+"pending=secret&notice="+url.QueryEscape("the "+in.Kind+" secret of "+source+" is set (parameter "+v.Parameter+"); the next apply writes it"), http.StatusSeeOther)
 }
 
 // pageRedrive starts a redrive from the stack page and shows its job.

@@ -26,6 +26,8 @@ import (
 type portalOptions struct {
 	addr, dataDir, tokensPath, backend, pack, policyConfig, hashToken, dir string
 	trustProto                                                             bool
+	// offline is "true", "false" or "auto" (--offline unset).
+	offline string
 }
 
 func newPortalCmd() *cobra.Command {
@@ -54,6 +56,9 @@ commands find those stacks by name (see hookline --help).`,
 	fs.StringVar(&o.policyConfig, "policy-config", "", "the policy pack's config file (levels and bounds), for previews and the offline checks alike")
 	fs.StringVar(&o.hashToken, "hash-token", "", "print the token-file hash of a token and exit")
 	dirFlag(fs, &o.dir)
+	fs.StringVar(&o.offline, "offline", "auto", "no-AWS mode: previews run the offline plan (no Pulumi CLI, no AWS credentials, nothing deployed); "+
+		"--offline, --offline=false, or unset (auto): on when no Pulumi CLI is found (bin/pulumi or on PATH)")
+	fs.Lookup("offline").NoOptDefVal = "true"
 	fs.BoolVar(&o.trustProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto: only behind a proxy that terminates TLS and always sets it (the __Host- Secure session cookie and HSTS then follow the proxy's https)")
 	return cmd
 }
@@ -70,6 +75,10 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 		return 2
 	}
 	projectDir, err := projectDirOrFind(*dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	noAWS, why, err := offlineMode(o.offline, projectDir)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -93,7 +102,7 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 			return fail("%v", err)
 		}
 	}
-	if *pack == "" {
+	if *pack == "" && !noAWS { // the offline plan runs the rules in process
 		abs, _ := filepath.Abs(filepath.Join(*dataDir, "hookline-policy"))
 		if *pack, err = build.Binary(context.Background(), projectDir, build.Spec{Package: "./policy"}, abs); err != nil {
 			return fail("build the policy pack: %v", err)
@@ -104,9 +113,13 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 		configAbs, _ = filepath.Abs(*policyConfig)
 	}
 	stateDir, _ := filepath.Abs(filepath.Join(*dataDir, "state"))
-	packAbs, _ := filepath.Abs(*pack)
+	packAbs := ""
+	if *pack != "" {
+		packAbs, _ = filepath.Abs(*pack)
+	}
 	srv, err := portal.New(portal.Options{
 		TrustForwardedProto: *trustProto,
+		Offline:             noAWS,
 		TokensFile:          *tokensPath,
 		Engine:              engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
 		Log:                 slog.New(slog.NewJSONHandler(stderr, nil)),
@@ -124,12 +137,36 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 			}
 		}
 	}()
-	fmt.Fprintf(stdout, "hookline portal on http://%s (state: %s)\n", *addr, orDefault(*backend, "file://"+stateDir))
+	if noAWS {
+		fmt.Fprintf(stdout, "hookline portal on http://%s in no-AWS mode (%s): previews run the offline plan, nothing is deployed\n", *addr, why)
+	} else {
+		fmt.Fprintf(stdout, "hookline portal on http://%s (state: %s)\n", *addr, orDefault(*backend, "file://"+stateDir))
+	}
 	hs := portal.HTTPServer(*addr, srv, portal.DefaultTimeouts)
 	if err := hs.ListenAndServe(); err != nil {
 		return fail("%v", err)
 	}
 	return 0
+}
+
+// offlineMode decides the no-AWS mode from --offline: true, false, or auto
+// (on when no Pulumi CLI is found, since then no engine call can work).
+// Credentials are not probed: telling "none" from "a role this host will
+// get from its metadata service" would take a call to AWS at every start;
+// without them an engine call fails with a sentence naming --offline.
+func offlineMode(flag, projectDir string) (bool, string, error) {
+	switch flag {
+	case "true", "1", "yes":
+		return true, "--offline", nil
+	case "false", "0", "no":
+		return false, "", nil
+	case "auto", "":
+		if _, err := engine.FindCLI(projectDir); err != nil {
+			return true, "no Pulumi CLI found: make tools builds bin/pulumi", nil
+		}
+		return false, "", nil
+	}
+	return false, "", fmt.Errorf("--offline %q: want true, false or auto", flag)
 }
 
 func orDefault(v, d string) string {

@@ -1,6 +1,11 @@
 package jobs
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hookline/hookline/engine"
+)
 
 // The service's errors say what went wrong in terms a caller can act on;
 // the portal maps each kind to an HTTP status in one place. Any other error
@@ -75,4 +80,41 @@ func prefixed(field, msg string) string {
 		return msg
 	}
 	return field + ": " + msg
+}
+
+// UnavailableError is something the portal cannot do where it runs: what
+// is missing (the Pulumi CLI, AWS credentials, or everything AWS in the
+// no-AWS mode) and how to provide it, in a sentence a team can act on.
+type UnavailableError struct {
+	Missing, How string
+}
+
+// Error says what is missing and how to provide it.
+func (e *UnavailableError) Error() string { return e.Missing + ": " + e.How }
+
+// offlineHow is how to leave the no-AWS mode.
+const offlineHow = "restart it without --offline, with the Pulumi CLI (make tools builds bin/pulumi) and AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+
+// offlineRefusal is what needs AWS, refused in the no-AWS mode.
+func offlineRefusal(what string) *UnavailableError {
+	return &UnavailableError{Missing: "the portal runs in no-AWS mode (previews of the offline plan only), so " + what + " is unavailable",
+		How: "to deploy, " + offlineHow}
+}
+
+// Explain is err as a team can act on it: the engine's failures for want of
+// the Pulumi CLI or of AWS credentials become an *UnavailableError saying
+// what is missing and how to provide it (never the CLI's or AWS's own
+// text); any other error is itself.
+func Explain(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, engine.ErrNoCLI):
+		return &UnavailableError{Missing: "the Pulumi CLI is not installed where the portal runs",
+			How: "run make tools (it builds bin/pulumi), or install Pulumi and put it on PATH, then restart the portal; to try it without AWS, start it with hookline portal --offline"}
+	case errors.Is(err, engine.ErrNoCredentials):
+		return &UnavailableError{Missing: "no AWS credentials were found where the portal runs",
+			How: "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for the portal and restart it; to preview without AWS, start it with hookline portal --offline"}
+	}
+	return err
 }

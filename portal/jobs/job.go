@@ -75,6 +75,11 @@ type Record struct {
 	// Steps counts, by operation (create, same, replace…), the resources
 	// the job touched, once it ended: what an apply of a preview expects.
 	Steps map[string]int
+	// Deletes are what an apply of a preview's request deletes with the
+	// messages it holds: each needs a confirmation naming its source.
+	Deletes []Deletion
+	// Offline is a job of the offline plan (the portal runs without AWS).
+	Offline bool
 }
 
 // View is what the API shows of a job.
@@ -94,6 +99,12 @@ type View struct {
 	Outputs *stackoutputs.Stack `json:"outputs,omitempty"`
 	// Plan is the job's steps and findings grouped by source.
 	Plan []SourcePlan `json:"plan,omitempty"`
+	// Deletes are what an apply of a preview's request deletes with the
+	// messages it holds; an apply names each source in confirmDeletes.
+	Deletes []Deletion `json:"deletes,omitempty"`
+	// Offline is a preview of the offline plan (no AWS, no engine): every
+	// resource as it would be created, nothing to apply.
+	Offline bool `json:"offline,omitempty"`
 	// Progress is how far the job is, by operation.
 	Progress Progress `json:"progress"`
 }
@@ -187,13 +198,14 @@ func (j *Job) View(withKeys bool) View {
 	defer j.mu.Unlock()
 	r := j.rec
 	v := View{ID: r.ID, Team: r.Team, Stack: r.Stack, Op: r.Op, Status: r.Status, Error: r.Error, Started: r.Started, Ended: r.Ended,
-		Changes: j.changes, Violations: append([]rules.Violation{}, j.violations...), Outputs: VisibleOutputs(j.outputs, withKeys)}
+		Changes: j.changes, Violations: append([]rules.Violation{}, j.violations...), Outputs: VisibleOutputs(j.outputs, withKeys),
+		Deletes: r.Deletes, Offline: r.Offline}
 	if steps := j.track.steps(); len(steps) > 0 || len(v.Violations) > 0 {
 		var sources []string
 		if r.Request != nil {
 			sources = r.Request.Sources
 		}
-		v.Plan = groupBySource(r.Stack, sources, steps, v.Violations)
+		v.Plan = groupBySource(r.Stack, sources, steps, v.Violations, r.Deletes)
 	}
 	v.Progress = j.track.progress(elapsed(r.Started, r.Ended))
 	return v
@@ -240,6 +252,14 @@ func (j *Job) update(f func(*tracker)) {
 func (j *Job) addViolation(v rules.Violation) {
 	j.mu.Lock()
 	j.violations = append(j.violations, v)
+	j.mu.Unlock()
+}
+
+// setDeletes records what an apply of a preview's request deletes.
+func (j *Job) setDeletes(d []Deletion) {
+	j.mu.Lock()
+	j.rec.Deletes = d
+	j.changed()
 	j.mu.Unlock()
 }
 

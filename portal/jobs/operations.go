@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hookline/hookline/engine"
@@ -26,36 +27,102 @@ type Preview struct {
 	Request Request
 }
 
-// Run starts the preview and returns its job, running.
+// Run starts the preview and returns its job, running. A service without
+// AWS (Config.Offline) previews the offline plan only.
 func (p *Preview) Run(ctx context.Context) (*Job, error) {
 	s := p.Service
+	if s.cfg.Offline {
+		return s.offlinePreview(ctx, p)
+	}
 	return s.launch(ctx, p.Team, p.Stack, OpPreview, p.Request, func(ctx context.Context, j *Job, st *engine.Stack) error {
 		if blocked := s.offlinePolicies(j, p.Stack, p.Request.Config); blocked != nil {
 			return blocked
+		}
+		// What the stack has deployed now: the sources the request drops
+		// and the queues it replaces are deleted with their messages.
+		outs, err := deployed(ctx, st)
+		if err != nil {
+			return fmt.Errorf("read the outputs of %s: %w", p.Stack, err)
 		}
 		res, err := st.Preview(ctx)
 		j.record(res)
 		if err != nil {
 			return err
 		}
+		j.mu.Lock()
+		steps := j.track.steps()
+		j.mu.Unlock()
+		if dels := s.deletions(ctx, p.Stack, requestRegion(p.Request.Config), outs, p.Request.Sources, steps); len(dels) > 0 {
+			for _, d := range dels {
+				j.logf("deletes %s", d.Text)
+			}
+			j.setDeletes(dels)
+		}
 		return st.SetTag(ctx, TagPreviewed, p.Request.Hash)
+	})
+}
+
+// offlinePreview previews a request through the offline plan alone (the
+// program under mocks, the policy rules, no engine and no AWS): every
+// resource as the engine would create it on a new stack.
+func (s *Service) offlinePreview(ctx context.Context, p *Preview) (*Job, error) {
+	spec := Spec{Team: p.Team, Stack: p.Stack, Op: OpPreview, What: "another operation", Request: &p.Request, Offline: true}
+	return s.Go(ctx, spec, func(ctx context.Context, j *Job) error {
+		j.logf("preview %s through the offline plan: the program under mocks, no AWS account", p.Stack)
+		res, err := plan.Run(plan.Options{Dir: s.cfg.Engine.ProjectDir, Stack: p.Stack, Config: p.Request.Config, Policy: s.cfg.Policy})
+		if err != nil {
+			return err
+		}
+		j.update(func(t *tracker) {
+			for _, r := range res.Resources {
+				t.pre("create", r.Type, r.URN)
+				t.post(r.URN, false)
+			}
+		})
+		return s.findings(j, res)
 	})
 }
 
 // Apply updates a team's stack to a request a preview passed (the stack's
 // TagPreviewed is the request's hash) as a job, and keeps the apply's
 // outputs and, for the overview, what it deployed.
+//
+// An apply that deletes a deployed source, or a queue, deletes the messages
+// they hold: it is refused (*ConfirmError) unless ConfirmDeletes names
+// each such source.
 type Apply struct {
 	Service *Service
 	Team    string
 	Stack   string
 	Request Request
+	// ConfirmDeletes names the sources whose deletion (whole, or of their
+	// queues) the caller confirms.
+	ConfirmDeletes []string
 }
 
 // Run starts the apply and returns its job, running.
 func (a *Apply) Run(ctx context.Context) (*Job, error) {
 	s := a.Service
-	return s.launch(ctx, a.Team, a.Stack, OpApply, a.Request, func(ctx context.Context, j *Job, st *engine.Stack) error {
+	if s.cfg.Offline {
+		return nil, offlineRefusal("apply")
+	}
+	check := func(ctx context.Context) error {
+		names, dels, err := s.toConfirm(ctx, a.Stack, a.Request)
+		if err != nil {
+			return err
+		}
+		var missing []string
+		for _, n := range names {
+			if !slices.Contains(a.ConfirmDeletes, n) {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			return &ConfirmError{Stack: a.Stack, Sources: missing, Deletes: dels}
+		}
+		return nil
+	}
+	return s.launchChecked(ctx, a.Team, a.Stack, OpApply, a.Request, check, func(ctx context.Context, j *Job, st *engine.Stack) error {
 		previewed, err := st.Tag(ctx, TagPreviewed)
 		if err != nil {
 			return err
@@ -98,6 +165,9 @@ type Destroy struct {
 // Run starts the destroy and returns its job, running.
 func (d *Destroy) Run(ctx context.Context) (*Job, error) {
 	s := d.Service
+	if s.cfg.Offline {
+		return nil, offlineRefusal("destroy")
+	}
 	if d.Confirm != d.Stack {
 		return nil, &InvalidError{Field: "confirm", Message: "set confirm to the stack name " + d.Stack + " to destroy it"}
 	}
@@ -132,8 +202,21 @@ func (d *Destroy) Run(ctx context.Context) (*Job, error) {
 // the job opens the stack with the request's config, tags it with its team
 // and runs run.
 func (s *Service) launch(ctx context.Context, team, stack string, op Op, req Request, run func(context.Context, *Job, *engine.Stack) error) (*Job, error) {
+	return s.launchChecked(ctx, team, stack, op, req, nil, run)
+}
+
+// launchChecked is launch with a check of its own after the owner's
+// (holding the job's slot and lease, before the job starts).
+func (s *Service) launchChecked(ctx context.Context, team, stack string, op Op, req Request, check func(context.Context) error,
+	run func(context.Context, *Job, *engine.Stack) error,
+) (*Job, error) {
 	spec := Spec{Team: team, Stack: stack, Op: op, What: "another operation", Request: &req,
-		Check: func(ctx context.Context) error { return s.CheckOwner(ctx, team, stack) }}
+		Check: func(ctx context.Context) error {
+			if err := s.CheckOwner(ctx, team, stack); err != nil || check == nil {
+				return err
+			}
+			return check(ctx)
+		}}
 	return s.Go(ctx, spec, func(ctx context.Context, j *Job) error {
 		j.logf("%s %s: opening the stack", op, stack)
 		st, err := engine.Open(ctx, s.jobEngine(j, req.Config))
@@ -169,6 +252,12 @@ func (s *Service) offlinePolicies(j *Job, stack string, raw map[string]string) e
 		}
 	}
 	j.update(func(t *tracker) { t.expected = n })
+	return s.findings(j, res)
+}
+
+// findings records the offline plan's policy findings on j; mandatory
+// ones are its error.
+func (s *Service) findings(j *Job, res *plan.Result) error {
 	var blocked []string
 	for _, v := range res.Policies {
 		j.logf("policy %s %s on %s: %s", v.Level, v.Policy, ResourceName(v.URN), v.Message)

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,6 +28,9 @@ type SourcePlan struct {
 	Replacements int `json:"replacements"`
 	// Findings are findings about resources without a step here.
 	Findings []rules.Violation `json:"findings,omitempty"`
+	// Deleted is what an apply deletes of this source with the messages
+	// it holds: the whole source, or its queues.
+	Deleted *Deletion `json:"deleted,omitempty"`
 }
 
 // isReplace reports whether an engine operation is a replacement (the
@@ -41,20 +45,14 @@ func isReplace(op string) bool { return op == "replace" }
 // (its alarms), "hookline-stage-<s>" (its usage plan and key) or
 // "hookline-authorizer-<s>" (its authorizer and token); the longest source
 // name wins, the rest is the stack's own.
-func groupBySource(environment string, sources []string, steps []Step, findings []rules.Violation) []SourcePlan {
-	sorted := append([]string(nil), sources...)
-	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
-	owner := func(urn string) string {
-		name := ResourceName(urn)
-		for _, s := range sorted {
-			for _, p := range []string{"hookline-" + s, "hookline-" + environment + "-" + s, "hookline-stage-" + s, "hookline-authorizer-" + s} {
-				if name == p || strings.HasPrefix(name, p+"-") {
-					return s
-				}
-			}
+func groupBySource(environment string, sources []string, steps []Step, findings []rules.Violation, deletes []Deletion) []SourcePlan {
+	sources = slices.Clone(sources)
+	for _, d := range deletes {
+		if d.Whole && !slices.Contains(sources, d.Source) {
+			sources = append(sources, d.Source)
 		}
-		return ""
 	}
+	owner := func(urn string) string { return ownerOf(environment, sources, urn) }
 	groups := map[string]*SourcePlan{"": {Source: ""}}
 	for _, s := range sources {
 		groups[s] = &SourcePlan{Source: s}
@@ -80,6 +78,11 @@ func groupBySource(environment string, sources []string, steps []Step, findings 
 		g := groups[owner(f.URN)]
 		g.Findings = append(g.Findings, f)
 	}
+	for i := range deletes {
+		if g := groups[deletes[i].Source]; g != nil {
+			g.Deleted = &deletes[i]
+		}
+	}
 	out := make([]SourcePlan, 0, len(groups))
 	for _, s := range sources {
 		out = append(out, *groups[s])
@@ -88,4 +91,20 @@ func groupBySource(environment string, sources []string, steps []Step, findings 
 		out = append(out, *g)
 	}
 	return out
+}
+
+// ownerOf is the source of sources whose resource urn is (see
+// groupBySource), "" for the stack's own.
+func ownerOf(environment string, sources []string, urn string) string {
+	sorted := append([]string(nil), sources...)
+	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	name := ResourceName(urn)
+	for _, s := range sorted {
+		for _, p := range []string{"hookline-" + s, "hookline-" + environment + "-" + s, "hookline-stage-" + s, "hookline-authorizer-" + s} {
+			if name == p || strings.HasPrefix(name, p+"-") {
+				return s
+			}
+		}
+	}
+	return ""
 }

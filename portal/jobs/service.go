@@ -77,6 +77,13 @@ type Config struct {
 	// Sealer returns the stack's seal key (its output sealKey) in a region,
 	// with which a redrive seals each re-send's receipt time.
 	Sealer func(ctx context.Context, region, keyArn string) (contract.Sealer, error)
+	// Depth counts the messages a queue holds (visible and in flight), for
+	// what an apply would delete; nil: unknown.
+	Depth func(ctx context.Context, region, queueURL string) (int, error)
+	// Offline runs without AWS and without the Pulumi CLI: a preview is
+	// the offline plan alone, and what needs the engine (apply, destroy,
+	// redrive, a stack's reads) is refused with an *UnavailableError.
+	Offline bool
 	// Log receives a line per finished job.
 	Log *slog.Logger
 }
@@ -120,6 +127,8 @@ type Spec struct {
 	// behind the engine's gate. Its error abandons the job, which leaves
 	// no record and frees its slot and lock.
 	Check func(ctx context.Context) error
+	// Offline marks a job of the offline plan (no engine, no stack).
+	Offline bool
 }
 
 // RedriveLock is what a redrive of source on stack holds: one redrive per
@@ -137,7 +146,7 @@ func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Conte
 	}
 	s.expire(ctx)
 	rec := Record{ID: newJobID(), Team: spec.Team, Stack: spec.Stack, Op: spec.Op, Status: StatusRunning, Started: time.Now(),
-		Lock: spec.Lock, Request: spec.Request}
+		Lock: spec.Lock, Request: spec.Request, Offline: spec.Offline}
 	if err := s.store.Start(ctx, rec, s.cfg.Limits); err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) && spec.What != "" {
@@ -171,11 +180,17 @@ func (s *Service) finish(ctx context.Context, j *Job, err error) {
 	if errors.Is(err, engine.ErrConcurrentUpdate) {
 		err = fmt.Errorf("busy: %w", err)
 	}
+	if pub := Explain(err); pub != err {
+		// The engine's own text (its CLI's output, AWS's credential chain)
+		// goes to the portal's log; the job says what is missing.
+		s.cfg.Log.Error("job failed", "job", j.ID(), "stack", j.Stack(), "error", err.Error())
+		err = pub
+	}
 	last := LastJob{ID: j.ID(), Op: j.Op(), Status: StatusSucceeded, Ended: time.Now().UTC()}
 	if err != nil {
 		last.Status = StatusFailed
 	}
-	if !(j.Op() == OpDestroy && err == nil) {
+	if !(j.Op() == OpDestroy && err == nil) && !s.cfg.Offline {
 		b, _ := json.Marshal(last)
 		if terr := engine.SetStackTag(ctx, s.engine(j.Stack(), nil), TagLastJob, string(b)); terr != nil {
 			s.cfg.Log.Info("the stack keeps no record of its last job", "stack", j.Stack(), "error", terr.Error())
@@ -285,6 +300,9 @@ func (s *Service) engine(stack string, raw map[string]string) engine.Options {
 // stack yet. A tag naming another team is a *NotYoursError; a backend that
 // cannot be read is an error, never "no owner".
 func (s *Service) CheckOwner(ctx context.Context, team, stack string) error {
+	if s.cfg.Offline {
+		return offlineRefusal("a deployed stack")
+	}
 	owner, err := engine.StackTag(ctx, s.engine(stack, nil), TagTeam)
 	switch {
 	case errors.Is(err, engine.ErrNoStack):
