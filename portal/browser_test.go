@@ -43,11 +43,12 @@ const (
 - name: refunds
   signature: {scheme: github}
 `
-	// tooManyReceives is refused by the portal's policy config (at most 10).
+	// tooManyReceives is refused by the portal's policy config (at most
+	// 100; the default retry budget's safety net is 65).
 	tooManyReceives = `- name: orders
   signature: {scheme: standard-webhooks}
   groupBy: header:X-Customer
-  maxReceiveCount: 20
+  maxReceiveCount: 200
 - name: refunds
   signature: {scheme: github}
 `
@@ -80,7 +81,7 @@ func TestBrowser(t *testing.T) {
 	fake := awsfake.New(nil)
 	t.Cleanup(fake.Close)
 	policy := filepath.Join(t.TempDir(), "policy-config.json")
-	if err := os.WriteFile(policy, []byte(`{"max-receive-count": {"maxReceiveCount": 10}}`), 0o644); err != nil {
+	if err := os.WriteFile(policy, []byte(`{"max-receive-count": {"maxReceiveCount": 100}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	release := filepath.Join(t.TempDir(), "release-mappings")
@@ -372,7 +373,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("a blocked preview offers Apply (%d, %v)", n, err)
 	}
 	if !strings.Contains(text("#apply-unavailable"), "max-receive-count on hookline-orders-queue") ||
-		!strings.Contains(text("#plan-orders"), "mandatory max-receive-count on hookline-orders-queue: queue hookline-orders-queue redrives after 20 receives") ||
+		!strings.Contains(text("#plan-orders"), "mandatory max-receive-count on hookline-orders-queue: queue hookline-orders-queue redrives after 200 receives") ||
 		!strings.Contains(text("#plan-orders"), "Why: ") {
 		t.Errorf("the blocked preview:\n%s", body)
 	}

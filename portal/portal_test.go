@@ -220,7 +220,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Update: a changed request needs its own preview first.
-	changed := request("dev", map[string]any{"maxReceiveCount": 7})
+	changed := request("dev", map[string]any{"maxReceiveCount": 70})
 	_, j = call(t, hs, "pay", "POST", base+"/apply", changed)
 	if j = wait(t, hs, "pay", j); j["status"] != "failed" {
 		t.Errorf("apply of an unpreviewed change: %v", j)
@@ -274,12 +274,12 @@ func progressOf(t *testing.T, what string, j map[string]any) map[string]int {
 }
 
 // TestPolicyBlocksRequest: a portal run with a stricter pack config (here
-// maxReceiveCount 3-4, where the request keeps the default 5) shows the
+// maxReceiveCount 3-4, where the request keeps the default 65) shows the
 // finding on validate and fails the preview naming the rule; a value outside
 // the stack config's own bounds never gets that far (a 400 naming the field).
 func TestPolicyBlocksRequest(t *testing.T) {
-	if code, v := call(t, newPortal(t), "pay", "POST", "/api/stacks/pay/stg/validate", request("stg", map[string]any{"maxReceiveCount": 50})); code != 400 || v["field"] != "sources[0].maxReceiveCount" {
-		t.Errorf("maxReceiveCount 50: %d %v", code, v)
+	if code, v := call(t, newPortal(t), "pay", "POST", "/api/stacks/pay/stg/validate", request("stg", map[string]any{"maxReceiveCount": 1001})); code != 400 || v["field"] != "sources[0].maxReceiveCount" {
+		t.Errorf("maxReceiveCount 1001: %d %v", code, v)
 	}
 	strict := filepath.Join(t.TempDir(), "policy-config.json")
 	if err := os.WriteFile(strict, []byte(`{"max-receive-count": {"maxReceiveCount": 4}}`), 0o644); err != nil {
