@@ -28,6 +28,11 @@ type Record struct {
 	ReceiveCount    int
 	// SentAt is SQS's SentTimestamp (epoch milliseconds), 0 when absent.
 	SentAt int64
+	// FirstReceivedAt is SQS's ApproximateFirstReceiveTimestamp (epoch
+	// milliseconds): when the message was first received, 0 when absent.
+	// A retry budget counts from it, so time spent waiting in the queue
+	// (a pause, a backlog) does not eat it.
+	FirstReceivedAt int64
 	// Body is the exact message body.
 	Body  []byte
 	Attrs []Attr
@@ -105,6 +110,9 @@ func parseEvent(p *fastjson.Parser, raw []byte, dst []Record) ([]Record, error) 
 			}
 			if ms, err := strconv.ParseInt(string(a.GetStringBytes("SentTimestamp")), 10, 64); err == nil && ms > 0 {
 				r.SentAt = ms
+			}
+			if ms, err := strconv.ParseInt(string(a.GetStringBytes("ApproximateFirstReceiveTimestamp")), 10, 64); err == nil && ms > 0 {
+				r.FirstReceivedAt = ms
 			}
 		}
 		if ma := rv.Get("messageAttributes"); ma != nil && ma.Type() == fastjson.TypeObject {

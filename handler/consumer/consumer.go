@@ -519,9 +519,14 @@ func (h *Handler) giveUp(r *contract.Record, o outcome) outcome {
 		return o
 	}
 	p := h.Config.Retry
-	age := time.Duration(0)
-	if r.SentAt > 0 {
-		age = h.Now().Sub(time.UnixMilli(r.SentAt))
+	// The budget counts from the first attempt (SQS's first receive), so
+	// a pause or a backlog before it does not spend it.
+	age, first := time.Duration(0), r.FirstReceivedAt
+	if first == 0 {
+		first = r.SentAt
+	}
+	if first > 0 {
+		age = h.Now().Sub(time.UnixMilli(first))
 	}
 	next := min(max(p.Delay(r.ReceiveCount), o.after), p.MaxDelay)
 	if !p.Spent(r.ReceiveCount, age, next) {

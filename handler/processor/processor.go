@@ -128,3 +128,9 @@ type Log struct{}
 
 // Process acknowledges the message.
 func (Log) Process(context.Context, contract.Message) error { return nil }
+
+// Func is a function as a Processor.
+type Func func(ctx context.Context, m contract.Message) error
+
+// Process calls f.
+func (f Func) Process(ctx context.Context, m contract.Message) error { return f(ctx, m) }

@@ -133,3 +133,56 @@ func TestRegisterCustomProcessor(t *testing.T) {
 	}()
 	processor.Register("test-custom", nil)
 }
+
+// TestForwardRetryAfter: a retried answer's Retry-After (delay-seconds or
+// an HTTP-date, RFC 9110) reaches the consumer as the time to wait; a
+// status in retryOn retries, another 4xx does not.
+func TestForwardRetryAfter(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	var status int
+	var retryAfter string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	p, err := processor.New(contract.HandlerConfig{Processor: contract.ProcessorForward, ForwardURL: srv.URL, ForwardSecret: "/s", ForwardRetryOn: []int{409}},
+		processor.Deps{Secrets: staticSecrets{"/s": {forwardSecret}}, HTTP: srv.Client(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		want       time.Duration // -1: no Retry-After; -2: permanent
+	}{
+		{429, "120", 2 * time.Minute},
+		{503, now.Add(10 * time.Minute).UTC().Format(http.TimeFormat), 10 * time.Minute},
+		{503, now.Add(-time.Minute).UTC().Format(http.TimeFormat), 0},
+		{503, "soon", -1},
+		{500, "", -1},
+		{409, "30", 30 * time.Second},
+		{404, "30", -2},
+	} {
+		status, retryAfter = tc.status, tc.retryAfter
+		err := p.Process(context.Background(), contract.Message{Body: []byte(`{}`), EventID: "e"})
+		var ra *processor.RetryError
+		var perm *processor.PermanentError
+		switch {
+		case tc.want == -2:
+			if !errors.As(err, &perm) {
+				t.Errorf("%d: %v, want permanent", tc.status, err)
+			}
+		case tc.want == -1:
+			if err == nil || errors.As(err, &ra) || errors.As(err, &perm) {
+				t.Errorf("%d %q: %v, want a plain retry", tc.status, tc.retryAfter, err)
+			}
+		default:
+			if !errors.As(err, &ra) || ra.After != tc.want {
+				t.Errorf("%d %q: %v, want retry after %s", tc.status, tc.retryAfter, err, tc.want)
+			}
+		}
+	}
+}

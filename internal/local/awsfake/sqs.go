@@ -23,6 +23,7 @@ type Message struct {
 	receipt                            string
 	invisibleUntil                     time.Time
 	receivedAt                         time.Time // this receive's time: a visibility ends at most 12 h after it
+	firstReceivedAt                    time.Time // ApproximateFirstReceiveTimestamp
 }
 
 // Fault makes one call fail with an AWS error.
@@ -205,6 +206,9 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 		m.receipt = fmt.Sprintf("rh-%d", s.receipts)
 		m.invisibleUntil = now.Add(time.Duration(vis) * time.Second)
 		m.receivedAt = now
+		if m.firstReceivedAt.IsZero() {
+			m.firstReceivedAt = now
+		}
 		attrs := map[string]any{}
 		for k, v := range m.Attributes {
 			attrs[k] = map[string]string{"DataType": "String", "StringValue": v}
@@ -214,6 +218,7 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 			"Attributes": map[string]string{
 				"MessageGroupId": m.GroupID, "MessageDeduplicationId": m.DeduplicationID,
 				"ApproximateReceiveCount": strconv.Itoa(m.ReceiveCount), "SentTimestamp": strconv.FormatInt(m.SentAt.UnixMilli(), 10),
+				"ApproximateFirstReceiveTimestamp": strconv.FormatInt(m.firstReceivedAt.UnixMilli(), 10),
 			},
 			"MessageAttributes": attrs,
 		})
