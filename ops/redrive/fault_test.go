@@ -116,7 +116,14 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 		EventID: contract.Selector{Kind: contract.KindBody, Name: "$.id"}, ContentTypes: []string{"application/json"}}
 	proc := &faultProcessor{rng: rand.New(rand.NewSource(seed + 1)), faults: true}
 	h := &consumer.Handler{
-		Config: contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, Attributes: spec.Attributes()},
+		Config: contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, QueueURL: q.QueueURL,
+			Attributes: spec.Attributes(),
+			// Paced retries, short enough that records give up (and are
+			// dead-lettered by the handler) as well as reach the queue's
+			// maxReceiveCount (5) first.
+			Retry: contract.RetryPolicy{Schedule: contract.ScheduleExponential, Base: 5 * time.Second, MaxDelay: 20 * time.Second,
+				MaxAge: 3 * time.Minute, Jitter: true}},
+		Visibility: client, Rand: rand.New(rand.NewSource(seed + 2)).Float64,
 		Sealer: sealer, Processor: proc, DLQ: client, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: now,
 		Dedup: &dedup.Store{API: db, Table: table, TTL: 72 * time.Hour, Now: now},
 	}
@@ -158,50 +165,10 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 
 	// The event source mapping: receive a batch, hand it to the handler,
 	// delete what it did not report as failed.
-	poll := func() int {
-		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.QueueURL), MaxNumberOfMessages: int32(1 + rng.Intn(10)),
-			VisibilityTimeout: 30, MessageAttributeNames: []string{"All"},
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs := make([]contract.Record, len(out.Messages))
-		for i, m := range out.Messages {
-			r := contract.Record{MessageID: aws.ToString(m.MessageId), GroupID: m.Attributes["MessageGroupId"],
-				DeduplicationID: m.Attributes["MessageDeduplicationId"], Body: []byte(aws.ToString(m.Body))}
-			r.ReceiveCount, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-			r.SentAt, _ = strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64)
-			for k, v := range m.MessageAttributes {
-				r.Attrs = append(r.Attrs, contract.Attr{Name: k, Value: aws.ToString(v.StringValue)})
-			}
-			recs[i] = r
-		}
-		if len(recs) == 0 {
-			return 0
-		}
-		// The invocation's deadline is real time, as Lambda's is: a minute
-		// from now on the real clock, whatever the simulated one says.
-		hctx, cancel := context.WithTimeout(ctx, time.Minute)
-		resp, err := h.HandleRecords(hctx, recs)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		failed := map[string]bool{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
-		}
-		for _, m := range out.Messages {
-			if !failed[aws.ToString(m.MessageId)] {
-				if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		return len(recs)
-	}
+	poll := func() int { return esmPoll(t, ctx, client, q.QueueURL, int32(1+rng.Intn(10)), h) }
 
 	redrives := map[string]int{}
+	pauses := 0
 	runs := 0
 	redriveNow := func() {
 		o := redrive.Options{Sealer: sealer}
@@ -244,6 +211,12 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 				advance(6 * time.Minute) // redrive outside every window
 			}
 			redriveNow()
+		}
+		// The source is paused for a day, then resumed: once half-way, and
+		// now and then.
+		if (pauses == 0 && next >= events/2) || rng.Float64() < 0.005 {
+			advance(24 * time.Hour)
+			pauses++
 		}
 		advance(time.Duration(rng.Intn(40)) * time.Second)
 	}
@@ -301,9 +274,9 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 	}
 	t.Logf("%d events in %d groups: %d processed from their original send, %d from a redriven copy or late duplicate; "+
 		"lost %d, reordered %d, processed twice %d; sender retries %d (+%d failed sends retried), sends dropped by the dedup window %d, "+
-		"handler DLQ moves %d, redrives %v; queue %d, DLQ %d left",
+		"handler DLQ moves %d, redrives %v, day-long pauses %d; queue %d, DLQ %d left",
 		events, groups, fromOriginal, len(proc.processed)-fromOriginal, lost, reordered, twice, senderRetries, sendFailures, dropped,
-		dlqMoves, redrives, len(srv.Queue(q.QueueURL)), len(srv.Queue(q.DLQURL)))
+		dlqMoves, redrives, pauses, len(srv.Queue(q.QueueURL)), len(srv.Queue(q.DLQURL)))
 	if lost != 0 || reordered != 0 || twice != 0 || len(srv.Queue(q.QueueURL)) != 0 || len(srv.Queue(q.DLQURL)) != 0 {
 		t.Fatalf("seed %d: lost %d, reordered %d, processed twice %d", seed, lost, reordered, twice)
 	}
@@ -313,7 +286,7 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 	if events < 1000 {
 		return // too few steps to be sure every fault happened
 	}
-	if dlqMoves == 0 || len(redrives) < 3 || dropped == 0 {
-		t.Fatalf("the run did not exercise its faults: DLQ moves %d, redrive kinds %v, dropped sends %d", dlqMoves, redrives, dropped)
+	if dlqMoves == 0 || len(redrives) < 3 || dropped == 0 || pauses == 0 {
+		t.Fatalf("the run did not exercise its faults: DLQ moves %d, redrive kinds %v, dropped sends %d, pauses %d", dlqMoves, redrives, dropped, pauses)
 	}
 }
