@@ -208,11 +208,15 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		FunctionName:          c.Function.Arn,
 		BatchSize:             pulumi.Int(BatchSize),
 		FunctionResponseTypes: pulumi.StringArray{pulumi.String("ReportBatchItemFailures")},
+		Enabled:               pulumi.Bool(true),
 		ScalingConfig: &lambda.EventSourceMappingScalingConfigArgs{
 			MaximumConcurrency: pulumi.Int(s.MaxConcurrency),
 		},
 		Tags: tags,
-	}, parent, moved, pulumi.DependsOn([]pulumi.Resource{policy}))
+	}, parent, moved, pulumi.DependsOn([]pulumi.Resource{policy}),
+		// hookline pause/resume (ops/pause) own enabled: a pause must not
+		// wait for a deployment, and a later update must not undo it.
+		pulumi.IgnoreChanges([]string{"enabled"}))
 	if err != nil {
 		return nil, fmt.Errorf("create event source mapping of %s: %w", s.FunctionName, err)
 	}

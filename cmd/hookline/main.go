@@ -122,7 +122,7 @@ stderr).`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newPlanCmd(), newInvokeCmd(), newCostCmd(), newSendCmd(), newRedriveCmd(), newPortalCmd(), newVersionCmd())
+	root.AddCommand(newPlanCmd(), newInvokeCmd(), newCostCmd(), newSendCmd(), newRedriveCmd(), newPauseCmd(false), newPauseCmd(true), newPortalCmd(), newVersionCmd())
 	return root
 }
 

@@ -49,6 +49,7 @@ type Server struct {
 	ids      int              // message ids handed out
 	clock    func() time.Time // nil: time.Now
 	faults   map[string]map[int]Fault
+	mappings []Mapping
 	counts   map[string]int
 }
 
@@ -65,7 +66,7 @@ func New(parameters map[string]string) *Server {
 // Env points the AWS SDK of a child process at the fake.
 func (s *Server) Env() []string {
 	return []string{
-		"AWS_ENDPOINT_URL_SSM=" + s.URL, "AWS_ENDPOINT_URL_SQS=" + s.URL,
+		"AWS_ENDPOINT_URL_SSM=" + s.URL, "AWS_ENDPOINT_URL_SQS=" + s.URL, "AWS_ENDPOINT_URL_LAMBDA=" + s.URL,
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_SESSION_TOKEN=",
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
@@ -88,6 +89,10 @@ func (s *Server) Calls() []string {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	body, _ := io.ReadAll(r.Body)
+	if strings.HasPrefix(r.URL.Path, mappingsPath) {
+		s.serveLambda(w, r, body)
+		return
+	}
 	s.mu.Lock()
 	s.calls = append(s.calls, target)
 	f, failNow := s.fault(target)
