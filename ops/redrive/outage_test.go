@@ -30,6 +30,7 @@ import (
 type outage struct {
 	mu       sync.Mutex
 	start    time.Time
+	down     time.Duration
 	now      func() time.Time
 	calls    int // during the outage
 	received []string
@@ -40,10 +41,13 @@ func (o *outage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	switch at := o.now().Sub(o.start); {
-	case at < 2*time.Hour:
+	case o.down == 0:
+		o.received = append(o.received, r.Header.Get("X-Hookline-Group")+"/"+string(b))
+		w.WriteHeader(http.StatusOK)
+	case at < o.down:
 		o.calls++
 		w.WriteHeader(http.StatusServiceUnavailable)
-	case at < 2*time.Hour+5*time.Minute:
+	case at < o.down+5*time.Minute:
 		o.calls++
 		w.Header().Set("Retry-After", "300")
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -60,6 +64,13 @@ func (o *outage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // consumer does not pace retries (SQS's visibility timeout and the queue's
 // maxReceiveCount alone, as before hookline had retries).
 func runOutage(t *testing.T, groups, perGroup int, retry *stackconfig.Retry, maxReceiveCount int) (dest *outage, dlq int, left int) {
+	return runScenario(t, groups, perGroup, retry, maxReceiveCount, 0, 2*time.Hour)
+}
+
+// runScenario is runOutage with the destination down for down (0: never)
+// and the source paused (no polls: its mapping disabled) for the first
+// paused of the run.
+func runScenario(t *testing.T, groups, perGroup int, retry *stackconfig.Retry, maxReceiveCount int, paused, down time.Duration) (dest *outage, dlq int, left int) {
 	t.Helper()
 	srv, client := setup(t, 1)
 	srv.AddQueueWith(q.QueueURL, q.QueueArn, awsfake.QueueOptions{ContentBasedDeduplication: true, DLQ: q.DLQURL, MaxReceiveCount: maxReceiveCount})
@@ -67,7 +78,7 @@ func runOutage(t *testing.T, groups, perGroup int, retry *stackconfig.Retry, max
 	clock := time.Now()
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	srv.SetClock(now)
-	dest = &outage{start: clock, now: now}
+	dest = &outage{start: clock, now: now, down: down}
 	https := httptest.NewTLSServer(dest)
 	t.Cleanup(https.Close)
 
@@ -98,8 +109,8 @@ func runOutage(t *testing.T, groups, perGroup int, retry *stackconfig.Retry, max
 			t.Fatal(err)
 		}
 	}
-	for step := 0; step < 2*24*240 && len(srv.Queue(q.QueueURL)) > 0; step++ {
-		for esmPoll(t, ctx, client, q.QueueURL, 10, h) > 0 {
+	for step := 0; step < 3*24*240 && len(srv.Queue(q.QueueURL)) > 0; step++ {
+		for now().Sub(dest.start) >= paused && esmPoll(t, ctx, client, q.QueueURL, 10, h) > 0 {
 		}
 		mu.Lock()
 		clock = clock.Add(15 * time.Second)
@@ -163,4 +174,29 @@ func (s staticSecrets) Get(_ context.Context, name string) ([]string, error) {
 		return v, nil
 	}
 	return nil, fmt.Errorf("no parameter %s", name)
+}
+
+// TestDayLongPause (issue 26): a source paused for a day (its mapping
+// disabled: nothing polls) while its senders go on, then resumed into a
+// destination that still fails for ten minutes: every webhook is
+// processed, each group in order, none dead-lettered — the queue keeps
+// them, and the hour's retry budget counts from a record's first receive,
+// so the day's wait does not spend it.
+func TestDayLongPause(t *testing.T) {
+	const groups, perGroup = 10, 10
+	r := stackconfig.Retry{Schedule: contract.ScheduleExponential, BaseSeconds: 30, MaxDelaySeconds: 3600, MaxAgeSeconds: 3600}
+	dest, dlq, left := runScenario(t, groups, perGroup, &r, stackconfig.DefaultMaxReceiveCount(r), 24*time.Hour, 24*time.Hour+10*time.Minute)
+	if dlq != 0 || left != 0 || len(dest.received) != groups*perGroup {
+		t.Fatalf("after a day's pause: %d delivered, %d dead-lettered, %d left", len(dest.received), dlq, left)
+	}
+	last := map[string]int{}
+	for _, d := range dest.received {
+		group, body, _ := strings.Cut(d, "/")
+		i := strings.Index(body, `"n":`)
+		n, _ := strconv.Atoi(strings.TrimSuffix(body[i+4:], "}"))
+		if prev, ok := last[group]; ok && n != prev+1 {
+			t.Errorf("group %s: webhook %d delivered after %d", group, n, prev)
+		}
+		last[group] = n
+	}
 }
