@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	awslambda "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/internal/testing/fixtures"
 	"github.com/hookline/hookline/internal/testing/harness"
@@ -586,5 +589,44 @@ func TestDomainAndAuthorizerTTLRedeploy(t *testing.T) {
 			}
 			_, _ = s.Destroy(ctx(t))
 		})
+	}
+}
+
+// TestPauseSurvivesAnUpdate (issue 26): the event source mapping's enabled
+// flag belongs to hookline pause/resume, not to the program. An update whose
+// program asks for a different enabled (as a refresh that read a paused
+// mapping would leave state and program apart) changes nothing on the
+// mapping: the engine ignores that input, so pulumi up never resumes a
+// paused source.
+func TestPauseSurvivesAnUpdate(t *testing.T) {
+	e := newEnv(t, "dev")
+	s := e.open(t)
+	if _, err := s.Up(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.calls(t))
+	e.opts.Transformations = []pulumi.ResourceTransformation{func(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+		if m, ok := args.Props.(*awslambda.EventSourceMappingArgs); ok {
+			m.Enabled = pulumi.Bool(false)
+			return &pulumi.ResourceTransformationResult{Props: m, Opts: args.Opts}
+		}
+		return nil
+	}}
+	s = e.open(t)
+	if _, err := s.Up(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	diffs := 0
+	for _, c := range e.calls(t)[before:] {
+		if c.Type != "aws:lambda/eventSourceMapping:EventSourceMapping" || c.Method != "Diff" {
+			continue
+		}
+		diffs++
+		if slices.Contains(c.Changes, "enabled") {
+			t.Errorf("the mapping's enabled changed on an update: %+v", c)
+		}
+	}
+	if diffs == 0 {
+		t.Fatal("no mapping was diffed: the test did not see the update")
 	}
 }
