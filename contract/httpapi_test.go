@@ -79,7 +79,7 @@ func TestHTTPMappingQueuesWhatTheTemplateQueues(t *testing.T) {
 	}
 }
 
-// TestHTTPMappingLimits pins the differences the README's table states: an
+// TestHTTPMappingLimits pins the differences docs/contract.md's table states: an
 // absent value fails the request instead of falling back, and a quote in a
 // header breaks the attributes' JSON (the request is not queued).
 func TestHTTPMappingLimits(t *testing.T) {
@@ -99,7 +99,7 @@ func TestHTTPMappingLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	if json.Valid([]byte(text)) {
-		t.Error("a quoted content type left the attributes valid JSON: the README says it breaks them")
+		t.Error("a quoted content type left the attributes valid JSON: docs/contract.md says it breaks them")
 	}
 	if got := (contract.Spec{Source: "x", GroupBy: contract.Selector{Kind: contract.KindBody, Name: "$.a"}}).CheckHTTP(); len(got) != 1 || got[0][0] != "groupBy" {
 		t.Errorf("body groupBy on http: %v", got)
@@ -124,17 +124,17 @@ func TestAcceptsContentType(t *testing.T) {
 	}
 }
 
-// TestREADMEStatesTheHTTPDifferences: the README's rest-vs-http contract
-// table is contract.HTTPDifferences, row for row.
-func TestREADMEStatesTheHTTPDifferences(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+// TestContractDocStatesTheHTTPDifferences: the rest-vs-http contract table
+// of docs/contract.md is contract.HTTPDifferences, row for row.
+func TestContractDocStatesTheHTTPDifferences(t *testing.T) {
+	b, err := os.ReadFile("../docs/contract.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range contract.HTTPDifferences {
 		row := fmt.Sprintf("| %s | %s | %s |", d.Topic, d.REST, d.HTTP)
 		if !strings.Contains(string(b), row) {
-			t.Errorf("README lacks the row\n%s", row)
+			t.Errorf("docs/contract.md lacks the row\n%s", row)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 const module = "github.com/hookline/hookline"
 
-// layers are the module's layers, lowest first; the README's layout table
+// layers are the module's layers, lowest first; docs/layout.md's table
 // states the same. A package may import its own layer or lower ones, never a
 // higher one.
 var layers = []struct {
@@ -75,7 +75,7 @@ func TestImportsRunOneWay(t *testing.T) {
 		from, _ := rel(fields[0])
 		lf := layerOf(from)
 		if lf < 0 {
-			t.Errorf("package %s is in no layer: place it (and say where in the README's layout table)", fields[0])
+			t.Errorf("package %s is in no layer: place it (and say where in docs/layout.md's table)", fields[0])
 			continue
 		}
 		packages++
