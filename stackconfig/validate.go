@@ -442,7 +442,7 @@ func (s *Source) validateProcessor(v *validator, key string) {
 		// log, and any processor a team registered in the handler: they
 		// take no settings here.
 		if !s.Processor.Type.Ships() {
-			v.add(key+".processor.type", "unknown processor %q: the handler ships %v (to add one, see \"Processors\" in the README)", s.Processor.Type, contract.Processors)
+			v.add(key+".processor.type", "unknown processor %q: the handler ships %v (to add one, see \"Processors\" in docs/handler.md)", s.Processor.Type, contract.Processors)
 		}
 		if s.Processor.URL != "" || s.Processor.SecretParameter != "" || s.Processor.TimeoutSeconds != 0 {
 			v.add(key+".processor", "url, secretParameter and timeoutSeconds belong to the forward processor only")

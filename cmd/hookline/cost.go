@@ -98,7 +98,7 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 					keys = append(keys, p.Key)
 				}
 				if len(keys) > 0 {
-					fmt.Fprintf(stderr, "note: source %s: an HTTP API cannot honour its %s: priced as if changed (see \"Choosing an ingress\" in the README)\n", s.Name, strings.Join(keys, ", "))
+					fmt.Fprintf(stderr, "note: source %s: an HTTP API cannot honour its %s: priced as if changed (see \"Choosing an ingress\" in docs/configuration.md)\n", s.Name, strings.Join(keys, ", "))
 				}
 			}
 		}

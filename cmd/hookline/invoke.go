@@ -43,9 +43,9 @@ account is needed.
 
 Exit codes: 0 the handler accepted the webhook; 1 it did not (or the ingress
 would not queue it); 2 any other error.`,
-		Example: `  hookline invoke --stack dev --source payments --body event.json
-  hookline invoke --stack prod --source partners --body event.json --header X-Partner-Account=acme
-  hookline invoke --stack dev --source github --body event.json --header X-GitHub-Hook-ID=1 --output json`,
+		Example: `  hookline invoke --stack dev --source payments --body examples/stripe-event.json
+  hookline invoke --stack prod --source partners --body examples/partner-event.json --header X-Partner-Account=acme
+  hookline invoke --stack dev --source github --body examples/partner-event.json --header X-GitHub-Hook-ID=1 --output json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return codeOf(invokeRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr()))

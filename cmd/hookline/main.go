@@ -108,7 +108,7 @@ Exit codes: 0 success; 1 a mandatory policy is violated (plan) or the request
 failed (invoke, send, redrive); 2 any other error or wrong usage (one line on
 stderr).`,
 		Example: `  hookline plan --stack dev
-  hookline invoke --stack dev --source payments --body testdata/payments.json
+  hookline invoke --stack dev --source payments --body examples/stripe-event.json
   hookline redrive --stack prod --source payments --dry-run
   hookline help redrive`,
 		SilenceErrors:              true,

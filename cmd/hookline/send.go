@@ -55,10 +55,10 @@ API key) unless --url and --api-key give them.
 
 Exit codes: 0 a 2xx answer; 1 an HTTP error (explained on stderr); 2 any other
 error (a missing stack output, a refused TLS handshake).`,
-		Example: `  hookline send --stack prod --source payments --body event.json
-  hookline send --stack prod --source partners --body event.json \
+		Example: `  hookline send --stack prod --source payments --body examples/stripe-event.json
+  hookline send --stack prod --source partners --body examples/partner-event.json \
     --header X-Partner-Account=acme --header "Authorization=Bearer $ACCESS_TOKEN"
-  hookline send --stack dev --source github --body event.json --header X-GitHub-Hook-ID=1 --output json`,
+  hookline send --stack dev --source github --body examples/partner-event.json --header X-GitHub-Hook-ID=1 --output json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return codeOf(sendRun(f, cmd.OutOrStdout(), cmd.ErrOrStderr()))
