@@ -137,7 +137,10 @@ func TestInvalid(t *testing.T) {
 		{"maxReceiveCount above SQS's limit", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 1001 }) }, "hookline:sources[0].maxReceiveCount", "between 3 and 1000"},
 		{"maxReceiveCount within the retry budget", func(m map[string]any) { source(m, func(s map[string]any) { s["maxReceiveCount"] = 30 }) }, "hookline:sources[0].maxReceiveCount", "not above the retry budget's 30 attempts"},
 		{"retry maxAge beyond the retention", func(m map[string]any) {
-			source(m, func(s map[string]any) { s["retentionDays"] = 2; s["retry"] = map[string]any{"maxAgeSeconds": 3 * 86400} })
+			source(m, func(s map[string]any) {
+				s["retentionDays"] = 2
+				s["retry"] = map[string]any{"maxAgeSeconds": 3 * 86400}
+			})
 		}, "hookline:sources[0].retry.maxAgeSeconds", "below the queue's retention"},
 		{"retry delay beyond 12 h", func(m map[string]any) {
 			source(m, func(s map[string]any) { s["retry"] = map[string]any{"maxDelaySeconds": 43200} })
