@@ -35,6 +35,10 @@ type envSource struct {
 	// in the stack's config yet (its senders get 401 until one is).
 	TokenSource, NoToken bool
 	TokenParameter       string
+	// Pause is whether the source processes its queue (read from its event
+	// source mapping); PauseError why that could not be read.
+	Pause      jobs.SourceState
+	PauseError string
 }
 
 // pageStack shows one environment: per source its card (endpoint, what to
@@ -84,6 +88,9 @@ func (s *Server) stackPage(w http.ResponseWriter, r *http.Request, id Identity, 
 		if card.Endpoint != "" { // deployed: its DLQ exists
 			if e.DLQ, err = s.dlq(r.Context(), team, stack, card.Name); err != nil {
 				e.DLQError = "the DLQ could not be read: " + s.errorText(err)
+			}
+			if e.Pause, err = s.jobs.PauseState(r.Context(), team, stack, card.Name); err != nil {
+				e.PauseError = "whether it is paused could not be read: " + s.errorText(err)
 			}
 		}
 		srcs = append(srcs, e)
