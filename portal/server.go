@@ -15,6 +15,7 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/seal"
+	"github.com/hookline/hookline/ops/pause"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/portal/jobs"
@@ -135,6 +136,10 @@ type Options struct {
 	// SQS returns the SQS client of a region for DLQ views and redrives.
 	// Default: DefaultSQS (the portal's AWS credentials).
 	SQS func(ctx context.Context, region string) (SQSAPI, error)
+	// Lambda returns the Lambda client of a region for a source's pause
+	// and resume. Default: DefaultLambda (the portal's AWS credentials; it
+	// needs lambda:ListEventSourceMappings and UpdateEventSourceMapping).
+	Lambda func(ctx context.Context, region string) (LambdaAPI, error)
 	// Sealer returns a stack's seal key (KMS) for redrives. Default:
 	// seal.Default (the portal's AWS credentials; it needs kms:GenerateMac
 	// on the stacks' seal keys).
@@ -194,6 +199,9 @@ func New(o Options) (*Server, error) {
 	if o.SQS == nil {
 		o.SQS = DefaultSQS
 	}
+	if o.Lambda == nil {
+		o.Lambda = DefaultLambda
+	}
 	if o.Sealer == nil {
 		o.Sealer = seal.Default
 	}
@@ -218,6 +226,7 @@ func New(o Options) (*Server, error) {
 		Limits: jobs.Limits{Jobs: o.Limits.Jobs, TeamJobs: o.Limits.TeamJobs}, Retention: o.Limits.JobRetention,
 		Engine: o.Engine, Policy: policy, Log: o.Log,
 		SQS:    func(ctx context.Context, region string) (redrive.API, error) { return o.SQS(ctx, region) },
+		Lambda: func(ctx context.Context, region string) (pause.API, error) { return o.Lambda(ctx, region) },
 		Sealer: o.Sealer, Offline: o.Offline,
 		Depth: func(ctx context.Context, region, queueURL string) (int, error) {
 			api, err := o.SQS(ctx, region)
@@ -262,7 +271,10 @@ func (s *Server) routes() {
 	api("POST /api/stacks/{team}/{env}/apply", s.apply)
 	api("POST /api/stacks/{team}/{env}/destroy", s.destroy)
 	api("PUT /api/stacks/{team}/{env}/secrets/{source}", s.putSecret)
+	api("POST /api/stacks/{team}/{env}/sources/{source}/token", s.postToken)
 	api("GET /api/stacks/{team}/{env}/sources/{source}/dlq", s.getDLQ)
+	api("POST /api/stacks/{team}/{env}/sources/{source}/pause", s.pauseSource)
+	api("POST /api/stacks/{team}/{env}/sources/{source}/resume", s.resumeSource)
 	api("POST /api/stacks/{team}/{env}/sources/{source}/redrive", s.redrive)
 	api("GET /api/jobs/{id}", s.showJob)
 	api("GET /api/jobs/{id}/events", s.jobEvents)
@@ -276,7 +288,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /stacks/{env}", s.page(s.pageStack))
 	s.mux.HandleFunc("GET /stacks/{env}/edit", s.page(s.pageEdit))
 	s.mux.HandleFunc("POST /stacks/{env}/secrets/{source}", s.page(s.pageSetSecret))
+	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/token", s.page(s.pageToken))
 	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/redrive", s.page(s.pageRedrive))
+	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/pause", s.page(s.pagePause))
+	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/resume", s.page(s.pageResume))
 	s.mux.HandleFunc("GET /jobs/{id}", s.page(s.pageJob))
 	s.mux.HandleFunc("POST /jobs/{id}/apply", s.page(s.pageApply))
 	s.mux.HandleFunc("GET /jobs/{id}/events", s.page(func(w http.ResponseWriter, r *http.Request, id Identity) { s.jobEvents(w, r, id) }))

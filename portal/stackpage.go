@@ -25,22 +25,39 @@ func pageTeam(r *http.Request, id Identity) string {
 }
 
 // envSource is one source on the environment page: its card, the kinds of
-// secret it has, its DLQ.
+// secret it has, its DLQ; for a token source whether it has a token.
 type envSource struct {
 	SourceCard
 	SecretKinds []string
 	DLQ         DLQView
 	DLQError    string
+	// TokenSource: the source's URL carries a token; NoToken: none is set
+	// in the stack's config yet (its senders get 401 until one is).
+	TokenSource, NoToken bool
+	TokenParameter       string
+	// Pause is whether the source processes its queue (read from its event
+	// source mapping); PauseError why that could not be read.
+	Pause      jobs.SourceState
+	PauseError string
 }
 
 // pageStack shows one environment: per source its card (endpoint, what to
 // paste into the sender, ordering, console links), a form to set its
 // secrets, its DLQ and a redrive form.
 func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) {
-	team, env := pageTeam(r, id), r.PathValue("env")
+	q := r.URL.Query()
+	s.stackPage(w, r, id, pageTeam(r, id), r.PathValue("env"), map[string]any{"Notice": q.Get("notice"), "Error": q.Get("error"),
+		"PendingSecret": q.Get("pending") == "secret"})
+}
+
+// stackPage renders the environment page of team's env with extra (a
+// notice, an error, a secret waiting for an apply, a token shown once).
+func (s *Server) stackPage(w http.ResponseWriter, r *http.Request, id Identity, team, env string, extra map[string]any) {
 	stack := StackName(team, env)
-	data := map[string]any{"SignedIn": true, "Env": env, "Stack": stack, "Notice": r.URL.Query().Get("notice"),
-		"Error": r.URL.Query().Get("error")}
+	data := map[string]any{"SignedIn": true, "Env": env, "Stack": stack}
+	for k, v := range extra {
+		data[k] = v
+	}
 	err := stackRef(id, team, env)
 	var v StackView
 	if err == nil {
@@ -65,9 +82,15 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 				e.SecretKinds = append(e.SecretKinds, k)
 			}
 		}
+		if src := cfg.Sources[i]; secretKinds["token"].applies(src) {
+			e.TokenSource, e.NoToken, e.TokenParameter = true, cfg.Tokens[src.Name] == "", src.Auth.TokenParameter
+		}
 		if card.Endpoint != "" { // deployed: its DLQ exists
 			if e.DLQ, err = s.dlq(r.Context(), team, stack, card.Name); err != nil {
 				e.DLQError = "the DLQ could not be read: " + s.errorText(err)
+			}
+			if e.Pause, err = s.jobs.PauseState(r.Context(), team, stack, card.Name); err != nil {
+				e.PauseError = "whether it is paused could not be read: " + s.errorText(err)
 			}
 		}
 		srcs = append(srcs, e)
@@ -75,7 +98,7 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
 	data["Sources"] = srcs
 	data["Summary"] = stackSummary(v)
-	if r.URL.Query().Get("pending") == "secret" {
+	if data["PendingSecret"] == true {
 		// A secret set waits for an apply: offer it, as a preview of the
 		// environment as it is (the apply follows from the preview's page).
 		if f, ferr := formOf(team, env, raw); ferr == nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 // API is the part of the Lambda client a pause uses.
@@ -43,18 +44,40 @@ type State struct {
 	Changed bool
 }
 
-// Set enables (resume) or disables (pause) the target's event source
-// mapping.
-func Set(ctx context.Context, api API, t Target, enabled bool) (State, error) {
+// Paused tells whether a mapping in state (as Lambda reports it) is
+// paused or on its way there.
+func Paused(state string) bool { return state == "Disabled" || state == "Disabling" }
+
+// Get reads the state of the target's event source mapping (Changed is
+// false): a source is paused when it is Disabled or Disabling.
+func Get(ctx context.Context, api API, t Target) (State, error) {
+	m, err := find(ctx, api, t)
+	if err != nil {
+		return State{}, err
+	}
+	return State{UUID: aws.ToString(m.UUID), State: aws.ToString(m.State)}, nil
+}
+
+// find is the target's event source mapping, or ErrNoMapping.
+func find(ctx context.Context, api API, t Target) (types.EventSourceMappingConfiguration, error) {
 	out, err := api.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{
 		FunctionName: aws.String(t.FunctionName), EventSourceArn: aws.String(t.QueueArn)})
 	if err != nil {
-		return State{}, fmt.Errorf("find the event source mapping of %s: %w", t.FunctionName, err)
+		return types.EventSourceMappingConfiguration{}, fmt.Errorf("find the event source mapping of %s: %w", t.FunctionName, err)
 	}
 	if len(out.EventSourceMappings) == 0 {
-		return State{}, fmt.Errorf("%s: %w", t.FunctionName, ErrNoMapping)
+		return types.EventSourceMappingConfiguration{}, fmt.Errorf("%s: %w", t.FunctionName, ErrNoMapping)
 	}
-	m := out.EventSourceMappings[0]
+	return out.EventSourceMappings[0], nil
+}
+
+// Set enables (resume) or disables (pause) the target's event source
+// mapping.
+func Set(ctx context.Context, api API, t Target, enabled bool) (State, error) {
+	m, err := find(ctx, api, t)
+	if err != nil {
+		return State{}, err
+	}
 	st := State{UUID: aws.ToString(m.UUID), State: aws.ToString(m.State)}
 	want := map[bool]string{true: "Enabled", false: "Disabled"}[enabled]
 	going := map[bool]string{true: "Enabling", false: "Disabling"}[enabled]

@@ -34,6 +34,9 @@ func TestPauseAndResume(t *testing.T) {
 	if m := fake.Mappings(); m[1].State != "Disabled" || m[0].State != "Enabled" {
 		t.Errorf("after the pause: %+v", m)
 	}
+	if st, err := pause.Get(ctx, api, target); err != nil || st.Changed || st.UUID != "m-pay" || !pause.Paused(st.State) {
+		t.Errorf("the paused state: %+v %v", st, err)
+	}
 	if st, err := pause.Set(ctx, api, target, false); err != nil || st.Changed {
 		t.Errorf("a second pause: %+v %v", st, err)
 	}
@@ -42,5 +45,11 @@ func TestPauseAndResume(t *testing.T) {
 	}
 	if _, err := pause.Set(ctx, api, pause.Target{FunctionName: "hookline-dev-nope", QueueArn: "arn:q-nope"}, false); !errors.Is(err, pause.ErrNoMapping) {
 		t.Errorf("no mapping: %v", err)
+	}
+	if st, err := pause.Get(ctx, api, target); err != nil || pause.Paused(st.State) {
+		t.Errorf("the resumed state: %+v %v", st, err)
+	}
+	if _, err := pause.Get(ctx, api, pause.Target{FunctionName: "hookline-dev-nope", QueueArn: "arn:q-nope"}); !errors.Is(err, pause.ErrNoMapping) {
+		t.Errorf("no mapping to read: %v", err)
 	}
 }

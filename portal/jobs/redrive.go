@@ -112,6 +112,9 @@ type DeployedSource struct {
 	Queues  redrive.Queues
 	Region  string
 	SealKey string
+	// FunctionName is the source's consumer (empty on a stack applied
+	// before the program wrote it).
+	FunctionName string
 }
 
 // Source looks up a deployed source of team's stack: the source's name is
@@ -153,7 +156,7 @@ func (s *Service) Source(ctx context.Context, team, stack, source string) (Deplo
 	if q.QueueURL == "" || q.DLQURL == "" || q.QueueArn == "" || q.DLQArn == "" {
 		return DeployedSource{}, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no deployed source %s (apply it first)", stack, source)}
 	}
-	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey], SealKey: outs.SealKey}, nil
+	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey], SealKey: outs.SealKey, FunctionName: o.FunctionName}, nil
 }
 
 // checkSourceName refuses a source name no source can have.

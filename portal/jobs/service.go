@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/ops/pause"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
 )
@@ -77,6 +78,9 @@ type Config struct {
 	// Sealer returns the stack's seal key (its output sealKey) in a region,
 	// with which a redrive seals each re-send's receipt time.
 	Sealer func(ctx context.Context, region, keyArn string) (contract.Sealer, error)
+	// Lambda returns the Lambda client of a region, for a source's pause
+	// and resume (its event source mapping).
+	Lambda func(ctx context.Context, region string) (pause.API, error)
 	// Depth counts the messages a queue holds (visible and in flight), for
 	// what an apply would delete; nil: unknown.
 	Depth func(ctx context.Context, region, queueURL string) (int, error)
