@@ -17,7 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/portal"
@@ -52,12 +56,20 @@ func newPortalIn(t *testing.T, policyConfig, state string, adjust ...func(*porta
 		APIGatewayAccount: awsmodel.APIGatewayAccount,
 		Env: map[string]string{"PATH": plugins + string(os.PathListSeparator) + os.Getenv("PATH"),
 			"HOOKLINE_FAKE_AWS_APIGW_ROLE": awsmodel.APIGatewayCloudWatchRole}}
+	// Lambda (the source cards' pause state) answers from a fake with no
+	// mappings unless a test gives its own: never the machine's credential
+	// chain.
+	noMappings := awsfake.New(nil)
+	t.Cleanup(noMappings.Close)
 	opts := portal.Options{
 		Tokens: &portal.Tokens{
 			Teams:  map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])}},
 			Admins: []string{portal.HashToken(tokens["admin"])},
 		},
 		Engine: o,
+		Lambda: func(context.Context, string) (portal.LambdaAPI, error) {
+			return lambda.New(lambda.Options{Region: "eu-west-1", BaseEndpoint: aws.String(noMappings.URL), Credentials: aws.AnonymousCredentials{}}), nil
+		},
 	}
 	for _, f := range adjust {
 		f(&opts)
