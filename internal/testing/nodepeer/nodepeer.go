@@ -1,6 +1,7 @@
 // Package nodepeer prepares the npm packages tests run as real peers of what
 // they cannot reach (DESIGN.md §7.6): the senders' signing libraries, a
-// Velocity engine for API Gateway's mapping templates, dynalite for DynamoDB.
+// Velocity engine for API Gateway's mapping templates, dynalite for DynamoDB,
+// fauxqs for SQS.
 // Each peer lives in a test's testdata folder with a package.json and a
 // committed package-lock.json; node_modules is installed on first use.
 package nodepeer
@@ -63,10 +64,19 @@ func Node(t testing.TB, dir string) string {
 // Dynalite starts dynalite (npm; a DynamoDB implementation that evaluates
 // condition expressions) in memory on a loopback port for the test, and
 // returns its endpoint URL. It stops when the test ends.
-func Dynalite(t testing.TB) string {
+func Dynalite(t testing.TB) string { return start(t, "dynalite") }
+
+// Fauxqs starts fauxqs (npm; an SQS emulator with FIFO group locking,
+// visibility changes and DLQs) on a loopback port for the test, and returns
+// its endpoint URL. It stops when the test ends.
+func Fauxqs(t testing.TB) string { return start(t, "fauxqs") }
+
+// start runs the peer in dir's start.mjs, which prints its port as the
+// first line and serves until its stdin closes.
+func start(t testing.TB, name string) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "dynalite")
+	dir := filepath.Join(filepath.Dir(file), name)
 	node := Node(t, dir)
 	cmd := exec.Command(node, "start.mjs")
 	cmd.Dir = dir
@@ -81,7 +91,7 @@ func Dynalite(t testing.TB) string {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dynalite: %v", err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		stdin.Close()
@@ -96,7 +106,7 @@ func Dynalite(t testing.TB) string {
 	})
 	port, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		t.Fatalf("dynalite did not start: %v\n%s", err, stderr.String())
+		t.Fatalf("%s did not start: %v\n%s", name, err, stderr.String())
 	}
 	return "http://127.0.0.1:" + strings.TrimSpace(port)
 }
