@@ -25,7 +25,13 @@ type Prices struct {
 	DynamoDBWriteUnitsPerMill float64 // on-demand write request units (1 KB each)
 }
 
-// DefaultPrices are us-east-1 list prices.
+// DefaultPrices are us-east-1 list prices, each from AWS's price page named
+// in docs/cost.md ("Where each price comes from"): API Gateway (REST $3.50,
+// HTTP $1.00 per million, first tier), SQS (FIFO $0.50 per million requests,
+// each 64 KB chunk of a payload billed as one), Lambda ($0.20 per million
+// requests, arm64 $0.0000133334 per GB-second, first tier), CloudWatch Logs
+// (standard class ingestion $0.50 per GB) and DynamoDB (on-demand $0.625 per
+// million write request units since the November 2024 price cut).
 var DefaultPrices = Prices{
 	APIRequestsPerMillion:     3.50,
 	HTTPAPIRequestsPerMillion: 1.00,
@@ -48,6 +54,58 @@ const (
 	LogBytesPerRequest    = 420
 )
 
+// Poller assumptions: what a source's event source mapping costs with no
+// traffic at all. AWS documents the SQS mapping's pollers for standard queues
+// only ("Lambda uses long polling to poll a queue until it becomes active ...
+// When traffic is low, Lambda scales back the processing to five concurrent
+// batches, and can optimize to as few as 2 ... this optimization is not
+// available when you enable the maximum concurrency setting", Lambda
+// Developer Guide, services-sqs-scaling). hookline's mappings always set
+// maximum concurrency, and AWS says nothing more for FIFO queues, so we assume
+// five pollers per mapping, each a ReceiveMessage long poll that returns empty
+// after SQS's maximum wait of 20 seconds: 5 x 2,592,000 s / 20 s = 648,000
+// empty receives a month per source, $0.324 at the FIFO price. With traffic
+// some of those polls return messages (counted as receives already), so the
+// line is an upper bound, short of it by at most its own $0.32 a month.
+const (
+	IdlePollers     = 5
+	LongPollSeconds = 20
+)
+
+// PollerCost is the monthly cost of one mapping's pollers' empty long-poll
+// receives, paid with no traffic at all.
+func PollerCost(p Prices) float64 {
+	return IdlePollers * SecondsPerMonth / LongPollSeconds / 1e6 * p.SQSRequestsPerMillion
+}
+
+// FloorRates are the rates (webhooks/s) hookline cost prints the floor at.
+var FloorRates = []float64{1, 10, 100}
+
+// Floor is what a source's unavoidable requests cost a month at list price:
+// one API Gateway request, one SQS send per webhook and one receive and one
+// delete per batch (FIFO: no batching window, a poll returns what arrived),
+// one Lambda invocation per batch and the compute of its records, and the
+// mapping's pollers. Nothing in hookline's code can go below it.
+type Floor struct {
+	APIGateway     float64 `json:"apiGateway"`
+	SQS            float64 `json:"sqs"`
+	LambdaRequests float64 `json:"lambdaRequests"`
+	LambdaCompute  float64 `json:"lambdaCompute"`
+	Pollers        float64 `json:"pollers"`
+	Total          float64 `json:"total"`
+	PerMillion     float64 `json:"perMillion"`
+}
+
+// MarshalJSON shows the money to the cent, as Costs does.
+func (f Floor) MarshalJSON() ([]byte, error) {
+	type plain Floor
+	r := plain(f)
+	for _, v := range []*float64{&r.APIGateway, &r.SQS, &r.LambdaRequests, &r.LambdaCompute, &r.Pollers, &r.Total, &r.PerMillion} {
+		*v = Cents(*v)
+	}
+	return json.Marshal(r)
+}
+
 // Traffic describes a source's load.
 type Traffic struct {
 	RPS      float64 `json:"rps"`      // webhooks per second
@@ -67,7 +125,13 @@ type Costs struct {
 	LambdaRequests float64 `json:"lambdaRequests"`
 	LambdaCompute  float64 `json:"lambdaCompute"`
 	Logs           float64 `json:"logs"`
-	DynamoDB       float64 `json:"dynamodb"`
+	// Pollers is the mapping's empty long-poll receives: a fixed monthly
+	// line, paid with no traffic (see IdlePollers).
+	Pollers  float64 `json:"pollers"`
+	DynamoDB float64 `json:"dynamodb"`
+	// Archive is the archive's share (none yet). Like DynamoDB it is
+	// priced as a separate line, outside the ratio to the floor.
+	Archive float64 `json:"archive"`
 	// Authorizer is the edge authorizer's share: API Gateway caches its
 	// answer per token for the TTL, so it runs about once per TTL for a
 	// source's one token (128 MB, billed 1 ms granularity, ~10 ms).
@@ -77,6 +141,21 @@ type Costs struct {
 	// at this traffic.
 	PerMillion float64 `json:"perMillion"`
 	Dominant   string  `json:"dominant"`
+	// Floor is what the path's unavoidable requests cost at this traffic.
+	Floor Floor `json:"floor"`
+	// Estimate is Total less the separate lines (DynamoDB, archive): what
+	// Ratio compares with the floor.
+	Estimate float64 `json:"estimate"`
+	// Ratio is Estimate / Floor.Total.
+	Ratio float64 `json:"ratio"`
+	// AboveFloor names the largest part of the estimate above the floor.
+	AboveFloor string `json:"aboveFloor"`
+}
+
+// RateEstimate is every source's estimate at one rate of FloorRates.
+type RateEstimate struct {
+	RPS     float64 `json:"rps"`
+	Sources []Costs `json:"sources"`
 }
 
 // Estimate is a stack's monthly estimate.
@@ -95,9 +174,10 @@ func Cents(usd float64) float64 { return math.Round(usd*100) / 100 }
 func (c Costs) MarshalJSON() ([]byte, error) {
 	type plain Costs
 	r := plain(c)
-	for _, f := range []*float64{&r.APIGateway, &r.SQS, &r.LambdaRequests, &r.LambdaCompute, &r.Logs, &r.DynamoDB, &r.Authorizer, &r.Total, &r.PerMillion} {
+	for _, f := range []*float64{&r.APIGateway, &r.SQS, &r.LambdaRequests, &r.LambdaCompute, &r.Logs, &r.Pollers, &r.DynamoDB, &r.Archive, &r.Authorizer, &r.Total, &r.PerMillion, &r.Estimate} {
 		*f = Cents(*f)
 	}
+	r.Ratio = math.Round(r.Ratio*1000) / 1000 // a ratio, not money: three decimals
 	return json.Marshal(r)
 }
 
@@ -162,12 +242,30 @@ func SourceCost(s stackconfig.Source, ingress string, t Traffic, p Prices) Costs
 	if s.Idempotency.Enabled {
 		c.DynamoDB = 2 * msgs / 1e6 * p.DynamoDBWriteUnitsPerMill // take the marker, make it final
 	}
-	parts := map[string]float64{"apiGateway": c.APIGateway, "sqs": c.SQS, "lambdaRequests": c.LambdaRequests,
-		"lambdaCompute": c.LambdaCompute, "logs": c.Logs, "dynamodb": c.DynamoDB}
-	c.Total = c.APIGateway + c.SQS + c.LambdaRequests + c.LambdaCompute + c.Logs + c.DynamoDB
-	c.Dominant = dominant(parts)
-	c.PerMillion = perMillion(c.Total, msgs)
+	c.Pollers = PollerCost(p)
+	// The floor counts the same requests at the same batch size, and the
+	// compute of the measured per-record time: what no code of ours can cut.
+	c.Floor = Floor{APIGateway: c.APIGateway, SQS: c.SQS, LambdaRequests: c.LambdaRequests, LambdaCompute: c.LambdaCompute, Pollers: c.Pollers}
+	c.Floor.Total = c.Floor.APIGateway + c.Floor.SQS + c.Floor.LambdaRequests + c.Floor.LambdaCompute + c.Floor.Pollers
+	c.Floor.PerMillion = perMillion(c.Floor.Total, msgs)
+	c.finish(msgs)
 	return c
+}
+
+// finish sums the lines, and compares the estimate with the floor.
+func (c *Costs) finish(msgs float64) {
+	c.Total = c.APIGateway + c.SQS + c.LambdaRequests + c.LambdaCompute + c.Logs + c.Pollers + c.DynamoDB + c.Archive + c.Authorizer
+	c.PerMillion = perMillion(c.Total, msgs)
+	c.Dominant = dominant(map[string]float64{"apiGateway": c.APIGateway, "sqs": c.SQS, "lambdaRequests": c.LambdaRequests,
+		"lambdaCompute": c.LambdaCompute, "logs": c.Logs, "pollers": c.Pollers, "dynamodb": c.DynamoDB, "archive": c.Archive, "authorizer": c.Authorizer})
+	c.Estimate = c.Total - c.DynamoDB - c.Archive
+	c.Ratio = 0
+	if c.Floor.Total > 0 {
+		c.Ratio = c.Estimate / c.Floor.Total
+	}
+	// Above the floor: what our code decides (the floor's lines are equal
+	// in both, so only these differ).
+	c.AboveFloor = dominant(map[string]float64{"logs": c.Logs, "authorizer": c.Authorizer})
 }
 
 func perMillion(total, msgs float64) float64 {
@@ -200,8 +298,7 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 		sc := SourceCost(s, c.Ingress, t, p)
 		if c.ThroughAuthorizer(s) {
 			sc.Authorizer = AuthorizerCost(t.RPS, s.AuthorizerCacheTTL(), p)
-			sc.Total += sc.Authorizer
-			sc.PerMillion = perMillion(sc.Total, t.RPS*SecondsPerMonth)
+			sc.finish(t.RPS * SecondsPerMonth)
 		}
 		e.Sources = append(e.Sources, sc)
 		e.Total += sc.Total
@@ -210,9 +307,22 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 		parts["lambdaRequests"] += sc.LambdaRequests
 		parts["lambdaCompute"] += sc.LambdaCompute
 		parts["logs"] += sc.Logs
+		parts["pollers"] += sc.Pollers
 		parts["dynamodb"] += sc.DynamoDB
 		parts["authorizer"] += sc.Authorizer
 	}
 	e.Dominant = dominant(parts)
 	return e
+}
+
+// StackFloors estimates every source at each of FloorRates, the rest of t
+// (body size, groups, time per record) unchanged.
+func StackFloors(c *stackconfig.Config, t Traffic, p Prices) []RateEstimate {
+	var out []RateEstimate
+	for _, rps := range FloorRates {
+		at := t
+		at.RPS = rps
+		out = append(out, RateEstimate{RPS: rps, Sources: StackCost(c, at, p).Sources})
+	}
+	return out
 }

@@ -30,6 +30,9 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-6*math.Max(1, math.Abs(
 //	Lambda   0.2592 M x 0.20                                     = 0.05184
 //	compute  259,200 x 0.050 s x 0.5 GB x 0.0000133334            = 0.0864004
 //	logs     259,200 x 1,650 B / 2^30 x 0.50                     = 0.1991556
+//
+// Both pay the mapping's pollers: 5 x 2,592,000 s / 20 s = 648,000 empty
+// receives x $0.50/M = 0.324 a month.
 func TestSourceCost(t *testing.T) {
 	busyLogs := (25920000.0*750 + 12960000.0*900) / (1 << 30) * 0.5
 	trickleLogs := 259200.0 * 1650 / (1 << 30) * 0.5
@@ -42,11 +45,11 @@ func TestSourceCost(t *testing.T) {
 		{"busy", stackconfig.Source{Name: "busy", Function: stackconfig.Function{MemoryMB: 256, MaxConcurrency: 5}, Idempotency: stackconfig.Idempotency{Enabled: true}},
 			ops.Traffic{RPS: 10, BodyKB: 1, Groups: 10, RecordMS: 10},
 			ops.Costs{Source: "busy", BatchSize: 2, APIGateway: 90.72, SQS: 25.92, LambdaRequests: 2.592, LambdaCompute: 0.864004320, Logs: busyLogs, DynamoDB: 32.4,
-				Total: 90.72 + 25.92 + 2.592 + 0.86400432 + busyLogs + 32.4, Dominant: "apiGateway"}},
+				Total: 90.72 + 25.92 + 2.592 + 0.86400432 + busyLogs + 0.324 + 32.4, Dominant: "apiGateway"}},
 		{"trickle", stackconfig.Source{Name: "trickle", Function: stackconfig.Function{MemoryMB: 512, MaxConcurrency: 2}},
 			ops.Traffic{RPS: 0.1, BodyKB: 100, Groups: 1, RecordMS: 50},
 			ops.Costs{Source: "trickle", BatchSize: 1, APIGateway: 0.9072, SQS: 0.648, LambdaRequests: 0.05184, LambdaCompute: 0.086400432, Logs: trickleLogs,
-				Total: 0.9072 + 0.648 + 0.05184 + 0.086400432 + trickleLogs, Dominant: "apiGateway"}},
+				Total: 0.9072 + 0.648 + 0.05184 + 0.086400432 + trickleLogs + 0.324, Dominant: "apiGateway"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,5 +186,84 @@ func TestStackAPIRate(t *testing.T) {
 	}
 	if why := ops.SourceCapacity(c, stackconfig.Source{Function: stackconfig.Function{MaxConcurrency: 1000, TimeoutSeconds: 30}}, 10000, 0.1).Limits[0].Why; !strings.Contains(why, "each route") || strings.Contains(why, "stage throttle") {
 		t.Errorf("the capacity model calls hookline:throttle %q", why)
+	}
+}
+
+// TestFloor: a github source (256 MB, maxConcurrency 2, 10 groups, 1 KB,
+// 10 ms per record) on an HTTP API, hand-computed. Two consumers, so batches
+// of floor(rps/2), at most 10; each rate's month has rps x 2,592,000 webhooks.
+//
+//	1/s    2.592 M webhooks, batch 1, 2.592 M invocations
+//	  API     2.592 x $1.00                                  = 2.592
+//	  SQS     (2.592 + 2.592 + 2.592) M x $0.50              = 3.888
+//	  Lambda  2.592 x $0.20                                  = 0.5184
+//	  compute 2.592 M x 0.010 s x 0.25 GB x $0.0000133334     = 0.0864004
+//	  pollers                                                 = 0.324
+//	  floor                                                   = 7.4088004 ($2.8583/M)
+//	10/s   25.92 M webhooks, batch 5, 5.184 M invocations
+//	  API 25.92; SQS (25.92 + 5.184 + 5.184) x 0.50 = 18.144; Lambda 1.0368;
+//	  compute 5.184 M x 0.050 s x 0.25 x 0.0000133334 = 0.8640043; pollers 0.324
+//	  floor                                                   = 46.2888043 ($1.7858/M)
+//	100/s  259.2 M webhooks, batch 10, 25.92 M invocations
+//	  API 259.2; SQS (259.2 + 25.92 + 25.92) x 0.50 = 155.52; Lambda 5.184;
+//	  compute 25.92 M x 0.100 s x 0.25 x 0.0000133334 = 8.640043; pollers 0.324
+//	  floor                                                   = 428.868043 ($1.6546/M)
+//
+// The estimate adds the logs (and, through an authorizer, its runs): the
+// ratio is the estimate over the floor, DynamoDB outside it.
+func TestFloor(t *testing.T) {
+	s := stackconfig.Source{Name: "github", Function: stackconfig.Function{MemoryMB: 256, MaxConcurrency: 2}}
+	for _, tc := range []struct {
+		name                             string
+		rps, batch                       float64
+		api, sqs, lambda, compute, floor float64
+	}{
+		{"1/s", 1, 1, 2.592, 3.888, 0.5184, 0.086400432, 7.408800432},
+		{"10/s", 10, 5, 25.92, 18.144, 1.0368, 0.86400432, 46.28880432},
+		{"100/s", 100, 10, 259.2, 155.52, 5.184, 8.6400432, 428.8680432},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ops.SourceCost(s, "http", ops.Traffic{RPS: tc.rps, BodyKB: 1, Groups: 10, RecordMS: 10}, ops.DefaultPrices)
+			msgs := tc.rps * ops.SecondsPerMonth
+			for _, f := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"batch", got.BatchSize, tc.batch}, {"floor api", got.Floor.APIGateway, tc.api}, {"floor sqs", got.Floor.SQS, tc.sqs},
+				{"floor lambda", got.Floor.LambdaRequests, tc.lambda}, {"floor compute", got.Floor.LambdaCompute, tc.compute},
+				{"floor pollers", got.Floor.Pollers, 0.324}, {"floor", got.Floor.Total, tc.floor},
+				{"floor per million", got.Floor.PerMillion, tc.floor / (msgs / 1e6)},
+				{"estimate", got.Estimate, tc.floor + got.Logs}, {"ratio", got.Ratio, (tc.floor + got.Logs) / tc.floor},
+			} {
+				if !near(f.got, f.want) {
+					t.Errorf("%s = %.9f, want %.9f", f.name, f.got, f.want)
+				}
+			}
+			if got.AboveFloor != "logs" {
+				t.Errorf("above the floor: %s, want logs", got.AboveFloor)
+			}
+		})
+	}
+	// Idempotency is a separate line: in the total, outside the ratio.
+	s.Idempotency.Enabled = true
+	got := ops.SourceCost(s, "http", ops.Traffic{RPS: 1, BodyKB: 1, Groups: 10, RecordMS: 10}, ops.DefaultPrices)
+	if !near(got.DynamoDB, 3.24) || !near(got.Estimate, got.Total-3.24) || !near(got.Ratio, got.Estimate/7.408800432) {
+		t.Errorf("with idempotency: %+v", got)
+	}
+}
+
+// TestPollersWithoutTraffic: with no webhooks at all the mapping's pollers
+// still make empty long-poll receives: 5 pollers, one receive each per 20 s,
+// 648,000 a month at $0.50/M = $0.324, and that is the whole bill and floor.
+func TestPollersWithoutTraffic(t *testing.T) {
+	s := stackconfig.Source{Name: "idle", Function: stackconfig.Function{MemoryMB: 256, MaxConcurrency: 2}}
+	got := ops.SourceCost(s, "http", ops.Traffic{RPS: 0, BodyKB: 1, Groups: 10, RecordMS: 10}, ops.DefaultPrices)
+	if !near(ops.PollerCost(ops.DefaultPrices), 0.324) || !near(got.Pollers, 0.324) || !near(got.Floor.Pollers, 0.324) ||
+		!near(got.Floor.Total, 0.324) || !near(got.Total, 0.324) || !near(got.Ratio, 1) || got.PerMillion != 0 {
+		t.Errorf("no traffic: %+v", got)
+	}
+	c := &stackconfig.Config{Ingress: "http", Sources: []stackconfig.Source{s, {Name: "other", Function: s.Function}}}
+	if e := ops.StackCost(c, ops.Traffic{}, ops.DefaultPrices); !near(e.Total, 2*0.324) || e.Dominant != "pollers" {
+		t.Errorf("a stack of two idle sources: total %.4f (%s), want 0.648 (pollers)", e.Total, e.Dominant)
 	}
 }

@@ -135,8 +135,30 @@ func TestCostJSON(t *testing.T) {
 	cost := doc["cost"].(map[string]any)
 	money := []float64{cost["total"].(float64)}
 	for _, s := range cost["sources"].([]any) {
-		for _, k := range []string{"apiGateway", "sqs", "lambdaRequests", "lambdaCompute", "logs", "dynamodb", "authorizer", "total", "perMillion"} {
+		for _, k := range []string{"apiGateway", "sqs", "lambdaRequests", "lambdaCompute", "logs", "pollers", "dynamodb", "archive", "authorizer", "total", "perMillion", "estimate"} {
 			money = append(money, s.(map[string]any)[k].(float64))
+		}
+	}
+	// The floor at each rate, with the same keys, beside the estimate.
+	floors, _ := doc["floors"].([]any)
+	if len(floors) != 3 {
+		t.Fatalf("floors: %v", doc["floors"])
+	}
+	for i, f := range floors {
+		r := f.(map[string]any)
+		if r["rps"] != []float64{1, 10, 100}[i] {
+			t.Errorf("floors[%d].rps = %v", i, r["rps"])
+		}
+		for _, s := range r["sources"].([]any) {
+			c := s.(map[string]any)
+			floor := c["floor"].(map[string]any)
+			for _, k := range []string{"apiGateway", "sqs", "lambdaRequests", "lambdaCompute", "pollers", "total", "perMillion"} {
+				money = append(money, floor[k].(float64))
+			}
+			money = append(money, c["estimate"].(float64), c["dynamodb"].(float64), c["archive"].(float64))
+			if ratio, _ := c["ratio"].(float64); ratio < 1 || c["aboveFloor"] == "" || floor["pollers"] != 0.32 {
+				t.Errorf("floors[%d] %v: ratio %v, aboveFloor %v, pollers %v", i, c["source"], c["ratio"], c["aboveFloor"], floor["pollers"])
+			}
 		}
 	}
 	for _, m := range money {

@@ -123,11 +123,19 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 		return fail("--body-kb %.0f is over the %d KiB limit of an SQS message (body and attributes)", t.BodyKB, contract.MaxMessageBytes/1024)
 	}
 	est := ops.StackCost(cfg, t, ops.DefaultPrices)
+	floors := ops.StackFloors(cfg, t, ops.DefaultPrices)
 	var caps, all []ops.Capacity
 	var warnings []string
 	for _, s := range cfg.Sources {
 		c := ops.SourceCapacity(cfg, s, t.Groups, t.RecordMS)
 		all = append(all, c)
+		for _, r := range ops.FloorRates {
+			if r > c.Rate {
+				// Not a warning: the floor table prices fixed rates.
+				fmt.Fprintf(stderr, "note: source %s sustains about %.1f/s (bound by %s): the floor table prices %g/s as if it could\n", s.Name, c.Rate, c.Binds, r)
+				break
+			}
+		}
 		// The estimate prices traffic a source cannot take: say so, with
 		// the limit that binds (--capacity prints them all).
 		if t.RPS > c.Rate {
@@ -145,22 +153,24 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 	}
 	if *output == "json" {
 		_ = writeJSON(stdout, struct {
-			Cost     ops.Estimate   `json:"cost"`
-			Capacity []ops.Capacity `json:"capacity,omitempty"`
-			Warnings []string       `json:"warnings,omitempty"`
-		}{est, caps, warnings})
+			Cost     ops.Estimate       `json:"cost"`
+			Floors   []ops.RateEstimate `json:"floors"`
+			Capacity []ops.Capacity     `json:"capacity,omitempty"`
+			Warnings []string           `json:"warnings,omitempty"`
+		}{est, floors, caps, warnings})
 		return 0
 	}
 	fmt.Fprintf(stdout, "stack %s (ingress %s): %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",
 		*stack, cfg.Ingress, t.RPS, t.BodyKB, t.Groups, t.RecordMS)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tLOGS\tDYNAMODB\tAUTHORIZER\tTOTAL/MONTH\tPER MILLION\t")
+	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tPOLLERS\tLOGS\tDYNAMODB\tAUTHORIZER\tTOTAL/MONTH\tPER MILLION\t")
 	for _, c := range est.Sources {
-		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
-			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Logs, c.DynamoDB, c.Authorizer, c.Total, c.PerMillion)
+		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
+			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Pollers, c.Logs, c.DynamoDB, c.Authorizer, c.Total, c.PerMillion)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\ntotal: $%.2f/month; the largest part is %s.\n(%s)\n", est.Total, est.Dominant, est.Note)
+	writeFloors(stdout, floors)
 	if *capacity {
 		all := ops.StackAPIRate(cfg)
 		fmt.Fprintf(stdout, "\nall routes together: up to %.1f/s at API Gateway (%s)\n", all.Rate, all.Why)
@@ -176,4 +186,24 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// writeFloors prints, per source and rate, the floor (what the path's
+// unavoidable requests cost), the estimate beside it and their ratio; the
+// separate lines (idempotency, archive) are outside the ratio.
+func writeFloors(w io.Writer, floors []ops.RateEstimate) {
+	if len(floors) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nfloor: what the path's unavoidable requests cost (API request, SQS send/receive/delete, invocations, compute, pollers' empty receives $%.2f/month a source)\n\n", ops.PollerCost(ops.DefaultPrices))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SOURCE\tRATE/S\tBATCH\tFLOOR/MONTH\tFLOOR/MILLION\tESTIMATE/MONTH\tESTIMATE/MILLION\tRATIO\tABOVE FLOOR\tIDEMPOTENCY\tARCHIVE\t")
+	for i := range floors[0].Sources { // source by source, each at every rate
+		for _, r := range floors {
+			c := r.Sources[i]
+			fmt.Fprintf(tw, "%s\t%g\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t%.3f\t%s\t$%.2f\t$%.2f\t\n",
+				c.Source, r.RPS, c.BatchSize, c.Floor.Total, c.Floor.PerMillion, c.Estimate, c.Estimate/(r.RPS*ops.SecondsPerMonth/1e6), c.Ratio, c.AboveFloor, c.DynamoDB, c.Archive)
+		}
+	}
+	_ = tw.Flush()
 }

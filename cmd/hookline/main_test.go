@@ -291,9 +291,17 @@ func TestCost(t *testing.T) {
 	// per million, rest's $3.50.
 	_, httpOut, _ := runCLI("cost", "--stack", "dev", "--dir", "../..")
 	_, restOut, _ := runCLI("cost", "--stack", "dev", "--ingress", "rest", "--dir", "../..")
-	if !strings.Contains(httpOut, "ingress http") || !strings.Contains(httpOut, "PER MILLION") || !strings.Contains(httpOut, "$3.50") ||
-		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$6.00") {
-		t.Errorf("per-million figures (github: http $3.50, rest $6.00):\n%s\n%s", httpOut, restOut)
+	// Both count the pollers' empty receives ($0.32 a month a source).
+	if !strings.Contains(httpOut, "ingress http") || !strings.Contains(httpOut, "PER MILLION") || !strings.Contains(httpOut, "$3.63") ||
+		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$6.13") || !strings.Contains(httpOut, "$0.32") {
+		t.Errorf("per-million figures (github: http $3.63, rest $6.13):\n%s\n%s", httpOut, restOut)
+	}
+	// The floor at 1, 10 and 100 webhooks/s, hand-computed in
+	// ops.TestFloor, beside the estimate and the ratio.
+	for _, want := range []string{"FLOOR/MONTH", "RATIO", "$7.41", "$46.29", "$428.87", "$2.86"} {
+		if !strings.Contains(httpOut, want) {
+			t.Errorf("floor table lacks %q:\n%s", want, httpOut)
+		}
 	}
 	// Pricing a rest stack on http names what an HTTP API could not honour:
 	// the config validation's own list.
