@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,10 +71,8 @@ func TestOutageAgainstFauxqs(t *testing.T) {
 	}))
 	t.Cleanup(dest.Close)
 
-	spec := contract.Spec{Source: "payments", GroupBy: contract.Selector{Kind: contract.KindBody, Name: "$.customer"},
-		EventID: contract.Selector{Kind: contract.KindBody, Name: "$.id"}, ContentTypes: []string{"application/json"}}
 	cfg := contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: dlqURL, QueueURL: queueURL,
-		Attributes: spec.Attributes(), Processor: contract.ProcessorForward, ForwardURL: dest.URL, ForwardSecret: "/forward",
+		Attributes: outageSpec.Attributes(), Processor: contract.ProcessorForward, ForwardURL: dest.URL, ForwardSecret: "/forward",
 		Retry: contract.RetryPolicy{Schedule: contract.ScheduleExponential, Base: time.Second, MaxDelay: 2 * time.Second, MaxAge: time.Minute}}
 	fwd, err := processor.New(cfg, processor.Deps{Secrets: staticSecrets{"/forward": {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, HTTP: dest.Client(), Now: time.Now})
 	if err != nil {
@@ -86,19 +82,7 @@ func TestOutageAgainstFauxqs(t *testing.T) {
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: time.Now, Reserve: time.Second}
 
 	const groups, perGroup = 4, 3
-	for i := 0; i < groups*perGroup; i++ {
-		body := fmt.Sprintf(`{"id":"evt_%d","customer":"cus_%d","n":%d}`, i, i%groups, i/groups)
-		rec := spec.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json"}, Body: []byte(body),
-			RequestID: "r" + strconv.Itoa(i), SourceIP: "192.0.2.1", ReceivedAt: time.Now()}, "")
-		attrs := map[string]types.MessageAttributeValue{}
-		for k, v := range rec.MessageAttributes {
-			attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: v.StringValue}
-		}
-		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(body),
-			MessageGroupId: aws.String(rec.Attributes["MessageGroupId"]), MessageAttributes: attrs}); err != nil {
-			t.Fatalf("send to fauxqs: %v", err)
-		}
-	}
+	sendWebhooks(t, ctx, client, queueURL, groups, perGroup, time.Now())
 	guard := time.Now().Add(20 * time.Second)
 	for {
 		mu.Lock()
@@ -122,14 +106,5 @@ func TestOutageAgainstFauxqs(t *testing.T) {
 	if len(received) != groups*perGroup || d.Attributes["ApproximateNumberOfMessages"] != "0" {
 		t.Fatalf("delivered %d of %d, DLQ %s", len(received), groups*perGroup, d.Attributes["ApproximateNumberOfMessages"])
 	}
-	last := map[string]int{}
-	for _, r := range received {
-		group, body, _ := strings.Cut(r, "/")
-		i := strings.Index(body, `"n":`)
-		n, _ := strconv.Atoi(strings.TrimSuffix(body[i+4:], "}"))
-		if prev, ok := last[group]; ok && n != prev+1 {
-			t.Errorf("group %s: webhook %d after %d", group, n, prev)
-		}
-		last[group] = n
-	}
+	checkOrder(t, received)
 }

@@ -82,10 +82,8 @@ func runScenario(t *testing.T, groups, perGroup int, retry *stackconfig.Retry, m
 	https := httptest.NewTLSServer(dest)
 	t.Cleanup(https.Close)
 
-	spec := contract.Spec{Source: "payments", GroupBy: contract.Selector{Kind: contract.KindBody, Name: "$.customer"},
-		EventID: contract.Selector{Kind: contract.KindBody, Name: "$.id"}, ContentTypes: []string{"application/json"}}
 	cfg := contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, QueueURL: q.QueueURL,
-		Attributes: spec.Attributes(), Processor: contract.ProcessorForward, ForwardURL: https.URL, ForwardSecret: "/forward"}
+		Attributes: outageSpec.Attributes(), Processor: contract.ProcessorForward, ForwardURL: https.URL, ForwardSecret: "/forward"}
 	if retry != nil {
 		cfg.Retry = retry.Policy()
 	}
@@ -96,19 +94,7 @@ func runScenario(t *testing.T, groups, perGroup int, retry *stackconfig.Retry, m
 	h := &consumer.Handler{Config: cfg, Processor: fwd, DLQ: client, Visibility: client, Sealer: sealer,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: now, Reserve: time.Second}
 	ctx := context.Background()
-	for i := 0; i < groups*perGroup; i++ {
-		body := fmt.Sprintf(`{"id":"evt_%d","customer":"cus_%d","n":%d}`, i, i%groups, i/groups)
-		rec := spec.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json"}, Body: []byte(body),
-			RequestID: "r" + strconv.Itoa(i), SourceIP: "192.0.2.1", ReceivedAt: now()}, "")
-		attrs := map[string]types.MessageAttributeValue{}
-		for k, v := range rec.MessageAttributes {
-			attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: v.StringValue}
-		}
-		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.QueueURL), MessageBody: aws.String(body),
-			MessageGroupId: aws.String(rec.Attributes["MessageGroupId"]), MessageAttributes: attrs}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendWebhooks(t, ctx, client, q.QueueURL, groups, perGroup, now())
 	for step := 0; step < 3*24*240 && len(srv.Queue(q.QueueURL)) > 0; step++ {
 		for now().Sub(dest.start) >= paused && esmPoll(t, ctx, client, q.QueueURL, 10, h) > 0 {
 		}
@@ -148,16 +134,7 @@ func TestTwoHourOutage(t *testing.T) {
 	if len(dest.received) != groups*perGroup {
 		t.Fatalf("delivered %d of %d", len(dest.received), groups*perGroup)
 	}
-	last := map[string]int{}
-	for _, d := range dest.received {
-		group, body, _ := strings.Cut(d, "/")
-		i := strings.Index(body, `"n":`)
-		n, _ := strconv.Atoi(strings.TrimSuffix(body[i+4:], "}"))
-		if prev, ok := last[group]; ok && n != prev+1 {
-			t.Errorf("group %s: webhook %d delivered after %d", group, n, prev)
-		}
-		last[group] = n
-	}
+	checkOrder(t, dest.received)
 
 	plain, plainDLQ, _ := runOutage(t, groups, perGroup, nil, 5)
 	t.Logf("without retries (maxReceiveCount 5, 30 s visibility): %d calls during the outage, %d of %d dead-lettered",
@@ -189,8 +166,39 @@ func TestDayLongPause(t *testing.T) {
 	if dlq != 0 || left != 0 || len(dest.received) != groups*perGroup {
 		t.Fatalf("after a day's pause: %d delivered, %d dead-lettered, %d left", len(dest.received), dlq, left)
 	}
+	checkOrder(t, dest.received)
+}
+
+// outageSpec is the source the outage scenarios send to: one group per
+// customer, the event id in the body.
+var outageSpec = contract.Spec{Source: "payments", GroupBy: contract.Selector{Kind: contract.KindBody, Name: "$.customer"},
+	EventID: contract.Selector{Kind: contract.KindBody, Name: "$.id"}, ContentTypes: []string{"application/json"}}
+
+// sendWebhooks sends groups × perGroup webhooks to queueURL as the edge
+// would (outageSpec's attributes), webhook n of a group carrying "n".
+func sendWebhooks(t *testing.T, ctx context.Context, client *sqs.Client, queueURL string, groups, perGroup int, at time.Time) {
+	t.Helper()
+	for i := 0; i < groups*perGroup; i++ {
+		body := fmt.Sprintf(`{"id":"evt_%d","customer":"cus_%d","n":%d}`, i, i%groups, i/groups)
+		rec := outageSpec.Simulate(contract.Request{Headers: map[string]string{"content-type": "application/json"}, Body: []byte(body),
+			RequestID: "r" + strconv.Itoa(i), SourceIP: "192.0.2.1", ReceivedAt: at}, "")
+		attrs := map[string]types.MessageAttributeValue{}
+		for k, v := range rec.MessageAttributes {
+			attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: v.StringValue}
+		}
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(body),
+			MessageGroupId: aws.String(rec.Attributes["MessageGroupId"]), MessageAttributes: attrs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkOrder fails the test unless each group's webhooks ("group/body")
+// were delivered in the order they were sent, with none missing between.
+func checkOrder(t *testing.T, received []string) {
+	t.Helper()
 	last := map[string]int{}
-	for _, d := range dest.received {
+	for _, d := range received {
 		group, body, _ := strings.Cut(d, "/")
 		i := strings.Index(body, `"n":`)
 		n, _ := strconv.Atoi(strings.TrimSuffix(body[i+4:], "}"))
