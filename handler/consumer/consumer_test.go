@@ -131,13 +131,9 @@ func signGitHub(secret string, body []byte) string {
 	return v
 }
 
+// signHeader is a sender's header of scheme s with its default options.
 func signHeader(s contract.Scheme, secret string, d contract.Delivery, header string) (string, error) {
-	impl, err := s.Implementation(contract.SchemeOptions{})
-	if err != nil {
-		return "", err
-	}
-	h, err := impl.Sign(secret, d)
-	return h[header], err
+	return harness.SignHeader(s, contract.SchemeOptions{}, secret, d, header)
 }
 
 // signed builds the record of a correctly signed request received when it

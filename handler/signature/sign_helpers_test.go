@@ -4,22 +4,12 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/internal/testing/harness"
 )
 
-// signWith signs d the way the scheme's senders do, through the contract's
-// table (the same Sign hookline send, invoke and the forward processor
-// use), and returns the value of one header it wrote.
-func signWith(s contract.Scheme, o contract.SchemeOptions, secret string, d contract.Delivery, header string) (string, error) {
-	impl, err := s.Implementation(o)
-	if err != nil {
-		return "", err
-	}
-	h, err := impl.Sign(secret, d)
-	if err != nil {
-		return "", err
-	}
-	return h[header], nil
-}
+// signWith is harness.SignHeader: a sender's header, signed through the
+// contract's table.
+var signWith = harness.SignHeader
 
 func signStandardWebhooks(secret, id string, ts int64, body []byte) (string, error) {
 	return signWith(contract.SchemeStandardWebhooks, contract.SchemeOptions{}, secret,
