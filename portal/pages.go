@@ -192,6 +192,15 @@ func envLink(id Identity, team, env string) string {
 	return link
 }
 
+// envLinkWith is envLink with further query parameters (query, encoded).
+func envLinkWith(id Identity, team, env, query string) string {
+	link := envLink(id, team, env)
+	if strings.Contains(link, "?") {
+		return link + "&" + query
+	}
+	return link + "?" + query
+}
+
 // when writes a backend time ("2026-12-01T04:30:12Z" or with fractions)
 // as "2026-12-01 04:30 UTC"; anything else as it is, "" as "never".
 func when(t string) string {

@@ -69,17 +69,13 @@ func (s *Server) pageSetPaused(w http.ResponseWriter, r *http.Request, id Identi
 		uc := &jobs.Pause{Service: s.jobs, Team: team, Stack: StackName(team, env), Source: source, Enabled: enabled}
 		st, err = uc.Run(r.Context())
 	}
-	back := "/stacks/" + url.PathEscape(env) + "?"
-	if id.Admin {
-		back += "team=" + url.QueryEscape(team) + "&"
-	}
 	if err != nil {
-		http.Redirect(w, r, back+"error="+url.QueryEscape(s.errorText(err)), http.StatusSeeOther)
+		http.Redirect(w, r, envLinkWith(id, team, env, "error="+url.QueryEscape(s.errorText(err))), http.StatusSeeOther)
 		return
 	}
 	notice := source + " is resumed: its consumer processes the queue again, in order"
 	if st.Paused {
 		notice = source + " is paused: webhooks keep arriving and wait, in order, in its queue until you resume it"
 	}
-	http.Redirect(w, r, back+"notice="+url.QueryEscape(notice), http.StatusSeeOther)
+	http.Redirect(w, r, envLinkWith(id, team, env, "notice="+url.QueryEscape(notice)), http.StatusSeeOther)
 }

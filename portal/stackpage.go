@@ -137,15 +137,11 @@ func (s *Server) pageSetSecret(w http.ResponseWriter, r *http.Request, id Identi
 	if err == nil {
 		v, err = s.setSecret(r.Context(), team, StackName(team, env), source, in)
 	}
-	back := "/stacks/" + url.PathEscape(env) + "?"
-	if id.Admin {
-		back += "team=" + url.QueryEscape(team) + "&"
-	}
 	if err != nil {
-		http.Redirect(w, r, back+"error="+url.QueryEscape(s.errorText(err)), http.StatusSeeOther)
+		http.Redirect(w, r, envLinkWith(id, team, env, "error="+url.QueryEscape(s.errorText(err))), http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, back+"pending=secret&notice="+url.QueryEscape("the "+in.Kind+" secret of "+source+" is set (parameter "+v.Parameter+"); the next apply writes it"), http.StatusSeeOther)
+	http.Redirect(w, r, envLinkWith(id, team, env, "pending=secret&notice="+url.QueryEscape("the "+in.Kind+" secret of "+source+" is set (parameter "+v.Parameter+"); the next apply writes it")), http.StatusSeeOther)
 }
 
 // pageRedrive starts a redrive from the stack page and shows its job.

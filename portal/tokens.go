@@ -100,11 +100,7 @@ func (s *Server) pageToken(w http.ResponseWriter, r *http.Request, id Identity) 
 		v, err = s.generateToken(r.Context(), id, team, env, source, r.FormValue("keepPrevious") == "true")
 	}
 	if err != nil {
-		back := "/stacks/" + url.PathEscape(env) + "?"
-		if id.Admin {
-			back += "team=" + url.QueryEscape(team) + "&"
-		}
-		http.Redirect(w, r, back+"error="+url.QueryEscape(s.errorText(err)), http.StatusSeeOther)
+		http.Redirect(w, r, envLinkWith(id, team, env, "error="+url.QueryEscape(s.errorText(err))), http.StatusSeeOther)
 		return
 	}
 	s.stackPage(w, r, id, team, env, map[string]any{"Token": v, "PendingSecret": true,
