@@ -286,8 +286,9 @@ func httpRecords(spec contract.Spec, req contract.Request, note func(string, ...
 	}
 	last, _ := spec.SimulateHTTP(req, id+"-last", contract.LastKeyWins)
 	var extra []string
+	edge := spec.Attributes()
 	for name := range first.MessageAttributes {
-		if !slices.Contains(spec.Attributes(), name) {
+		if !slices.Contains(edge, name) {
 			extra = append(extra, name)
 		}
 	}

@@ -246,14 +246,14 @@ func (h *Handler) forged(r *contract.Record, o *outcome) bool {
 		return false // a re-send: its seal is checked before its signature
 	}
 	v, ok := r.Attr(contract.AttrReceivedAt)
-	if !ok {
-		return false
+	if !ok || r.SentAt == 0 {
+		return false // nothing to compare
 	}
 	at, err := contract.ParseEpoch(v)
 	if err != nil {
 		return false // malformed: DecodeRecord says so
 	}
-	if err := contract.CheckReceipt(at, time.UnixMilli(r.SentAt)); r.SentAt > 0 && err != nil {
+	if err := contract.CheckReceipt(at, time.UnixMilli(r.SentAt)); err != nil {
 		*o = drop("forged-receipt-time", err)
 		return true
 	}
