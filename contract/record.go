@@ -25,7 +25,9 @@ type Record struct {
 	ReceiptHandle   string
 	GroupID         string
 	DeduplicationID string
-	ReceiveCount    int
+	// SequenceNumber is SQS's FIFO sequence number (the order in the group).
+	SequenceNumber string
+	ReceiveCount   int
 	// SentAt is SQS's SentTimestamp (epoch milliseconds), 0 when absent.
 	SentAt int64
 	// FirstReceivedAt is SQS's ApproximateFirstReceiveTimestamp (epoch
@@ -105,6 +107,7 @@ func parseEvent(p *fastjson.Parser, raw []byte, dst []Record) ([]Record, error) 
 		if a := rv.Get("attributes"); a != nil {
 			r.GroupID = string(a.GetStringBytes("MessageGroupId"))
 			r.DeduplicationID = string(a.GetStringBytes("MessageDeduplicationId"))
+			r.SequenceNumber = string(a.GetStringBytes("SequenceNumber"))
 			if n, err := strconv.Atoi(string(a.GetStringBytes("ApproximateReceiveCount"))); err == nil {
 				r.ReceiveCount = n
 			}

@@ -37,8 +37,10 @@ type Config struct {
 	// AccessLogs turns the stage's access logs off when false (default on).
 	// They need the region's API Gateway CloudWatch role: a stack that does
 	// not manage it checks at preview that it is set (see AccessLogsOn).
-	AccessLogs *bool    `json:"accessLogs,omitempty"`
-	Sources    []Source `json:"sources"`
+	AccessLogs *bool `json:"accessLogs,omitempty"`
+	// Archive keeps every delivery in the stack's archive bucket (default on).
+	Archive Archive  `json:"archive"`
+	Sources []Source `json:"sources"`
 	// Traffic is the default load of the cost estimate in the offline plan.
 	Traffic Traffic `json:"traffic"`
 
@@ -52,6 +54,20 @@ type Config struct {
 	// stored like the secrets above (parameter auth.tokenParameter).
 	Tokens map[string]string `json:"tokens,omitempty"`
 }
+
+// Archive is the stack's archive of deliveries: an encrypted S3 bucket fed
+// by one Firehose stream per source (see contract/archive.go).
+type Archive struct {
+	// Enabled (default true) archives every delivery before it is
+	// acknowledged.
+	Enabled *bool `json:"enabled,omitempty"`
+	// RetentionDays is how long archived deliveries are kept (the bucket's
+	// lifecycle expiry).
+	RetentionDays int `json:"retentionDays"`
+}
+
+// On reports whether the stack archives its deliveries.
+func (a Archive) On() bool { return a.Enabled == nil || *a.Enabled }
 
 // Domain is the optional custom domain in front of the API.
 type Domain struct {

@@ -12,7 +12,9 @@ const (
 	DefaultRateLimit  = 10000
 	DefaultBurstLimit = 5000
 
-	DefaultLogRetentionDays        = 30
+	DefaultLogRetentionDays = 30
+	// DefaultArchiveRetentionDays is how long the archive keeps deliveries.
+	DefaultArchiveRetentionDays    = 30
 	DefaultOldestMessageAgeSeconds = 900
 
 	DefaultAuth        = AuthAPIKey
@@ -106,6 +108,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.LogRetentionDays == 0 {
 		c.LogRetentionDays = DefaultLogRetentionDays
+	}
+	if c.Archive.RetentionDays == 0 {
+		c.Archive.RetentionDays = DefaultArchiveRetentionDays
 	}
 	if c.Alarms.OldestMessageAgeSeconds == 0 {
 		c.Alarms.OldestMessageAgeSeconds = DefaultOldestMessageAgeSeconds

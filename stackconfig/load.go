@@ -50,7 +50,7 @@ func StackFile(stack string) string { return "Pulumi." + stack + ".yaml" }
 // topLevel maps every hookline key to the field it decodes into.
 var topLevel = []string{
 	"environment", "ingress", "domain", "throttle", "logRetentionDays", "alarmEmails",
-	"alarms", "tags", "manageApiGatewayAccount", "accessLogs", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
+	"alarms", "tags", "manageApiGatewayAccount", "accessLogs", "archive", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
 }
 
 // secretKeys must be set with `pulumi config set --secret`.
@@ -136,6 +136,7 @@ func Load(stack string, raw map[string]string, complete bool, secret []string) (
 	v.decode(raw, "alarmEmails", &c.AlarmEmails)
 	v.decode(raw, "tags", &c.Tags)
 	v.decode(raw, "traffic", &c.Traffic)
+	v.decode(raw, "archive", &c.Archive)
 	for _, k := range secretKeys {
 		key := Namespace + ":" + k
 		if _, ok := raw[key]; ok && !slices.Contains(secret, key) {

@@ -57,6 +57,9 @@ func (c *Config) validate(v *validator) {
 	if !slices.Contains(LogRetentionValues, c.LogRetentionDays) {
 		v.add(ns+"logRetentionDays", "%d is not a CloudWatch retention period (one of %v)", c.LogRetentionDays, LogRetentionValues)
 	}
+	if n := c.Archive.RetentionDays; n < 1 || n > 3650 {
+		v.add(ns+"archive.retentionDays", "want 1 to 3650 days, got %d", n)
+	}
 	for i, e := range c.AlarmEmails {
 		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
 			v.add(fmt.Sprintf("%salarmEmails[%d]", ns, i), "%q is not a plain e-mail address", e)

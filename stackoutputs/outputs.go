@@ -34,6 +34,12 @@ type Stack struct {
 	// seals each re-send's receipt time with it (contract.Seal). Empty on a
 	// stack deployed before hookline sealed re-sends.
 	SealKey string `json:"sealKey,omitempty"`
+	// ArchiveBucket is the bucket every delivery is archived to (empty:
+	// archiving is off); ArchiveTable is its Glue table ("database.table")
+	// and ArchiveWorkgroup the Athena workgroup that queries it.
+	ArchiveBucket    string `json:"archiveBucket,omitempty"`
+	ArchiveTable     string `json:"archiveTable,omitempty"`
+	ArchiveWorkgroup string `json:"archiveWorkgroup,omitempty"`
 	// Sources maps each source's name to what operators need of it.
 	Sources map[string]Source `json:"sources"`
 }
@@ -49,6 +55,8 @@ type Source struct {
 	FunctionName string `json:"functionName"`
 	// Auth is the source's auth kind (stackconfig's auth.type).
 	Auth string `json:"auth"`
+	// ArchiveStream is the Firehose stream its consumer archives to.
+	ArchiveStream string `json:"archiveStream,omitempty"`
 }
 
 // Output names the program writes and readers look up.
@@ -65,15 +73,19 @@ const (
 	KeyAlarmTopicArn = "alarmTopicArn"
 	KeyDashboardName = "dashboardName"
 	KeySealKey       = "sealKey"
+	KeyArchiveBucket = "archiveBucket"
+	KeyArchiveTable  = "archiveTable"
+	KeyArchiveWG     = "archiveWorkgroup"
 	KeySources       = "sources"
 
-	KeyURL          = "url"
-	KeyQueueURL     = "queueUrl"
-	KeyQueueArn     = "queueArn"
-	KeyDLQURL       = "dlqUrl"
-	KeyDLQArn       = "dlqArn"
-	KeyFunctionName = "functionName"
-	KeyAuth         = "auth"
+	KeyURL           = "url"
+	KeyQueueURL      = "queueUrl"
+	KeyQueueArn      = "queueArn"
+	KeyDLQURL        = "dlqUrl"
+	KeyDLQArn        = "dlqArn"
+	KeyFunctionName  = "functionName"
+	KeyAuth          = "auth"
+	KeyArchiveStream = "archiveStream"
 )
 
 // Decode reads a stack's outputs as `pulumi stack output --json` prints them
