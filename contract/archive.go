@@ -53,11 +53,6 @@ const (
 // output, set by the infra code next to Env().
 const EnvArchiveStream = "HOOKLINE_ARCHIVE_STREAM"
 
-// AttrReprocess marks a replayed copy that must be processed again even if
-// its event id was processed before (hookline replay --reprocess). It is
-// honoured only on a sealed re-send (AttrSeal): a sender cannot seal.
-const AttrReprocess = "hookline-reprocess"
-
 // ResendReplay prefixes the deduplication id of a replayed copy:
 // "replay-<replay id>-<message id>" (ReplayDeduplicationID).
 const ResendReplay = "replay"

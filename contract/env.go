@@ -81,6 +81,8 @@ type HandlerConfig struct {
 	DLQURL   string // set from the environment only (see EnvDLQURL)
 	SealKey  string // set from the environment only (see EnvSealKey)
 	QueueURL string // set from the environment only (see EnvQueueURL)
+	// ArchiveStream is the source's Firehose stream; empty: not archived.
+	ArchiveStream string // set from the environment only (see EnvArchiveStream)
 }
 
 // Env renders the configuration as the function's environment variables.
@@ -146,6 +148,7 @@ func ParseHandlerConfig(getenv func(string) string) (HandlerConfig, error) {
 		DLQURL:            getenv(EnvDLQURL),
 		SealKey:           getenv(EnvSealKey),
 		QueueURL:          getenv(EnvQueueURL),
+		ArchiveStream:     getenv(EnvArchiveStream),
 		OpenEdge:          getenv(EnvOpenEdge) == "true",
 	}
 	if v := getenv(EnvContentTypes); v != "" {

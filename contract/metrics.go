@@ -8,4 +8,11 @@ const (
 	// MetricForged counts records of an open (auth signature) source that
 	// failed verification and were dropped; dimension Source.
 	MetricForged = "Forged"
+	// MetricArchiveFailed counts records the consumer could not archive
+	// (retried, never acknowledged) and batches whose outcomes were not
+	// archived; dimension Source.
+	MetricArchiveFailed = "ArchiveFailed"
+	// ReasonArchiveUnavailable is the retry reason of a record that could
+	// not be archived.
+	ReasonArchiveUnavailable = "archive-unavailable"
 )

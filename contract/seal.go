@@ -55,36 +55,82 @@ type Sealer interface {
 var ErrForgedSeal = errors.New("the seal's MAC does not match")
 
 // sealMessage is what a seal's MAC covers: the source, the receipt time and
-// the body's SHA-256 (KMS takes at most 4096 bytes, so the body is hashed).
-func sealMessage(source string, ms int64, body []byte) []byte {
+// the body's SHA-256 (KMS takes at most 4096 bytes, so the body is hashed),
+// and a replay's reprocess mark when it carries one.
+func sealMessage(source string, ms int64, body []byte, reprocess bool) []byte {
 	sum := sha256.Sum256(body)
-	return fmt.Appendf(nil, "hookline-seal-v1\n%s\n%d\n%s", source, ms, hex.EncodeToString(sum[:]))
+	msg := fmt.Appendf(nil, "hookline-seal-v1\n%s\n%d\n%s", source, ms, hex.EncodeToString(sum[:]))
+	if reprocess {
+		msg = append(msg, "\n"+sealReprocess...)
+	}
+	return msg
 }
+
+// sealReprocess ends the seal of a replayed copy that must be processed even
+// if its event was processed before (hookline replay --reprocess): the mark
+// is under the MAC, so only a holder of the seal key can set it, and it
+// costs no message attribute (SQS allows 10; a copy may use them all).
+const sealReprocess = "reprocess"
 
 // Seal returns the AttrSeal value binding receipt time at to source and body.
 func Seal(ctx context.Context, s Sealer, source string, at time.Time, body []byte) (string, error) {
+	return seal(ctx, s, source, at, body, false)
+}
+
+// SealReprocess is Seal for a replayed copy the consumer must process again
+// even if its event id was processed before.
+func SealReprocess(ctx context.Context, s Sealer, source string, at time.Time, body []byte) (string, error) {
+	return seal(ctx, s, source, at, body, true)
+}
+
+func seal(ctx context.Context, s Sealer, source string, at time.Time, body []byte, reprocess bool) (string, error) {
 	ms := at.UnixMilli()
-	mac, err := s.GenerateMAC(ctx, sealMessage(source, ms, body))
+	mac, err := s.GenerateMAC(ctx, sealMessage(source, ms, body, reprocess))
 	if err != nil {
 		return "", fmt.Errorf("seal the receipt time: %w", err)
 	}
-	return strconv.FormatInt(ms, 10) + "." + base64.RawURLEncoding.EncodeToString(mac), nil
+	v := strconv.FormatInt(ms, 10) + "." + base64.RawURLEncoding.EncodeToString(mac)
+	if reprocess {
+		v += "." + sealReprocess
+	}
+	return v, nil
+}
+
+// SealMarked reports whether a seal carries the reprocess mark (not whether
+// the mark is genuine: OpenSealed says that).
+func SealMarked(seal string) bool { return strings.HasSuffix(seal, "."+sealReprocess) }
+
+// Opened is what a seal that opened says.
+type Opened struct {
+	// At is the original receipt time.
+	At time.Time
+	// Reprocess: a replay asked the consumer to process the copy even if
+	// its event was processed before.
+	Reprocess bool
 }
 
 // OpenSeal checks a seal against source and body and returns the receipt
 // time it carries. A seal that does not parse or whose MAC does not match is
 // ErrForgedSeal.
 func OpenSeal(ctx context.Context, s Sealer, source string, body []byte, seal string) (time.Time, error) {
-	msText, macText, ok := strings.Cut(seal, ".")
+	o, err := OpenSealed(ctx, s, source, body, seal)
+	return o.At, err
+}
+
+// OpenSealed is OpenSeal with the reprocess mark: "<ms>.<MAC>" or
+// "<ms>.<MAC>.reprocess" (base64url has no '.').
+func OpenSealed(ctx context.Context, s Sealer, source string, body []byte, seal string) (Opened, error) {
+	msText, rest, ok := strings.Cut(seal, ".")
+	macText, mark, marked := strings.Cut(rest, ".")
 	ms, err := strconv.ParseInt(msText, 10, 64)
 	mac, merr := base64.RawURLEncoding.DecodeString(macText)
-	if !ok || err != nil || ms <= 0 || merr != nil || len(mac) == 0 {
-		return time.Time{}, fmt.Errorf("%w: %q is not <epoch ms>.<MAC>", ErrForgedSeal, seal)
+	if !ok || err != nil || ms <= 0 || merr != nil || len(mac) == 0 || (marked && mark != sealReprocess) {
+		return Opened{}, fmt.Errorf("%w: %q is not <epoch ms>.<MAC>[.%s]", ErrForgedSeal, seal, sealReprocess)
 	}
-	if err := s.VerifyMAC(ctx, sealMessage(source, ms, body), mac); err != nil {
-		return time.Time{}, err
+	if err := s.VerifyMAC(ctx, sealMessage(source, ms, body, marked), mac); err != nil {
+		return Opened{}, err
 	}
-	return time.UnixMilli(ms).UTC(), nil
+	return Opened{At: time.UnixMilli(ms).UTC(), Reprocess: marked}, nil
 }
 
 // Receipt-time bounds: how far hookline-received-at (API Gateway's request

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -53,6 +54,9 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 	if cfg.SealKey != "" {
 		h.Sealer = seal.KMS{KeyID: cfg.SealKey,
 			API: kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "KMS") })}
+	}
+	if cfg.ArchiveStream != "" {
+		h.Archive = firehose.NewFromConfig(awsCfg, func(o *firehose.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "FIREHOSE") })
 	}
 	if cfg.IdempotencyTable != "" {
 		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "DYNAMODB") })

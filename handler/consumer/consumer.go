@@ -77,6 +77,9 @@ type Handler struct {
 	Visibility Visibility
 	// Rand draws the retry delays' jitter in [0, 1) (nil: math/rand).
 	Rand func() float64
+	// Archive, with Config.ArchiveStream set, keeps every record (see
+	// archive.go); nil: not archived.
+	Archive Archive
 	// Sealer verifies the receipt time a re-sent record carries (AttrSeal);
 	// nil: such a record is retried (the handler cannot judge it).
 	Sealer  contract.Sealer
@@ -161,6 +164,10 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 	// with it, not before.
 	groupDelay := map[string]time.Duration{}
 	var hide []sqstypes.ChangeMessageVisibilityBatchRequestEntry
+	// Every record is archived before anything is done with it; one that
+	// could not be is retried, never acknowledged.
+	unarchived := h.archiveDeliveries(ctx, records)
+	var outcomes []byte
 
 	for i := range records {
 		r := &records[i]
@@ -168,6 +175,8 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 		group := r.GroupID
 		var o outcome
 		switch {
+		case unarchived[i] != nil:
+			o = retry(contract.ReasonArchiveUnavailable, unarchived[i])
 		case h.forged(r, &o):
 			// Not something the edge wrote: counted, never processed or
 			// dead-lettered, whatever the state of its group.
@@ -205,6 +214,10 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 					Id: aws.String(fmt.Sprint(len(hide))), ReceiptHandle: aws.String(r.ReceiptHandle), VisibilityTimeout: int32(next / time.Second)})
 			}
 		}
+		if h.archiving() && unarchived[i] == nil {
+			kind, reason := archiveOutcome(o)
+			outcomes = append(outcomes, contract.ArchiveOutcomeEntry(h.Config.Source, r, kind, reason, h.Now()).Line()...)
+		}
 		detail := ""
 		if o.err != nil {
 			detail = o.err.Error()
@@ -216,6 +229,10 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 		})
 	}
 	h.hide(ctx, hide)
+	if err := h.archiveOutcomes(ctx, outcomes); err != nil {
+		h.Log.Warn("outcomes not archived: the deliveries are, without their verdict", "source", h.Config.Source, "records", len(records), "error", err.Error())
+		batch.ArchiveFailed()
+	}
 	if h.Metrics != nil {
 		if err := batch.Flush(h.Metrics, h.Now()); err != nil {
 			return resp, fmt.Errorf("write metrics: %w", err)
@@ -280,9 +297,21 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 		return unverified("wrong-source", fmt.Errorf("record of source %q on the %q consumer", m.Source, h.Config.Source))
 	}
 
-	if h.Config.Scheme != contract.SchemeNone {
-		if o, verified := h.verify(ctx, &m); !verified {
+	// The receipt time a signature is judged against; a re-send's seal
+	// also says whether a replay asked for the event to run again. An
+	// unsigned source needs no receipt time: its seals are opened only for
+	// that mark.
+	reprocess := false
+	if h.Config.Scheme != contract.SchemeNone || contract.SealMarked(m.Seal) {
+		opened, o, ok := h.receipt(ctx, &m)
+		if !ok {
 			return o
+		}
+		reprocess = opened.Reprocess
+		if h.Config.Scheme != contract.SchemeNone {
+			if o, verified := h.verify(ctx, &m, opened.At); !verified {
+				return o
+			}
 		}
 	}
 	// An HTTP API passes every content type: the ones the source does not
@@ -312,6 +341,10 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 		switch {
 		case err != nil:
 			return retry("dedup-unavailable", err)
+		case state == dedup.Done && reprocess:
+			// A replay asked for it again: processed without a lease,
+			// the marker stays done.
+			key = ""
 		case state == dedup.Done:
 			return outcome{kind: telemetry.OK, reason: "duplicate", duplicate: true}
 		case state == dedup.InProgress:
@@ -359,36 +392,33 @@ func (h *Handler) record(ctx context.Context, r *contract.Record) outcome {
 // re-send's sealed receipt time, else SQS's SentTimestamp (stamped by SQS,
 // not by the request), else now. Never hookline-received-at, which a sender
 // on an HTTP API can write (see contract/seal.go).
-func (h *Handler) receipt(ctx context.Context, m *contract.Message) (time.Time, outcome, bool) {
+func (h *Handler) receipt(ctx context.Context, m *contract.Message) (contract.Opened, outcome, bool) {
 	if m.Seal != "" {
 		if h.Sealer == nil {
-			return time.Time{}, retry("seal-unusable", fmt.Errorf("a re-sent record carries %s but %s is not set", contract.AttrSeal, contract.EnvSealKey)), false
+			return contract.Opened{}, retry("seal-unusable", fmt.Errorf("a re-sent record carries %s but %s is not set", contract.AttrSeal, contract.EnvSealKey)), false
 		}
-		at, err := contract.OpenSeal(ctx, h.Sealer, m.Source, m.Body, m.Seal)
+		opened, err := contract.OpenSealed(ctx, h.Sealer, m.Source, m.Body, m.Seal)
 		switch {
 		case errors.Is(err, contract.ErrForgedSeal):
-			return time.Time{}, drop("forged-seal", err), false
+			return contract.Opened{}, drop("forged-seal", err), false
 		case err != nil:
-			return time.Time{}, retry("seal-unavailable", err), false
+			return contract.Opened{}, retry("seal-unavailable", err), false
 		}
-		return at, outcome{}, true
+		return opened, outcome{}, true
 	}
 	if !m.SentAt.IsZero() {
-		return m.SentAt, outcome{}, true
+		return contract.Opened{At: m.SentAt}, outcome{}, true
 	}
-	return h.Now(), outcome{}, true
+	return contract.Opened{At: h.Now()}, outcome{}, true
 }
 
-// verify checks the record's signature against its receipt time. A mismatch reads the secrets again once (rate-limited by the
-// store), so a sender that switched to a newly added secret is not
-// dead-lettered until the cache ends. On an open source (auth signature)
-// anyone can post: a record that fails verification is counted and dropped,
-// so forgeries never fill the DLQ.
-func (h *Handler) verify(ctx context.Context, m *contract.Message) (outcome, bool) {
-	at, o, ok := h.receipt(ctx, m)
-	if !ok {
-		return o, false
-	}
+// verify checks the record's signature against its receipt time at. A
+// mismatch reads the secrets again once (rate-limited by the store), so a
+// sender that switched to a newly added secret is not dead-lettered until
+// the cache ends. On an open source (auth signature) anyone can post: a
+// record that fails verification is counted and dropped, so forgeries never
+// fill the DLQ.
+func (h *Handler) verify(ctx context.Context, m *contract.Message, at time.Time) (outcome, bool) {
 	secrets, err := h.Secrets.Get(ctx, h.Config.SecretParameter)
 	if err != nil {
 		return retry("secret-unavailable", err), false

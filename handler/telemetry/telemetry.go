@@ -102,6 +102,9 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 		}
 	case Retry:
 		b.counts["Retried"]++
+		if r.Reason == contract.ReasonArchiveUnavailable {
+			b.counts[ArchiveFailed]++
+		}
 	case Reject:
 		b.counts["Rejected"]++
 		b.rejects[r.Reason]++
@@ -185,7 +188,14 @@ const (
 )
 
 // countNames are the count metrics of the main document, in order.
-var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates", Forged, GaveUp}
+var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates", Forged, GaveUp, ArchiveFailed}
+
+// ArchiveFailed counts what the consumer could not archive (see
+// contract.MetricArchiveFailed).
+const ArchiveFailed = contract.MetricArchiveFailed
+
+// ArchiveFailed counts a batch whose outcomes were not archived.
+func (b *Batch) ArchiveFailed() { b.counts[ArchiveFailed]++ }
 
 func appendString(buf []byte, s string) []byte {
 	q, _ := json.Marshal(s)
