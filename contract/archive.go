@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The archive: every delivery a source's consumer receives is written, before
@@ -24,12 +26,20 @@ import (
 //     receive count and SentTimestamp. A record Firehose refuses is never
 //     processed: it fails (and its group's later records with it) and SQS
 //     delivers it again.
-//   - ArchiveOutcome, written after the batch: what became of the record
-//     (ArchiveOK, ArchiveRejected, ArchiveDeadLettered, ArchiveRetry) and why.
-//     One line per record; losing one loses no delivery, only its verdict.
+//   - ArchiveOutcome, written after a batch in which something was not ok:
+//     what became of each record (ArchiveOK, ArchiveRejected,
+//     ArchiveDeadLettered, ArchiveRetry) and why, all the batch's lines in one
+//     Firehose record. A batch whose records were all processed (or were
+//     duplicates of processed events) writes none: it would cost a Firehose
+//     call and record per batch to say what the absence says. Losing one
+//     loses no delivery, only its verdict.
 //
 // A message received several times (retries) is archived once per receive:
-// readers keep the first delivery entry of a message id and its last outcome.
+// readers keep the first delivery entry of a message id and its last
+// outcome entry; a delivery with none is ok (OutcomeOf) — processed, or in
+// the queue being processed, or moved to the DLQ by SQS itself after
+// maxReceiveCount receives without the consumer answering (a consumer that
+// crashes on every receive; hookline redrive lists those).
 const (
 	ArchiveDelivery = "delivery"
 	ArchiveOutcome  = "outcome"
@@ -129,6 +139,156 @@ func ArchiveDeliveryEntry(source string, r *Record, at time.Time) ArchiveEntry {
 func ArchiveOutcomeEntry(source string, r *Record, outcome, reason string, at time.Time) ArchiveEntry {
 	return ArchiveEntry{Kind: ArchiveOutcome, Source: source, MessageID: r.MessageID, Group: r.GroupID,
 		ArchivedAt: at.UnixMilli(), Outcome: outcome, Reason: reason}
+}
+
+// AppendDelivery appends the delivery entry of a record, archived at at, as
+// a line (the same JSON as ArchiveDeliveryEntry(…).Line(), written without
+// reflection or an intermediate map: the consumer writes one per record).
+func AppendDelivery(dst []byte, source string, r *Record, at time.Time) []byte {
+	if dst == nil {
+		// One allocation: the body's base64 and room for the rest.
+		n := 256 + len(source) + len(r.MessageID) + len(r.GroupID) + len(r.DeduplicationID) + base64.StdEncoding.EncodedLen(len(r.Body))
+		for _, a := range r.Attrs {
+			n += len(a.Name) + len(a.Value) + 6
+		}
+		dst = make([]byte, 0, n+n/8)
+	}
+	dst = append(dst, `{"kind":"`+ArchiveDelivery+`","source":`...)
+	dst = appendJSONString(dst, source)
+	dst = append(dst, `,"messageId":`...)
+	dst = appendJSONString(dst, r.MessageID)
+	dst = append(dst, `,"group":`...)
+	dst = appendJSONString(dst, r.GroupID)
+	dst = append(dst, `,"archivedAt":`...)
+	dst = strconv.AppendInt(dst, at.UnixMilli(), 10)
+	if r.DeduplicationID != "" {
+		dst = append(dst, `,"deduplicationId":`...)
+		dst = appendJSONString(dst, r.DeduplicationID)
+	}
+	if r.SequenceNumber != "" {
+		dst = append(dst, `,"sequenceNumber":`...)
+		dst = appendJSONString(dst, r.SequenceNumber)
+	}
+	if r.ReceiveCount != 0 {
+		dst = append(dst, `,"receiveCount":`...)
+		dst = strconv.AppendInt(dst, int64(r.ReceiveCount), 10)
+	}
+	if r.SentAt != 0 {
+		dst = append(dst, `,"sentAt":`...)
+		dst = strconv.AppendInt(dst, r.SentAt, 10)
+	}
+	if ev, _ := r.Attr(AttrEventID); ev != "" {
+		dst = append(dst, `,"eventId":`...)
+		dst = appendJSONString(dst, ev)
+	}
+	n := 0
+	for _, a := range r.Attrs {
+		if a.Binary {
+			continue
+		}
+		if n == 0 {
+			dst = append(dst, `,"attributes":{`...)
+		} else {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = appendJSONString(dst, a.Name)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, a.Value)
+	}
+	if n > 0 {
+		dst = append(dst, '}')
+	}
+	if len(r.Body) > 0 {
+		dst = append(dst, `,"body":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, r.Body)
+		dst = append(dst, `","size":`...)
+		dst = strconv.AppendInt(dst, int64(len(r.Body)), 10)
+	}
+	return append(dst, "}\n"...)
+}
+
+// AppendOutcome appends the outcome entry of a record as a line (the JSON of
+// ArchiveOutcomeEntry(…).Line()).
+func AppendOutcome(dst []byte, source string, r *Record, outcome, reason string, at time.Time) []byte {
+	dst = append(dst, `{"kind":"`+ArchiveOutcome+`","source":`...)
+	dst = appendJSONString(dst, source)
+	dst = append(dst, `,"messageId":`...)
+	dst = appendJSONString(dst, r.MessageID)
+	dst = append(dst, `,"group":`...)
+	dst = appendJSONString(dst, r.GroupID)
+	dst = append(dst, `,"archivedAt":`...)
+	dst = strconv.AppendInt(dst, at.UnixMilli(), 10)
+	if outcome != "" {
+		dst = append(dst, `,"outcome":`...)
+		dst = appendJSONString(dst, outcome)
+	}
+	if reason != "" {
+		dst = append(dst, `,"reason":`...)
+		dst = appendJSONString(dst, reason)
+	}
+	return append(dst, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it (control characters, quotes, backslashes, <, >, &, U+2028 and
+// U+2029; invalid UTF-8 becomes U+FFFD), so a line never breaks the
+// newline-delimited object and every reader decodes it.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// OutcomeOf is a delivery's outcome from its last outcome entry, if any:
+// without one it is ArchiveOK (see the package comment above).
+func OutcomeOf(last *ArchiveEntry) (outcome, reason string) {
+	if last == nil || last.Outcome == "" {
+		return ArchiveOK, ""
+	}
+	return last.Outcome, last.Reason
 }
 
 // Line is the entry as Firehose takes it: JSON and a newline.

@@ -40,7 +40,7 @@ func (h *Handler) archiveDeliveries(ctx context.Context, records []contract.Reco
 	lines := make([][]byte, len(records))
 	for i := range records {
 		pending[i] = i
-		lines[i] = contract.ArchiveDeliveryEntry(h.Config.Source, &records[i], at).Line()
+		lines[i] = contract.AppendDelivery(nil, h.Config.Source, &records[i], at)
 	}
 	failed := map[int]error{}
 	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/dedup"
+	"github.com/hookline/hookline/handler/processor"
 )
 
 // fakeStream is a Firehose stream as PutRecordBatch answers: per-record
@@ -55,7 +57,7 @@ func (f *fakeStream) PutRecordBatch(_ context.Context, in *firehose.PutRecordBat
 		}); err != nil || !bytes.HasSuffix(r.Data, []byte("\n")) {
 			return nil, fmt.Errorf("record is not newline-delimited entries: %q", r.Data)
 		}
-		if f.refuse != nil && len(entries) == 1 && f.refuse(entries[0], f.calls) {
+		if f.refuse != nil && slices.ContainsFunc(entries, func(e contract.ArchiveEntry) bool { return f.refuse(e, f.calls) }) {
 			*out.FailedPutCount++
 			out.RequestResponses = append(out.RequestResponses, fhtypes.PutRecordBatchResponseEntry{
 				ErrorCode: aws.String("ServiceUnavailableException"), ErrorMessage: aws.String("Slow down.")})
@@ -225,12 +227,19 @@ func TestForgeriesAreArchivedBeforeTheyAreDropped(t *testing.T) {
 	}
 }
 
-// Outcomes that cannot be archived lose no delivery: the batch is
-// acknowledged as handled, the loss logged and counted.
+// A batch whose records were all processed writes no outcomes: one
+// Firehose call per batch. Outcomes that cannot be archived lose no
+// delivery: the batch is acknowledged as handled, the loss logged and
+// counted.
 func TestLostOutcomesDoNotFailTheBatch(t *testing.T) {
 	e, s := archiveEnv(t)
+	if failed := e.handle(t, context.Background(), signed(t, "a", "a1", `{}`, now), signed(t, "b", "b1", `{}`, now)); len(failed) != 0 || s.calls != 1 || len(s.kind(contract.ArchiveOutcome)) != 0 {
+		t.Fatalf("an all-ok batch: failed %v, %d calls, outcomes %v", failed, s.calls, s.kind(contract.ArchiveOutcome))
+	}
+	e, s = archiveEnv(t)
+	e.proc.fail["b1"] = processor.Permanent("bad-request", errors.New("400"))
 	s.refuse = func(a contract.ArchiveEntry, _ int) bool { return a.Kind == contract.ArchiveOutcome }
-	if failed := e.handle(t, context.Background(), signed(t, "a", "a1", `{}`, now)); len(failed) != 0 {
+	if failed := e.handle(t, context.Background(), signed(t, "a", "a1", `{}`, now), signed(t, "b", "b1", `{}`, now)); len(failed) != 0 {
 		t.Fatalf("failed %v", failed)
 	}
 	if !strings.Contains(e.logs.String(), "outcomes not archived") || !strings.Contains(e.stats.String(), `"ArchiveFailed":1`) {
