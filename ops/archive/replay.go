@@ -103,6 +103,14 @@ var ErrBadID = errors.New("a replay id is 1 to 40 letters, digits, '-' or '_'")
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
+// CheckID reports an id a replay cannot take (ErrBadID).
+func CheckID(id string) error {
+	if !idRE.MatchString(id) {
+		return fmt.Errorf("%w: %q", ErrBadID, id)
+	}
+	return nil
+}
+
 // CheckpointPrefix is where replays keep their checkpoints in the archive
 // bucket, outside every source=… partition.
 const CheckpointPrefix = "replays/"
@@ -174,8 +182,8 @@ func Replay(ctx context.Context, store StoreAPI, queue QueueAPI, t Target, o Opt
 	if o.ID == "" {
 		o.ID = ID(o.Query, o.OnlyFailed)
 	}
-	if !idRE.MatchString(o.ID) {
-		return nil, fmt.Errorf("%w: %q", ErrBadID, o.ID)
+	if err := CheckID(o.ID); err != nil {
+		return nil, err
 	}
 	if !o.DryRun && o.Sealer == nil {
 		return nil, ErrNoSealer
