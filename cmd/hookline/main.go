@@ -5,6 +5,8 @@
 //	hookline cost    --stack dev [--rps n] [--body-kb n] [--groups n] [--capacity] [--output json]
 //	hookline send    --stack dev --source <name> --body <file|-> [--header K=V] [--output json]
 //	hookline redrive --stack dev --source <name> [--group g] [--max n] [--dry-run|--peek] [--yes] [--output json]
+//	hookline archive search --stack dev --source <name> --from -3h [--to t] [--group g] [--event-id e] [--where c] [--outcome o] [--output json]
+//	hookline replay  --stack dev --source <name> --from -3h [--to t] [--group g] [--where c] [--only-failed] [--reprocess] [--dry-run] [--yes] [--id id]
 //	hookline portal  [--addr 127.0.0.1:8080] [--data .build/portal]
 //	hookline version | help <command> | completion bash|zsh|fish|powershell
 //
@@ -12,9 +14,10 @@
 // offline AWS model, and prints every resource it would create with the
 // policy pack's findings; invoke runs a source's handler under the Lambda
 // emulator; cost estimates the monthly bill; send posts a signed webhook to
-// a deployed endpoint; redrive moves dead letters back in order; portal
+// a deployed endpoint; redrive moves dead letters back in order; archive
+// search lists archived deliveries and replay re-sends them in order; portal
 // serves the self-service portal. Exit codes: 0 success, 1 a mandatory policy
-// is violated (plan) or the request failed (invoke, send, redrive), 2 any
+// is violated (plan) or the request failed (invoke, send, redrive, replay), 2 any
 // error or wrong usage (one line on stderr).
 package main
 
@@ -98,14 +101,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "hookline",
-		Short: "Operate a hookline project: plan, invoke, send, redrive, cost, portal",
+		Short: "Operate a hookline project: plan, invoke, send, redrive, archive, replay, cost, portal",
 		Long: `hookline is the operator's tool for a hookline project (AWS inbound webhooks,
 deployed with Pulumi).
 
 ` + stackHelp + `
 
 Exit codes: 0 success; 1 a mandatory policy is violated (plan) or the request
-failed (invoke, send, redrive); 2 any other error or wrong usage (one line on
+failed (invoke, send, redrive, replay); 2 any other error or wrong usage (one line on
 stderr).`,
 		Example: `  hookline plan --stack dev
   hookline invoke --stack dev --source payments --body examples/stripe-event.json
@@ -122,7 +125,7 @@ stderr).`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newPlanCmd(), newInvokeCmd(), newCostCmd(), newSendCmd(), newRedriveCmd(), newPauseCmd(false), newPauseCmd(true), newPortalCmd(), newVersionCmd())
+	root.AddCommand(newPlanCmd(), newInvokeCmd(), newCostCmd(), newSendCmd(), newRedriveCmd(), newArchiveCmd(), newReplayCmd(), newPauseCmd(false), newPauseCmd(true), newPortalCmd(), newVersionCmd())
 	return root
 }
 

@@ -1,7 +1,9 @@
 // Package awsfake serves the few AWS API calls hookline's handler and tools
-// make (SSM GetParameter, SQS SendMessage) over their real JSON protocols on
+// make (SSM GetParameter, SQS SendMessage and the rest of redrive's and
+// replay's calls, Firehose PutRecordBatch) over their real JSON protocols on
 // loopback, so the real aws-sdk-go-v2 clients can be pointed at them
-// (AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_SQS) in tests and local runs.
+// (AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_FIREHOSE) in
+// tests and local runs.
 package awsfake
 
 import (
@@ -51,6 +53,8 @@ type Server struct {
 	faults   map[string]map[int]Fault
 	mappings []Mapping
 	counts   map[string]int
+	// entryFaults picks the SendMessageBatch entries that fail (FailEntries).
+	entryFaults func(Message) *Fault
 }
 
 // New starts a fake serving the given SSM parameters.
@@ -106,6 +110,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getParameter(w, body)
 	case "AmazonSQS.SendMessage":
 		s.sendMessage(w, body)
+	case "AmazonSQS.SendMessageBatch":
+		s.sendMessageBatch(w, body)
 	case "AmazonSQS.ReceiveMessage":
 		s.receiveMessage(w, body)
 	case "AmazonSQS.DeleteMessage":
@@ -184,6 +190,95 @@ func (s *Server) sendMessage(w http.ResponseWriter, body []byte) {
 		"MessageId": id, "MD5OfMessageBody": hex.EncodeToString(sum[:]),
 		"SequenceNumber": fmt.Sprintf("%020d", len(s.sent)),
 	})
+}
+
+// sendMessageBatch takes a SendMessageBatch call as SQS documents it (the
+// SendMessageBatch API reference): 1 to 10 entries with distinct ids, their
+// bodies together at most contract.MaxMessageBytes (the sum of the
+// individual lengths), each entry refused or sent as SendMessage would, in
+// order (on a FIFO queue, the messages of a batch are enqueued in the order
+// they are sent), each result reported on its own under a 200.
+func (s *Server) sendMessageBatch(w http.ResponseWriter, body []byte) {
+	var in struct {
+		QueueUrl string
+		Entries  []struct {
+			Id, MessageBody                        string
+			MessageGroupId, MessageDeduplicationId *string
+			MessageAttributes                      map[string]struct{ DataType, StringValue string }
+		}
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		fail(w, 400, "InvalidParameterValue", "bad SendMessageBatch request")
+		return
+	}
+	switch {
+	case len(in.Entries) == 0:
+		fail(w, 400, "AWS.SimpleQueueService.EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request.")
+		return
+	case len(in.Entries) > 10:
+		fail(w, 400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", fmt.Sprintf("Maximum number of entries per request are 10. You have sent %d.", len(in.Entries)))
+		return
+	}
+	ids, total := map[string]bool{}, 0
+	for _, e := range in.Entries {
+		if ids[e.Id] {
+			fail(w, 400, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "Id "+e.Id+" repeated.")
+			return
+		}
+		ids[e.Id] = true
+		attrs := map[string]string{}
+		for k, a := range e.MessageAttributes {
+			attrs[k] = a.StringValue
+		}
+		total += contract.MessageSize(e.MessageBody, attrs)
+	}
+	if total > contract.MaxMessageBytes {
+		fail(w, 400, "AWS.SimpleQueueService.BatchRequestTooLong", fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", contract.MaxMessageBytes, total))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	successful, failed := []map[string]any{}, []map[string]any{}
+	for _, e := range in.Entries {
+		attrs := map[string]string{}
+		for k, a := range e.MessageAttributes {
+			attrs[k] = a.StringValue
+		}
+		m := Message{Body: e.MessageBody, GroupID: deref(e.MessageGroupId), DeduplicationID: deref(e.MessageDeduplicationId), Attributes: attrs}
+		if f, bad := s.entryFault(m); bad {
+			failed = append(failed, map[string]any{"Id": e.Id, "Code": f.Type, "Message": "injected fault", "SenderFault": f.Status < 500})
+			continue
+		}
+		if code, msg := s.refuse(in.QueueUrl, m, e.MessageGroupId != nil, e.MessageDeduplicationId != nil); code != "" {
+			failed = append(failed, map[string]any{"Id": e.Id, "Code": code, "Message": msg, "SenderFault": true})
+			continue
+		}
+		id, dropped := s.sendToQueue(in.QueueUrl, m)
+		s.sent = append(s.sent, Sent{QueueURL: in.QueueUrl, Body: m.Body, GroupID: m.GroupID,
+			DeduplicationID: m.DeduplicationID, Attributes: attrs, MessageID: id, Dropped: dropped})
+		successful = append(successful, map[string]any{"Id": e.Id, "MessageId": id, "MD5OfMessageBody": md5hex(e.MessageBody),
+			"SequenceNumber": fmt.Sprintf("%020d", len(s.sent))})
+	}
+	ok(w, map[string]any{"Successful": successful, "Failed": failed})
+}
+
+// FailEntries makes SendMessageBatch report f for every entry fault picks
+// (nil: none), instead of sending it; the batch's other entries are sent.
+func (s *Server) FailEntries(fault func(Message) *Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entryFaults = fault
+}
+
+// entryFault is the fault a batch entry meets, if any (caller holds s.mu).
+func (s *Server) entryFault(m Message) (Fault, bool) {
+	if s.entryFaults == nil {
+		return Fault{}, false
+	}
+	if f := s.entryFaults(m); f != nil {
+		return *f, true
+	}
+	return Fault{}, false
 }
 
 // refuse returns SQS's error code and message for a send it refuses, or ""

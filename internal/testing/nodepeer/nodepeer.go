@@ -1,7 +1,7 @@
 // Package nodepeer prepares the npm packages tests run as real peers of what
 // they cannot reach (DESIGN.md §7.6): the senders' signing libraries, a
 // Velocity engine for API Gateway's mapping templates, dynalite for DynamoDB,
-// fauxqs for SQS.
+// fauxqs for SQS, s3rver for S3.
 // Each peer lives in a test's testdata folder with a package.json and a
 // committed package-lock.json; node_modules is installed on first use.
 package nodepeer
@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/internal/testing/harness"
@@ -71,14 +72,42 @@ func Dynalite(t testing.TB) string { return start(t, "dynalite") }
 // its endpoint URL. It stops when the test ends.
 func Fauxqs(t testing.TB) string { return start(t, "fauxqs") }
 
-// start runs the peer in dir's start.mjs, which prints its port as the
-// first line and serves until its stdin closes.
-func start(t testing.TB, name string) string {
+// S3rver starts s3rver (npm; an S3 emulator: buckets, PutObject, GetObject,
+// ListObjectsV2 with prefixes and continuation tokens) on a loopback port
+// for the test, its buckets in a temporary directory, and returns its
+// endpoint URL. It stops when the test ends. It takes the access key the
+// other fakes take ("local"); clients must use path-style addressing.
+func S3rver(t testing.TB) string { return start(t, "s3rver", t.TempDir()) }
+
+// S3Client is an S3 client of the s3rver at endpoint: path-style, the
+// "local" key, a new connection per request (harness.FreshConnections) and
+// every S3 error met on its first attempt.
+func S3Client(endpoint string) *s3.Client {
+	return s3.New(s3.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+		HTTPClient:  harness.FreshConnections(), Retryer: harness.ConnectionRetries(3),
+	})
+}
+
+// Bucket starts s3rver with one empty bucket and returns a client of it.
+func Bucket(t testing.TB, name string) *s3.Client {
+	t.Helper()
+	client := S3Client(S3rver(t))
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket %s in s3rver: %v", name, err)
+	}
+	return client
+}
+
+// start runs the peer in dir's start.mjs with args, which prints its port
+// as the first line and serves until its stdin closes.
+func start(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), name)
 	node := Node(t, dir)
-	cmd := exec.Command(node, "start.mjs")
+	cmd := exec.Command(node, append([]string{"start.mjs"}, args...)...)
 	cmd.Dir = dir
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
