@@ -285,9 +285,6 @@ func archiveSearchRun(o *archiveOptions, stdout, stderr io.Writer) int {
 			Objects: res.Objects, SkippedObjects: res.SkippedObjects, SkippedLines: res.SkippedLines}
 		for _, d := range res.Deliveries {
 			outcome := d.Outcome
-			if outcome == "" {
-				outcome = archive.OutcomeNone
-			}
 			rep.Deliveries = append(rep.Deliveries, searchDelivery{Time: d.Time(), Group: d.Entry.Group, EventID: d.Entry.EventID,
 				MessageID: d.Entry.MessageID, SequenceNumber: d.Entry.SequenceNumber, Outcome: outcome, Reason: d.Reason,
 				Size: d.Entry.Size, Receives: d.Receives, Resend: d.Resend()})

@@ -182,7 +182,7 @@ func TestReplayCommand(t *testing.T) {
 	}
 	// --only-failed is another replay: the rejected one, marked to reprocess.
 	code, out, errOut = runCLI(append(base, "--yes", "--only-failed", "--reprocess")...)
-	if code != 0 || len(e.sqs.Sent()) != 6 || e.sqs.Sent()[5].Attributes[contract.AttrReprocess] != "true" || e.sqs.Sent()[5].Attributes[contract.AttrEventID] != "evt_3" {
+	if code != 0 || len(e.sqs.Sent()) != 6 || !contract.SealMarked(e.sqs.Sent()[5].Attributes[contract.AttrSeal]) || e.sqs.Sent()[5].Attributes[contract.AttrEventID] != "evt_3" {
 		t.Errorf("only failed: exit %d\n%s%s", code, out, errOut)
 	}
 }

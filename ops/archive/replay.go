@@ -50,7 +50,7 @@ type Options struct {
 	// (DLQ copies, redrives, earlier replays) are copies of one of them.
 	Query      Query
 	OnlyFailed bool
-	// Reprocess marks each copy contract.AttrReprocess, so a consumer with
+	// Reprocess seals each copy with contract.SealReprocess, so a consumer with
 	// idempotency on processes it again even if its event id was processed.
 	Reprocess bool
 	// ID names the replay (its deduplication ids and checkpoint); "": ID()
@@ -172,7 +172,7 @@ func (c *checkpoint) sent(e contract.ArchiveEntry) bool {
 // 10 (and at most SQS's size limit), one group at a time; each copy keeps
 // the body and attributes (not a failure reason), carries the original
 // receipt time (the archived sentAt) sealed under the stack's seal key,
-// AttrReprocess when o.Reprocess, and the deduplication id
+// the reprocess mark under the seal when o.Reprocess, and the deduplication id
 // contract.ReplayDeduplicationID(id, message id). After each batch the
 // checkpoint replays/<id>.json records what was sent, so a replay run again
 // — interrupted or not — sends nothing twice; within SQS's 5-minute window
@@ -361,26 +361,23 @@ func copyOf(ctx context.Context, o Options, e contract.ArchiveEntry) (contract.R
 	if err != nil {
 		return contract.ResendMessage{}, err
 	}
-	seal, err := contract.Seal(ctx, o.Sealer, e.Source, e.Received(), body)
+	sealWith := contract.Seal
+	if o.Reprocess {
+		// The mark rides under the seal's MAC: no attribute of its own.
+		sealWith = contract.SealReprocess
+	}
+	seal, err := sealWith(ctx, o.Sealer, e.Source, e.Received(), body)
 	if err != nil {
 		return contract.ResendMessage{}, err
 	}
-	attrs := make([]contract.Attr, 0, len(e.Attributes)+2)
+	attrs := make([]contract.Attr, 0, len(e.Attributes)+1)
 	for k, v := range e.Attributes {
-		if k == contract.AttrSeal || k == contract.AttrReprocess {
+		if k == contract.AttrSeal {
 			continue
 		}
 		attrs = append(attrs, contract.Attr{Name: k, Value: v})
 	}
 	attrs = append(attrs, contract.Attr{Name: contract.AttrSeal, Value: seal})
-	if o.Reprocess {
-		if len(attrs) >= contract.MaxMessageAttributes {
-			// Room for the mark: the source IP is for logs only (the DLQ
-			// copy drops it the same way).
-			attrs = slices.DeleteFunc(attrs, func(a contract.Attr) bool { return a.Name == contract.AttrSourceIP })
-		}
-		attrs = append(attrs, contract.Attr{Name: contract.AttrReprocess, Value: "true"})
-	}
 	m := contract.Resend{Kind: contract.ResendReplay + "-" + o.ID, MessageID: e.MessageID, Group: e.Group, Body: string(body), Attrs: attrs}.Message()
 	// Refuse here what SQS would refuse, so a copy that can never be sent
 	// stops its group before it is in a batch: SQS would take the batch's

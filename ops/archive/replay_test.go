@@ -71,7 +71,10 @@ func newReplayFixture(t *testing.T) *replayFixture {
 			f.failed[m.id] = true
 			entries = append(entries, outcome(m, contract.ArchiveDeadLettered, "processor-rejected", m.at.Add(2*time.Second)))
 		case i%5 == 2:
-			f.failed[m.id] = true // no outcome archived
+			f.failed[m.id] = true // still being retried
+			entries = append(entries, outcome(m, contract.ArchiveRetry, "processor", m.at.Add(2*time.Second)))
+		case i%5 == 3:
+			// No outcome archived: its batch was all ok.
 		default:
 			entries = append(entries, outcome(m, contract.ArchiveOK, "", m.at.Add(2*time.Second)))
 		}
@@ -131,12 +134,15 @@ func (f *replayFixture) check(t *testing.T, sent []awsfake.Sent, id string, keep
 		if _, has := s.Attributes[contract.AttrFailureReason]; has {
 			t.Errorf("%s: the copy carries a failure reason", mid)
 		}
-		if _, has := s.Attributes[contract.AttrReprocess]; has != reprocess {
-			t.Errorf("%s: %s present %v, want %v", mid, contract.AttrReprocess, has, reprocess)
+		if _, reason := want.Attributes[contract.AttrFailureReason]; (reason && len(s.Attributes) != len(want.Attributes)) || (!reason && len(s.Attributes) != len(want.Attributes)+1) {
+			t.Errorf("%s: %d attributes, want the original %d and the seal", mid, len(s.Attributes), len(want.Attributes))
 		}
-		at, err := contract.OpenSeal(ctx, f.sealer, source, []byte(s.Body), s.Attributes[contract.AttrSeal])
-		if err != nil || !at.Equal(m.at.Truncate(time.Millisecond)) {
-			t.Errorf("%s: seal opens to %v (%v), want the original receipt %v", mid, at, err, m.at)
+		opened, err := contract.OpenSealed(ctx, f.sealer, source, []byte(s.Body), s.Attributes[contract.AttrSeal])
+		if err != nil || !opened.At.Equal(m.at.Truncate(time.Millisecond)) {
+			t.Errorf("%s: seal opens to %v (%v), want the original receipt %v", mid, opened.At, err, m.at)
+		}
+		if opened.Reprocess != reprocess {
+			t.Errorf("%s: the seal's reprocess mark %v, want %v", mid, opened.Reprocess, reprocess)
 		}
 	}
 	for mid, n := range seen {

@@ -48,16 +48,12 @@ const DefaultLag = time.Hour
 
 // Outcome filters beyond the contract's outcomes.
 const (
-	// OutcomeNone selects deliveries with no outcome archived (still being
-	// processed, or the consumer stopped before it wrote one).
-	OutcomeNone = "none"
-	// OutcomeFailed selects deliveries whose last outcome is not ok
-	// (OutcomeNone among them).
+	// OutcomeFailed selects deliveries whose last outcome is not ok.
 	OutcomeFailed = "failed"
 )
 
 // Outcomes are the values Query.Outcome takes.
-var Outcomes = []string{contract.ArchiveOK, contract.ArchiveRejected, contract.ArchiveDeadLettered, contract.ArchiveRetry, OutcomeNone, OutcomeFailed}
+var Outcomes = []string{contract.ArchiveOK, contract.ArchiveRejected, contract.ArchiveDeadLettered, contract.ArchiveRetry, OutcomeFailed}
 
 // Query selects archived deliveries of one source.
 type Query struct {
@@ -183,7 +179,7 @@ func (d Delivery) Resend() string {
 	return kind
 }
 
-// Failed reports whether its last outcome is not ok (none counts).
+// Failed reports whether its last outcome is not ok.
 func (d Delivery) Failed() bool { return d.Outcome != contract.ArchiveOK }
 
 // SearchResult is what Search found, and what it read to find it.
@@ -239,6 +235,11 @@ func Search(ctx context.Context, api API, bucket string, q Query) (*SearchResult
 	for _, d := range byID {
 		if d.Entry.Kind == "" { // an outcome whose delivery is outside the hours read
 			continue
+		}
+		if d.Outcome == "" {
+			// The consumer writes outcomes only for batches in which
+			// something was not ok (contract.OutcomeOf).
+			d.Outcome, d.Reason = contract.OutcomeOf(nil)
 		}
 		if q.keeps(*d) {
 			res.Deliveries = append(res.Deliveries, *d)
@@ -341,10 +342,6 @@ func (q Query) keeps(d Delivery) bool {
 	}
 	switch q.Outcome {
 	case "":
-	case OutcomeNone:
-		if d.Outcome != "" {
-			return false
-		}
 	case OutcomeFailed:
 		if !d.Failed() {
 			return false
