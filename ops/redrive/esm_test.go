@@ -29,7 +29,8 @@ func esmPoll(t *testing.T, ctx context.Context, client *sqs.Client, queueURL str
 	recs := make([]contract.Record, len(out.Messages))
 	for i, m := range out.Messages {
 		r := contract.Record{MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-			GroupID: m.Attributes["MessageGroupId"], DeduplicationID: m.Attributes["MessageDeduplicationId"], Body: []byte(aws.ToString(m.Body))}
+			GroupID: m.Attributes["MessageGroupId"], DeduplicationID: m.Attributes["MessageDeduplicationId"],
+			SequenceNumber: m.Attributes["SequenceNumber"], Body: []byte(aws.ToString(m.Body))}
 		r.ReceiveCount, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 		r.SentAt, _ = strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64)
 		r.FirstReceivedAt, _ = strconv.ParseInt(m.Attributes["ApproximateFirstReceiveTimestamp"], 10, 64)

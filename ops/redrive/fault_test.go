@@ -10,10 +10,12 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -22,7 +24,9 @@ import (
 	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/internal/local/awsfake"
+	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/internal/testing/nodepeer"
+	"github.com/hookline/hookline/ops/archive"
 	"github.com/hookline/hookline/ops/redrive"
 )
 
@@ -114,16 +118,41 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 
 	spec := contract.Spec{Source: "payments", GroupBy: contract.Selector{Kind: contract.KindBody, Name: "$.customer"},
 		EventID: contract.Selector{Kind: contract.KindBody, Name: "$.id"}, ContentTypes: []string{"application/json"}}
+	// The archive: the Firehose double delivering to s3rver on the
+	// simulated clock; while faults are on it refuses records at random
+	// (Firehose's partial failure: FailedPutCount, an ErrorCode each).
+	const bucket, stream = "hookline-dev-archive", "hookline-dev-payments-archive"
+	s3c := nodepeer.Bucket(t, bucket)
+	fh := awsfake.NewFirehose(s3c)
+	t.Cleanup(fh.Close)
+	fh.SetClock(now)
+	if err := fh.AddStream(awsfake.Stream{Name: stream, Bucket: bucket, Prefix: contract.ArchivePrefixExpression("payments")}); err != nil {
+		t.Fatal(err)
+	}
+	archiveFaults := rand.New(rand.NewSource(seed + 3))
+	var faultsOn atomic.Bool
+	faultsOn.Store(true)
+	var refused atomic.Int64
+	fh.FailRecords(func(string, int, []byte) *awsfake.Fault {
+		if faultsOn.Load() && archiveFaults.Float64() < 0.05 {
+			refused.Add(1)
+			return &awsfake.Fault{Type: "ServiceUnavailableException"}
+		}
+		return nil
+	})
+	archiveClient := firehose.New(firehose.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fh.URL),
+		Credentials: aws.AnonymousCredentials{}, HTTPClient: harness.FreshConnections(), Retryer: harness.ConnectionRetries(3)})
+
 	proc := &faultProcessor{rng: rand.New(rand.NewSource(seed + 1)), faults: true}
 	h := &consumer.Handler{
-		Config: contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, QueueURL: q.QueueURL,
+		Config: contract.HandlerConfig{Source: "payments", Scheme: contract.SchemeNone, DLQURL: q.DLQURL, QueueURL: q.QueueURL, ArchiveStream: stream,
 			Attributes: spec.Attributes(),
 			// Paced retries, short enough that records give up (and are
 			// dead-lettered by the handler) as well as reach the queue's
 			// maxReceiveCount (5) first.
 			Retry: contract.RetryPolicy{Schedule: contract.ScheduleExponential, Base: 5 * time.Second, MaxDelay: 20 * time.Second,
 				MaxAge: 3 * time.Minute, Jitter: true}},
-		Visibility: client, Rand: rand.New(rand.NewSource(seed + 2)).Float64,
+		Visibility: client, Rand: rand.New(rand.NewSource(seed + 2)).Float64, Archive: archiveClient,
 		Sealer: sealer, Processor: proc, DLQ: client, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard, Now: now,
 		Dedup: &dedup.Store{API: db, Table: table, TTL: 72 * time.Hour, Now: now},
 	}
@@ -193,6 +222,27 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 		}
 	}
 
+	// A replay of the last half hour (a random group, or all): the copies
+	// go behind the originals; the consumer's idempotency skips the events
+	// already processed, and an event not yet processed is processed once,
+	// from whichever copy comes first.
+	replays, replayed := 0, 0
+	replayNow := func() {
+		if err := fh.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		query := archive.Query{Source: "payments", From: now().Add(-30 * time.Minute), To: now()}
+		if rng.Float64() < 0.5 {
+			query.Groups = []string{fmt.Sprintf("cus_%d", rng.Intn(groups))}
+		}
+		res, err := archive.Replay(ctx, s3c, client, archive.Target{Bucket: bucket, QueueURL: q.QueueURL}, archive.Options{Query: query, Sealer: sealer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		replays++
+		replayed += res.Sent
+	}
+
 	next := 0
 	for step := 0; next < events; step++ {
 		for n := rng.Intn(8); n > 0 && next < events; n-- {
@@ -212,6 +262,9 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 			}
 			redriveNow()
 		}
+		if rng.Float64() < 0.02 {
+			replayNow()
+		}
 		// The source is paused for a day, then resumed: once half-way, and
 		// at most once more (a sender's re-delivery stays a duplicate only
 		// within the idempotency TTL, 72 h of the simulated clock).
@@ -226,6 +279,7 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 	proc.mu.Lock()
 	proc.faults = false
 	proc.mu.Unlock()
+	faultsOn.Store(false)
 	for round := 0; round < 200 && (len(srv.Queue(q.QueueURL)) > 0 || len(srv.Queue(q.DLQURL)) > 0); round++ {
 		for poll() > 0 {
 		}
@@ -275,9 +329,9 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 	}
 	t.Logf("%d events in %d groups: %d processed from their original send, %d from a redriven copy or late duplicate; "+
 		"lost %d, reordered %d, processed twice %d; sender retries %d (+%d failed sends retried), sends dropped by the dedup window %d, "+
-		"handler DLQ moves %d, redrives %v, day-long pauses %d; queue %d, DLQ %d left",
+		"handler DLQ moves %d, redrives %v, day-long pauses %d, archive refusals %d, replays %d (%d copies); queue %d, DLQ %d left",
 		events, groups, fromOriginal, len(proc.processed)-fromOriginal, lost, reordered, twice, senderRetries, sendFailures, dropped,
-		dlqMoves, redrives, pauses, len(srv.Queue(q.QueueURL)), len(srv.Queue(q.DLQURL)))
+		dlqMoves, redrives, pauses, refused.Load(), replays, replayed, len(srv.Queue(q.QueueURL)), len(srv.Queue(q.DLQURL)))
 	if lost != 0 || reordered != 0 || twice != 0 || len(srv.Queue(q.QueueURL)) != 0 || len(srv.Queue(q.DLQURL)) != 0 {
 		t.Fatalf("seed %d: lost %d, reordered %d, processed twice %d", seed, lost, reordered, twice)
 	}
@@ -287,7 +341,25 @@ func runFaults(t *testing.T, start time.Time, events int, seed int64) {
 	if events < 1000 {
 		return // too few steps to be sure every fault happened
 	}
-	if dlqMoves == 0 || len(redrives) < 3 || dropped == 0 || pauses == 0 {
-		t.Fatalf("the run did not exercise its faults: DLQ moves %d, redrive kinds %v, dropped sends %d, pauses %d", dlqMoves, redrives, dropped, pauses)
+	if dlqMoves == 0 || len(redrives) < 3 || dropped == 0 || pauses == 0 || refused.Load() == 0 || replayed == 0 {
+		t.Fatalf("the run did not exercise its faults: DLQ moves %d, redrive kinds %v, dropped sends %d, pauses %d, archive refusals %d, replayed copies %d",
+			dlqMoves, redrives, dropped, pauses, refused.Load(), replayed)
+	}
+	// Every event is in the archive (nothing acknowledged unarchived).
+	if err := fh.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	found, err := archive.Search(ctx, s3c, bucket, archive.Query{Source: "payments", From: start.Add(-time.Hour), To: now(), Lag: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archived := map[string]bool{}
+	for _, d := range found.Deliveries {
+		archived[d.Entry.EventID] = true
+	}
+	for i := 0; i < events; i++ {
+		if !archived["evt_"+strconv.Itoa(i)] {
+			t.Errorf("evt_%d was processed but is not in the archive", i)
+		}
 	}
 }

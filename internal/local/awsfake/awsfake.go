@@ -49,6 +49,7 @@ type Server struct {
 	tasks    []map[string]any  // message move tasks
 	receipts int
 	ids      int              // message ids handed out
+	seqs     int              // sequence numbers handed out
 	clock    func() time.Time // nil: time.Now
 	faults   map[string]map[int]Fault
 	mappings []Mapping

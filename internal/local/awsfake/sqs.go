@@ -24,6 +24,7 @@ type Message struct {
 	invisibleUntil                     time.Time
 	receivedAt                         time.Time // this receive's time: a visibility ends at most 12 h after it
 	firstReceivedAt                    time.Time // ApproximateFirstReceiveTimestamp
+	seq                                int       // SequenceNumber: the order sends were taken in
 }
 
 // Fault makes one call fail with an AWS error.
@@ -100,6 +101,7 @@ func (s *Server) AddQueueWith(url, arn string, opts QueueOptions, msgs ...Messag
 		if msgs[i].SentAt.IsZero() {
 			msgs[i].SentAt = s.now().Add(-time.Hour)
 		}
+		msgs[i].seq = s.newSequence()
 	}
 	q.msgs = append(q.msgs, msgs...)
 	s.arns[arn] = url
@@ -122,6 +124,13 @@ func (s *Server) now() time.Time {
 }
 
 // newMessageID is a message id in SQS's form (caller holds s.mu).
+// newSequence is the next sequence number: the order the queues took
+// messages in (SQS's increase within a group; these across the server).
+func (s *Server) newSequence() int {
+	s.seqs++
+	return s.seqs
+}
+
 func (s *Server) newMessageID() string {
 	s.ids++
 	return fmt.Sprintf("%08x-0000-4000-8000-%012x", s.ids, s.ids)
@@ -219,6 +228,7 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 				"MessageGroupId": m.GroupID, "MessageDeduplicationId": m.DeduplicationID,
 				"ApproximateReceiveCount": strconv.Itoa(m.ReceiveCount), "SentTimestamp": strconv.FormatInt(m.SentAt.UnixMilli(), 10),
 				"ApproximateFirstReceiveTimestamp": strconv.FormatInt(m.firstReceivedAt.UnixMilli(), 10),
+				"SequenceNumber":                   fmt.Sprintf("%020d", m.seq),
 			},
 			"MessageAttributes": attrs,
 		})
@@ -389,7 +399,7 @@ func (s *Server) sendToQueue(url string, m Message) (id string, dropped bool) {
 			return e.messageID, true
 		}
 	}
-	m.ID, m.SentAt = s.newMessageID(), now
+	m.ID, m.SentAt, m.seq = s.newMessageID(), now, s.newSequence()
 	if key != "" {
 		q.dedup[key] = dedupEntry{sentAt: now, messageID: m.ID}
 	}
