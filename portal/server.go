@@ -16,6 +16,7 @@ import (
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/ops/pause"
+	"github.com/hookline/hookline/ops/archive"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
 	"github.com/hookline/hookline/portal/jobs"
@@ -140,6 +141,9 @@ type Options struct {
 	// and resume. Default: DefaultLambda (the portal's AWS credentials; it
 	// needs lambda:ListEventSourceMappings and UpdateEventSourceMapping).
 	Lambda func(ctx context.Context, region string) (LambdaAPI, error)
+	// Archive returns the S3 client of a region for archive searches and
+	// replays. Default: DefaultArchive (the portal's AWS credentials).
+	Archive func(ctx context.Context, region string) (archive.StoreAPI, error)
 	// Sealer returns a stack's seal key (KMS) for redrives. Default:
 	// seal.Default (the portal's AWS credentials; it needs kms:GenerateMac
 	// on the stacks' seal keys).
@@ -205,6 +209,9 @@ func New(o Options) (*Server, error) {
 	if o.Sealer == nil {
 		o.Sealer = seal.Default
 	}
+	if o.Archive == nil {
+		o.Archive = DefaultArchive
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -227,7 +234,7 @@ func New(o Options) (*Server, error) {
 		Engine: o.Engine, Policy: policy, Log: o.Log,
 		SQS:    func(ctx context.Context, region string) (redrive.API, error) { return o.SQS(ctx, region) },
 		Lambda: func(ctx context.Context, region string) (pause.API, error) { return o.Lambda(ctx, region) },
-		Sealer: o.Sealer, Offline: o.Offline,
+		Sealer: o.Sealer, Offline: o.Offline, Archive: o.Archive,
 		Depth: func(ctx context.Context, region, queueURL string) (int, error) {
 			api, err := o.SQS(ctx, region)
 			if err != nil {
@@ -276,6 +283,8 @@ func (s *Server) routes() {
 	api("POST /api/stacks/{team}/{env}/sources/{source}/pause", s.pauseSource)
 	api("POST /api/stacks/{team}/{env}/sources/{source}/resume", s.resumeSource)
 	api("POST /api/stacks/{team}/{env}/sources/{source}/redrive", s.redrive)
+	api("GET /api/stacks/{team}/{env}/sources/{source}/archive", s.getArchive)
+	api("POST /api/stacks/{team}/{env}/sources/{source}/replay", s.replay)
 	api("GET /api/jobs/{id}", s.showJob)
 	api("GET /api/jobs/{id}/events", s.jobEvents)
 
@@ -290,6 +299,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /stacks/{env}/secrets/{source}", s.page(s.pageSetSecret))
 	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/token", s.page(s.pageToken))
 	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/redrive", s.page(s.pageRedrive))
+	s.mux.HandleFunc("GET /stacks/{env}/sources/{source}/archive", s.page(s.pageArchive))
+	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/replay", s.page(s.pageReplay))
 	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/pause", s.page(s.pagePause))
 	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/resume", s.page(s.pageResume))
 	s.mux.HandleFunc("GET /jobs/{id}", s.page(s.pageJob))

@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/hookline/hookline/ops/archive"
 	"github.com/hookline/hookline/portal/jobs"
 )
 
@@ -39,6 +41,10 @@ type envSource struct {
 	// source mapping); PauseError why that could not be read.
 	Pause      jobs.SourceState
 	PauseError string
+	// Archive is the last hour of its archive (newest first, at most
+	// five), ArchiveError why it could not be read.
+	Archive      *ArchiveView
+	ArchiveError string
 }
 
 // pageStack shows one environment: per source its card (endpoint, what to
@@ -54,7 +60,7 @@ func (s *Server) pageStack(w http.ResponseWriter, r *http.Request, id Identity) 
 // notice, an error, a secret waiting for an apply, a token shown once).
 func (s *Server) stackPage(w http.ResponseWriter, r *http.Request, id Identity, team, env string, extra map[string]any) {
 	stack := StackName(team, env)
-	data := map[string]any{"SignedIn": true, "Env": env, "Stack": stack}
+	data := map[string]any{"SignedIn": true, "Env": env, "Stack": stack, "Team": team, "Admin": id.Admin}
 	for k, v := range extra {
 		data[k] = v
 	}
@@ -91,6 +97,19 @@ func (s *Server) stackPage(w http.ResponseWriter, r *http.Request, id Identity, 
 			}
 			if e.Pause, err = s.jobs.PauseState(r.Context(), team, stack, card.Name); err != nil {
 				e.PauseError = "whether it is paused could not be read: " + s.errorText(err)
+			}
+			// The outputs read above name the archive: no engine call.
+			if o := v.Outputs; o == nil || o.ArchiveBucket == "" {
+				e.ArchiveError = "archiving is off for this environment (or it was applied before hookline archived)"
+			} else {
+				now := time.Now()
+				av, err := s.searchArchive(r.Context(), o.Region, o.ArchiveBucket, archive.Query{Source: card.Name, From: now.Add(-time.Hour), To: now})
+				if err != nil {
+					e.ArchiveError = "the archive could not be read: " + s.errorText(err)
+				} else {
+					av.Deliveries = av.Deliveries[:min(len(av.Deliveries), 5)]
+					e.Archive = &av
+				}
 			}
 		}
 		srcs = append(srcs, e)

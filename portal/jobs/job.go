@@ -24,11 +24,13 @@ const (
 	OpDestroy Op = "destroy"
 	// OpRedrive moves a source's dead-lettered messages back to its queue.
 	OpRedrive Op = "redrive"
+	// OpReplay re-sends a source's archived deliveries to its queue.
+	OpReplay Op = "replay"
 )
 
 // unit is what the op's progress counts.
 func (o Op) unit() string {
-	if o == OpRedrive {
+	if o == OpRedrive || o == OpReplay {
 		return "messages"
 	}
 	return "resources"
@@ -133,6 +135,9 @@ func newJobID() string {
 // newJob is the live job of rec.
 func newJob(rec Record) *Job {
 	j := &Job{rec: rec, track: newTracker(rec.Op.unit()), notify: make(chan struct{}), done: make(chan struct{})}
+	if rec.Op == OpReplay {
+		j.track.verb = "sent"
+	}
 	if rec.Status != StatusRunning {
 		j.track.end(rec.Status == StatusSucceeded)
 		close(j.done)

@@ -35,7 +35,7 @@ type OpCount struct {
 // opOrder is the order operations are shown in, with their labels.
 var opOrder = []struct{ op, label string }{
 	{"create", "create"}, {"update", "update"}, {"replace", "replace"}, {"delete", "delete"},
-	{"same", "unchanged"}, {"read", "read"}, {"moved", "moved"},
+	{"same", "unchanged"}, {"read", "read"}, {"moved", "moved"}, {"sent", "sent"},
 }
 
 // opClass folds an engine step operation into what a person counts: the
@@ -78,9 +78,12 @@ type tracker struct {
 
 	// a redrive's counts
 	moved, toMove int
+	// verb is what a messages job does to a message: moved (redrive) or
+	// sent (replay).
+	verb string
 }
 
-func newTracker(unit string) *tracker { return &tracker{unit: unit, res: map[string]*tracked{}} }
+func newTracker(unit string) *tracker { return &tracker{unit: unit, verb: "moved", res: map[string]*tracked{}} }
 
 // counted reports whether a resource type is one a person counts: AWS
 // resources, not the stack, its providers or hookline's components.
@@ -214,7 +217,7 @@ func (t *tracker) progress(elapsed time.Duration) Progress {
 	if t.unit == "messages" {
 		p.Done, p.Total = t.moved, max(t.toMove, t.moved)
 		if p.Total > 0 {
-			p.Ops = append(p.Ops, OpCount{Op: "moved", Label: "moved", Done: t.moved, Total: p.Total})
+			p.Ops = append(p.Ops, OpCount{Op: t.verb, Label: t.verb, Done: t.moved, Total: p.Total})
 		}
 	} else {
 		by := map[string]*OpCount{}

@@ -115,6 +115,9 @@ type DeployedSource struct {
 	// FunctionName is the source's consumer (empty on a stack applied
 	// before the program wrote it).
 	FunctionName string
+	// ArchiveBucket is the stack's archive (empty: archiving is off, or
+	// the stack was applied before hookline archived).
+	ArchiveBucket string
 }
 
 // Source looks up a deployed source of team's stack: the source's name is
@@ -156,7 +159,8 @@ func (s *Service) Source(ctx context.Context, team, stack, source string) (Deplo
 	if q.QueueURL == "" || q.DLQURL == "" || q.QueueArn == "" || q.DLQArn == "" {
 		return DeployedSource{}, &NotFoundError{Field: "source", Message: fmt.Sprintf("stack %s has no deployed source %s (apply it first)", stack, source)}
 	}
-	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey], SealKey: outs.SealKey, FunctionName: o.FunctionName}, nil
+	return DeployedSource{Queues: q, Region: cfg[stackconfig.RegionKey], SealKey: outs.SealKey, FunctionName: o.FunctionName,
+		ArchiveBucket: outs.ArchiveBucket}, nil
 }
 
 // checkSourceName refuses a source name no source can have.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/ops/archive"
 	"github.com/hookline/hookline/ops/pause"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
@@ -75,6 +76,9 @@ type Config struct {
 	Policy rules.Config
 	// SQS returns the SQS client of a region, for redrives.
 	SQS func(ctx context.Context, region string) (redrive.API, error)
+	// Archive returns the S3 client of a region, for archive searches and
+	// replays.
+	Archive func(ctx context.Context, region string) (archive.StoreAPI, error)
 	// Sealer returns the stack's seal key (its output sealKey) in a region,
 	// with which a redrive seals each re-send's receipt time.
 	Sealer func(ctx context.Context, region, keyArn string) (contract.Sealer, error)
