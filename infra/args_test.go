@@ -68,6 +68,18 @@ func TestArgsAreValidatedFirst(t *testing.T) {
 			_, err := infra.NewHttpStage(ctx, "st", &infra.HttpStageArgs{})
 			return err
 		}, []string{"http stage st:", "APIID is required", "at least one route", "must be positive"}},
+		{"archive store", func(ctx *pulumi.Context) error {
+			_, err := infra.NewArchiveStore(ctx, "a", &infra.ArchiveStoreArgs{Spec: infra.ArchiveSpec{Environment: "dev", Bucket: "b"}})
+			return err
+		}, []string{"archive store a:", "KeyAlias is required", "BucketARN is required", "Workgroup is required", "must be positive", "Sources"}},
+		{"archive stream", func(ctx *pulumi.Context) error {
+			_, err := infra.NewArchiveStream(ctx, "s", &infra.ArchiveStreamArgs{Spec: infra.ArchiveStreamSpec{Source: "x", StreamName: "n"}})
+			return err
+		}, []string{"archive stream s:", "RoleName is required", "ErrorPrefix is required", "buffering of 0 s and 0 MiB", "BucketArn and KeyArn are required"}},
+		{"consumer without its archive stream", func(ctx *pulumi.Context) error {
+			_, err := infra.NewConsumer(ctx, "c", &infra.ConsumerArgs{Spec: infra.ConsumerSpec{ArchiveStreamARN: "arn:aws:firehose:eu-west-1:1:deliverystream/s"}})
+			return err
+		}, []string{"consumer c:", "Spec.ArchiveStreamARN (the policy) and ArchiveStream (the environment) go together"}},
 		{"webhook", func(ctx *pulumi.Context) error {
 			_, err := infra.NewWebhook(ctx, "w", &infra.WebhookArgs{Spec: infra.StackSpec{Authorizer: &infra.AuthorizerSpec{}}})
 			return err
@@ -118,7 +130,8 @@ func TestSourceAddsItsRouteThroughTheRouter(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = infra.NewSource(ctx, "hookline-github", &infra.SourceArgs{Spec: spec, Router: router, Code: code, SealKey: alias})
+		_, err = infra.NewSource(ctx, "hookline-github", &infra.SourceArgs{Spec: spec, Router: router, Code: code, SealKey: alias,
+			ArchiveStream: pulumi.String(spec.Archive.StreamName)})
 		return err
 	}, pulumi.WithMocks(stackconfig.Namespace, "dev", mocks))
 	if err != nil {

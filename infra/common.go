@@ -27,6 +27,8 @@ const (
 	TypeEdgeAuthorizer = "hookline:infra:EdgeAuthorizer"
 	TypeDomain         = "hookline:infra:Domain"
 	TypeMonitoring     = "hookline:infra:Monitoring"
+	TypeArchiveStore   = "hookline:infra:ArchiveStore"
+	TypeArchiveStream  = "hookline:infra:ArchiveStream"
 )
 
 // LambdaTracingMode is the X-Ray tracing of every function the stack

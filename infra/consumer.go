@@ -33,6 +33,10 @@ type ConsumerArgs struct {
 	// SealKey is the stack's seal key (its alias), which the function
 	// names in its environment: created before the function.
 	SealKey pulumi.Resource
+	// ArchiveStream is the name of the source's Firehose stream (its
+	// environment; the function waits for the stream), nil when the stack
+	// archives nothing.
+	ArchiveStream pulumi.StringInput
 	// Code is the handler archive (bootstrap at its root).
 	Code pulumi.Archive
 	Tags map[string]string
@@ -63,6 +67,9 @@ func (a *ConsumerArgs) validate() []string {
 	}
 	if a.SealKey == nil {
 		p = append(p, "SealKey is required")
+	}
+	if (s.ArchiveStreamARN != "") != (a.ArchiveStream != nil) {
+		p = append(p, "Spec.ArchiveStreamARN (the policy) and ArchiveStream (the environment) go together")
 	}
 	if a.Code == nil {
 		p = append(p, "Code is required")
@@ -159,11 +166,12 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		// Every ARN written from known parts: the pack judges the policy
 		// on the first preview.
 		Policy: pulumi.String(ConsumerPolicy(ConsumerPolicyArgs{
-			QueueArn:    s.QueueARN,
-			DLQArn:      s.DLQARN,
-			LogGroupArn: s.LogGroupARN,
-			TableArn:    tableArn,
-			SealKey:     s.SealKey,
+			QueueArn:         s.QueueARN,
+			DLQArn:           s.DLQARN,
+			LogGroupArn:      s.LogGroupARN,
+			TableArn:         tableArn,
+			SealKey:          s.SealKey,
+			ArchiveStreamArn: s.ArchiveStreamARN,
 		})),
 	}, parent, moved)
 	if err != nil {
@@ -187,7 +195,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		Code:          args.Code,
 		MemorySize:    pulumi.Int(s.MemoryMB),
 		Timeout:       pulumi.Int(s.TimeoutSeconds),
-		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.QueueURL, args.DLQURL, s.SealKey.AliasARN)},
+		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.QueueURL, args.DLQURL, s.SealKey.AliasARN, args.ArchiveStream)},
 		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
 			LogFormat:           pulumi.String("JSON"),
 			LogGroup:            logs.Name,
@@ -229,11 +237,15 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 }
 
 // handlerEnv is the function's environment: the handler config plus the DLQ
-// URL and the seal key, which are only known once they exist.
-func handlerEnv(hc contract.HandlerConfig, queueURL, dlqURL pulumi.StringInput, sealKey string) pulumi.StringMap {
+// URL, the seal key and the archive stream (when the stack archives), which
+// are only known once they exist.
+func handlerEnv(hc contract.HandlerConfig, queueURL, dlqURL pulumi.StringInput, sealKey string, archiveStream pulumi.StringInput) pulumi.StringMap {
 	env := pulumi.ToStringMap(hc.Env())
 	env[contract.EnvQueueURL] = queueURL
 	env[contract.EnvDLQURL] = dlqURL
 	env[contract.EnvSealKey] = pulumi.String(sealKey)
+	if archiveStream != nil {
+		env[contract.EnvArchiveStream] = archiveStream
+	}
 	return env
 }

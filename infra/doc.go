@@ -6,6 +6,11 @@
 //	│                        validator, gateway responses, the region's account settings)
 //	├── EdgeAuthorizer     – with token sources: function, role, log group, tokens, and
 //	│                        the ingress's authorizers of it
+//	├── ArchiveStore       – with hookline:archive on (the default): KMS key and alias,
+//	│                        the archive bucket and the query results bucket (SSE-KMS,
+//	│                        public access blocked, ACLs off, TLS only, lifecycle), Glue
+//	│                        database and table (partition projection), Athena workgroup
+//	├── ArchiveStream × n  – per source: the Firehose role, its policy and the stream
 //	├── Source × n         – the send role and the route the ingress adds (REST: resource,
 //	│   │                    method, SQS integration, responses; HTTP: integration, route)
 //	│   ├── SourceQueues   – FIFO queue, FIFO DLQ, redrive allow policy, TLS-only policies

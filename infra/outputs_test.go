@@ -122,6 +122,11 @@ func TestOutputsAreTheTypedStackOutputs(t *testing.T) {
 			} else if st.RestAPIID != "" || st.APIKeys != nil {
 				t.Errorf("an HTTP API stack outputs restApiId %q, apiKeys %v", st.RestAPIID, st.APIKeys)
 			}
+			// The archive (on by default): its bucket, table and workgroup.
+			if st.ArchiveBucket != c.ArchiveBucket(awsmodel.DefaultAccount) || st.ArchiveTable != c.ArchiveDatabase()+"."+stackconfig.ArchiveTable ||
+				st.ArchiveWorkgroup != c.ArchiveWorkgroup() {
+				t.Errorf("archive outputs: bucket %q, table %q, workgroup %q", st.ArchiveBucket, st.ArchiveTable, st.ArchiveWorkgroup)
+			}
 			if len(st.Sources) != len(c.Sources) {
 				t.Errorf("outputs of %v, want %d sources", st.SourceNames(), len(c.Sources))
 			}
@@ -139,6 +144,9 @@ func TestOutputsAreTheTypedStackOutputs(t *testing.T) {
 					if v == "" {
 						t.Errorf("%s: output %s is not set", s.Name, name)
 					}
+				}
+				if src.ArchiveStream != c.ArchiveStream(s) {
+					t.Errorf("%s: archiveStream %q, want %q", s.Name, src.ArchiveStream, c.ArchiveStream(s))
 				}
 				if src.URL != st.Endpoint+"/"+s.Name || src.Auth != s.Auth.Type || src.FunctionName != c.FunctionName(s) ||
 					!strings.HasSuffix(src.QueueURL, "/"+c.QueueName(s)) || !strings.HasSuffix(src.QueueArn, ":"+c.QueueName(s)) ||

@@ -46,12 +46,67 @@ func render(d policyDoc) string {
 // keys — a Lambda function's resource policy for an AWS service principal
 // (AddPermission: "If you specify a service, use SourceArn or
 // SourceAccount") — the edge authorizer's invoke permission names its
-// SourceArn (the API's execution ARN, which holds the account).
+// SourceArn (the API's execution ARN, which holds the account). Firehose
+// documents a key of its own instead: FirehoseAssumeRolePolicy.
 func AssumeRolePolicy(service string) string {
 	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
 		Effect: "Allow", Principal: map[string]string{"Service": service},
 		Action: []string{"sts:AssumeRole"},
 	}}})
+}
+
+// FirehoseAssumeRolePolicy lets Amazon Data Firehose assume a role on the
+// account's own behalf only. AWS documents, for every Firehose destination
+// role, the condition sts:ExternalId equal to the account id ("This ensures
+// that only you can request Firehose to assume the IAM role", Amazon Data
+// Firehose Developer Guide, "Controlling access with Amazon Data Firehose",
+// Grant Firehose access to an Amazon S3 destination); it documents no
+// aws:SourceAccount or aws:SourceArn for it, so none is added (see
+// AssumeRolePolicy).
+func FirehoseAssumeRolePolicy(account string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
+		Effect: "Allow", Principal: map[string]string{"Service": "firehose.amazonaws.com"},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]any{"StringEquals": map[string]string{"sts:ExternalId": account}},
+	}}})
+}
+
+// TLSOnlyBucketPolicy denies every S3 action on a bucket and its objects
+// over plain HTTP.
+func TLSOnlyBucketPolicy(bucketArn string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{{
+		Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*",
+		Action: []string{"s3:*"}, Resource: []string{bucketArn, bucketArn + "/*"},
+		Condition: map[string]any{"Bool": map[string]string{"aws:SecureTransport": "false"}},
+	}}})
+}
+
+// ArchiveDeliveryPolicy is a source's Firehose role policy: the S3 actions
+// AWS lists for a Firehose S3 destination, on the archive bucket and only
+// under the source's own prefixes (its deliveries and its errors), and the
+// archive key through S3 alone (kms:ViaService s3.<region>.amazonaws.com)
+// for objects of that bucket (kms:EncryptionContext:aws:s3:arn: with an S3
+// Bucket Key the context is the bucket's ARN, else the object's), as the
+// same guide writes it. The key is named by its alias (kms:ResourceAliases),
+// its id being unknown before it exists.
+func ArchiveDeliveryPolicy(s ArchiveStreamSpec) string {
+	objects := []string{}
+	for _, p := range s.ObjectPrefixes() {
+		objects = append(objects, s.BucketARN+"/"+p+"*")
+	}
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
+		{Sid: "ListArchiveBucket", Effect: "Allow", Resource: s.BucketARN, Action: []string{
+			"s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"}},
+		{Sid: "WriteOwnArchivePrefixes", Effect: "Allow", Resource: objects, Action: []string{
+			"s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"}},
+		{Sid: "EncryptArchiveObjects", Effect: "Allow", Resource: s.KeysARN, Action: []string{
+			"kms:Decrypt", "kms:GenerateDataKey"},
+			Condition: map[string]any{
+				"StringEquals":             map[string]string{"kms:ViaService": "s3." + s.Region + ".amazonaws.com"},
+				"StringLike":               map[string][]string{"kms:EncryptionContext:aws:s3:arn": {s.BucketARN, s.BucketARN + "/*"}},
+				"ForAnyValue:StringEquals": map[string]string{"kms:ResourceAliases": s.KeyAlias},
+			}},
+	}})
 }
 
 // TLSOnlyQueuePolicy denies every SQS action on the queue over plain HTTP.
@@ -82,10 +137,14 @@ type ConsumerPolicyArgs struct {
 	// (never generates: it checks a re-send's sealed receipt time, it
 	// cannot mint one).
 	SealKey SealKeySpec
+	// ArchiveStreamArn is the source's Firehose stream, empty when the
+	// stack archives nothing.
+	ArchiveStreamArn string
 }
 
 // ConsumerPolicy is the function's least-privilege policy: consume its own
-// queue, write its own log group, use its own table. Its secrets are read
+// queue, write its own log group, archive to its own stream, use its own
+// table. Its secrets are read
 // through SecretsPolicy.
 func ConsumerPolicy(a ConsumerPolicyArgs) string {
 	st := []statement{
@@ -103,6 +162,12 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 		st = append(st, statement{Sid: "VerifySealedReceiptTimes", Effect: "Allow", Resource: a.SealKey.KeysARN,
 			Action:    []string{"kms:VerifyMac"},
 			Condition: map[string]any{"ForAnyValue:StringEquals": map[string]string{"kms:ResourceAliases": a.SealKey.Alias}}})
+	}
+	if a.ArchiveStreamArn != "" {
+		// Its own stream only: the delivery entries before processing,
+		// the outcome lines after (contract/archive.go).
+		st = append(st, statement{Sid: "ArchiveDeliveries", Effect: "Allow", Resource: a.ArchiveStreamArn,
+			Action: []string{"firehose:PutRecord", "firehose:PutRecordBatch"}})
 	}
 	if a.TableArn != "" {
 		st = append(st, statement{Sid: "IdempotencyTable", Effect: "Allow", Resource: a.TableArn, Action: []string{

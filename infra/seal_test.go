@@ -22,7 +22,18 @@ func TestSealKey(t *testing.T) {
 			c := res.Config
 			model := awsmodel.New(c.Region)
 			aliasARN := fmt.Sprintf("arn:aws:kms:%s:%s:%s", c.Region, model.Account, c.SealKeyAlias())
-			keys, aliases := res.Find("aws:kms/key:Key"), res.Find("aws:kms/alias:Alias")
+			// The seal key and its alias (the archive has a key of its own).
+			var keys, aliases []plan.Resource
+			for _, k := range res.Find("aws:kms/key:Key") {
+				if k.Name == "hookline-seal" {
+					keys = append(keys, k)
+				}
+			}
+			for _, a := range res.Find("aws:kms/alias:Alias") {
+				if a.Name == "hookline-seal" {
+					aliases = append(aliases, a)
+				}
+			}
 			if len(keys) != 1 || len(aliases) != 1 {
 				t.Fatalf("%d keys, %d aliases, want one each", len(keys), len(aliases))
 			}

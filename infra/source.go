@@ -23,6 +23,9 @@ type SourceArgs struct {
 	// SealKey is the stack's seal key (its alias), created before the
 	// consumer that names it.
 	SealKey pulumi.Resource
+	// ArchiveStream is the name of the source's archive stream (the
+	// ArchiveStream beside the Source), nil when the stack archives nothing.
+	ArchiveStream pulumi.StringInput
 }
 
 func (a *SourceArgs) validate() []string {
@@ -49,8 +52,8 @@ func (a *SourceArgs) validate() []string {
 // Source is everything one sending system gets: its queues (SourceQueues),
 // the role API Gateway sends to them with and its route on the ingress
 // (created by the ingress, under this component), and its consumer
-// (Consumer). What joins a source later (an archive stream, a retry
-// schedule) is one more child component beside these.
+// (Consumer). Its archive stream (ArchiveStream) sits beside it, under the
+// Webhook: the consumer only names it.
 type Source struct {
 	pulumi.ResourceState
 
@@ -102,7 +105,7 @@ func NewSource(ctx *pulumi.Context, name string, args *SourceArgs, opts ...pulum
 	}
 	if src.Consumer, err = NewConsumer(ctx, name, &ConsumerArgs{
 		Spec: spec.Consumer, QueueArn: src.Queues.QueueArn, QueueURL: src.Queues.QueueURL, DLQURL: src.Queues.DLQURL, SealKey: args.SealKey,
-		Code: args.Code, Tags: args.Tags, MovedFrom: src,
+		ArchiveStream: args.ArchiveStream, Code: args.Code, Tags: args.Tags, MovedFrom: src,
 	}, parent); err != nil {
 		return nil, fmt.Errorf("consumer of %s: %w", spec.Name, err)
 	}

@@ -33,6 +33,10 @@ type StackSpec struct {
 	Monitoring MonitoringSpec
 	// SealKey is the stack's seal key (a KMS HMAC key and its alias).
 	SealKey SealKeySpec
+	// Archive is the stack's archive store (key, bucket, Glue table,
+	// Athena workgroup), nil when hookline:archive is off; each source's
+	// stream is its SourceSpec.Archive.
+	Archive *ArchiveSpec
 }
 
 func sealKeySpec(c *stackconfig.Config, caller Caller) SealKeySpec {
@@ -84,6 +88,9 @@ type SourceSpec struct {
 	// Edge is what the edge authorizer checks for the source, nil when its
 	// requests do not pass it.
 	Edge *EdgeSource
+	// Archive is the source's Firehose stream into the archive, nil when
+	// the stack archives nothing.
+	Archive *ArchiveStreamSpec
 }
 
 // AuthSpec is how a source's senders are admitted at the edge.
@@ -145,6 +152,9 @@ type ConsumerSpec struct {
 	DLQARN   string
 	// SealKey is the stack's seal key, whose MACs it verifies.
 	SealKey SealKeySpec
+	// ArchiveStreamARN is the Firehose stream it archives every delivery
+	// to (firehose:PutRecordBatch on it alone); empty when archiving is off.
+	ArchiveStreamARN string
 }
 
 // TableSpec is a DynamoDB table of the stack's account.
@@ -274,6 +284,9 @@ func NewStackSpec(c *stackconfig.Config, caller Caller) (StackSpec, error) {
 		},
 	}
 	sp.SealKey = sealKeySpec(c, caller)
+	if c.Archive.On() {
+		sp.Archive = archiveSpec(c, caller)
+	}
 	if c.AccessLogsOn() {
 		sp.Ingress.AccessLog = &LogGroupSpec{Name: c.AccessLogGroup(), RetentionDays: c.LogRetentionDays}
 	}
@@ -373,6 +386,10 @@ func NewSourceSpec(c *stackconfig.Config, s stackconfig.Source, caller Caller) (
 		SendRoleName:   c.IntegrationRoleName(s),
 		SendPolicyName: "send-to-" + s.Name,
 		Throttle:       s.Throttle,
+	}
+	if c.Archive.On() {
+		sp.Archive = archiveStreamSpec(c, s, caller)
+		sp.Consumer.ArchiveStreamARN = sp.Archive.StreamARN
 	}
 	if s.Idempotency.Enabled {
 		sp.Consumer.Table = &TableSpec{Name: hc.IdempotencyTable, ARN: caller.ARN("dynamodb", c.Region, "table/"+hc.IdempotencyTable)}

@@ -21,6 +21,11 @@ type WebhookArgs struct {
 
 func (a *WebhookArgs) validate() []string {
 	var p []string
+	for _, s := range a.Spec.Sources {
+		if (s.Archive != nil) != (a.Spec.Archive != nil) {
+			p = append(p, "source "+s.Name+": a stream into the archive needs the stack's archive, and the archive a stream per source")
+		}
+	}
 	p = append(p, required("Spec.Environment", a.Spec.Environment, "Spec.Region", a.Spec.Region)...)
 	if a.Code == nil {
 		p = append(p, "Code is required")
@@ -51,6 +56,10 @@ type Webhook struct {
 	// NewSealKey).
 	SealKey   *kms.Key
 	SealAlias *kms.Alias
+	// Archive is the stack's archive store and ArchiveStreams each
+	// source's stream into it, by source name; nil when archiving is off.
+	Archive        *ArchiveStore
+	ArchiveStreams map[string]*ArchiveStream
 
 	// Endpoint is the base URL senders use: the custom domain when there is
 	// one, else the stage's execute-api URL.
@@ -60,8 +69,9 @@ type Webhook struct {
 }
 
 // NewWebhook creates every component of the stack, in dependency order:
-// the ingress's API, the edge authorizer, each source (its route added to
-// the ingress), the ingress's stage, the domain and the monitoring.
+// the ingress's API, the edge authorizer, the archive store, each source's
+// archive stream and the source (its route added to the ingress), the
+// ingress's stage, the domain and the monitoring.
 func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pulumi.ResourceOption) (*Webhook, error) {
 	if args == nil {
 		return nil, fmt.Errorf("webhook %s: args are required", name)
@@ -98,11 +108,28 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	if w.SealKey, w.SealAlias, err = NewSealKey(ctx, name+"-seal", spec, parent); err != nil {
 		return nil, err
 	}
+	if spec.Archive != nil {
+		if w.Archive, err = NewArchiveStore(ctx, name+"-archive", &ArchiveStoreArgs{Spec: *spec.Archive, Tags: spec.Tags}, parent); err != nil {
+			return nil, err
+		}
+		w.ArchiveStreams = map[string]*ArchiveStream{}
+	}
 	var watched []pulumi.Resource
 	for _, s := range spec.Sources {
 		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: args.Code, Tags: spec.Tags, SealKey: w.SealAlias}
 		if id, ok := authorizers[s.Name]; ok {
 			sa.AuthorizerID = id
+		}
+		if s.Archive != nil && w.Archive != nil {
+			stream, err := NewArchiveStream(ctx, name+"-"+s.Name+"-archive", &ArchiveStreamArgs{
+				Spec: *s.Archive, BucketArn: w.Archive.BucketArn, KeyArn: w.Archive.KeyArn,
+				DependsOn: []pulumi.Resource{w.Archive.Encryption, w.Archive.Policy}, Tags: spec.Tags,
+			}, parent)
+			if err != nil {
+				return nil, fmt.Errorf("archive stream of %s: %w", s.Name, err)
+			}
+			w.ArchiveStreams[s.Name] = stream
+			sa.ArchiveStream = stream.StreamName
 		}
 		src, err := NewSource(ctx, name+"-"+s.Name, sa, parent)
 		if err != nil {
@@ -138,7 +165,11 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 func (w *Webhook) Outputs() pulumi.Map {
 	sources := pulumi.Map{}
 	for _, s := range w.Sources {
-		sources[s.Name] = s.Outputs(w.Endpoint)
+		out := s.Outputs(w.Endpoint)
+		if stream, ok := w.ArchiveStreams[s.Name]; ok {
+			out[stackoutputs.KeyArchiveStream] = stream.StreamName
+		}
+		sources[s.Name] = out
 	}
 	out := pulumi.Map{
 		stackoutputs.KeyEnvironment:   pulumi.String(w.spec.Environment),
@@ -152,6 +183,11 @@ func (w *Webhook) Outputs() pulumi.Map {
 	}
 	for k, v := range w.Ingress.Outputs() {
 		out[k] = v
+	}
+	if w.Archive != nil {
+		out[stackoutputs.KeyArchiveBucket] = w.Archive.BucketName
+		out[stackoutputs.KeyArchiveTable] = w.Archive.TableName
+		out[stackoutputs.KeyArchiveWG] = w.Archive.Workgroup
 	}
 	return out
 }

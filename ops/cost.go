@@ -23,6 +23,11 @@ type Prices struct {
 	LambdaGBSecond            float64 // arm64
 	LogsIngestionPerGB        float64
 	DynamoDBWriteUnitsPerMill float64 // on-demand write request units (1 KB each)
+	// The archive's.
+	FirehoseIngestionPerGB float64 // Direct PUT ingestion, each record rounded up to 5 KB
+	S3StandardGBMonth      float64 // S3 Standard storage
+	S3PutsPerThousand      float64 // S3 PUT, COPY, POST, LIST requests
+	KMSRequestsPer10K      float64 // symmetric key requests
 }
 
 // DefaultPrices are us-east-1 list prices, each from AWS's price page named
@@ -31,7 +36,11 @@ type Prices struct {
 // each 64 KB chunk of a payload billed as one), Lambda ($0.20 per million
 // requests, arm64 $0.0000133334 per GB-second, first tier), CloudWatch Logs
 // (standard class ingestion $0.50 per GB) and DynamoDB (on-demand $0.625 per
-// million write request units since the November 2024 price cut).
+// million write request units since the November 2024 price cut); for the
+// archive, Amazon Data Firehose (Direct PUT ingestion $0.029 per GB, first
+// 500 TB a month, each record rounded up to 5 KB), Amazon S3 (Standard
+// storage $0.023 per GB-month, first 50 TB; PUT requests $0.005 per 1,000)
+// and AWS KMS ($0.03 per 10,000 symmetric requests).
 var DefaultPrices = Prices{
 	APIRequestsPerMillion:     3.50,
 	HTTPAPIRequestsPerMillion: 1.00,
@@ -40,6 +49,10 @@ var DefaultPrices = Prices{
 	LambdaGBSecond:            0.0000133334,
 	LogsIngestionPerGB:        0.50,
 	DynamoDBWriteUnitsPerMill: 0.625,
+	FirehoseIngestionPerGB:    0.029,
+	S3StandardGBMonth:         0.023,
+	S3PutsPerThousand:         0.005,
+	KMSRequestsPer10K:         0.03,
 }
 
 // SecondsPerMonth is a 30-day month.
@@ -129,9 +142,11 @@ type Costs struct {
 	// line, paid with no traffic (see IdlePollers).
 	Pollers  float64 `json:"pollers"`
 	DynamoDB float64 `json:"dynamodb"`
-	// Archive is the archive's share (none yet). Like DynamoDB it is
-	// priced as a separate line, outside the ratio to the floor.
-	Archive float64 `json:"archive"`
+	// Archive is the archive's share (ArchiveDetail, when the stack
+	// archives). Like DynamoDB it is priced as a separate line, outside the
+	// ratio to the floor.
+	Archive       float64      `json:"archive"`
+	ArchiveDetail *ArchiveCost `json:"archiveDetail,omitempty"`
 	// Authorizer is the edge authorizer's share: API Gateway caches its
 	// answer per token for the TTL, so it runs about once per TTL for a
 	// source's one token (128 MB, billed 1 ms granularity, ~10 ms).
@@ -292,14 +307,22 @@ func dominant(parts map[string]float64) string {
 
 // StackCost estimates every source of a stack, each receiving t.
 func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
-	e := Estimate{Traffic: t, Note: "monthly USD at list prices, each source receiving the traffic; excludes free tiers, data transfer, alarms, the dashboard and the seal key (one KMS key a stack, about $1 a month; its MACs are made and checked only for re-sent messages)"}
+	note := "monthly USD at list prices, each source receiving the traffic; excludes free tiers, data transfer, alarms, the dashboard and the seal key (one KMS key a stack, about $1 a month; its MACs are made and checked only for re-sent messages)"
+	if c.Archive.On() {
+		note += "; the archive (each source's line) excludes its KMS key (one a stack, $1 a month, more once rotated) and Athena queries ($5 per TB scanned)"
+	}
+	e := Estimate{Traffic: t, Note: note}
 	parts := map[string]float64{}
 	for _, s := range c.Sources {
 		sc := SourceCost(s, c.Ingress, t, p)
 		if c.ThroughAuthorizer(s) {
 			sc.Authorizer = AuthorizerCost(t.RPS, s.AuthorizerCacheTTL(), p)
-			sc.finish(t.RPS * SecondsPerMonth)
 		}
+		if c.Archive.On() {
+			a := ArchiveCostOf(t, sc.BatchSize, c.Archive.RetentionDays, p)
+			sc.Archive, sc.ArchiveDetail = a.Total, &a
+		}
+		sc.finish(t.RPS * SecondsPerMonth)
 		e.Sources = append(e.Sources, sc)
 		e.Total += sc.Total
 		parts["apiGateway"] += sc.APIGateway
@@ -309,6 +332,7 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 		parts["logs"] += sc.Logs
 		parts["pollers"] += sc.Pollers
 		parts["dynamodb"] += sc.DynamoDB
+		parts["archive"] += sc.Archive
 		parts["authorizer"] += sc.Authorizer
 	}
 	e.Dominant = dominant(parts)
@@ -325,4 +349,96 @@ func StackFloors(c *stackconfig.Config, t Traffic, p Prices) []RateEstimate {
 		out = append(out, RateEstimate{RPS: rps, Sources: StackCost(c, at, p).Sources})
 	}
 	return out
+}
+
+// The archive's record sizes, measured on hookline's own entries
+// (contract.ArchiveEntry.Line): a delivery entry is the body in base64
+// (4 bytes per 3) plus 690-730 bytes of ids, timestamps and eight
+// attributes (signature included); an outcome line about 150 bytes, a
+// rejection's reason more.
+const (
+	ArchiveDeliveryOverheadBytes = 750
+	ArchiveOutcomeLineBytes      = 200
+)
+
+// FirehoseRecordIncrement is Firehose's billing unit: "ingestion pricing is
+// based on the number of data records you send to the service, times the
+// size of each record rounded up to the nearest 5KB (5120 bytes)"
+// (Amazon Data Firehose Developer Guide, quotas).
+const FirehoseRecordIncrement = 5120
+
+// ArchiveGzipRatio is the GZIP objects' size over the lines they hold,
+// assumed. Measured with compress/gzip (default level) on objects of
+// delivery and outcome lines: 0.087-0.113 for the 273 GitHub payload
+// examples of octokit/webhooks (mean body 12 KB), 0.10 for the shipped
+// examples/ bodies; 0.15 leaves room for bodies less alike.
+const ArchiveGzipRatio = 0.15
+
+// ArchiveCost is what a source's archive costs a month: the Firehose
+// ingestion, the S3 storage of the GZIP objects held for the retention,
+// the S3 PUTs of the objects and the KMS requests of their encryption.
+type ArchiveCost struct {
+	// Records are the Firehose records: one delivery entry per webhook and
+	// one record of outcome lines per batch.
+	Records float64 `json:"records"`
+	// IngestedGB is what Firehose bills (each record rounded up to 5 KB).
+	IngestedGB float64 `json:"ingestedGb"`
+	// StoredGB is the archive held at steady state: a month's GZIP objects
+	// times the retention in months.
+	StoredGB float64 `json:"storedGb"`
+	// Objects are the objects Firehose writes: one per buffer interval
+	// with traffic, more when 64 MiB fill sooner.
+	Objects    float64 `json:"objects"`
+	Firehose   float64 `json:"firehose"`
+	Storage    float64 `json:"storage"`
+	Puts       float64 `json:"puts"`
+	KMS        float64 `json:"kms"`
+	Total      float64 `json:"total"`
+	PerMillion float64 `json:"perMillion"`
+}
+
+// MarshalJSON shows the money to the cent, sizes to the MB.
+func (a ArchiveCost) MarshalJSON() ([]byte, error) {
+	type plain ArchiveCost
+	r := plain(a)
+	for _, v := range []*float64{&r.Firehose, &r.Storage, &r.Puts, &r.KMS, &r.Total, &r.PerMillion} {
+		*v = Cents(*v)
+	}
+	r.IngestedGB, r.StoredGB = math.Round(r.IngestedGB*1000)/1000, math.Round(r.StoredGB*1000)/1000
+	r.Records, r.Objects = math.Round(r.Records), math.Round(r.Objects)
+	return json.Marshal(r)
+}
+
+func roundUp(n, unit float64) float64 { return math.Ceil(n/unit) * unit }
+
+// ArchiveCostOf prices a source's archive at traffic t, batch records per
+// invocation, kept retentionDays. An object is written per buffer interval
+// (contract.ArchiveBufferInterval) while traffic flows, or sooner when
+// contract.ArchiveBufferMiB of lines gather; the bucket's S3 Bucket Key
+// makes S3 ask KMS for far fewer keys than objects, so one KMS request per
+// object is an upper bound.
+func ArchiveCostOf(t Traffic, batch float64, retentionDays int, p Prices) ArchiveCost {
+	msgs := t.RPS * SecondsPerMonth
+	if msgs <= 0 {
+		return ArchiveCost{}
+	}
+	batch = math.Max(batch, 1)
+	invocations := msgs / batch
+	bodyBytes := t.BodyKB * 1024
+	delivery := 4*math.Ceil(bodyBytes/3) + ArchiveDeliveryOverheadBytes
+	outcome := batch * ArchiveOutcomeLineBytes
+	a := ArchiveCost{Records: msgs + invocations}
+	billed := msgs*roundUp(delivery, FirehoseRecordIncrement) + invocations*roundUp(outcome, FirehoseRecordIncrement)
+	a.IngestedGB = billed / (1 << 30)
+	raw := msgs*delivery + invocations*outcome
+	a.StoredGB = raw * ArchiveGzipRatio / (1 << 30) * float64(retentionDays) / 30
+	intervals := SecondsPerMonth / contract.ArchiveBufferInterval.Seconds()
+	a.Objects = math.Min(msgs, math.Max(intervals, math.Ceil(raw/(contract.ArchiveBufferMiB<<20))))
+	a.Firehose = a.IngestedGB * p.FirehoseIngestionPerGB
+	a.Storage = a.StoredGB * p.S3StandardGBMonth
+	a.Puts = a.Objects / 1000 * p.S3PutsPerThousand
+	a.KMS = a.Objects / 10000 * p.KMSRequestsPer10K
+	a.Total = a.Firehose + a.Storage + a.Puts + a.KMS
+	a.PerMillion = perMillion(a.Total, msgs)
+	return a
 }

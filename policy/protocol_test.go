@@ -138,6 +138,7 @@ func TestProtocol(t *testing.T) {
 		"partial-batch-responses": "mandatory", "visibility-timeout": "mandatory", "authorized-methods": "mandatory",
 		"max-receive-count": "mandatory", "encryption-at-rest": "advisory", "log-retention": "advisory", "no-receive-route": "advisory",
 		"stage-throttling": "mandatory", "throttle-bound": "mandatory", "access-logs": "advisory",
+		"archive-protected": "mandatory", "archive-present": "advisory",
 	} {
 		if names[name] != want {
 			t.Errorf("policy %s: level %q, want %q", name, names[name], want)

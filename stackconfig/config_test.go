@@ -227,6 +227,9 @@ func TestInvalid(t *testing.T) {
 			})
 		}, "hookline:sources[0].idempotency", "needs an eventId"},
 		{"log retention not allowed", func(m map[string]any) { m["hookline:logRetentionDays"] = "10" }, "hookline:logRetentionDays", "not a CloudWatch retention period"},
+		{"archive retention negative", func(m map[string]any) { m["hookline:archive"] = map[string]any{"retentionDays": -1} }, "hookline:archive.retentionDays", "want 1 to 3650 days, got -1"},
+		{"archive retention over ten years", func(m map[string]any) { m["hookline:archive"] = map[string]any{"retentionDays": 3651} }, "hookline:archive.retentionDays", "want 1 to 3650 days, got 3651"},
+		{"archive enabled not a bool", func(m map[string]any) { m["hookline:archive"] = map[string]any{"enabled": "yes"} }, "hookline:archive.enabled", "want true or false"},
 		{"bad alarm e-mail", func(m map[string]any) { m["hookline:alarmEmails"] = []any{"oncall"} }, "hookline:alarmEmails[0]", "e-mail"},
 		{"bad throttle", func(m map[string]any) { m["hookline:throttle"] = map[string]any{"rateLimit": -5} }, "hookline:throttle.rateLimit", "> 0"},
 		{"bad bool", func(m map[string]any) { m["hookline:manageApiGatewayAccount"] = "yes please" }, "hookline:manageApiGatewayAccount", "true or false"},
@@ -507,5 +510,43 @@ func TestHTTPIngress(t *testing.T) {
 	}
 	if hc := c.HandlerConfig(c.Sources[0]); !slices.Equal(hc.ContentTypes, []string{"application/json"}) {
 		t.Errorf("an http consumer checks content types %v", hc.ContentTypes)
+	}
+}
+
+// TestArchiveDefaults: the archive is on unless turned off, keeps 30 days
+// unless told otherwise (1 to 3650 accepted), and prod keeps 90.
+func TestArchiveDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		archive any
+		on      bool
+		days    int
+	}{
+		{"unset", nil, true, stackconfig.DefaultArchiveRetentionDays},
+		{"off", map[string]any{"enabled": false}, false, stackconfig.DefaultArchiveRetentionDays},
+		{"one day", map[string]any{"retentionDays": 1}, true, 1},
+		{"ten years", map[string]any{"enabled": true, "retentionDays": 3650}, true, 3650},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			if tc.archive != nil {
+				m["hookline:archive"] = tc.archive
+			}
+			c, err := stackconfig.Load("dev", raw(t, m), true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Archive.On() != tc.on || c.Archive.RetentionDays != tc.days {
+				t.Errorf("archive on %v, %d days; want %v, %d", c.Archive.On(), c.Archive.RetentionDays, tc.on, tc.days)
+			}
+		})
+	}
+	raw, secret, err := stackconfig.ReadStackFile("..", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := stackconfig.Load("prod", raw, true, secret)
+	if err != nil || !c.Archive.On() || c.Archive.RetentionDays != 90 {
+		t.Errorf("prod archive: %+v %v", c.Archive, err)
 	}
 }

@@ -1,5 +1,7 @@
 package stackconfig
 
+import "strings"
+
 // Every physical name a stack gives an AWS resource lives in this file.
 // Names are explicit (not Pulumi's random suffixes) so that dashboards,
 // alarms, operators and the redrive tool can find them; the environment keeps
@@ -124,3 +126,42 @@ func SecretParameter(environment, source, kind string) string {
 // ParameterPrefix is where a stack's SSM parameters live: its functions may
 // read parameters under it and nowhere else (the policy pack's secret-scope).
 func (c *Config) ParameterPrefix() string { return "/hookline/" + c.Environment + "/" }
+
+// ArchiveKeyAlias is the alias of the stack's archive key (a symmetric KMS
+// key): the archive bucket's default encryption, the Firehose streams and
+// the Athena results use it, and the policies name it by this alias.
+func (c *Config) ArchiveKeyAlias() string { return "alias/" + c.ResourceName("", "archive") }
+
+// ArchiveBucket is the bucket every delivery is archived to. S3 bucket
+// names are global across accounts, so it carries the account and region:
+// 9 + 16 + 9 + 12 + 1 + 14 = at most 61 characters (S3 allows 3-63), all
+// lower case, digits and '-'.
+func (c *Config) ArchiveBucket(account string) string {
+	return c.ResourceName("", "archive") + "-" + account + "-" + c.Region
+}
+
+// ArchiveResultsBucket is the bucket the archive's Athena workgroup writes
+// its query results to (at most 60 characters).
+func (c *Config) ArchiveResultsBucket(account string) string {
+	return c.ResourceName("", "athena") + "-" + account + "-" + c.Region
+}
+
+// ArchiveStream is a source's Amazon Data Firehose stream (Firehose allows
+// 1-64 characters: 9 + 16 + 1 + 30 + 8 = 64).
+func (c *Config) ArchiveStream(s Source) string { return c.ResourceName(s.Name, "archive") }
+
+// ArchiveStreamRole is the role a source's Firehose stream assumes to write
+// the archive bucket (IAM allows 64 characters).
+func (c *Config) ArchiveStreamRole(s Source) string { return c.ResourceName(s.Name, "archive") }
+
+// ArchiveDatabase is the archive's Glue database: Glue folds names to lower
+// case and Athena takes no '-' unquoted, so '-' becomes '_'.
+func (c *Config) ArchiveDatabase() string {
+	return strings.ReplaceAll(c.ResourceName("", "archive"), "-", "_")
+}
+
+// ArchiveTable is the archive's Glue table in ArchiveDatabase.
+const ArchiveTable = "deliveries"
+
+// ArchiveWorkgroup is the archive's Athena workgroup.
+func (c *Config) ArchiveWorkgroup() string { return c.ResourceName("", "archive") }

@@ -163,13 +163,14 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "stack %s (ingress %s): %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",
 		*stack, cfg.Ingress, t.RPS, t.BodyKB, t.Groups, t.RecordMS)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tPOLLERS\tLOGS\tDYNAMODB\tAUTHORIZER\tTOTAL/MONTH\tPER MILLION\t")
+	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tPOLLERS\tLOGS\tDYNAMODB\tARCHIVE\tAUTHORIZER\tTOTAL/MONTH\tPER MILLION\t")
 	for _, c := range est.Sources {
-		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
-			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Pollers, c.Logs, c.DynamoDB, c.Authorizer, c.Total, c.PerMillion)
+		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
+			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Pollers, c.Logs, c.DynamoDB, c.Archive, c.Authorizer, c.Total, c.PerMillion)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\ntotal: $%.2f/month; the largest part is %s.\n(%s)\n", est.Total, est.Dominant, est.Note)
+	writeArchive(stdout, cfg.Archive.RetentionDays, est.Sources)
 	writeFloors(stdout, floors)
 	if *capacity {
 		all := ops.StackAPIRate(cfg)
@@ -204,6 +205,29 @@ func writeFloors(w io.Writer, floors []ops.RateEstimate) {
 			fmt.Fprintf(tw, "%s\t%g\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t%.3f\t%s\t$%.2f\t$%.2f\t\n",
 				c.Source, r.RPS, c.BatchSize, c.Floor.Total, c.Floor.PerMillion, c.Estimate, c.Estimate/(r.RPS*ops.SecondsPerMonth/1e6), c.Ratio, c.AboveFloor, c.DynamoDB, c.Archive)
 		}
+	}
+	_ = tw.Flush()
+}
+
+// writeArchive prints each source's archive line in its parts: Firehose
+// ingestion (each record rounded up to 5 KB), the GZIP objects' storage for
+// the retention, their PUTs and KMS requests. Nothing when the stack does
+// not archive.
+func writeArchive(w io.Writer, retentionDays int, sources []ops.Costs) {
+	if len(sources) == 0 || sources[0].ArchiveDetail == nil {
+		return
+	}
+	fmt.Fprintf(w, "\narchive: every delivery and its outcome through Firehose (records rounded up to 5 KB), GZIP objects (%.2f of the lines assumed) kept %d days, their PUTs and KMS requests\n\n",
+		ops.ArchiveGzipRatio, retentionDays)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SOURCE\tRECORDS\tFIREHOSE GB\tFIREHOSE\tSTORED GB\tSTORAGE\tOBJECTS\tS3 PUTS\tKMS\tTOTAL/MONTH\tPER MILLION\t")
+	for _, c := range sources {
+		a := c.ArchiveDetail
+		if a == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t$%.2f\t%.2f\t$%.2f\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
+			c.Source, a.Records, a.IngestedGB, a.Firehose, a.StoredGB, a.Storage, a.Objects, a.Puts, a.KMS, a.Total, a.PerMillion)
 	}
 	_ = tw.Flush()
 }

@@ -437,6 +437,62 @@ var computers = map[string]func(r *res) string{
 		r.tagsAll()
 		return name
 	},
+	// S3: a bucket's id is its name and its ARN has no region or account
+	// (arn:aws:s3:::name); each of its configurations is a resource whose
+	// id is the bucket's name.
+	"aws:s3/bucketV2:BucketV2": func(r *res) string {
+		name := r.physicalName("bucket")
+		r.set("arn", "arn:aws:s3:::"+name)
+		r.set("bucketDomainName", name+".s3.amazonaws.com")
+		r.set("bucketRegionalDomainName", name+".s3."+r.m.Region+".amazonaws.com")
+		r.set("region", r.m.Region)
+		r.setDefault("forceDestroy", false)
+		r.tagsAll()
+		return name
+	},
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": func(r *res) string { return r.str("bucket") },
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": func(r *res) string { return r.str("bucket") },
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": func(r *res) string {
+		return r.str("bucket")
+	},
+	"aws:s3/bucketPolicy:BucketPolicy": func(r *res) string { return r.str("bucket") },
+	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": func(r *res) string {
+		return r.str("bucket")
+	},
+	// Firehose: the provider's id is the stream's ARN.
+	"aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": func(r *res) string {
+		name := r.physicalName("name")
+		arn := r.arn("firehose", "deliverystream/"+name)
+		r.set("arn", arn)
+		r.set("versionId", "1")
+		r.set("destinationId", "destinationId-000000000001")
+		r.tagsAll()
+		return arn
+	},
+	// Glue folds database and table names to lower case when it stores
+	// them (DatabaseInput, TableInput: "For Hive compatibility, this is
+	// folded to lowercase when it is stored"); the provider refuses upper
+	// case before it asks (the test-double provider's checkSchema).
+	"aws:glue/catalogDatabase:CatalogDatabase": func(r *res) string {
+		name := strings.ToLower(r.physicalName("name"))
+		r.setDefault("catalogId", r.m.Account)
+		r.set("arn", r.arn("glue", "database/"+name))
+		r.tagsAll()
+		return r.m.Account + ":" + name
+	},
+	"aws:glue/catalogTable:CatalogTable": func(r *res) string {
+		name, db := strings.ToLower(r.physicalName("name")), strings.ToLower(r.str("databaseName"))
+		r.setDefault("catalogId", r.m.Account)
+		r.set("arn", r.arn("glue", "table/"+db+"/"+name))
+		return r.m.Account + ":" + db + ":" + name
+	},
+	"aws:athena/workgroup:Workgroup": func(r *res) string {
+		name := r.physicalName("name")
+		r.set("arn", r.arn("athena", "workgroup/"+name))
+		r.setDefault("state", "ENABLED")
+		r.tagsAll()
+		return name
+	},
 }
 
 // TokenGetCallerIdentity is the provider function the program calls to learn

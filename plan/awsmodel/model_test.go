@@ -101,6 +101,33 @@ func TestComputedAttributes(t *testing.T) {
 				t.Errorf("an unnamed permission: id %q, statementId %v", id, st["statementId"])
 			}
 		}},
+		{"aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "hookline-dev-archive-123456789012-us-east-1"}, func(t *testing.T, id string, st resource.PropertyMap) {
+			if id != "hookline-dev-archive-123456789012-us-east-1" || st["arn"].StringValue() != "arn:aws:s3:::"+id ||
+				st["bucketRegionalDomainName"].StringValue() != id+".s3.us-east-1.amazonaws.com" {
+				t.Errorf("bucket %s %v", id, st["arn"])
+			}
+		}},
+		{"aws:s3/bucketPolicy:BucketPolicy", map[string]any{"bucket": "b", "policy": "{}"}, func(t *testing.T, id string, _ resource.PropertyMap) {
+			if id != "b" {
+				t.Errorf("a bucket configuration's id is its bucket: %q", id)
+			}
+		}},
+		{"aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", map[string]any{"name": "hookline-dev-github-archive"}, func(t *testing.T, id string, st resource.PropertyMap) {
+			if want := "arn:aws:firehose:us-east-1:123456789012:deliverystream/hookline-dev-github-archive"; id != want || st["arn"].StringValue() != want {
+				t.Errorf("stream id %q arn %v", id, st["arn"])
+			}
+		}},
+		{"aws:glue/catalogTable:CatalogTable", map[string]any{"name": "Deliveries", "databaseName": "hookline_dev_archive"}, func(t *testing.T, id string, st resource.PropertyMap) {
+			// Glue folds the names it stores to lower case.
+			if id != "123456789012:hookline_dev_archive:deliveries" || st["arn"].StringValue() != "arn:aws:glue:us-east-1:123456789012:table/hookline_dev_archive/deliveries" {
+				t.Errorf("table id %q arn %v", id, st["arn"])
+			}
+		}},
+		{"aws:athena/workgroup:Workgroup", map[string]any{"name": "hookline-dev-archive"}, func(t *testing.T, id string, st resource.PropertyMap) {
+			if id != "hookline-dev-archive" || st["arn"].StringValue() != "arn:aws:athena:us-east-1:123456789012:workgroup/hookline-dev-archive" {
+				t.Errorf("workgroup id %q arn %v", id, st["arn"])
+			}
+		}},
 		{"aws:iam/role:Role", map[string]any{}, func(t *testing.T, id string, st resource.PropertyMap) {
 			if !strings.HasPrefix(id, "r-") || st["arn"].StringValue() != "arn:aws:iam::123456789012:role/"+id {
 				t.Errorf("autonamed role %s %v", id, st["arn"])

@@ -47,6 +47,11 @@ var needs = map[string][]need{
 	"throttle-bound": {{TypeStageV2, "defaultRouteSettings", false, false}, {TypeStageV2, "routeSettings", false, false},
 		{TypeMethodSettings, "settings", false, false}},
 	"secret-scope": {{TypeRolePolicy, "policy", false, false}},
+	"archive-protected": {{TypeBucketSSE, "bucket", true, false}, {TypeBucketSSE, "rules", false, false},
+		{TypeBucketPAB, "bucket", true, false}, {TypeBucketPAB, "blockPublicAcls", false, false}, {TypeBucketPAB, "blockPublicPolicy", false, false},
+		{TypeBucketPAB, "ignorePublicAcls", false, false}, {TypeBucketPAB, "restrictPublicBuckets", false, false},
+		{TypeBucketPolicy, "bucket", true, false}, {TypeBucketPolicy, "policy", false, false},
+		{TypeBucketLifecycle, "bucket", true, false}, {TypeBucketLifecycle, "rules", false, false}},
 }
 
 func couldNotJudge(rs []Resource, _ Config) []Finding {

@@ -388,3 +388,163 @@ func TestThrottleBoundConfigRefusesNonsense(t *testing.T) {
 		}
 	}
 }
+
+// archiveBucket is a compliant bucket named name with its configurations,
+// each editable.
+func archiveBucket(name string, edit map[string]func(map[string]any)) []rules.Resource {
+	tls := `{"Statement":[{"Effect":"Deny","Principal":"*","Action":["s3:*"],"Resource":["arn:aws:s3:::` + name + `","arn:aws:s3:::` + name + `/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+	rs := []rules.Resource{
+		{URN: "b-" + name, Type: rules.TypeBucketV2, Name: name, Props: map[string]any{"bucket": name}},
+		{URN: "sse-" + name, Type: rules.TypeBucketSSE, Name: "sse", Props: map[string]any{"bucket": name, "rules": []any{
+			map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": "aws:kms", "kmsMasterKeyId": rules.Unknown{}}, "bucketKeyEnabled": true}}}},
+		{URN: "pab-" + name, Type: rules.TypeBucketPAB, Name: "pab", Props: map[string]any{"bucket": name,
+			"blockPublicAcls": true, "blockPublicPolicy": true, "ignorePublicAcls": true, "restrictPublicBuckets": true}},
+		{URN: "pol-" + name, Type: rules.TypeBucketPolicy, Name: "pol", Props: map[string]any{"bucket": name, "policy": tls}},
+		{URN: "lc-" + name, Type: rules.TypeBucketLifecycle, Name: "lc", Props: map[string]any{"bucket": name, "rules": []any{
+			map[string]any{"id": "expire", "status": "Enabled", "filter": map[string]any{}, "expiration": map[string]any{"days": 30.0},
+				"abortIncompleteMultipartUpload": map[string]any{"daysAfterInitiation": 1.0}}}}},
+	}
+	for i, r := range rs {
+		if f, ok := edit[r.Type]; ok {
+			if f == nil {
+				rs[i].Type = "dropped"
+				continue
+			}
+			f(rs[i].Props)
+		}
+	}
+	return rs
+}
+
+// TestArchiveProtected: a bucket with default KMS encryption, public access
+// blocked, a TLS-only policy and an expiry passes; each protection missing
+// or weakened is named on the bucket, with how to fix it; a value unknown
+// at preview is not guessed.
+func TestArchiveProtected(t *testing.T) {
+	lifecycle := func(rule map[string]any) func(map[string]any) {
+		return func(p map[string]any) { p["rules"] = []any{rule} }
+	}
+	cases := []struct {
+		name string
+		edit map[string]func(map[string]any)
+		want []string // substrings of the findings, in order; none: compliant
+	}{
+		{"compliant", nil, nil},
+		{"no encryption configuration", map[string]func(map[string]any){rules.TypeBucketSSE: nil}, []string{"has no default encryption with a KMS key"}},
+		{"SSE-S3", map[string]func(map[string]any){rules.TypeBucketSSE: func(p map[string]any) {
+			p["rules"] = []any{map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": "AES256"}}}
+		}}, []string{"is encrypted with AES256, not a KMS key"}},
+		{"DSSE-KMS", map[string]func(map[string]any){rules.TypeBucketSSE: func(p map[string]any) {
+			p["rules"] = []any{map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": "aws:kms:dsse"}}}
+		}}, nil},
+		{"encryption of another bucket", map[string]func(map[string]any){rules.TypeBucketSSE: func(p map[string]any) { p["bucket"] = "other" }}, []string{"has no default encryption"}},
+		{"no public access block", map[string]func(map[string]any){rules.TypeBucketPAB: nil}, []string{"does not block public access"}},
+		{"public access blocked in part", map[string]func(map[string]any){rules.TypeBucketPAB: func(p map[string]any) {
+			p["restrictPublicBuckets"], p["ignorePublicAcls"] = false, nil
+		}}, []string{"blocks public access only in part: set ignorePublicAcls, restrictPublicBuckets true"}},
+		{"no bucket policy", map[string]func(map[string]any){rules.TypeBucketPolicy: nil}, []string{"accepts requests without TLS"}},
+		{"a policy that allows http", map[string]func(map[string]any){rules.TypeBucketPolicy: func(p map[string]any) {
+			p["policy"] = `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"*"}]}`
+		}}, []string{"accepts requests without TLS"}},
+		{"no lifecycle", map[string]func(map[string]any){rules.TypeBucketLifecycle: nil}, []string{"keeps its objects forever"}},
+		{"lifecycle without expiry", map[string]func(map[string]any){rules.TypeBucketLifecycle: lifecycle(map[string]any{
+			"status": "Enabled", "abortIncompleteMultipartUpload": map[string]any{"daysAfterInitiation": 1.0}})}, []string{"keeps its objects forever"}},
+		{"lifecycle disabled", map[string]func(map[string]any){rules.TypeBucketLifecycle: lifecycle(map[string]any{
+			"status": "Disabled", "expiration": map[string]any{"days": 30.0}})}, []string{"keeps its objects forever"}},
+		{"lifecycle of one prefix", map[string]func(map[string]any){rules.TypeBucketLifecycle: lifecycle(map[string]any{
+			"status": "Enabled", "filter": map[string]any{"prefix": "tmp/"}, "expiration": map[string]any{"days": 30.0}})}, []string{"keeps its objects forever"}},
+		{"lifecycle without filter", map[string]func(map[string]any){rules.TypeBucketLifecycle: lifecycle(map[string]any{
+			"status": "Enabled", "expiration": map[string]any{"days": 30.0}})}, nil},
+		{"lifecycle with an empty prefix", map[string]func(map[string]any){rules.TypeBucketLifecycle: lifecycle(map[string]any{
+			"status": "Enabled", "filter": map[string]any{"prefix": ""}, "expiration": map[string]any{"days": 30.0}})}, nil},
+		{"everything missing", map[string]func(map[string]any){rules.TypeBucketSSE: nil, rules.TypeBucketPAB: nil, rules.TypeBucketPolicy: nil, rules.TypeBucketLifecycle: nil},
+			[]string{"has no default encryption", "does not block public access", "accepts requests without TLS", "keeps its objects forever"}},
+		// Preview: unknown values are not guessed.
+		{"rules unknown", map[string]func(map[string]any){
+			rules.TypeBucketSSE:       func(p map[string]any) { p["rules"] = rules.Unknown{} },
+			rules.TypeBucketLifecycle: func(p map[string]any) { p["rules"] = rules.Unknown{} },
+			rules.TypeBucketPolicy:    func(p map[string]any) { p["policy"] = rules.Unknown{} },
+			rules.TypeBucketPAB:       func(p map[string]any) { p["blockPublicAcls"] = rules.Unknown{} },
+		}, nil},
+		{"a configuration's bucket unknown, no dependency", map[string]func(map[string]any){
+			rules.TypeBucketSSE: func(p map[string]any) { p["bucket"] = rules.Unknown{} },
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, v := range rules.Evaluate(archiveBucket("hookline-dev-archive-1-eu-west-1", tc.edit), rules.Config{}) {
+				if v.Policy != "archive-protected" {
+					continue
+				}
+				if v.Level != rules.Mandatory || v.URN != "b-hookline-dev-archive-1-eu-west-1" || !strings.HasPrefix(v.Message, "bucket hookline-dev-archive-1-eu-west-1 ") {
+					t.Errorf("finding %+v", v)
+				}
+				got = append(got, v.Message)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("findings %q, want %d containing %q", got, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("finding %q lacks %q", got[i], w)
+				}
+			}
+		})
+	}
+	// At preview a configuration names its bucket through the property
+	// dependencies: an autonamed bucket is linked, and judged.
+	rs := archiveBucket("b", map[string]func(map[string]any){rules.TypeBucketLifecycle: lifecycle(map[string]any{"status": "Enabled"})})
+	rs[0].Props["bucket"] = rules.Unknown{}
+	for i := range rs[1:] {
+		rs[i+1].Props["bucket"] = rules.Unknown{}
+		rs[i+1].PropertyDependencies = map[string][]string{"bucket": {"b-b"}}
+	}
+	var found []string
+	for _, v := range rules.Evaluate(rs, rules.Config{}) {
+		found = append(found, v.Policy+": "+v.Message)
+	}
+	if len(found) != 1 || !strings.Contains(found[0], "archive-protected: bucket b keeps its objects forever") {
+		t.Errorf("linked through dependencies: %q", found)
+	}
+}
+
+// TestArchivePresent: a hookline consumer whose environment names its
+// archive stream passes; one without is an advisory finding on the
+// function; a function of another program is not judged.
+func TestArchivePresent(t *testing.T) {
+	stack := func(env map[string]any, tags map[string]any) []rules.Resource {
+		return []rules.Resource{
+			{URN: "f", Type: rules.TypeFunction, Name: "hookline-dev-github", Props: map[string]any{"name": "hookline-dev-github",
+				"arn": "arn:aws:lambda:r:1:function:hookline-dev-github", "environment": map[string]any{"variables": env}, "tags": tags}},
+			{URN: "m", Type: rules.TypeMapping, Name: "m", Props: map[string]any{"eventSourceArn": "arn:aws:sqs:r:1:q.fifo",
+				"functionName": "arn:aws:lambda:r:1:function:hookline-dev-github", "functionResponseTypes": []any{"ReportBatchItemFailures"}}},
+		}
+	}
+	hookline := map[string]any{"hookline:environment": "dev"}
+	for _, tc := range []struct {
+		name string
+		rs   []rules.Resource
+		want bool
+	}{
+		{"archived", stack(map[string]any{contract.EnvArchiveStream: "hookline-dev-github-archive"}, hookline), false},
+		{"archived, name unknown at preview", stack(map[string]any{contract.EnvArchiveStream: rules.Unknown{}}, hookline), false},
+		{"not archived", stack(map[string]any{contract.EnvDLQURL: "u"}, hookline), true},
+		{"another program's function", stack(map[string]any{}, map[string]any{"team": "x"}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []rules.Violation
+			for _, v := range rules.Evaluate(tc.rs, rules.Config{}) {
+				if v.Policy == "archive-present" {
+					got = append(got, v)
+				}
+			}
+			if tc.want != (len(got) == 1) || len(got) > 1 {
+				t.Fatalf("findings %+v", got)
+			}
+			if tc.want && (got[0].Level != rules.Advisory || got[0].URN != "f" || !strings.Contains(got[0].Message, "hookline:archive")) {
+				t.Errorf("finding %+v", got[0])
+			}
+		})
+	}
+}

@@ -15,8 +15,10 @@
 // API is involved, but it refuses, with AWS's error text, the inputs AWS is
 // documented to refuse that this project has met (refuse.go): IAM policy
 // grammar, FIFO queue names and DLQ types, name lengths, event source
-// mappings against the queue's visibility timeout, and access logs in an
-// account whose API Gateway settings name no CloudWatch role.
+// mappings against the queue's visibility timeout, access logs in an
+// account whose API Gateway settings name no CloudWatch role, bucket names
+// S3 refuses, Firehose buffering and prefixes CreateDeliveryStream refuses,
+// and upper-case Glue names.
 package main
 
 import (
@@ -64,6 +66,12 @@ var replaceOn = map[string][]string{
 	"aws:apigatewayv2/authorizer:Authorizer":   {"apiId"},
 	"aws:apigatewayv2/domainName:DomainName":   {"domainName"},
 	"aws:apigatewayv2/apiMapping:ApiMapping":   {"apiId", "domainName"},
+	// The archive's.
+	"aws:s3/bucketV2:BucketV2":                                  {"bucket"},
+	"aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": {"name", "destination"},
+	"aws:glue/catalogDatabase:CatalogDatabase":                  {"name", "catalogId"},
+	"aws:glue/catalogTable:CatalogTable":                        {"name", "databaseName", "catalogId"},
+	"aws:athena/workgroup:Workgroup":                            {"name"},
 }
 
 // hold makes a create of the type HOOKLINE_FAKE_AWS_HOLD_TYPE wait until

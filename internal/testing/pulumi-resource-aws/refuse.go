@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -80,10 +82,97 @@ func (a *account) remember(typ string, st resource.PropertyMap) {
 
 // checkSchema is pulumi-aws v6's own validation of inputs (at preview too).
 func checkSchema(typ string, in map[string]any) error {
-	if typ == "aws:sqs/queue:Queue" {
+	switch typ {
+	case "aws:sqs/queue:Queue":
 		if n := intOr(in["maxMessageSize"], contract.MaxMessageBytes); n < 1024 || n > contract.MaxMessageBytes {
 			return fmt.Errorf("expected max_message_size to be in the range (1024 - %d), got %d", contract.MaxMessageBytes, n)
 		}
+	case "aws:glue/catalogDatabase:CatalogDatabase", "aws:glue/catalogTable:CatalogTable":
+		// Glue folds the names it stores to lower case ("For Hive
+		// compatibility, this is folded to lowercase when it is stored",
+		// DatabaseInput and TableInput), so the provider (terraform-provider-aws's
+		// aws_glue_catalog_database and aws_glue_catalog_table, name:
+		// StringDoesNotMatch `[A-Z]`) refuses upper case before it asks.
+		if name := str(in["name"]); strings.ToLower(name) != name {
+			return fmt.Errorf("invalid value for name (uppercase characters cannot be used)")
+		}
+	}
+	return nil
+}
+
+// validBucketName is S3's naming rules for general purpose buckets (Amazon
+// S3 User Guide, "General purpose bucket naming rules"): 3 to 63
+// characters of lower-case letters, digits, '.' and '-', beginning and
+// ending with a letter or digit, no two adjacent periods, not an IP
+// address, none of the reserved prefixes (xn--, sthree-, amzn-s3-demo-) or
+// suffixes (-s3alias, --ol-s3, .mrap, --x-s3).
+func validBucketName(n string) bool {
+	if len(n) < 3 || len(n) > 63 || strings.Contains(n, "..") || net.ParseIP(n) != nil {
+		return false
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	for i := 0; i < len(n); i++ {
+		if c := n[i]; !alnum(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	if !alnum(n[0]) || !alnum(n[len(n)-1]) {
+		return false
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(n, p) {
+			return false
+		}
+	}
+	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3"} {
+		if strings.HasSuffix(n, sfx) {
+			return false
+		}
+	}
+	return true
+}
+
+// firehoseNameRE is a stream name as CreateDeliveryStream takes it
+// (DeliveryStreamName: 1-64 characters of [a-zA-Z0-9_.-]).
+var firehoseNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
+
+// refuseFirehose is what CreateDeliveryStream refuses of an extended_s3
+// stream: a name outside its pattern, buffering hints outside their ranges
+// (BufferingHints: IntervalInSeconds 0-900, SizeInMBs 1-128; the provider's
+// defaults are 300 and 5), and the prefix rules of "Custom prefixes for
+// Amazon S3 objects": ErrorOutputPrefix can't be null when Prefix contains
+// expressions, an ErrorOutputPrefix with expressions must include
+// !{firehose:error-output-type}, and Prefix can't contain it.
+func refuseFirehose(in map[string]any) error {
+	if name := str(in["name"]); !firehoseNameRE.MatchString(name) {
+		return fmt.Errorf("ValidationException: 1 validation error detected: Value '%s' at 'deliveryStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length less than or equal to 64", name)
+	}
+	x, ok := in["extendedS3Configuration"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	const hints = "extendedS3DestinationConfiguration.bufferingHints"
+	switch n := intOr(x["bufferingInterval"], 300); {
+	case n < 0:
+		return fmt.Errorf("ValidationException: 1 validation error detected: Value '%d' at '%s.intervalInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 0", n, hints)
+	case n > 900:
+		return fmt.Errorf("ValidationException: 1 validation error detected: Value '%d' at '%s.intervalInSeconds' failed to satisfy constraint: Member must have value less than or equal to 900", n, hints)
+	}
+	switch n := intOr(x["bufferingSize"], 5); {
+	case n < 1:
+		return fmt.Errorf("ValidationException: 1 validation error detected: Value '%d' at '%s.sizeInMBs' failed to satisfy constraint: Member must have value greater than or equal to 1", n, hints)
+	case n > 128:
+		return fmt.Errorf("ValidationException: 1 validation error detected: Value '%d' at '%s.sizeInMBs' failed to satisfy constraint: Member must have value less than or equal to 128", n, hints)
+	}
+	prefix, errPrefix := str(x["prefix"]), str(x["errorOutputPrefix"])
+	const errType = "!{firehose:error-output-type}"
+	switch {
+	case strings.Contains(prefix, "!{") && errPrefix == "":
+		return fmt.Errorf("InvalidArgumentException: ErrorOutputPrefix can't be null when Prefix contains expressions")
+	case strings.Contains(prefix, errType):
+		return fmt.Errorf("InvalidArgumentException: Prefix can't contain %s", errType)
+	case strings.Contains(errPrefix, "!{") && !strings.Contains(errPrefix, errType):
+		return fmt.Errorf("InvalidArgumentException: ErrorOutputPrefix with expressions must include at least one instance of %s", errType)
 	}
 	return nil
 }
@@ -141,6 +230,12 @@ func (a *account) refuse(typ string, in map[string]any, create bool) error {
 		if create && qok && fok && vis < timeout {
 			return fmt.Errorf("InvalidParameterValueException: Queue visibility timeout: %d seconds is less than Function timeout: %d seconds", vis, timeout)
 		}
+	case "aws:s3/bucketV2:BucketV2":
+		if name := str(in["bucket"]); name != "" && !validBucketName(name) {
+			return fmt.Errorf("InvalidBucketName: The specified bucket is not valid.")
+		}
+	case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+		return refuseFirehose(in)
 	case "aws:apigateway/stage:Stage":
 		if ls, ok := in["accessLogSettings"].(map[string]any); ok && str(ls["destinationArn"]) != "" && a.APIGatewayCloudWatchRole == "" {
 			return fmt.Errorf("BadRequestException: CloudWatch Logs role ARN must be set in account settings to enable logging")

@@ -37,6 +37,29 @@ func TestRefusals(t *testing.T) {
 		{"visibility below timeout", "aws:lambda/eventSourceMapping:EventSourceMapping", map[string]any{"eventSourceArn": "arn:aws:sqs:eu-west-1:1:slow.fifo", "functionName": "f"}, "Queue visibility timeout: 10 seconds is less than Function timeout: 20 seconds"},
 		{"access logs without the role", "aws:apigateway/stage:Stage", map[string]any{"accessLogSettings": map[string]any{"destinationArn": "arn:logs"}}, "CloudWatch Logs role ARN must be set in account settings to enable logging"},
 		{"stage without access logs", "aws:apigateway/stage:Stage", map[string]any{}, ""},
+		{"bucket", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "hookline-prod-archive-123456789012-us-east-1"}, ""},
+		{"bucket name 63", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": strings.Repeat("b", 63)}, ""},
+		{"bucket name 64", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": strings.Repeat("b", 64)}, "InvalidBucketName: The specified bucket is not valid."},
+		{"bucket name 2", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "bb"}, "InvalidBucketName"},
+		{"bucket name upper case", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "Hookline-archive"}, "InvalidBucketName"},
+		{"bucket name underscore", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "hookline_archive"}, "InvalidBucketName"},
+		{"bucket name ending in -", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "hookline-"}, "InvalidBucketName"},
+		{"bucket name with ..", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "a..b"}, "InvalidBucketName"},
+		{"bucket name an IP", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "192.168.5.4"}, "InvalidBucketName"},
+		{"bucket name xn--", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "xn--bucket"}, "InvalidBucketName"},
+		{"bucket name -s3alias", "aws:s3/bucketV2:BucketV2", map[string]any{"bucket": "bucket-s3alias"}, "InvalidBucketName"},
+		{"firehose stream", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(nil), ""},
+		{"firehose interval 0", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"bufferingInterval": 0.0}), ""},
+		{"firehose interval 900", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"bufferingInterval": 900.0}), ""},
+		{"firehose interval 901", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"bufferingInterval": 901.0}), "Value '901' at 'extendedS3DestinationConfiguration.bufferingHints.intervalInSeconds' failed to satisfy constraint: Member must have value less than or equal to 900"},
+		{"firehose size 128", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"bufferingSize": 128.0}), ""},
+		{"firehose size 129", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"bufferingSize": 129.0}), "Member must have value less than or equal to 128"},
+		{"firehose size 0", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"bufferingSize": 0.0}), "Member must have value greater than or equal to 1"},
+		{"firehose expressions without error prefix", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"errorOutputPrefix": ""}), "ErrorOutputPrefix can't be null when Prefix contains expressions"},
+		{"firehose plain prefix without error prefix", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"prefix": "archive/", "errorOutputPrefix": ""}), ""},
+		{"firehose error prefix without its type", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"errorOutputPrefix": "errors/!{timestamp:yyyy}/"}), "must include at least one instance of !{firehose:error-output-type}"},
+		{"firehose error type in the prefix", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"prefix": "a/!{firehose:error-output-type}/"}), "Prefix can't contain !{firehose:error-output-type}"},
+		{"firehose name 65", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", map[string]any{"name": strings.Repeat("f", 65)}, "at 'deliveryStreamName'"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,6 +73,29 @@ func TestRefusals(t *testing.T) {
 	if err := checkSchema("aws:sqs/queue:Queue", map[string]any{"maxMessageSize": 1048576.0}); err == nil || !strings.Contains(err.Error(), "(1024 - 262144)") {
 		t.Errorf("maxMessageSize 1 MiB: %v", err)
 	}
+	for _, typ := range []string{"aws:glue/catalogDatabase:CatalogDatabase", "aws:glue/catalogTable:CatalogTable"} {
+		if err := checkSchema(typ, map[string]any{"name": "Deliveries"}); err == nil || err.Error() != "invalid value for name (uppercase characters cannot be used)" {
+			t.Errorf("%s with an upper-case name: %v", typ, err)
+		}
+		if err := checkSchema(typ, map[string]any{"name": "hookline_dev_archive"}); err != nil {
+			t.Errorf("%s: %v", typ, err)
+		}
+	}
+}
+
+// firehose is an extended_s3 stream as the program makes one, with the
+// configuration's edits (a value "" removes the key).
+func firehose(edit map[string]any) map[string]any {
+	x := map[string]any{"bucketArn": "arn:aws:s3:::b", "roleArn": "arn:aws:iam::1:role/r", "bufferingInterval": 300.0, "bufferingSize": 64.0,
+		"prefix": "source=github/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/", "errorOutputPrefix": "errors/source=github/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"}
+	for k, v := range edit {
+		if v == "" {
+			delete(x, k)
+		} else {
+			x[k] = v
+		}
+	}
+	return map[string]any{"name": "hookline-dev-github-archive", "destination": "extended_s3", "extendedS3Configuration": x}
 }
 
 // TestCompliantStacksPass: every resource of the dev and prod plans, in the
