@@ -126,7 +126,7 @@ func NewArchiveStore(ctx *pulumi.Context, name string, args *ArchiveStoreArgs, o
 	table, err := glue.NewCatalogTable(ctx, name+"-table", &glue.CatalogTableArgs{
 		Name:          pulumi.String(s.Table),
 		DatabaseName:  db.Name,
-		Description:   pulumi.String("hookline " + s.Environment + ": every delivery and its outcome, one JSON line each (contract.ArchiveEntry)"),
+		Description:   pulumi.String("hookline " + s.Environment + ": every delivery, and the outcome of those not ok, one JSON line each (contract.ArchiveEntry)"),
 		TableType:     pulumi.String("EXTERNAL_TABLE"),
 		Parameters:    pulumi.ToStringMap(s.TableParameters()),
 		PartitionKeys: partitions,

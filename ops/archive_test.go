@@ -17,41 +17,38 @@ import (
 
 // TestArchiveCost: hand-computed cases.
 //
-// "github": 1 webhook/s of 1 KB in batches of 1, kept 30 days:
-// 2,592,000 deliveries of 4 x 342 + 750 = 2,118 bytes and as many outcome
-// records of 200 bytes, each billed as 5,120 bytes.
+// "github": 1 webhook/s of 1 KB, kept 30 days: 2,592,000 deliveries of
+// 4 x 342 + 750 = 2,118 bytes, each billed as 5,120 bytes (an all-ok batch
+// writes no outcome record).
 //
-//	Firehose 2 x 2,592,000 x 5,120 B / 2^30 = 24.719 GB x $0.029       = 0.716858
-//	storage  2,592,000 x 2,318 B x 0.15 / 2^30 = 0.8393 GB x 30/30 x $0.023 = 0.019304
+//	Firehose 2,592,000 x 5,120 B / 2^30 = 12.360 GB x $0.029       = 0.358429
+//	storage  2,592,000 x 2,118 B x 0.15 / 2^30 = 0.7669 GB x 30/30 x $0.023 = 0.017639
 //	PUTs     one object per 300 s: 8,640 x $0.005 / 1,000             = 0.0432
 //	KMS      8,640 x $0.03 / 10,000                                   = 0.02592
 //
-// "busy": 100 webhooks/s of 8 KB in batches of 10, kept 90 days: a
-// delivery is 4 x 2,731 + 750 = 11,674 bytes, billed 15,360; an outcome
-// record 2,000 bytes, billed 5,120; the lines fill 64 MiB sooner than
-// 300 s (259.2 M x 11,674 B + 25.92 M x 2,000 B = 3.0777e12 B / 64 MiB =
-// 45,862 objects).
+// "busy": 100 webhooks/s of 8 KB, kept 90 days: a delivery is
+// 4 x 2,731 + 750 = 11,674 bytes, billed 15,360; the lines fill 64 MiB
+// sooner than 300 s (259.2 M x 11,674 B / 64 MiB = 45,090 objects).
 func TestArchiveCost(t *testing.T) {
 	gib := float64(1 << 30)
 	cases := []struct {
-		name  string
-		t     ops.Traffic
-		batch float64
-		days  int
-		want  ops.ArchiveCost
+		name string
+		t    ops.Traffic
+		days int
+		want ops.ArchiveCost
 	}{
-		{"github", ops.Traffic{RPS: 1, BodyKB: 1}, 1, 30, ops.ArchiveCost{
-			Records: 2 * 2592000, IngestedGB: 2 * 2592000 * 5120 / gib, StoredGB: 2592000 * 2318 * 0.15 / gib, Objects: 8640,
-			Firehose: 2 * 2592000 * 5120 / gib * 0.029, Storage: 2592000 * 2318 * 0.15 / gib * 0.023, Puts: 0.0432, KMS: 0.02592}},
-		{"busy", ops.Traffic{RPS: 100, BodyKB: 8}, 10, 90, ops.ArchiveCost{
-			Records: 259200000 + 25920000, IngestedGB: (259200000*15360 + 25920000*5120) / gib,
-			StoredGB: (259200000*11674 + 25920000*2000) * 0.15 / gib * 3, Objects: 45862,
-			Firehose: (259200000*15360 + 25920000*5120) / gib * 0.029, Storage: (259200000*11674 + 25920000*2000) * 0.15 / gib * 3 * 0.023,
-			Puts: 45862 * 0.005 / 1000, KMS: 45862 * 0.03 / 10000}},
+		{"github", ops.Traffic{RPS: 1, BodyKB: 1}, 30, ops.ArchiveCost{
+			Records: 2592000, IngestedGB: 2592000 * 5120 / gib, StoredGB: 2592000 * 2118 * 0.15 / gib, Objects: 8640,
+			Firehose: 2592000 * 5120 / gib * 0.029, Storage: 2592000 * 2118 * 0.15 / gib * 0.023, Puts: 0.0432, KMS: 0.02592}},
+		{"busy", ops.Traffic{RPS: 100, BodyKB: 8}, 90, ops.ArchiveCost{
+			Records: 259200000, IngestedGB: 259200000 * 15360 / gib,
+			StoredGB: 259200000 * 11674 * 0.15 / gib * 3, Objects: 45090,
+			Firehose: 259200000 * 15360 / gib * 0.029, Storage: 259200000 * 11674 * 0.15 / gib * 3 * 0.023,
+			Puts: 45090 * 0.005 / 1000, KMS: 45090 * 0.03 / 10000}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ops.ArchiveCostOf(tc.t, tc.batch, tc.days, ops.DefaultPrices)
+			got := ops.ArchiveCostOf(tc.t, tc.days, ops.DefaultPrices)
 			w := tc.want
 			w.Total = w.Firehose + w.Storage + w.Puts + w.KMS
 			w.PerMillion = w.Total / (tc.t.RPS * ops.SecondsPerMonth / 1e6)
@@ -69,11 +66,11 @@ func TestArchiveCost(t *testing.T) {
 			}
 		})
 	}
-	if got := ops.ArchiveCostOf(ops.Traffic{RPS: 0, BodyKB: 1}, 1, 30, ops.DefaultPrices); got != (ops.ArchiveCost{}) {
+	if got := ops.ArchiveCostOf(ops.Traffic{RPS: 0, BodyKB: 1}, 30, ops.DefaultPrices); got != (ops.ArchiveCost{}) {
 		t.Errorf("no traffic archives nothing: %+v", got)
 	}
 	// A trickle writes an object per webhook, not one per interval.
-	if got := ops.ArchiveCostOf(ops.Traffic{RPS: 0.001, BodyKB: 1}, 1, 30, ops.DefaultPrices); !near(got.Objects, 2592) {
+	if got := ops.ArchiveCostOf(ops.Traffic{RPS: 0.001, BodyKB: 1}, 30, ops.DefaultPrices); !near(got.Objects, 2592) {
 		t.Errorf("0.001/s: %.0f objects, want 2,592", got.Objects)
 	}
 }
@@ -89,7 +86,7 @@ func TestArchiveIsOutsideTheRatio(t *testing.T) {
 	offCfg := &stackconfig.Config{Ingress: "http", Archive: stackconfig.Archive{Enabled: &off, RetentionDays: 30}, Sources: []stackconfig.Source{s}}
 	tr := ops.Traffic{RPS: 1, BodyKB: 1, Groups: 10, RecordMS: 10}
 	a, b := ops.StackCost(on, tr, ops.DefaultPrices).Sources[0], ops.StackCost(offCfg, tr, ops.DefaultPrices).Sources[0]
-	want := ops.ArchiveCostOf(tr, a.BatchSize, 30, ops.DefaultPrices)
+	want := ops.ArchiveCostOf(tr, 30, ops.DefaultPrices)
 	if a.ArchiveDetail == nil || !near(a.Archive, want.Total) || a.Archive <= 0 {
 		t.Fatalf("archive line %v %+v, want %+v", a.Archive, a.ArchiveDetail, want)
 	}
@@ -115,7 +112,7 @@ func TestArchiveIsOutsideTheRatio(t *testing.T) {
 
 // TestArchiveSizesAreMeasured: the model's record sizes and GZIP ratio
 // hold for hookline's own entries of the shipped example bodies: the
-// delivery overhead and the outcome line are within their constants, and
+// delivery overhead is within its constant, and
 // an object of such lines compresses to no more than ArchiveGzipRatio.
 func TestArchiveSizesAreMeasured(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join("..", "examples", "*-event.json"))
@@ -145,16 +142,12 @@ func TestArchiveSizesAreMeasured(t *testing.T) {
 	if len(empty) > ops.ArchiveDeliveryOverheadBytes {
 		t.Errorf("a delivery entry without body is %d bytes, over the model's %d", len(empty), ops.ArchiveDeliveryOverheadBytes)
 	}
-	outcome := contract.ArchiveOutcomeEntry("github", record(1, nil), contract.ArchiveRejected, "signature mismatch", at).Line()
-	if len(outcome) > ops.ArchiveOutcomeLineBytes {
-		t.Errorf("an outcome line is %d bytes, over the model's %d", len(outcome), ops.ArchiveOutcomeLineBytes)
-	}
-	// Five minutes at 1 webhook/s: 300 deliveries and their outcomes.
+	// Five minutes at 1 webhook/s: 300 deliveries (all ok: no outcome
+	// lines).
 	var lines bytes.Buffer
 	for i := 0; i < 300; i++ {
 		r := record(i, bodies[i%len(bodies)])
 		lines.Write(contract.ArchiveDeliveryEntry("github", r, at).Line())
-		lines.Write(contract.ArchiveOutcomeEntry("github", r, contract.ArchiveOK, "", at).Line())
 	}
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)

@@ -319,7 +319,7 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 			sc.Authorizer = AuthorizerCost(t.RPS, s.AuthorizerCacheTTL(), p)
 		}
 		if c.Archive.On() {
-			a := ArchiveCostOf(t, sc.BatchSize, c.Archive.RetentionDays, p)
+			a := ArchiveCostOf(t, c.Archive.RetentionDays, p)
 			sc.Archive, sc.ArchiveDetail = a.Total, &a
 		}
 		sc.finish(t.RPS * SecondsPerMonth)
@@ -354,12 +354,10 @@ func StackFloors(c *stackconfig.Config, t Traffic, p Prices) []RateEstimate {
 // The archive's record sizes, measured on hookline's own entries
 // (contract.ArchiveEntry.Line): a delivery entry is the body in base64
 // (4 bytes per 3) plus 690-730 bytes of ids, timestamps and eight
-// attributes (signature included); an outcome line about 150 bytes, a
-// rejection's reason more.
-const (
-	ArchiveDeliveryOverheadBytes = 750
-	ArchiveOutcomeLineBytes      = 200
-)
+// attributes (signature included). Outcome lines are not priced: the
+// consumer writes them only for a batch in which something was not ok (a
+// retry, a rejection), as retries are not priced.
+const ArchiveDeliveryOverheadBytes = 750
 
 // FirehoseRecordIncrement is Firehose's billing unit: "ingestion pricing is
 // based on the number of data records you send to the service, times the
@@ -378,8 +376,8 @@ const ArchiveGzipRatio = 0.15
 // ingestion, the S3 storage of the GZIP objects held for the retention,
 // the S3 PUTs of the objects and the KMS requests of their encryption.
 type ArchiveCost struct {
-	// Records are the Firehose records: one delivery entry per webhook and
-	// one record of outcome lines per batch.
+	// Records are the Firehose records: one delivery entry per webhook (a
+	// batch whose records were all ok writes no outcome record).
 	Records float64 `json:"records"`
 	// IngestedGB is what Firehose bills (each record rounded up to 5 KB).
 	IngestedGB float64 `json:"ingestedGb"`
@@ -411,26 +409,22 @@ func (a ArchiveCost) MarshalJSON() ([]byte, error) {
 
 func roundUp(n, unit float64) float64 { return math.Ceil(n/unit) * unit }
 
-// ArchiveCostOf prices a source's archive at traffic t, batch records per
-// invocation, kept retentionDays. An object is written per buffer interval
+// ArchiveCostOf prices a source's archive at traffic t, kept retentionDays. An object is written per buffer interval
 // (contract.ArchiveBufferInterval) while traffic flows, or sooner when
 // contract.ArchiveBufferMiB of lines gather; the bucket's S3 Bucket Key
 // makes S3 ask KMS for far fewer keys than objects, so one KMS request per
 // object is an upper bound.
-func ArchiveCostOf(t Traffic, batch float64, retentionDays int, p Prices) ArchiveCost {
+func ArchiveCostOf(t Traffic, retentionDays int, p Prices) ArchiveCost {
 	msgs := t.RPS * SecondsPerMonth
 	if msgs <= 0 {
 		return ArchiveCost{}
 	}
-	batch = math.Max(batch, 1)
-	invocations := msgs / batch
 	bodyBytes := t.BodyKB * 1024
 	delivery := 4*math.Ceil(bodyBytes/3) + ArchiveDeliveryOverheadBytes
-	outcome := batch * ArchiveOutcomeLineBytes
-	a := ArchiveCost{Records: msgs + invocations}
-	billed := msgs*roundUp(delivery, FirehoseRecordIncrement) + invocations*roundUp(outcome, FirehoseRecordIncrement)
+	a := ArchiveCost{Records: msgs}
+	billed := msgs * roundUp(delivery, FirehoseRecordIncrement)
 	a.IngestedGB = billed / (1 << 30)
-	raw := msgs*delivery + invocations*outcome
+	raw := msgs * delivery
 	a.StoredGB = raw * ArchiveGzipRatio / (1 << 30) * float64(retentionDays) / 30
 	intervals := SecondsPerMonth / contract.ArchiveBufferInterval.Seconds()
 	a.Objects = math.Min(msgs, math.Max(intervals, math.Ceil(raw/(contract.ArchiveBufferMiB<<20))))

@@ -217,7 +217,7 @@ func writeArchive(w io.Writer, retentionDays int, sources []ops.Costs) {
 	if len(sources) == 0 || sources[0].ArchiveDetail == nil {
 		return
 	}
-	fmt.Fprintf(w, "\narchive: every delivery and its outcome through Firehose (records rounded up to 5 KB), GZIP objects (%.2f of the lines assumed) kept %d days, their PUTs and KMS requests\n\n",
+	fmt.Fprintf(w, "\narchive: every delivery through Firehose (records rounded up to 5 KB; outcomes only for batches not all ok, not priced), GZIP objects (%.2f of the lines assumed) kept %d days, their PUTs and KMS requests\n\n",
 		ops.ArchiveGzipRatio, retentionDays)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SOURCE\tRECORDS\tFIREHOSE GB\tFIREHOSE\tSTORED GB\tSTORAGE\tOBJECTS\tS3 PUTS\tKMS\tTOTAL/MONTH\tPER MILLION\t")
