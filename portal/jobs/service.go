@@ -190,26 +190,34 @@ func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Conte
 		}
 		return nil, err
 	}
+	// The lease is renewed from now on: a check that waits for the engine
+	// must not let it lapse. The job outlives the request that started it;
+	// it stops early only when this process loses its lease (keep).
+	j := newJob(rec)
+	jobCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	finishing, kept := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(kept)
+		s.keep(jobCtx, j, stop, finishing)
+	}()
 	if spec.Check != nil {
 		if err := spec.Check(ctx); err != nil {
+			close(finishing)
+			<-kept
+			stop()
 			if aerr := s.store.Abandon(context.WithoutCancel(ctx), rec.ID); aerr != nil {
 				s.cfg.Log.Error("abandon a job whose check failed", "job", rec.ID, "stack", rec.Stack, "error", aerr.Error())
 			}
 			return nil, err
 		}
 	}
-	j := newJob(rec)
 	s.mu.Lock()
 	s.live[rec.ID] = j
 	s.mu.Unlock()
-	// The job outlives the request that started it; it stops early only
-	// when this process loses its lease (keep).
-	jobCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	finishing := make(chan struct{})
-	go s.keep(jobCtx, j, stop, finishing)
 	go func() {
 		err := work(jobCtx, j)
 		close(finishing)
+		<-kept
 		s.finish(context.WithoutCancel(jobCtx), j, err)
 		stop()
 	}()
