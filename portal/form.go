@@ -200,6 +200,12 @@ func (s *Server) pageEdit(w http.ResponseWriter, r *http.Request, id Identity) {
 // renderForm renders the form f again, with its problems, on the page it
 // came from; notice is an error of the page's own.
 func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, id Identity, status int, f envForm, notice string) {
+	switch n := noteOf(r); {
+	case notice != "":
+		n.result = notice
+	case len(f.Problems) > 0:
+		n.result = fmt.Sprintf("refused: %d problem(s) in the form", len(f.Problems))
+	}
 	if f.Edit {
 		s.renderStatus(w, status, "edit.html", map[string]any{"SignedIn": true, "Identity": id, "Env": f.Env, "Stack": StackName(f.Team, f.Env),
 			"EnvLink": envLink(id, f.Team, f.Env), "Form": f, "Error": notice})
@@ -236,7 +242,10 @@ func (s *Server) pagePreview(w http.ResponseWriter, r *http.Request, id Identity
 		s.renderForm(w, r, id, http.StatusOK, f, "")
 		return
 	}
-	uc := &jobs.Preview{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: req.jobRequest(team, raw)}
+	noteStack(r, team, StackName(team, req.Env))
+	jr := req.jobRequest(team, raw)
+	noteOf(r).hash = jr.Hash
+	uc := &jobs.Preview{Service: s.jobs, Team: team, Stack: StackName(team, req.Env), Request: jr}
 	j, err := uc.Run(r.Context())
 	if err != nil {
 		s.renderForm(w, r, id, s.pageStatus(w, err), f, s.errorText(err))

@@ -72,14 +72,26 @@ func replaceImpact(typ string) string {
 	return "created anew, then the old one deleted (its identifier changes)"
 }
 
+// page serves a page to a signed-in browser (else it sends it to sign
+// in): the caller is the request's Principal, and the team and stack of
+// the path (an admin's team from the form or query) are noted for the
+// audit log.
 func (s *Server) page(h func(http.ResponseWriter, *http.Request, Identity)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := s.identifyPage(r)
+		p, ok := s.identifyPage(r)
 		if !ok {
+			noteOf(r).result = "not signed in"
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
+		noteOf(r).principal = &p
+		r = r.WithContext(WithPrincipal(r.Context(), p))
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		id := p.identity()
+		if env := r.PathValue("env"); env != "" && r.Method == http.MethodPost {
+			team := pageTeam(r, id)
+			noteStack(r, team, StackName(team, env))
+		}
 		h(w, r, id)
 	}
 }
@@ -109,10 +121,14 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	token := strings.TrimSpace(r.FormValue("token"))
-	if _, ok := s.tokens.current().identify(token); !ok {
+	id, ok := s.tokens.current().identify(token)
+	if !ok {
+		noteOf(r).result = "refused: unknown token"
 		http.Redirect(w, r, "/?error=unknown+token", http.StatusSeeOther)
 		return
 	}
+	noteOf(r).principal = &Principal{Subject: TokenID(HashToken(token)), Team: id.Team, Admin: id.Admin, Via: "session"}
+	noteOf(r).result = "signed in"
 	// The cookie holds an opaque session id, never the token; it expires
 	// with the session and, when the portal is reached over TLS, is a
 	// __Host- cookie sent only over TLS (cookieName).
@@ -124,6 +140,10 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 
 // pageLogout ends the session and clears its cookie.
 func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) {
+	if p, ok := s.identifyPage(r); ok {
+		noteOf(r).principal = &p
+		noteOf(r).result = "signed out"
+	}
 	if c, err := r.Cookie(s.cookieName(r)); err == nil {
 		s.sessions.end(c.Value)
 	}
@@ -192,6 +212,16 @@ func envLink(id Identity, team, env string) string {
 	return link
 }
 
+// editLink is the form that edits and previews team's env, as id reaches
+// it.
+func editLink(id Identity, team, env string) string {
+	link := "/stacks/" + url.PathEscape(env) + "/edit"
+	if id.Admin {
+		link += "?team=" + url.QueryEscape(team)
+	}
+	return link
+}
+
 // envLinkWith is envLink with further query parameters (query, encoded).
 func envLinkWith(id Identity, team, env, query string) string {
 	link := envLink(id, team, env)
@@ -236,8 +266,9 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request, id Identity) {
 func (s *Server) renderJob(w http.ResponseWriter, status int, id Identity, j *jobs.Job, notice string) {
 	v := j.View(false) // the page never shows API keys
 	op := string(v.Op)
+	env := strings.TrimPrefix(v.Stack, v.Team+"-")
 	data := map[string]any{"Job": v, "Lines": j.Lines(), "SignedIn": true, "Refresh": v.Status == jobs.StatusRunning, "Notice": notice,
-		"OpTitle": strings.ToUpper(op[:1]) + op[1:], "EnvLink": envLink(id, v.Team, strings.TrimPrefix(v.Stack, v.Team+"-"))}
+		"OpTitle": strings.ToUpper(op[:1]) + op[1:], "EnvLink": envLink(id, v.Team, env), "EditLink": editLink(id, v.Team, env)}
 	type blocker struct{ Policy, Resource string }
 	var blocked []blocker
 	for _, f := range v.Violations {
@@ -266,10 +297,13 @@ func (s *Server) pageApply(w http.ResponseWriter, r *http.Request, id Identity) 
 		return
 	}
 	_ = r.ParseForm()
+	noteStack(r, prev.Team(), prev.Stack())
+	noteOf(r).hash = prev.Request().Hash
 	uc := &jobs.Apply{Service: s.jobs, Team: prev.Team(), Stack: prev.Stack(), Request: *prev.Request(), ConfirmDeletes: r.PostForm["confirm"]}
 	j, err := uc.Run(r.Context())
 	if err != nil {
 		code := s.pageStatus(w, err)
+		noteOf(r).result = s.errorText(err)
 		s.renderJob(w, code, id, prev, "Apply was refused: "+s.errorText(err))
 		return
 	}

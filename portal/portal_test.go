@@ -30,7 +30,7 @@ import (
 
 const projectDir = ".."
 
-var tokens = map[string]string{"pay": "tok-pay-123", "ops": "tok-ops-456", "admin": "tok-admin-789"}
+var tokens = map[string]string{"pay": "tok-pay-123", "ops": "tok-ops-456", "web": "tok-web-012", "admin": "tok-admin-789"}
 
 func newPortal(t *testing.T) *httptest.Server {
 	t.Helper()

@@ -248,5 +248,6 @@ func readRequest(r *http.Request, id Identity) (string, *Request, map[string]str
 	if err != nil {
 		return "", nil, nil, err
 	}
+	noteOf(r).hash = req.Hash(team)
 	return team, req, raw, nil
 }

@@ -166,6 +166,19 @@ type Options struct {
 	Offline bool
 	// Log receives the portal's log lines (default: none).
 	Log *slog.Logger
+	// Jobs keeps the jobs, their leases and logs, and the audit log.
+	// Default: a jobs.MemoryStore (this process alone). With a store that
+	// several portal processes share (jobs.DynamoStore), any of them
+	// serves any job, the limits hold across them, and each marks the jobs
+	// of a process that died interrupted once their leases lapse
+	// (JobLease).
+	Jobs jobs.Store
+	// JobLease is how long a running job's lease lasts unless its process
+	// renews it (default jobs.DefaultLease).
+	JobLease time.Duration
+	// Replica names this process among those sharing Jobs (default: its
+	// host name and pid).
+	Replica string
 }
 
 // Server is the portal's HTTP handler.
@@ -182,6 +195,9 @@ type Server struct {
 	sessions sessions
 
 	jobs *jobs.Service
+	// stopWatch ends the look-out for the interrupted jobs of other
+	// processes (with a shared Jobs store).
+	stopWatch context.CancelFunc
 
 	plans chan struct{} // a slot per offline plan running
 }
@@ -230,6 +246,7 @@ func New(o Options) (*Server, error) {
 		o.Engine.Gate = engine.NewGate(o.Limits.Engine, o.Limits.EngineWait)
 	}
 	svc := jobs.New(jobs.Config{
+		Store: o.Jobs, Lease: o.JobLease, Owner: o.Replica,
 		Limits: jobs.Limits{Jobs: o.Limits.Jobs, TeamJobs: o.Limits.TeamJobs}, Retention: o.Limits.JobRetention,
 		Engine: o.Engine, Policy: policy, Log: o.Log,
 		SQS:    func(ctx context.Context, region string) (redrive.API, error) { return o.SQS(ctx, region) },
@@ -244,13 +261,24 @@ func New(o Options) (*Server, error) {
 		},
 	})
 	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: svc,
-		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}}
+		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}, stopWatch: func() {}}
+	if o.Jobs != nil {
+		// Another process sharing the store may die mid-job: watch for
+		// leases that lapse.
+		var ctx context.Context
+		ctx, s.stopWatch = context.WithCancel(context.Background())
+		go svc.Watch(ctx)
+	}
 	s.routes()
 	// A state-changing request from another origin (a cross-site form or
 	// fetch, told apart by Sec-Fetch-Site or Origin) is refused with 403.
 	s.handler = s.securityHeaders(http.NewCrossOriginProtection().Handler(s.mux))
 	return s, nil
 }
+
+// Close stops what the portal runs beside its requests (the look-out for
+// interrupted jobs); jobs already running go on.
+func (s *Server) Close() { s.stopWatch() }
 
 // ServeHTTP serves the API, the pages and their static files.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -260,51 +288,70 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) ReloadTokens() error { return s.tokens.Reload() }
 
 func (s *Server) routes() {
-	api := func(pattern string, h func(http.ResponseWriter, *http.Request, Identity)) {
-		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			id, ok := s.identifyAPI(r)
+	// The API reads its bearer token; the caller is the request's
+	// Principal, and the team and stack of the path are noted for the
+	// audit log.
+	apiHandler := func(h func(http.ResponseWriter, *http.Request, Identity)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if team, env := r.PathValue("team"), r.PathValue("env"); team != "" && env != "" {
+				noteStack(r, team, StackName(team, env))
+			}
+			p, ok := s.identifyAPI(r)
 			if !ok {
 				writeError(w, http.StatusUnauthorized, "auth", "a valid bearer token is required (Authorization: Bearer …)")
 				return
 			}
+			noteOf(r).principal = &p
+			r = r.WithContext(WithPrincipal(r.Context(), p))
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-			h(w, r, id)
-		})
+			h(w, r, p.identity())
+		}
+	}
+	api := func(pattern string, h func(http.ResponseWriter, *http.Request, Identity)) {
+		s.mux.HandleFunc(pattern, apiHandler(h))
+	}
+	// A state-changing call is audited as action.
+	apiChange := func(pattern, action string, h func(http.ResponseWriter, *http.Request, Identity)) {
+		s.mux.HandleFunc(pattern, s.audited(action, apiHandler(h)))
 	}
 	api("GET /api/stacks", s.listStacks)
 	api("GET /api/stacks/{team}/{env}", s.showStack)
+	api("GET /api/stacks/{team}/{env}/audit", s.showAudit)
 	api("POST /api/stacks/{team}/{env}/validate", s.validateStack)
-	api("POST /api/stacks/{team}/{env}/preview", s.preview)
-	api("POST /api/stacks/{team}/{env}/apply", s.apply)
-	api("POST /api/stacks/{team}/{env}/destroy", s.destroy)
-	api("PUT /api/stacks/{team}/{env}/secrets/{source}", s.putSecret)
-	api("POST /api/stacks/{team}/{env}/sources/{source}/token", s.postToken)
+	apiChange("POST /api/stacks/{team}/{env}/preview", "preview", s.preview)
+	apiChange("POST /api/stacks/{team}/{env}/apply", "apply", s.apply)
+	apiChange("POST /api/stacks/{team}/{env}/destroy", "destroy", s.destroy)
+	apiChange("PUT /api/stacks/{team}/{env}/secrets/{source}", "secret", s.putSecret)
+	apiChange("POST /api/stacks/{team}/{env}/sources/{source}/token", "token", s.postToken)
 	api("GET /api/stacks/{team}/{env}/sources/{source}/dlq", s.getDLQ)
-	api("POST /api/stacks/{team}/{env}/sources/{source}/pause", s.pauseSource)
-	api("POST /api/stacks/{team}/{env}/sources/{source}/resume", s.resumeSource)
-	api("POST /api/stacks/{team}/{env}/sources/{source}/redrive", s.redrive)
+	apiChange("POST /api/stacks/{team}/{env}/sources/{source}/pause", "pause", s.pauseSource)
+	apiChange("POST /api/stacks/{team}/{env}/sources/{source}/resume", "resume", s.resumeSource)
+	apiChange("POST /api/stacks/{team}/{env}/sources/{source}/redrive", "redrive", s.redrive)
 	api("GET /api/stacks/{team}/{env}/sources/{source}/archive", s.getArchive)
-	api("POST /api/stacks/{team}/{env}/sources/{source}/replay", s.replay)
+	apiChange("POST /api/stacks/{team}/{env}/sources/{source}/replay", "replay", s.replay)
 	api("GET /api/jobs/{id}", s.showJob)
 	api("GET /api/jobs/{id}/events", s.jobEvents)
 
+	pageChange := func(pattern, action string, h func(http.ResponseWriter, *http.Request, Identity)) {
+		s.mux.HandleFunc(pattern, s.audited(action, s.page(h)))
+	}
 	s.mux.HandleFunc("GET /{$}", s.pageLogin)
-	s.mux.HandleFunc("POST /login", s.pageLoginPost)
-	s.mux.HandleFunc("POST /logout", s.pageLogout)
+	s.mux.HandleFunc("POST /login", s.audited("login", s.pageLoginPost))
+	s.mux.HandleFunc("POST /logout", s.audited("logout", s.pageLogout))
 	s.mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	s.mux.HandleFunc("GET /stacks", s.page(s.pageStacks))
-	s.mux.HandleFunc("POST /stacks/preview", s.page(s.pagePreview))
+	pageChange("POST /stacks/preview", "preview", s.pagePreview)
 	s.mux.HandleFunc("GET /stacks/{env}", s.page(s.pageStack))
 	s.mux.HandleFunc("GET /stacks/{env}/edit", s.page(s.pageEdit))
-	s.mux.HandleFunc("POST /stacks/{env}/secrets/{source}", s.page(s.pageSetSecret))
-	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/token", s.page(s.pageToken))
-	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/redrive", s.page(s.pageRedrive))
+	pageChange("POST /stacks/{env}/secrets/{source}", "secret", s.pageSetSecret)
+	pageChange("POST /stacks/{env}/sources/{source}/token", "token", s.pageToken)
+	pageChange("POST /stacks/{env}/sources/{source}/redrive", "redrive", s.pageRedrive)
+	pageChange("POST /stacks/{env}/sources/{source}/pause", "pause", s.pagePause)
+	pageChange("POST /stacks/{env}/sources/{source}/resume", "resume", s.pageResume)
 	s.mux.HandleFunc("GET /stacks/{env}/sources/{source}/archive", s.page(s.pageArchive))
-	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/replay", s.page(s.pageReplay))
-	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/pause", s.page(s.pagePause))
-	s.mux.HandleFunc("POST /stacks/{env}/sources/{source}/resume", s.page(s.pageResume))
+	pageChange("POST /stacks/{env}/sources/{source}/replay", "replay", s.pageReplay)
 	s.mux.HandleFunc("GET /jobs/{id}", s.page(s.pageJob))
-	s.mux.HandleFunc("POST /jobs/{id}/apply", s.page(s.pageApply))
+	pageChange("POST /jobs/{id}/apply", "apply", s.pageApply)
 	s.mux.HandleFunc("GET /jobs/{id}/events", s.page(func(w http.ResponseWriter, r *http.Request, id Identity) { s.jobEvents(w, r, id) }))
 }
 

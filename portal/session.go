@@ -130,32 +130,37 @@ func (f *tokenFile) reloadLocked(force bool) error {
 
 // identifyAPI reads the API's bearer token; the API never reads a cookie,
 // so a cross-site request carrying the pages' session cannot call it.
-func (s *Server) identifyAPI(r *http.Request) (Identity, bool) {
+func (s *Server) identifyAPI(r *http.Request) (Principal, bool) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return Identity{}, false
+	if token = strings.TrimSpace(token); !ok || token == "" {
+		return Principal{}, false
 	}
-	return s.tokens.current().identify(strings.TrimSpace(token))
+	hash := HashToken(token)
+	id, ok := s.tokens.current().byHash(hash)
+	if !ok {
+		return Principal{}, false
+	}
+	return Principal{Subject: TokenID(hash), Team: id.Team, Admin: id.Admin, Via: "bearer"}, true
 }
 
 // identifyPage reads the pages' session cookie: its identity is the
 // current entry of the token it signed in with. A session ends when it
 // expires, on sign-out, or when that token is revoked.
-func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
+func (s *Server) identifyPage(r *http.Request) (Principal, bool) {
 	c, err := r.Cookie(s.cookieName(r))
 	if err != nil {
-		return Identity{}, false
+		return Principal{}, false
 	}
 	sess, ok := s.sessions.get(c.Value)
 	if !ok {
-		return Identity{}, false
+		return Principal{}, false
 	}
 	id, ok := s.tokens.current().byHash(sess.tokenHash)
 	if !ok {
 		s.sessions.end(c.Value)
-		return Identity{}, false
+		return Principal{}, false
 	}
-	return id, true
+	return Principal{Subject: TokenID(sess.tokenHash), Team: id.Team, Admin: id.Admin, Via: "session"}, true
 }
 
 // secureRequest reports whether the browser reached the portal over TLS:

@@ -74,6 +74,7 @@ func (s *Server) stackPage(w http.ResponseWriter, r *http.Request, id Identity, 
 		s.renderStatus(w, s.pageStatus(w, err), "stack.html", data)
 		return
 	}
+	data["Audit"], data["AuditError"] = s.auditRows(r.Context(), stack)
 	_, raw, _, cfg, err := s.stackConfig(r.Context(), stack)
 	if err != nil || cfg == nil {
 		data["Error"] = "the stack's configuration could not be read: " + s.errString(err)
@@ -125,10 +126,7 @@ func (s *Server) stackPage(w http.ResponseWriter, r *http.Request, id Identity, 
 			data["Pending"] = f
 		}
 	}
-	data["EditLink"] = "/stacks/" + url.PathEscape(env) + "/edit"
-	if id.Admin {
-		data["EditLink"] = data["EditLink"].(string) + "?team=" + url.QueryEscape(team)
-	}
+	data["EditLink"] = editLink(id, team, env)
 	s.render(w, "stack.html", data)
 }
 

@@ -14,18 +14,25 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/portal"
+	"github.com/hookline/hookline/portal/jobs"
 )
 
 // portalOptions are hookline portal's flags.
 type portalOptions struct {
 	addr, dataDir, tokensPath, backend, pack, policyConfig, hashToken, dir string
 	trustProto                                                             bool
+	// jobsTable is the DynamoDB table the jobs live in (empty: this
+	// process's memory); jobsLease how long a running job's lease lasts.
+	jobsTable string
+	jobsLease time.Duration
 	// offline is "true", "false" or "auto" (--offline unset).
 	offline string
 }
@@ -41,6 +48,7 @@ portal's backend (--backend, default the local state under --data). The
 commands find those stacks by name (see hookline --help).`,
 		Example: `  hookline portal
   hookline portal --addr 127.0.0.1:9090 --policy-config policy-config.json
+  hookline portal --backend s3://hookline-state --jobs-table hookline-portal-jobs
   hookline portal --hash-token hl_…`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,6 +67,11 @@ commands find those stacks by name (see hookline --help).`,
 	fs.StringVar(&o.offline, "offline", "auto", "no-AWS mode: previews run the offline plan (no Pulumi CLI, no AWS credentials, nothing deployed); "+
 		"--offline, --offline=false, or unset (auto): on when no Pulumi CLI is found (bin/pulumi or on PATH)")
 	fs.Lookup("offline").NoOptDefVal = "true"
+	fs.StringVar(&o.jobsTable, "jobs-table", "", "DynamoDB table of the jobs, their leases and logs, and the audit log, shared by every portal process: "+
+		"any serves any job, the limits hold across them, a dead one's jobs are marked interrupted (AWS credentials and region from the environment; "+
+		"AWS_ENDPOINT_URL_DYNAMODB for another endpoint). Default: this process's memory")
+	fs.DurationVar(&o.jobsLease, "jobs-lease", jobs.DefaultLease, "how long a running job's lease lasts unless its process renews it (every third of it): "+
+		"with --jobs-table, another process marks the job interrupted once it lapses")
 	fs.BoolVar(&o.trustProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto: only behind a proxy that terminates TLS and always sets it (the __Host- Secure session cookie and HSTS then follow the proxy's https)")
 	return cmd
 }
@@ -117,7 +130,14 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 	if *pack != "" {
 		packAbs, _ = filepath.Abs(*pack)
 	}
+	var store jobs.Store
+	if o.jobsTable != "" {
+		if store, err = jobsStore(context.Background(), o.jobsTable); err != nil {
+			return fail("%v", err)
+		}
+	}
 	srv, err := portal.New(portal.Options{
+		Jobs: store, JobLease: o.jobsLease,
 		TrustForwardedProto: *trustProto,
 		Offline:             noAWS,
 		TokensFile:          *tokensPath,
@@ -140,7 +160,8 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 	if noAWS {
 		fmt.Fprintf(stdout, "hookline portal on http://%s in no-AWS mode (%s): previews run the offline plan, nothing is deployed\n", *addr, why)
 	} else {
-		fmt.Fprintf(stdout, "hookline portal on http://%s (state: %s)\n", *addr, orDefault(*backend, "file://"+stateDir))
+		fmt.Fprintf(stdout, "hookline portal on http://%s (state: %s; jobs: %s)\n", *addr, orDefault(*backend, "file://"+stateDir),
+			orDefault(o.jobsTable, "this process's memory"))
 	}
 	hs := portal.HTTPServer(*addr, srv, portal.DefaultTimeouts)
 	if err := hs.ListenAndServe(); err != nil {
@@ -167,6 +188,20 @@ func offlineMode(flag, projectDir string) (bool, string, error) {
 		return false, "", nil
 	}
 	return false, "", fmt.Errorf("--offline %q: want true, false or auto", flag)
+}
+
+// jobsStore is the jobs table's store, read once so a table that cannot
+// be reached stops the portal at start with why.
+func jobsStore(ctx context.Context, table string) (jobs.Store, error) {
+	cfg, err := awsConfig(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("--jobs-table %s: %w", table, err)
+	}
+	store := jobs.NewDynamoStore(dynamodb.NewFromConfig(cfg), table)
+	if _, err := store.Running(ctx); err != nil {
+		return nil, fmt.Errorf("--jobs-table: %w", err)
+	}
+	return store, nil
 }
 
 func orDefault(v, d string) string {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -39,11 +40,14 @@ func (o Op) unit() string {
 // Status is where a job is.
 type Status string
 
-// A job runs, then succeeds or fails.
+// A job runs, then succeeds or fails; or the process running it stops
+// before it ends (it is killed, its machine is gone) and another portal
+// process marks it interrupted once its lease lapses.
 const (
-	StatusRunning   Status = "running"
-	StatusSucceeded Status = "succeeded"
-	StatusFailed    Status = "failed"
+	StatusRunning     Status = "running"
+	StatusSucceeded   Status = "succeeded"
+	StatusFailed      Status = "failed"
+	StatusInterrupted Status = "interrupted"
 )
 
 // Request is a team's validated request as an engine job runs it: the
@@ -82,6 +86,16 @@ type Record struct {
 	Deletes []Deletion
 	// Offline is a job of the offline plan (the portal runs without AWS).
 	Offline bool
+	// Owner is the portal process that holds the job's lease: the one
+	// running it, or the one that claimed it once the lease lapsed
+	// (Store.Claim) to mark it interrupted.
+	Owner string
+	// Lease is when the job's lease lapses unless Owner renews it (as of
+	// Start; Store.Renew moves it); zero: never.
+	Lease time.Time
+	// Shown is what the job showed when it last stored its progress (its
+	// view without API keys), for readers in other processes.
+	Shown *View
 }
 
 // View is what the API shows of a job.
@@ -111,9 +125,11 @@ type View struct {
 	Progress Progress `json:"progress"`
 }
 
-// Job is one long operation on a stack: its record and, while this process
-// runs or keeps it, its log, its progress, its findings and outputs. A job
-// read from a store that another process wrote has its record only.
+// Job is one long operation on a stack: its record and its log, progress,
+// findings and outputs. A job this process runs is live: it changes as the
+// job runs and stores its progress for the others (Service.Go). A job read
+// from the store (another process runs or ran it, or this one forgot it) is
+// remote: its record and log as last stored, read again as it is watched.
 type Job struct {
 	mu         sync.Mutex
 	rec        Record
@@ -124,6 +140,22 @@ type Job struct {
 	lines      []string
 	notify     chan struct{} // closed on the next change
 	done       chan struct{} // closed once the job ended and released its lease
+	ended      bool          // done is closed
+	// dirty: the job changed since it last stored its progress; flushed
+	// lines are stored.
+	dirty   bool
+	flushed int
+	// flushing serialises storing the job's progress.
+	flushing sync.Mutex
+	// remote is set on a job read from the store.
+	remote *remote
+}
+
+// remote is where a remote job is read again from, and how often.
+type remote struct {
+	store   Store
+	poll    time.Duration
+	fetched time.Time
 }
 
 func newJobID() string {
@@ -140,9 +172,26 @@ func newJob(rec Record) *Job {
 	}
 	if rec.Status != StatusRunning {
 		j.track.end(rec.Status == StatusSucceeded)
-		close(j.done)
+		j.closeDone()
 	}
 	return j
+}
+
+// remoteJob is the job of rec with its log lines as stored, read again
+// from store at most every poll while it is watched.
+func remoteJob(rec Record, lines []string, store Store, poll time.Duration) *Job {
+	j := newJob(rec)
+	j.lines = lines
+	j.remote = &remote{store: store, poll: poll, fetched: time.Now()}
+	return j
+}
+
+// closeDone closes done once (caller holds j.mu, or owns j).
+func (j *Job) closeDone() {
+	if !j.ended {
+		j.ended = true
+		close(j.done)
+	}
 }
 
 // ID is the job's id.
@@ -167,7 +216,8 @@ func (j *Job) Status() Status {
 	return j.rec.Status
 }
 
-// Done is closed once the job has ended and released what it held.
+// Done is closed once the job has ended and released what it held (for a
+// remote job: once a read of the store found it ended).
 func (j *Job) Done() <-chan struct{} { return j.done }
 
 // Lines is the job's log so far.
@@ -178,30 +228,84 @@ func (j *Job) Lines() []string {
 }
 
 // Since returns the log lines after the first n, whether the job ended,
-// and a channel closed on the next change.
+// and a channel closed on the next change (for a remote job: when it is
+// time to read the store again).
 func (j *Job) Since(n int) ([]string, bool, <-chan struct{}) {
+	if j.remote != nil {
+		j.refresh()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []string
 	if n < len(j.lines) {
 		out = append(out, j.lines[n:]...)
 	}
-	return out, j.rec.Status != StatusRunning, j.notify
+	next := j.notify
+	if j.remote != nil {
+		ch := make(chan struct{})
+		time.AfterFunc(j.remote.poll, func() { close(ch) })
+		next = ch
+	}
+	return out, j.rec.Status != StatusRunning, next
 }
+
+// refresh reads a remote job's record and new log lines from the store,
+// unless it did less than half a poll ago. A failed read keeps what it has.
+func (j *Job) refresh() {
+	j.mu.Lock()
+	r := j.remote
+	if time.Since(r.fetched) < r.poll/2 {
+		j.mu.Unlock()
+		return
+	}
+	have := len(j.lines)
+	j.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), refreshLimit)
+	defer cancel()
+	rec, err := r.store.Get(ctx, j.rec.ID)
+	if err != nil {
+		return
+	}
+	lines, err := r.store.Lines(ctx, rec.ID, have)
+	if err != nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r.fetched = time.Now()
+	j.rec = rec
+	if len(j.lines) == have {
+		j.lines = append(j.lines, lines...)
+	}
+	if rec.Status != StatusRunning {
+		j.track.end(rec.Status == StatusSucceeded)
+		j.closeDone()
+	}
+}
+
+// refreshLimit bounds one read of a remote job.
+const refreshLimit = 10 * time.Second
 
 // Progress is how far the job is now.
 func (j *Job) Progress() Progress {
+	if j.remote != nil {
+		return j.View(false).Progress
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.track.progress(elapsed(j.rec.Started, j.rec.Ended))
 }
 
 // View is a copy of the job safe to serialise; withKeys shows an apply's
-// API keys (for the owning team only).
+// API keys (for the owning team only). A remote job's view is what it
+// last stored, which never holds API keys (read them from the stack).
 func (j *Job) View(withKeys bool) View {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	r := j.rec
+	if j.remote != nil {
+		return j.storedView()
+	}
 	v := View{ID: r.ID, Team: r.Team, Stack: r.Stack, Op: r.Op, Status: r.Status, Error: r.Error, Started: r.Started, Ended: r.Ended,
 		Changes: j.changes, Violations: append([]rules.Violation{}, j.violations...), Outputs: VisibleOutputs(j.outputs, withKeys),
 		Deletes: r.Deletes, Offline: r.Offline}
@@ -214,6 +318,53 @@ func (j *Job) View(withKeys bool) View {
 	}
 	v.Progress = j.track.progress(elapsed(r.Started, r.Ended))
 	return v
+}
+
+// storedView is a remote job's view: what it last stored, under its record
+// as it is now (caller holds j.mu).
+func (j *Job) storedView() View {
+	r := j.rec
+	var v View
+	if r.Shown != nil {
+		v = *r.Shown
+	} else {
+		v.Progress = j.track.progress(0)
+	}
+	v.ID, v.Team, v.Stack, v.Op, v.Status, v.Error, v.Started, v.Ended = r.ID, r.Team, r.Stack, r.Op, r.Status, r.Error, r.Started, r.Ended
+	v.Deletes, v.Offline = r.Deletes, r.Offline
+	if v.Violations == nil {
+		v.Violations = []rules.Violation{}
+	}
+	v.Outputs = VisibleOutputs(v.Outputs, false)
+	v.Progress.ElapsedSeconds = int(elapsed(r.Started, r.Ended) / time.Second)
+	if r.Status != StatusRunning {
+		v.Progress.Current, v.Progress.Estimated = "", false
+	}
+	return v
+}
+
+// unflushed is what a live job has not stored yet: the log lines after
+// the first from, and its view; dirty is false when nothing changed since.
+func (j *Job) unflushed() (from int, lines []string, shown *View, dirty bool) {
+	v := j.View(false)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	from, dirty = j.flushed, j.dirty
+	lines = append(lines, j.lines[from:]...)
+	j.dirty = false
+	return from, lines, &v, dirty
+}
+
+// flushedTo records that the store has the first n log lines; ok false
+// puts the job back as changed, to store again.
+func (j *Job) flushedTo(n int, ok bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if ok {
+		j.flushed = n
+	} else {
+		j.dirty = true
+	}
 }
 
 // VisibleOutputs is what a caller sees of a stack's outputs: the API keys,
@@ -257,6 +408,7 @@ func (j *Job) update(f func(*tracker)) {
 func (j *Job) addViolation(v rules.Violation) {
 	j.mu.Lock()
 	j.violations = append(j.violations, v)
+	j.dirty = true
 	j.mu.Unlock()
 }
 
@@ -272,12 +424,14 @@ func (j *Job) setDeletes(d []Deletion) {
 func (j *Job) setOutputs(o *stackoutputs.Stack) {
 	j.mu.Lock()
 	j.outputs = o
+	j.dirty = true
 	j.mu.Unlock()
 }
 
 // changed tells the job's watchers that something changed (caller holds
 // j.mu).
 func (j *Job) changed() {
+	j.dirty = true
 	close(j.notify)
 	j.notify = make(chan struct{})
 }

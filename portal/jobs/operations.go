@@ -311,4 +311,5 @@ func (j *Job) record(res *engine.Result) {
 	defer j.mu.Unlock()
 	j.changes = res.Changes
 	j.violations = append(j.violations, res.Violations...)
+	j.dirty = true
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -94,7 +95,23 @@ type Config struct {
 	Offline bool
 	// Log receives a line per finished job.
 	Log *slog.Logger
+	// Owner names this process among those sharing Store (default: its
+	// host name and pid with a random suffix).
+	Owner string
+	// Lease is how long a running job's lease lasts unless its process
+	// renews it (default DefaultLease). The process running a job renews
+	// it every Lease/3 and stops the job when it could not for 2/3 of
+	// Lease; once it lapses, any process's Watch marks the job
+	// interrupted and clears what it left.
+	Lease time.Duration
+	// Flush is how often a running job stores its progress and new log
+	// lines (default 500 ms); Poll how often a reader of a job another
+	// process runs reads them (default 500 ms).
+	Flush, Poll time.Duration
 }
+
+// DefaultLease is how long a running job's lease lasts unless renewed.
+const DefaultLease = 30 * time.Second
 
 // Service runs jobs: it reserves and leases them through its Store and keeps
 // the live part (log, progress) of those this process runs.
@@ -102,8 +119,9 @@ type Service struct {
 	cfg   Config
 	store Store
 
-	mu   sync.Mutex
-	live map[string]*Job
+	mu         sync.Mutex
+	live       map[string]*Job
+	lastExpire time.Time
 }
 
 // New returns a service.
@@ -113,6 +131,19 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		cfg.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), newJobID()[:6])
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Flush <= 0 {
+		cfg.Flush = 500 * time.Millisecond
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 500 * time.Millisecond
 	}
 	return &Service{cfg: cfg, store: cfg.Store, live: map[string]*Job{}}
 }
@@ -153,8 +184,9 @@ func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Conte
 		spec.Lock = spec.Stack
 	}
 	s.expire(ctx)
-	rec := Record{ID: newJobID(), Team: spec.Team, Stack: spec.Stack, Op: spec.Op, Status: StatusRunning, Started: time.Now(),
-		Lock: spec.Lock, Request: spec.Request, Offline: spec.Offline}
+	now := time.Now()
+	rec := Record{ID: newJobID(), Team: spec.Team, Stack: spec.Stack, Op: spec.Op, Status: StatusRunning, Started: now,
+		Lock: spec.Lock, Request: spec.Request, Offline: spec.Offline, Owner: s.cfg.Owner, Lease: now.Add(s.cfg.Lease)}
 	if err := s.store.Start(ctx, rec, s.cfg.Limits); err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) && spec.What != "" {
@@ -162,23 +194,93 @@ func (s *Service) Go(ctx context.Context, spec Spec, work func(ctx context.Conte
 		}
 		return nil, err
 	}
+	// The lease is renewed from now on: a check that waits for the engine
+	// must not let it lapse. The job outlives the request that started it;
+	// it stops early only when this process loses its lease (keep).
+	j := newJob(rec)
+	jobCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	finishing, kept := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(kept)
+		s.keep(jobCtx, j, stop, finishing)
+	}()
 	if spec.Check != nil {
 		if err := spec.Check(ctx); err != nil {
+			close(finishing)
+			<-kept
+			stop()
 			if aerr := s.store.Abandon(context.WithoutCancel(ctx), rec.ID); aerr != nil {
 				s.cfg.Log.Error("abandon a job whose check failed", "job", rec.ID, "stack", rec.Stack, "error", aerr.Error())
 			}
 			return nil, err
 		}
 	}
-	j := newJob(rec)
 	s.mu.Lock()
 	s.live[rec.ID] = j
 	s.mu.Unlock()
 	go func() {
-		ctx := context.WithoutCancel(ctx)
-		s.finish(ctx, j, work(ctx, j))
+		err := work(jobCtx, j)
+		close(finishing)
+		<-kept
+		s.finish(context.WithoutCancel(jobCtx), j, err)
+		stop()
 	}()
 	return j, nil
+}
+
+// keep renews a running job's lease every Lease/3 and stores its progress
+// every Flush, until finishing closes. When the lease is lost (another
+// process claimed it) or could not be renewed for 2/3 of Lease (it may
+// lapse any moment, and another process then clears the stack's lock), it
+// stops the job: a job this process no longer holds must not go on.
+func (s *Service) keep(ctx context.Context, j *Job, stop context.CancelFunc, finishing <-chan struct{}) {
+	store := context.WithoutCancel(ctx)
+	flush := time.NewTicker(s.cfg.Flush)
+	defer flush.Stop()
+	renew := time.NewTicker(s.cfg.Lease / 3)
+	defer renew.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-finishing:
+			return
+		case <-flush.C:
+			s.flush(store, j)
+		case now := <-renew.C:
+			err := s.store.Renew(store, j.ID(), s.cfg.Owner, now.Add(s.cfg.Lease))
+			switch {
+			case err == nil:
+				renewed = now
+			case errors.Is(err, ErrLeaseLost):
+				j.logf("stopped: another portal process found this job's lease lapsed and took it over")
+				s.cfg.Log.Error("job lease lost", "job", j.ID(), "stack", j.Stack())
+				stop()
+				return
+			case now.Sub(renewed) > s.cfg.Lease*2/3:
+				j.logf("stopped: this portal process could not renew the job's lease for %s", now.Sub(renewed).Round(time.Second))
+				s.cfg.Log.Error("job lease not renewed: stopping the job", "job", j.ID(), "stack", j.Stack(), "error", err.Error())
+				stop()
+				return
+			default:
+				s.cfg.Log.Error("renew a job's lease", "job", j.ID(), "error", err.Error())
+			}
+		}
+	}
+}
+
+// flush stores what j shows that the store does not have yet.
+func (s *Service) flush(ctx context.Context, j *Job) {
+	j.flushing.Lock()
+	defer j.flushing.Unlock()
+	from, lines, shown, dirty := j.unflushed()
+	if !dirty && len(lines) == 0 {
+		return
+	}
+	err := s.store.Append(ctx, j.ID(), s.cfg.Owner, from, lines, shown)
+	if err != nil {
+		s.cfg.Log.Error("store a job's progress", "job", j.ID(), "error", err.Error())
+	}
+	j.flushedTo(from+len(lines), err == nil)
 }
 
 // finish ends j with err: the stack remembers it as its last job (a
@@ -205,15 +307,27 @@ func (s *Service) finish(ctx context.Context, j *Job, err error) {
 		}
 	}
 	rec := j.end(err)
+	s.flush(ctx, j)
+	shown := j.View(false)
+	rec.Shown = &shown
 	if serr := s.store.Finish(ctx, rec); serr != nil {
 		s.cfg.Log.Error("the job's end is not stored", "job", rec.ID, "error", serr.Error())
+		if errors.Is(serr, ErrLeaseLost) {
+			// Another process owns its record now: read that.
+			s.mu.Lock()
+			delete(s.live, rec.ID)
+			s.mu.Unlock()
+		}
 	}
-	close(j.done)
+	j.mu.Lock()
+	j.closeDone()
+	j.mu.Unlock()
 	s.cfg.Log.Info("job finished", "job", rec.ID, "stack", rec.Stack, "op", string(rec.Op), "status", string(rec.Status))
 }
 
-// Job returns job id: the live one this process runs or keeps, else its
-// record; a *NotFoundError when the store has none.
+// Job returns job id: the live one this process runs or keeps, else the
+// one the store has (another process runs or ran it), which reads the
+// store again as it is watched; a *NotFoundError when the store has none.
 func (s *Service) Job(ctx context.Context, id string) (*Job, error) {
 	s.expire(ctx)
 	rec, err := s.store.Get(ctx, id)
@@ -221,11 +335,16 @@ func (s *Service) Job(ctx context.Context, id string) (*Job, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if j, ok := s.live[id]; ok {
+	j, ok := s.live[id]
+	s.mu.Unlock()
+	if ok {
 		return j, nil
 	}
-	return newJob(rec), nil
+	lines, err := s.store.Lines(ctx, id, 0)
+	if err != nil {
+		return nil, err
+	}
+	return remoteJob(rec, lines, s.store, s.cfg.Poll), nil
 }
 
 // Holder returns the running job that holds lock: a stack, or
@@ -280,19 +399,40 @@ func (s *Service) Running(ctx context.Context) (map[string]int, error) {
 	return s.store.Running(ctx)
 }
 
-// expire forgets the jobs that ended more than the retention ago. A store
-// that cannot expire now keeps them a little longer: nothing to refuse.
+// expire forgets the jobs that ended more than the retention ago, at most
+// every tenth of the retention (up to 30 s): with a durable store it is a
+// query. A store that cannot expire now keeps them a little longer:
+// nothing to refuse.
 func (s *Service) expire(ctx context.Context) {
-	gone, err := s.store.Expire(ctx, time.Now().Add(-s.cfg.Retention))
-	if err != nil {
-		s.cfg.Log.Error("expire jobs", "error", err.Error())
+	now := time.Now()
+	s.mu.Lock()
+	if now.Sub(s.lastExpire) < min(s.cfg.Retention/10, 30*time.Second) {
+		s.mu.Unlock()
 		return
 	}
+	s.lastExpire = now
+	s.mu.Unlock()
+	cutoff := now.Add(-s.cfg.Retention)
+	gone, err := s.store.Expire(ctx, cutoff)
+	if err != nil {
+		s.cfg.Log.Error("expire jobs", "error", err.Error())
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, id := range gone {
 		delete(s.live, id)
 	}
-	s.mu.Unlock()
+	// Another process may have expired the jobs this one ran.
+	for id, j := range s.live {
+		if v := j.Status(); v != StatusRunning {
+			j.mu.Lock()
+			old := j.rec.Ended != nil && j.rec.Ended.Before(cutoff)
+			j.mu.Unlock()
+			if old {
+				delete(s.live, id)
+			}
+		}
+	}
 }
 
 // engine is the engine options of stack with config raw (nil: the stack's

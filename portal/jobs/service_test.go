@@ -3,6 +3,8 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,4 +139,125 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%T: %q, want %q", tc.err, got, tc.want)
 		}
 	}
+}
+
+// mortal is a process's view of a shared store that stops answering once
+// the process is dead: its writes fail, as a killed process's would never
+// arrive.
+type mortal struct {
+	jobs.Store
+	dead atomic.Bool
+}
+
+var errDead = errors.New("the process is dead")
+
+func (m *mortal) Renew(ctx context.Context, id, owner string, until time.Time) error {
+	if m.dead.Load() {
+		return errDead
+	}
+	return m.Store.Renew(ctx, id, owner, until)
+}
+
+func (m *mortal) Append(ctx context.Context, id, owner string, from int, lines []string, shown *jobs.View) error {
+	if m.dead.Load() {
+		return errDead
+	}
+	return m.Store.Append(ctx, id, owner, from, lines, shown)
+}
+
+func (m *mortal) Finish(ctx context.Context, rec jobs.Record) error {
+	if m.dead.Load() {
+		return errDead
+	}
+	return m.Store.Finish(ctx, rec)
+}
+
+// TestJobsAcrossProcesses: two services (processes) share a store. A job
+// A runs is read and followed from B, its log and progress as A stores
+// them; when A dies mid-job, B's sweep finds the lease lapsed, marks the
+// job interrupted (readers see it at once), says what to do, and frees
+// the stack for a new job. (A redrive: no engine to unlock.)
+func TestJobsAcrossProcesses(t *testing.T) {
+	forEachStore(t, func(t *testing.T, shared jobs.Store) {
+		ctx := context.Background()
+		a := &mortal{Store: shared}
+		cfg := jobs.Config{Limits: jobs.Limits{Jobs: 4, TeamJobs: 2}, Retention: time.Hour, Lease: 600 * time.Millisecond,
+			Flush: 20 * time.Millisecond, Poll: 20 * time.Millisecond}
+		ca, cb := cfg, cfg
+		ca.Store, ca.Owner = a, "process-a"
+		cb.Store, cb.Owner = shared, "process-b"
+		pa, pb := jobs.New(ca), jobs.New(cb)
+
+		stop := make(chan struct{})
+		defer close(stop)
+		moved := make(chan struct{})
+		j, err := pa.Go(ctx, jobs.Spec{Team: "pay", Stack: "pay-dev", Op: jobs.OpRedrive, Lock: jobs.RedriveLock("pay-dev", "orders")},
+			func(ctx context.Context, j *jobs.Job) error {
+				jobs.LogForTest(j, "redrive the whole DLQ of orders")
+				jobs.MovedForTest(j, 3, 10)
+				close(moved)
+				<-stop // never ends: its process dies first
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-moved
+		// B follows the job A runs.
+		rj, err := pb.Job(ctx, j.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		var lines []string
+		for len(lines) == 0 && time.Now().Before(deadline) {
+			var changed <-chan struct{}
+			lines, _, changed = rj.Since(0)
+			<-changed
+		}
+		if len(lines) == 0 || lines[0] != "redrive the whole DLQ of orders" {
+			t.Fatalf("B reads A's job's log: %v", lines)
+		}
+		for rj.Progress().Done != 3 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			rj, _ = pb.Job(ctx, j.ID())
+		}
+		if p := rj.Progress(); p.Done != 3 || p.Total != 10 || rj.View(true).Status != jobs.StatusRunning {
+			t.Errorf("B reads A's job's progress: %+v", p)
+		}
+		if n, _ := pb.Sweep(ctx); n != 0 {
+			t.Errorf("B's sweep took over a job whose process renews its lease")
+		}
+
+		a.dead.Store(true) // A is killed mid-job
+		killed := time.Now()
+		var v jobs.View
+		for time.Now().Before(killed.Add(5 * time.Second)) {
+			if _, err := pb.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if rj, err := pb.Job(ctx, j.ID()); err == nil {
+				if v = rj.View(false); v.Status == jobs.StatusInterrupted && strings.Contains(v.Error, "run the redrive again") {
+					break
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if v.Status != jobs.StatusInterrupted || !strings.Contains(v.Error, "look at the DLQ and run the redrive again") {
+			t.Fatalf("the job after its process died: %s %q", v.Status, v.Error)
+		}
+		if since := time.Since(killed); since < cfg.Lease/2 {
+			t.Errorf("interrupted %v after the kill, before its lease could lapse", since)
+		}
+		rj, _ = pb.Job(ctx, j.ID())
+		if all := rj.Lines(); !strings.HasPrefix(all[len(all)-1], "interrupted: the portal process running this job stopped") {
+			t.Errorf("the interrupted job's log ends %q", all[len(all)-1])
+		}
+		if h, _ := pb.Holder(ctx, jobs.RedriveLock("pay-dev", "orders")); h != "" {
+			t.Errorf("the interrupted redrive still holds its lock: %s", h)
+		}
+		if got, _ := pb.Running(ctx); len(got) != 0 {
+			t.Errorf("running after the recovery: %v", got)
+		}
+	})
 }

@@ -3,10 +3,14 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/internal/testing/nodepeer"
 	"github.com/hookline/hookline/portal/jobs"
 )
 
@@ -17,6 +21,19 @@ var stores = []struct {
 	new  func(t *testing.T) jobs.Store
 }{
 	{"memory", func(*testing.T) jobs.Store { return jobs.NewMemoryStore() }},
+	{"dynamodb", newDynamoStore},
+}
+
+// newDynamoStore is a DynamoStore in a new jobs table of dynalite (npm: a
+// DynamoDB that evaluates condition and update expressions), started for
+// the test.
+func newDynamoStore(t *testing.T) jobs.Store {
+	t.Helper()
+	_, client := nodepeer.DynamoDB(t)
+	if _, err := client.CreateTable(context.Background(), jobs.TableInput("jobs")); err != nil {
+		t.Fatalf("create the jobs table in dynalite: %v", err)
+	}
+	return jobs.NewDynamoStore(client, "jobs")
 }
 
 func forEachStore(t *testing.T, test func(t *testing.T, s jobs.Store)) {
@@ -228,6 +245,198 @@ func TestStoreChangeLeases(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 		if err := s.Lease(ctx, "pay-prod", "c5", time.Minute); err != nil {
 			t.Errorf("a lapsed lease still held: %v", err)
+		}
+	})
+}
+
+// TestStoreClaims: a job whose lease lapsed is claimed once, marked
+// interrupted and still holding its lock and slot; its owner can neither
+// renew it nor store its end any more; the claimer finishes it, which
+// frees both. A lease renewed in time, or one that never lapses, is not
+// claimed; a claim that lapses in turn is claimed again.
+func TestStoreClaims(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		now := time.Now()
+		a := running("a", "pay", "pay-dev", jobs.OpApply, t0)
+		a.Owner, a.Lease = "p1", now.Add(-time.Second)
+		b := running("b", "pay", "pay-prd", jobs.OpApply, t0)
+		b.Owner, b.Lease = "p1", now.Add(-time.Second)
+		c := running("c", "ops", "ops-dev", jobs.OpPreview, t0)
+		c.Owner = "p1" // a lease that never lapses
+		for _, r := range []jobs.Record{a, b, c} {
+			mustStart(t, s, r)
+		}
+		if err := s.Renew(ctx, "b", "p1", now.Add(time.Hour)); err != nil {
+			t.Fatalf("renew b: %v", err)
+		}
+		// Two processes claim at once: each job goes to one.
+		var (
+			mu     sync.Mutex
+			claims = map[string][]jobs.Record{}
+			wg     sync.WaitGroup
+		)
+		for _, p := range []string{"p2", "p3"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := s.Claim(ctx, p, now, now.Add(time.Minute))
+				if err != nil {
+					t.Errorf("claim by %s: %v", p, err)
+				}
+				mu.Lock()
+				claims[p] = got
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		all := append(claims["p2"], claims["p3"]...)
+		if len(all) != 1 || all[0].ID != "a" || all[0].Status != jobs.StatusInterrupted || all[0].Ended == nil {
+			t.Fatalf("claims: %+v, want a alone, interrupted", claims)
+		}
+		claimer := all[0].Owner
+		if got, err := s.Get(ctx, "a"); err != nil || got.Status != jobs.StatusInterrupted || !strings.HasPrefix(got.Error, "interrupted") {
+			t.Errorf("a once claimed reads %+v %v", got, err)
+		}
+		if h, _ := s.Holder(ctx, "pay-dev"); h != "a" {
+			t.Errorf("a claimed job gave up its lock before its claimer finished it: holder %q", h)
+		}
+		if err := s.Renew(ctx, "a", "p1", now.Add(time.Minute)); !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Errorf("its owner renews a claimed job: %v", err)
+		}
+		if err := s.Append(ctx, "a", "p1", 0, []string{"late"}, nil); !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Errorf("its owner stores progress of a claimed job: %v", err)
+		}
+		if err := s.Finish(ctx, ended(a, jobs.StatusSucceeded, now)); !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Errorf("its owner finishes a claimed job: %v", err)
+		}
+		if err := s.Start(ctx, running("a2", "pay", "pay-dev", jobs.OpPreview, t0), ample); err == nil {
+			t.Error("a job started on the stack of a claimed job not yet finished")
+		}
+		// The claim lapses: another process claims it again.
+		if got, err := s.Claim(ctx, "p4", now.Add(2*time.Minute), now.Add(3*time.Minute)); err != nil || len(got) != 1 || got[0].ID != "a" || got[0].Owner != "p4" {
+			t.Fatalf("a lapsed claim claimed again: %+v %v (first claimer %s)", got, err, claimer)
+		}
+		done := all[0]
+		done.Owner, done.Error = "p4", "interrupted: recovered"
+		if err := s.Finish(ctx, done); err != nil {
+			t.Fatalf("the claimer finishes: %v", err)
+		}
+		if h, _ := s.Holder(ctx, "pay-dev"); h != "" {
+			t.Errorf("holder after the claimer finished: %q", h)
+		}
+		if got, _ := s.Running(ctx); !reflect.DeepEqual(got, map[string]int{"pay": 1, "ops": 1}) {
+			t.Errorf("running after the recovery: %v", got)
+		}
+		if got, err := s.Get(ctx, "a"); err != nil || got.Status != jobs.StatusInterrupted || got.Error != "interrupted: recovered" {
+			t.Errorf("the recovered job reads %+v %v", got, err)
+		}
+	})
+}
+
+// TestStoreLog: a job's log is stored in pieces and read back from any
+// line, across chunk boundaries; its view reads back with its record;
+// only its owner stores them.
+func TestStoreLog(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		rec := running("a", "pay", "pay-dev", jobs.OpApply, t0)
+		rec.Owner = "p1"
+		mustStart(t, s, rec)
+		var want []string
+		for i := range 450 {
+			want = append(want, fmt.Sprintf("line %d", i))
+		}
+		view := &jobs.View{ID: "a", Progress: jobs.Progress{Unit: "resources", Done: 3, Total: 47, Ops: []jobs.OpCount{}}}
+		for _, cut := range [][2]int{{0, 5}, {5, 260}, {260, 450}} {
+			if err := s.Append(ctx, "a", "p1", cut[0], want[cut[0]:cut[1]], view); err != nil {
+				t.Fatalf("append %v: %v", cut, err)
+			}
+		}
+		for _, n := range []int{0, 4, 5, 199, 200, 201, 259, 449, 450, 500} {
+			got, err := s.Lines(ctx, "a", n)
+			if w := want[min(n, len(want)):]; err != nil || len(got) != len(w) || len(got) > 0 && (got[0] != w[0] || got[len(got)-1] != w[len(w)-1]) {
+				t.Errorf("lines after %d: %d lines %v, want %d", n, len(got), err, len(w))
+			}
+		}
+		if got, err := s.Get(ctx, "a"); err != nil || got.Shown == nil || got.Shown.Progress.Done != 3 {
+			t.Errorf("the stored view: %+v %v", got.Shown, err)
+		}
+		if err := s.Append(ctx, "a", "p2", 450, []string{"x"}, nil); !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Errorf("another process stores the job's log: %v", err)
+		}
+		var nf *jobs.NotFoundError
+		if _, err := s.Lines(ctx, "nope", 0); !errors.As(err, &nf) {
+			t.Errorf("lines of an unknown job: %v", err)
+		}
+	})
+}
+
+// TestStoreAudit: entries read back by stack, newest first, at most the
+// limit asked.
+func TestStoreAudit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		for i := range 5 {
+			e := jobs.AuditEntry{Time: t0.Add(time.Duration(i) * time.Second), Subject: "token:0123456789ab", Via: "bearer", Team: "pay",
+				Stack: "pay-dev", Action: fmt.Sprintf("a%d", i), Status: 202, Result: "job x"}
+			if i == 2 {
+				e.Stack = "pay-prd"
+			}
+			if err := s.Audit(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.AuditLog(ctx, "pay-dev", 3)
+		var actions []string
+		for _, e := range got {
+			actions = append(actions, e.Action)
+		}
+		if err != nil || !reflect.DeepEqual(actions, []string{"a4", "a3", "a1"}) || got[0].Subject != "token:0123456789ab" || !got[0].Time.Equal(t0.Add(4*time.Second)) {
+			t.Errorf("audit of pay-dev: %v %v (%+v)", actions, err, got)
+		}
+	})
+}
+
+// TestStoreAdmissionIsAtomic: 24 jobs started at once on distinct stacks,
+// from as many goroutines (for DynamoDB: as many conditional writes racing
+// on the table), never run more than the limits allow, and every refusal
+// is a limit.
+func TestStoreAdmissionIsAtomic(t *testing.T) {
+	limits := jobs.Limits{Jobs: 4, TeamJobs: 2}
+	forEachStore(t, func(t *testing.T, s jobs.Store) {
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			started = map[string]int{}
+			total   int
+		)
+		for i := range 24 {
+			team := []string{"pay", "ops", "web"}[i%3]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.Start(ctx, running(fmt.Sprintf("j%02d", i), team, fmt.Sprintf("%s-s%d", team, i), jobs.OpPreview, t0), limits)
+				var limit *jobs.LimitError
+				switch {
+				case err == nil:
+					mu.Lock()
+					started[team]++
+					total++
+					mu.Unlock()
+				case !errors.As(err, &limit):
+					t.Errorf("start %d: %v, want a *LimitError", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if total != limits.Jobs {
+			t.Errorf("%d jobs started of 24, want the limit %d exactly", total, limits.Jobs)
+		}
+		for team, n := range started {
+			if n > limits.TeamJobs {
+				t.Errorf("team %s started %d jobs, over its limit %d", team, n, limits.TeamJobs)
+			}
+		}
+		if got, err := s.Running(ctx); err != nil || !reflect.DeepEqual(got, started) {
+			t.Errorf("running %v %v, started %v", got, err, started)
 		}
 	})
 }

@@ -140,19 +140,26 @@ func start(t testing.TB, name string, args ...string) string {
 	return "http://127.0.0.1:" + strings.TrimSpace(port)
 }
 
+// DynamoDB starts dynalite and returns its endpoint URL and a client for
+// it (any region; dynalite wants a signed request, and any key signs).
+func DynamoDB(t testing.TB) (string, *dynamodb.Client) {
+	t.Helper()
+	endpoint := Dynalite(t)
+	return endpoint, dynamodb.New(dynamodb.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(endpoint),
+		// Every DynamoDB error on its first attempt, a broken connection
+		// retried (see harness.ConnectionRetries).
+		Retryer:     harness.ConnectionRetries(3),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+}
+
 // IdempotencyTable starts dynalite and creates a table named name with the
 // schema the program gives a source's idempotency table (partition key
 // contract.IdempotencyKey, a string), and returns a client for it.
 func IdempotencyTable(t testing.TB, name string) *dynamodb.Client {
 	t.Helper()
-	client := dynamodb.New(dynamodb.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(Dynalite(t)),
-		// Every DynamoDB error on its first attempt, a broken connection
-		// retried (see harness.ConnectionRetries).
-		Retryer: harness.ConnectionRetries(3),
-		// dynalite, like DynamoDB, wants a signed request; any key signs.
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
+	_, client := DynamoDB(t)
 	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
