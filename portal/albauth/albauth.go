@@ -28,7 +28,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -149,6 +151,24 @@ func KeyURL(arn string) (string, error) {
 	return "https://public-keys.auth.elb." + region + ".amazonaws.com/", nil
 }
 
+// checkKeyURL: the keys decide who signs in, so they come over HTTPS;
+// plain HTTP only from this machine (a test's key endpoint).
+func checkKeyURL(u string) error {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {
+		return fmt.Errorf("key URL %q: want https://host/path/", u)
+	}
+	switch {
+	case p.Scheme == "https":
+		return nil
+	case p.Scheme == "http":
+		if ip := net.ParseIP(p.Hostname()); p.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
+			return nil
+		}
+	}
+	return fmt.Errorf("key URL %q: want https://… (plain http only on this machine's loopback)", u)
+}
+
 // New returns a Verifier for c.
 func New(c Config) (*Verifier, error) {
 	if !arnRE.MatchString(c.ARN) {
@@ -161,8 +181,8 @@ func New(c Config) (*Verifier, error) {
 		}
 		c.KeyURL = u
 	}
-	if !strings.HasPrefix(c.KeyURL, "https://") && !strings.HasPrefix(c.KeyURL, "http://") {
-		return nil, fmt.Errorf("key URL %q: want https://…", c.KeyURL)
+	if err := checkKeyURL(c.KeyURL); err != nil {
+		return nil, err
 	}
 	if !strings.HasSuffix(c.KeyURL, "/") {
 		c.KeyURL += "/"
@@ -297,8 +317,8 @@ func (v *Verifier) key(ctx context.Context, kid string) (*ecdsa.PublicKey, error
 
 // get fetches the PEM public key of kid.
 func (v *Verifier) get(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
-	url := v.keyURL + kid
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	keyURL := v.keyURL + kid
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, keyURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKeyUnavailable, err)
 	}
@@ -312,18 +332,18 @@ func (v *Verifier) get(ctx context.Context, kid string) (*ecdsa.PublicKey, error
 		// The endpoint's S3 answers 403 as well as 404 for a missing key.
 		return nil, fmt.Errorf("%w: %s answered %d for kid %s", ErrUnknownKey, v.keyURL, resp.StatusCode, kid)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%w: %s answered %d", ErrKeyUnavailable, url, resp.StatusCode)
+		return nil, fmt.Errorf("%w: %s answered %d", ErrKeyUnavailable, keyURL, resp.StatusCode)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxKeyBytes))
 	if err != nil {
-		return nil, fmt.Errorf("%w: read %s: %v", ErrKeyUnavailable, url, err)
+		return nil, fmt.Errorf("%w: read %s: %v", ErrKeyUnavailable, keyURL, err)
 	}
 	key, err := jwt.ParseECPublicKeyFromPEM(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not a PEM EC public key: %v", ErrUnknownKey, url, err)
+		return nil, fmt.Errorf("%w: %s is not a PEM EC public key: %v", ErrUnknownKey, keyURL, err)
 	}
 	if key.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: %s is a %s key, not P-256", ErrUnknownKey, url, key.Curve.Params().Name)
+		return nil, fmt.Errorf("%w: %s is a %s key, not P-256", ErrUnknownKey, keyURL, key.Curve.Params().Name)
 	}
 	return key, nil
 }

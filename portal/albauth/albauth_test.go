@@ -178,7 +178,14 @@ func TestKeyURL(t *testing.T) {
 	if _, err := albauth.New(albauth.Config{ARN: "arn:aws:iam::123456789012:role/x"}); err == nil {
 		t.Error("New took an IAM role's ARN as the signer")
 	}
-	if _, err := albauth.New(albauth.Config{ARN: albtest.ARN, KeyURL: "file:///etc/"}); err == nil {
-		t.Error("New took a file:// key URL")
+	for _, u := range []string{"file:///etc/", "http://keys.example.com/", "https://", "https://keys.example.com/?kid=", "keys"} {
+		if _, err := albauth.New(albauth.Config{ARN: albtest.ARN, KeyURL: u}); err == nil {
+			t.Errorf("New took the key URL %q", u)
+		}
+	}
+	for _, u := range []string{"https://keys.example.com/prefix", "http://127.0.0.1:8080/", "http://localhost/k/", "http://[::1]:9/"} {
+		if _, err := albauth.New(albauth.Config{ARN: albtest.ARN, KeyURL: u}); err != nil {
+			t.Errorf("New refused the key URL %q: %v", u, err)
+		}
 	}
 }
