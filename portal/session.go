@@ -129,33 +129,40 @@ func (f *tokenFile) reloadLocked(force bool) error {
 }
 
 // identifyAPI reads the API's bearer token; the API never reads a cookie,
-// so a cross-site request carrying the pages' session cannot call it.
-func (s *Server) identifyAPI(r *http.Request) (Identity, bool) {
+// nor the load balancer's x-amzn-oidc-data (which a browser's cookie for
+// the load balancer brings along), so a cross-site request carrying a
+// browser's sign-in cannot call it.
+func (s *Server) identifyAPI(r *http.Request) (Principal, bool) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return Identity{}, false
+		return Principal{}, false
 	}
-	return s.tokens.current().identify(strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	id, ok := s.tokens.current().identify(token)
+	if !ok {
+		return Principal{}, false
+	}
+	return Principal{Subject: TokenSubject(HashToken(token)), Team: id.Team, Admin: id.Admin, Via: ViaToken}, true
 }
 
 // identifyPage reads the pages' session cookie: its identity is the
 // current entry of the token it signed in with. A session ends when it
 // expires, on sign-out, or when that token is revoked.
-func (s *Server) identifyPage(r *http.Request) (Identity, bool) {
+func (s *Server) identifyPage(r *http.Request) (Principal, bool) {
 	c, err := r.Cookie(s.cookieName(r))
 	if err != nil {
-		return Identity{}, false
+		return Principal{}, false
 	}
 	sess, ok := s.sessions.get(c.Value)
 	if !ok {
-		return Identity{}, false
+		return Principal{}, false
 	}
 	id, ok := s.tokens.current().byHash(sess.tokenHash)
 	if !ok {
 		s.sessions.end(c.Value)
-		return Identity{}, false
+		return Principal{}, false
 	}
-	return id, true
+	return Principal{Subject: TokenSubject(sess.tokenHash), Team: id.Team, Admin: id.Admin, Via: ViaSession}, true
 }
 
 // secureRequest reports whether the browser reached the portal over TLS:
