@@ -61,16 +61,16 @@ func TestAuditLog(t *testing.T) {
 	if strings.Contains(string(raw), secret) || strings.Contains(string(raw), tokens["pay"]) || strings.Contains(string(raw), tokens["ops"]) {
 		t.Errorf("the audit log holds a secret or a token: %s", raw)
 	}
-	payID, opsID := portal.TokenID(portal.HashToken(tokens["pay"])), portal.TokenID(portal.HashToken(tokens["ops"]))
+	payID, opsID := portal.TokenSubject(portal.HashToken(tokens["pay"])), portal.TokenSubject(portal.HashToken(tokens["ops"]))
 	for i, want := range []struct {
 		action, subject, via, team string
 		status                     int
 		result                     string
 	}{
 		{"apply", "", "", "pay", http.StatusUnauthorized, "a valid bearer token is required"},
-		{"destroy", opsID, "bearer", "pay", http.StatusNotFound, "no such stack"},
-		{"secret", payID, "bearer", "pay", http.StatusServiceUnavailable, "no-AWS mode"},
-		{"preview", payID, "bearer", "pay", http.StatusAccepted, "job " + job["id"].(string)},
+		{"destroy", opsID, portal.ViaToken, "pay", http.StatusNotFound, "no such stack"},
+		{"secret", payID, portal.ViaToken, "pay", http.StatusServiceUnavailable, "no-AWS mode"},
+		{"preview", payID, portal.ViaToken, "pay", http.StatusAccepted, "job " + job["id"].(string)},
 	} {
 		e := got.Entries[i]
 		if e.Action != want.action || e.Subject != want.subject || e.Via != want.via || e.Team != want.team || e.Stack != "pay-dev" ||
@@ -82,7 +82,7 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("the preview's request hash: %q", e.RequestHash)
 	}
 	logins, _ := store.AuditLog(context.Background(), "", 5)
-	if len(logins) != 1 || logins[0].Action != "login" || logins[0].Subject != opsID || logins[0].Via != "session" || logins[0].Result != "signed in" {
+	if len(logins) != 1 || logins[0].Action != "login" || logins[0].Subject != opsID || logins[0].Via != portal.ViaSession || logins[0].Result != "signed in" {
 		t.Errorf("the sign-in's entry: %+v", logins)
 	}
 }

@@ -8,6 +8,9 @@
 //   - server.go: Options, New, the routes, the limits and timeouts;
 //     errors.go: the one place an error becomes an HTTP status;
 //   - auth.go, session.go: bearer tokens for the API, sessions for the pages;
+//     sso.go: the pages' sign-in at a load balancer (portal/albauth verifies
+//     its header) and the groups-to-teams config; principal.go: who a
+//     request comes from, on its context;
 //   - request.go: a team's request, parsed and validated into stack config;
 //   - api.go: the JSON API's handlers, which parse, call and render;
 //     pages.go, stackpage.go, templates/: the HTML pages, which call the

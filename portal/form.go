@@ -215,7 +215,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, id Identity,
 	if notice == "" {
 		notice = s.errString(err)
 	}
-	s.renderStatus(w, status, "stacks.html", map[string]any{"Identity": id, "Rows": s.overviewRows(r, id, vs), "Error": notice,
+	s.renderStatus(w, status, "stacks.html", map[string]any{"Identity": id, "Person": person(r), "Rows": s.overviewRows(r, id, vs), "Error": notice,
 		"Form": f, "SignedIn": true})
 }
 

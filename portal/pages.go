@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -72,17 +73,26 @@ func replaceImpact(typ string) string {
 	return "created anew, then the old one deleted (its identifier changes)"
 }
 
-// page serves a page to a signed-in browser (else it sends it to sign
-// in): the caller is the request's Principal, and the team and stack of
-// the path (an admin's team from the form or query) are noted for the
-// audit log.
+// page serves h to a signed-in person: signed in at the load balancer
+// (the header alone decides when present), else by a session; anyone else
+// goes to the sign-in page. The caller is the request's Principal, and the
+// team and stack of the path (an admin's team from the form or query) are
+// noted for the audit log.
 func (s *Server) page(h func(http.ResponseWriter, *http.Request, Identity)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.identifyPage(r)
-		if !ok {
-			noteOf(r).result = "not signed in"
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+		p, present, err := s.albPrincipal(r)
+		switch {
+		case err != nil:
+			noteOf(r).result = "refused at the load balancer"
+			s.refused(w, err)
 			return
+		case !present:
+			var ok bool
+			if p, ok = s.identifyPage(r); !ok {
+				noteOf(r).result = "not signed in"
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+				return
+			}
 		}
 		noteOf(r).principal = &p
 		r = r.WithContext(WithPrincipal(r.Context(), p))
@@ -94,6 +104,31 @@ func (s *Server) page(h func(http.ResponseWriter, *http.Request, Identity)) http
 		}
 		h(w, r, id)
 	}
+}
+
+// refused answers a refused sign-in at the load balancer with its status
+// and what to do, on the sign-in page without the token form.
+func (s *Server) refused(w http.ResponseWriter, err error) {
+	code, msg := http.StatusUnauthorized, err.Error()
+	var e *signInError
+	if errors.As(err, &e) {
+		code = e.status
+	}
+	s.renderStatus(w, code, "login.html", map[string]any{"Error": msg, "ALBRefused": true})
+}
+
+// signedInAtALB answers a sign-in page's request that carries the load
+// balancer's sign-in: to the overview when it verifies, else refused.
+// It reports whether it answered.
+func (s *Server) signedInAtALB(w http.ResponseWriter, r *http.Request) bool {
+	_, present, err := s.albPrincipal(r)
+	switch {
+	case err != nil:
+		s.refused(w, err)
+	case present:
+		http.Redirect(w, r, "/stacks", http.StatusSeeOther)
+	}
+	return present
 }
 
 func (s *Server) render(w http.ResponseWriter, name string, data map[string]any) {
@@ -115,10 +150,16 @@ func (s *Server) renderStatus(w http.ResponseWriter, status int, name string, da
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
+	if s.signedInAtALB(w, r) {
+		return
+	}
 	s.render(w, "login.html", map[string]any{"Error": r.URL.Query().Get("error")})
 }
 
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
+	if s.signedInAtALB(w, r) { // no token session beside the load balancer's sign-in
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	token := strings.TrimSpace(r.FormValue("token"))
 	id, ok := s.tokens.current().identify(token)
@@ -127,7 +168,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/?error=unknown+token", http.StatusSeeOther)
 		return
 	}
-	noteOf(r).principal = &Principal{Subject: TokenID(HashToken(token)), Team: id.Team, Admin: id.Admin, Via: "session"}
+	noteOf(r).principal = &Principal{Subject: TokenSubject(HashToken(token)), Team: id.Team, Admin: id.Admin, Via: ViaSession}
 	noteOf(r).result = "signed in"
 	// The cookie holds an opaque session id, never the token; it expires
 	// with the session and, when the portal is reached over TLS, is a
@@ -152,6 +193,20 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// person names who signed in at the load balancer, for the overview's
+// "Signed in as": their email, else their subject; "" for a token's
+// sign-in (a token names a team, not a person).
+func person(r *http.Request) string {
+	p, ok := PrincipalFrom(r.Context())
+	if !ok || p.Via != ViaALB {
+		return ""
+	}
+	if p.Email != "" {
+		return p.Email
+	}
+	return p.Subject
+}
+
 // overviewRow is one environment on the stacks overview.
 type overviewRow struct {
 	Name, Link, Job, JobLink, Updated, Cost string
@@ -164,7 +219,7 @@ type overviewRow struct {
 // for a new one.
 func (s *Server) pageStacks(w http.ResponseWriter, r *http.Request, id Identity) {
 	vs, err := s.stacks(r.Context(), id)
-	s.render(w, "stacks.html", map[string]any{"Identity": id, "Rows": s.overviewRows(r, id, vs), "Error": s.errString(err),
+	s.render(w, "stacks.html", map[string]any{"Identity": id, "Person": person(r), "Rows": s.overviewRows(r, id, vs), "Error": s.errString(err),
 		"Form": newForm(id), "SignedIn": true})
 }
 

@@ -15,10 +15,11 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/seal"
-	"github.com/hookline/hookline/ops/pause"
 	"github.com/hookline/hookline/ops/archive"
+	"github.com/hookline/hookline/ops/pause"
 	"github.com/hookline/hookline/ops/redrive"
 	"github.com/hookline/hookline/policy/rules"
+	"github.com/hookline/hookline/portal/albauth"
 	"github.com/hookline/hookline/portal/jobs"
 )
 
@@ -126,6 +127,11 @@ type Options struct {
 	// that file and again whenever it changes (or on ReloadTokens).
 	Tokens     *Tokens
 	TokensFile string
+	// ALB signs the pages' users in at an Application Load Balancer
+	// (its authenticate-oidc or authenticate-cognito action). Nil: the
+	// pages take token sign-ins only. The API takes bearer tokens either
+	// way.
+	ALB *ALBSignIn
 	// SessionTTL is how long a pages' sign-in lasts (default 8 h).
 	SessionTTL time.Duration
 	// TrustForwardedProto believes a request's X-Forwarded-Proto: set it
@@ -181,6 +187,22 @@ type Options struct {
 	Replica string
 }
 
+// ALBSignIn is sign-in at an Application Load Balancer: a page's request
+// that carries x-amzn-oidc-data is the person it names, once the header
+// verifies (portal/albauth) and its groups map to a team or admin (SSO);
+// without the header a page takes the token sign-in's session as before.
+type ALBSignIn struct {
+	// ARN is the load balancer's: a header another one signed is refused.
+	ARN string
+	// KeyURL is where its public keys are, the kid appended. Default: the
+	// endpoint of ARN's region (albauth.KeyURL).
+	KeyURL string
+	// SSO maps the IdP's groups to teams and admins.
+	SSO *SSOConfig
+	// Client fetches the public keys. Default: a 5 s timeout.
+	Client *http.Client
+}
+
 // Server is the portal's HTTP handler.
 type Server struct {
 	opts   Options
@@ -193,6 +215,9 @@ type Server struct {
 
 	tokens   *tokenFile
 	sessions sessions
+	// alb and sso are the load balancer's sign-in (nil without it).
+	alb *albauth.Verifier
+	sso *SSOConfig
 
 	jobs *jobs.Service
 	// stopWatch ends the look-out for the interrupted jobs of other
@@ -212,6 +237,23 @@ func New(o Options) (*Server, error) {
 	}
 	if tf.tokens == nil {
 		return nil, errors.New("portal: a token file is required")
+	}
+	var (
+		alb *albauth.Verifier
+		sso *SSOConfig
+	)
+	if o.ALB != nil {
+		if o.ALB.SSO == nil {
+			return nil, errors.New("portal: sign-in at the load balancer needs an oidc config (which groups are which team)")
+		}
+		if err := o.ALB.SSO.validate(); err != nil {
+			return nil, fmt.Errorf("portal: oidc config: %w", err)
+		}
+		v, err := albauth.New(albauth.Config{ARN: o.ALB.ARN, KeyURL: o.ALB.KeyURL, Client: o.ALB.Client})
+		if err != nil {
+			return nil, fmt.Errorf("portal: load balancer sign-in: %w", err)
+		}
+		alb, sso = v, o.ALB.SSO
 	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
@@ -261,7 +303,7 @@ func New(o Options) (*Server, error) {
 		},
 	})
 	s := &Server{opts: o, policy: policy, pages: pages, mux: http.NewServeMux(), jobs: svc,
-		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}, stopWatch: func() {}}
+		plans: make(chan struct{}, o.Limits.Plans), tokens: tf, sessions: sessions{all: map[string]*session{}}, stopWatch: func() {}, alb: alb, sso: sso}
 	if o.Jobs != nil {
 		// Another process sharing the store may die mid-job: watch for
 		// leases that lapse.
@@ -287,26 +329,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // sessions signed in with them stop working at once.
 func (s *Server) ReloadTokens() error { return s.tokens.Reload() }
 
-func (s *Server) routes() {
-	// The API reads its bearer token; the caller is the request's
-	// Principal, and the team and stack of the path are noted for the
-	// audit log.
-	apiHandler := func(h func(http.ResponseWriter, *http.Request, Identity)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if team, env := r.PathValue("team"), r.PathValue("env"); team != "" && env != "" {
-				noteStack(r, team, StackName(team, env))
-			}
-			p, ok := s.identifyAPI(r)
-			if !ok {
-				writeError(w, http.StatusUnauthorized, "auth", "a valid bearer token is required (Authorization: Bearer …)")
-				return
-			}
-			noteOf(r).principal = &p
-			r = r.WithContext(WithPrincipal(r.Context(), p))
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-			h(w, r, p.identity())
+// api serves h to a bearer token's holder (anyone else gets 401): the
+// caller is the request's Principal, and the team and stack of the path are
+// noted for the audit log.
+func (s *Server) api(h func(http.ResponseWriter, *http.Request, Identity)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if team, env := r.PathValue("team"), r.PathValue("env"); team != "" && env != "" {
+			noteStack(r, team, StackName(team, env))
 		}
+		p, ok := s.identifyAPI(r)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "auth", "a valid bearer token is required (Authorization: Bearer …)")
+			return
+		}
+		noteOf(r).principal = &p
+		r = r.WithContext(WithPrincipal(r.Context(), p))
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		h(w, r, p.identity())
 	}
+}
+
+func (s *Server) routes() {
+	apiHandler := s.api
 	api := func(pattern string, h func(http.ResponseWriter, *http.Request, Identity)) {
 		s.mux.HandleFunc(pattern, apiHandler(h))
 	}

@@ -129,18 +129,20 @@ func (f *tokenFile) reloadLocked(force bool) error {
 }
 
 // identifyAPI reads the API's bearer token; the API never reads a cookie,
-// so a cross-site request carrying the pages' session cannot call it.
+// nor the load balancer's x-amzn-oidc-data (which a browser's cookie for
+// the load balancer brings along), so a cross-site request carrying a
+// browser's sign-in cannot call it.
 func (s *Server) identifyAPI(r *http.Request) (Principal, bool) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if token = strings.TrimSpace(token); !ok || token == "" {
-		return Principal{}, false
-	}
-	hash := HashToken(token)
-	id, ok := s.tokens.current().byHash(hash)
 	if !ok {
 		return Principal{}, false
 	}
-	return Principal{Subject: TokenID(hash), Team: id.Team, Admin: id.Admin, Via: "bearer"}, true
+	token = strings.TrimSpace(token)
+	id, ok := s.tokens.current().identify(token)
+	if !ok {
+		return Principal{}, false
+	}
+	return Principal{Subject: TokenSubject(HashToken(token)), Team: id.Team, Admin: id.Admin, Via: ViaToken}, true
 }
 
 // identifyPage reads the pages' session cookie: its identity is the
@@ -160,7 +162,7 @@ func (s *Server) identifyPage(r *http.Request) (Principal, bool) {
 		s.sessions.end(c.Value)
 		return Principal{}, false
 	}
-	return Principal{Subject: TokenID(sess.tokenHash), Team: id.Team, Admin: id.Admin, Via: "session"}, true
+	return Principal{Subject: TokenSubject(sess.tokenHash), Team: id.Team, Admin: id.Admin, Via: ViaSession}, true
 }
 
 // secureRequest reports whether the browser reached the portal over TLS:

@@ -22,6 +22,7 @@ import (
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/portal"
+	"github.com/hookline/hookline/portal/albauth"
 	"github.com/hookline/hookline/portal/jobs"
 )
 
@@ -33,6 +34,8 @@ type portalOptions struct {
 	// process's memory); jobsLease how long a running job's lease lasts.
 	jobsTable string
 	jobsLease time.Duration
+	// albARN, oidcConfig and albKeyURL: sign-in at a load balancer.
+	albARN, oidcConfig, albKeyURL string
 	// offline is "true", "false" or "auto" (--offline unset).
 	offline string
 }
@@ -45,11 +48,21 @@ func newPortalCmd() *cobra.Command {
 		Long: `portal serves the self-service portal: teams sign in with a bearer token and
 create, preview and apply their own webhook environments, each a stack in the
 portal's backend (--backend, default the local state under --data). The
-commands find those stacks by name (see hookline --help).`,
+commands find those stacks by name (see hookline --help).
+
+Behind an Application Load Balancer whose authenticate-oidc (or Cognito)
+action signs people in, --alb-arn and --oidc-config make the pages take the
+load balancer's signed x-amzn-oidc-data header instead: it is verified
+(ES256, the key of its kid from --alb-key-url, signed by --alb-arn, not
+expired) and the person's groups are mapped to a team or admin by the
+--oidc-config file. The API keeps taking bearer tokens only.`,
 		Example: `  hookline portal
   hookline portal --addr 127.0.0.1:9090 --policy-config policy-config.json
   hookline portal --backend s3://hookline-state --jobs-table hookline-portal-jobs
-  hookline portal --hash-token hl_…`,
+  hookline portal --hash-token hl_…
+  hookline portal --addr :8080 --trust-forwarded-proto \
+    --alb-arn arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/portal/50dc6c495c0c9188 \
+    --oidc-config oidc.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return codeOf(portalRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
@@ -72,6 +85,9 @@ commands find those stacks by name (see hookline --help).`,
 		"AWS_ENDPOINT_URL_DYNAMODB for another endpoint). Default: this process's memory")
 	fs.DurationVar(&o.jobsLease, "jobs-lease", jobs.DefaultLease, "how long a running job's lease lasts unless its process renews it (every third of it): "+
 		"with --jobs-table, another process marks the job interrupted once it lapses")
+	fs.StringVar(&o.albARN, "alb-arn", "", "sign the pages' users in at this Application Load Balancer: its x-amzn-oidc-data must be signed by it (needs --oidc-config)")
+	fs.StringVar(&o.oidcConfig, "oidc-config", "", `with --alb-arn: the file mapping the IdP's groups to teams and admins, {"groupsClaim":"groups","teams":{"pay":["idp-payments"]},"admins":["idp-platform"]}`)
+	fs.StringVar(&o.albKeyURL, "alb-key-url", "", "with --alb-arn: where the load balancer's public keys are, the kid appended (default: https://public-keys.auth.elb.<region of --alb-arn>.amazonaws.com/; GovCloud's S3 URL)")
 	fs.BoolVar(&o.trustProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto: only behind a proxy that terminates TLS and always sets it (the __Host- Secure session cookie and HSTS then follow the proxy's https)")
 	return cmd
 }
@@ -86,6 +102,10 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "hookline portal: "+format+"\n", a...)
 		return 2
+	}
+	alb, err := albSignIn(o)
+	if err != nil {
+		return fail("%v", err)
 	}
 	projectDir, err := projectDirOrFind(*dir)
 	if err != nil {
@@ -139,6 +159,7 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 	srv, err := portal.New(portal.Options{
 		Jobs: store, JobLease: o.jobsLease,
 		TrustForwardedProto: *trustProto,
+		ALB:                 alb,
 		Offline:             noAWS,
 		TokensFile:          *tokensPath,
 		Engine:              engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
@@ -168,6 +189,30 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	return 0
+}
+
+// albSignIn is the load balancer's sign-in of --alb-arn, --oidc-config
+// and --alb-key-url, or nil without --alb-arn. The key URL defaults to the
+// ARN's region's endpoint (portal.New derives it).
+func albSignIn(o *portalOptions) (*portal.ALBSignIn, error) {
+	switch {
+	case o.albARN == "" && (o.oidcConfig != "" || o.albKeyURL != ""):
+		return nil, errors.New("--oidc-config and --alb-key-url need --alb-arn (the load balancer that signs people in)")
+	case o.albARN == "":
+		return nil, nil
+	case o.oidcConfig == "":
+		return nil, errors.New("--alb-arn needs --oidc-config: the file mapping the IdP's groups to teams and admins (see docs/portal.md)")
+	}
+	// The ARN and key URL are checked now, before the policy pack builds
+	// (no network: keys are fetched at the first sign-in).
+	if _, err := albauth.New(albauth.Config{ARN: o.albARN, KeyURL: o.albKeyURL}); err != nil {
+		return nil, fmt.Errorf("--alb-arn/--alb-key-url: %w", err)
+	}
+	sso, err := portal.LoadSSOConfig(o.oidcConfig)
+	if err != nil {
+		return nil, err
+	}
+	return &portal.ALBSignIn{ARN: o.albARN, KeyURL: o.albKeyURL, SSO: sso}, nil
 }
 
 // offlineMode decides the no-AWS mode from --offline: true, false, or auto

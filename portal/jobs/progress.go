@@ -83,7 +83,9 @@ type tracker struct {
 	verb string
 }
 
-func newTracker(unit string) *tracker { return &tracker{unit: unit, verb: "moved", res: map[string]*tracked{}} }
+func newTracker(unit string) *tracker {
+	return &tracker{unit: unit, verb: "moved", res: map[string]*tracked{}}
+}
 
 // counted reports whether a resource type is one a person counts: AWS
 // resources, not the stack, its providers or hookline's components.
