@@ -153,14 +153,7 @@ func AppendDelivery(dst []byte, source string, r *Record, at time.Time) []byte {
 		}
 		dst = make([]byte, 0, n+n/8)
 	}
-	dst = append(dst, `{"kind":"`+ArchiveDelivery+`","source":`...)
-	dst = appendJSONString(dst, source)
-	dst = append(dst, `,"messageId":`...)
-	dst = appendJSONString(dst, r.MessageID)
-	dst = append(dst, `,"group":`...)
-	dst = appendJSONString(dst, r.GroupID)
-	dst = append(dst, `,"archivedAt":`...)
-	dst = strconv.AppendInt(dst, at.UnixMilli(), 10)
+	dst = appendHead(dst, ArchiveDelivery, source, r, at)
 	if r.DeduplicationID != "" {
 		dst = append(dst, `,"deduplicationId":`...)
 		dst = appendJSONString(dst, r.DeduplicationID)
@@ -211,14 +204,7 @@ func AppendDelivery(dst []byte, source string, r *Record, at time.Time) []byte {
 // AppendOutcome appends the outcome entry of a record as a line (the JSON of
 // ArchiveOutcomeEntry(…).Line()).
 func AppendOutcome(dst []byte, source string, r *Record, outcome, reason string, at time.Time) []byte {
-	dst = append(dst, `{"kind":"`+ArchiveOutcome+`","source":`...)
-	dst = appendJSONString(dst, source)
-	dst = append(dst, `,"messageId":`...)
-	dst = appendJSONString(dst, r.MessageID)
-	dst = append(dst, `,"group":`...)
-	dst = appendJSONString(dst, r.GroupID)
-	dst = append(dst, `,"archivedAt":`...)
-	dst = strconv.AppendInt(dst, at.UnixMilli(), 10)
+	dst = appendHead(dst, ArchiveOutcome, source, r, at)
 	if outcome != "" {
 		dst = append(dst, `,"outcome":`...)
 		dst = appendJSONString(dst, outcome)
@@ -228,6 +214,18 @@ func AppendOutcome(dst []byte, source string, r *Record, outcome, reason string,
 		dst = appendJSONString(dst, reason)
 	}
 	return append(dst, "}\n"...)
+}
+
+// appendHead opens an entry of kind with the fields every entry has.
+func appendHead(dst []byte, kind, source string, r *Record, at time.Time) []byte {
+	dst = append(dst, `{"kind":"`+kind+`","source":`...)
+	dst = appendJSONString(dst, source)
+	dst = append(dst, `,"messageId":`...)
+	dst = appendJSONString(dst, r.MessageID)
+	dst = append(dst, `,"group":`...)
+	dst = appendJSONString(dst, r.GroupID)
+	dst = append(dst, `,"archivedAt":`...)
+	return strconv.AppendInt(dst, at.UnixMilli(), 10)
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
