@@ -529,7 +529,7 @@ func TestReplicas(t *testing.T) {
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	payID := portal.TokenSubject(portal.HashToken(tokens["pay"]))
-	if !strings.Contains(string(page), `id="audit-log"`) || strings.Count(string(page), payID+" (bearer)") < 4 || !strings.Contains(string(page), "job "+aid) {
+	if !strings.Contains(string(page), `id="audit-log"`) || strings.Count(string(page), payID+" ("+portal.ViaToken+")") < 4 || !strings.Contains(string(page), "job "+aid) {
 		t.Errorf("the environment's page on B shows no audit log of the previews and applies on A and B:\n%s", page)
 	}
 
