@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -24,6 +22,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hookline/hookline/handler/build"
 	"github.com/hookline/hookline/internal/testing/harness"
@@ -45,7 +46,8 @@ type replica struct {
 // replicaEnv is what both replicas run with: the test-double provider
 // first on PATH, the one passphrase of the shared backend, dynalite for
 // DynamoDB and every other AWS endpoint closed (nothing else may be
-// called), static credentials any signer takes.
+// called; the Pulumi backend's S3 endpoint is in its URL, s3Backend),
+// static credentials any signer (and s3rver) takes.
 func replicaEnv(plugins, dynamo string) []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
@@ -222,34 +224,33 @@ func oneSource(env string) map[string]any {
 	}}
 }
 
-// lockFiles lists the lock files of a DIY backend (.pulumi/locks/…).
-func lockFiles(t *testing.T, backendDir string) []string {
+// lockObjects lists the lock objects of a DIY backend in bucket
+// (.pulumi/locks/…).
+func lockObjects(t *testing.T, s3c *s3.Client, bucket string) []string {
 	t.Helper()
 	var out []string
-	root := filepath.Join(backendDir, ".pulumi", "locks")
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	pages := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(".pulumi/locks/")})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
 		if err != nil {
-			return err
+			t.Fatalf("list the locks in s3://%s: %v", bucket, err)
 		}
-		if !d.IsDir() {
-			out = append(out, strings.TrimPrefix(p, backendDir+"/"))
+		for _, o := range page.Contents {
+			out = append(out, aws.ToString(o.Key))
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
 	}
 	return out
 }
 
 // pendingOperations reads the pending operations of a stack's checkpoint
-// in a DIY backend.
-func pendingOperations(t *testing.T, backendDir, stack string) []any {
+// in a DIY backend in bucket.
+func pendingOperations(t *testing.T, s3c *s3.Client, bucket, stack string) []any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(backendDir, ".pulumi", "stacks", "hookline", stack+".json"))
+	obj, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(".pulumi/stacks/hookline/" + stack + ".json")})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("read %s's checkpoint in s3://%s: %v", stack, bucket, err)
 	}
+	defer obj.Body.Close()
 	var cp struct {
 		Checkpoint struct {
 			Latest struct {
@@ -257,15 +258,24 @@ func pendingOperations(t *testing.T, backendDir, stack string) []any {
 			} `json:"latest"`
 		} `json:"checkpoint"`
 	}
-	if err := json.Unmarshal(b, &cp); err != nil {
+	if err := json.NewDecoder(obj.Body).Decode(&cp); err != nil {
 		t.Fatal(err)
 	}
 	return cp.Checkpoint.Latest.Pending
 }
 
-// TestReplicas: two `hookline portal` processes share a file:// Pulumi
-// backend and a jobs table in dynalite, as two tasks of the service share
-// an S3 bucket and a DynamoDB table.
+// s3Backend is the Pulumi backend URL of a bucket in the S3-compatible
+// server at endpoint, in the form the Pulumi CLI (its DIY backend,
+// gocloud.dev's s3blob with the AWS SDK v2) opens: a custom endpoint
+// (its scheme, http, is used as given), path-style addressing, the
+// region; credentials come from the environment.
+func s3Backend(bucket, endpoint string) string {
+	return "s3://" + bucket + "?" + url.Values{"endpoint": {endpoint}, "use_path_style": {"true"}, "region": {"eu-west-1"}}.Encode()
+}
+
+// TestReplicas: two `hookline portal` processes share an s3:// Pulumi
+// backend in s3rver and a jobs table in dynalite, as two tasks of the
+// service share an S3 bucket and a DynamoDB table.
 //
 //   - A burst of previews split across both never runs more jobs than the
 //     portal's limits (4, 2 per team), as the table counts them while they
@@ -290,18 +300,22 @@ func TestReplicas(t *testing.T) {
 	}
 	store := jobs.NewDynamoStore(client, table) // the test's own look at the table
 
-	root := t.TempDir()
-	backendDir := filepath.Join(root, "backend")
-	if err := os.MkdirAll(backendDir, 0o755); err != nil {
+	const bucket = "hookline-state"
+	s3Endpoint := nodepeer.S3rver(t)
+	s3c := nodepeer.S3Client(s3Endpoint) // the test's own look at the bucket
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
+	backend := s3Backend(bucket, s3Endpoint)
+
+	root := t.TempDir()
 	tokensFile := filepath.Join(root, "tokens.json")
 	tf, _ := json.Marshal(portal.Tokens{Teams: map[string][]string{"pay": {portal.HashToken(tokens["pay"])}, "ops": {portal.HashToken(tokens["ops"])},
 		"web": {portal.HashToken(tokens["web"])}}})
 	if err := os.WriteFile(tokensFile, tf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--tokens", tokensFile, "--backend", "file://" + backendDir, "--policy-pack", pack, "--offline=false",
+	args := []string{"--tokens", tokensFile, "--backend", backend, "--policy-pack", pack, "--offline=false",
 		"--dir", harness.ProjectDir(t), "--jobs-table", table, "--jobs-lease", lease.String()}
 	env := replicaEnv(plugins, dynamo)
 	// A's engine holds the event source mappings' creation (never
@@ -450,8 +464,10 @@ func TestReplicas(t *testing.T) {
 	}, 3*time.Minute); !held {
 		t.Fatalf("the apply on A, followed on B, never reached the held create: %v", awaitJob(t, b, "pay", aid, time.Second))
 	}
-	if locks := lockFiles(t, backendDir); len(locks) == 0 {
+	if locks := lockObjects(t, s3c, bucket); len(locks) == 0 {
 		t.Fatal("the apply mid-update holds no lock in the backend: nothing to prove")
+	} else {
+		t.Logf("the apply's lock in s3://%s mid-update: %v", bucket, locks)
 	}
 
 	pgid := a.cmd.Process.Pid
@@ -481,10 +497,10 @@ func TestReplicas(t *testing.T) {
 	if interruptedAfter < lease/2 {
 		t.Errorf("interrupted %v after the kill: before its lease (%v) could lapse", interruptedAfter, lease)
 	}
-	if locks := lockFiles(t, backendDir); len(locks) > 0 {
+	if locks := lockObjects(t, s3c, bucket); len(locks) > 0 {
 		t.Errorf("locks left in the backend after the recovery: %v", locks)
 	}
-	if p := pendingOperations(t, backendDir, "pay-dev"); len(p) > 0 {
+	if p := pendingOperations(t, s3c, bucket, "pay-dev"); len(p) > 0 {
 		t.Errorf("pending operations left in pay-dev's state: %v", p)
 	}
 	if h, err := store.Holder(context.Background(), "pay-dev"); err != nil || h != "" {
@@ -517,7 +533,7 @@ func TestReplicas(t *testing.T) {
 	if v := awaitJob(t, b, "pay", app2["id"].(string), 3*time.Minute); v["status"] != string(jobs.StatusSucceeded) {
 		t.Fatalf("apply on B after the recovery: %v %v", v["status"], v["error"])
 	}
-	if locks := lockFiles(t, backendDir); len(locks) > 0 {
+	if locks := lockObjects(t, s3c, bucket); len(locks) > 0 {
 		t.Errorf("locks left after the apply on B: %v", locks)
 	}
 
@@ -529,7 +545,7 @@ func TestReplicas(t *testing.T) {
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	payID := portal.TokenSubject(portal.HashToken(tokens["pay"]))
-	if !strings.Contains(string(page), `id="audit-log"`) || strings.Count(string(page), payID+" (bearer)") < 4 || !strings.Contains(string(page), "job "+aid) {
+	if !strings.Contains(string(page), `id="audit-log"`) || strings.Count(string(page), payID+" ("+portal.ViaToken+")") < 4 || !strings.Contains(string(page), "job "+aid) {
 		t.Errorf("the environment's page on B shows no audit log of the previews and applies on A and B:\n%s", page)
 	}
 
