@@ -19,11 +19,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/plan/awsmodel"
+	"github.com/hookline/hookline/ops/archive"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/stackconfig"
 )
@@ -69,6 +71,12 @@ func newPortalIn(t *testing.T, policyConfig, state string, adjust ...func(*porta
 		Engine: o,
 		Lambda: func(context.Context, string) (portal.LambdaAPI, error) {
 			return lambda.New(lambda.Options{Region: "eu-west-1", BaseEndpoint: aws.String(noMappings.URL), Credentials: aws.AnonymousCredentials{}}), nil
+		},
+		// The archive panel reads S3: an endpoint that holds no bucket
+		// unless a test gives its own, never the machine's credentials.
+		Archive: func(context.Context, string) (archive.StoreAPI, error) {
+			return s3.New(s3.Options{Region: "eu-west-1", BaseEndpoint: aws.String(noMappings.URL), UsePathStyle: true,
+				Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1}), nil
 		},
 	}
 	for _, f := range adjust {
