@@ -146,7 +146,7 @@ var (
 		{"tls-only-coverage", "Every queue has a TLS-only policy, and a REST or HTTP API behind a custom domain has its default endpoint disabled.", Mandatory, tlsCoverage},
 		{"stage-throttling", "Every API Gateway stage has a rate and burst limit: an HTTP API stage's default route settings, a REST stage's method settings for */*.", Mandatory, stageThrottling},
 		{"secret-scope", "A function reads SSM parameters only under its stack's prefix /hookline/<environment>/, never another stack's secrets or the account's.", Mandatory, secretScope},
-		{"archive-protected", "Every S3 bucket (the archive of deliveries, whose bodies may hold personal data, and its query results) is encrypted by default with a KMS key, blocks public access with all four settings, denies requests without TLS and expires its objects.", Mandatory, archiveProtected},
+		{"archive-protected", "Every S3 bucket (the archive of deliveries, whose bodies may hold personal data, and its query results) is encrypted by default with a KMS key, blocks public access with all four settings, denies requests without TLS and expires its objects (a versioned bucket, such as the portal's state, its noncurrent versions).", Mandatory, archiveProtected},
 		{"archive-present", "Every hookline consumer archives its deliveries (hookline:archive, on by default), so they can be searched and replayed.", Advisory, archivePresent},
 		{CouldNotJudge, "Names every input a mandatory rule could not judge because it is unknown at preview, so no rule skips silently.", Advisory, couldNotJudge},
 	}
