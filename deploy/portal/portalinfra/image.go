@@ -51,6 +51,9 @@ type Publisher interface {
 	// Publish pushes spec's image to repository (host/path, no tag) and
 	// returns the pushed image's reference by digest (repository@sha256:…).
 	Publish(ctx context.Context, repository string, creds Credentials, spec ImageSpec) (string, error)
+	// Reference returns the reference Publish would return, pushing
+	// nothing (a preview shows it, so an unchanged image shows no diff).
+	Reference(ctx context.Context, repository string, spec ImageSpec) (string, error)
 }
 
 // RegistryPublisher is the Publisher of go-containerregistry: it pulls the
@@ -64,26 +67,45 @@ type RegistryPublisher struct {
 	Registry string
 }
 
-// Publish implements Publisher.
-func (p RegistryPublisher) Publish(ctx context.Context, repository string, creds Credentials, spec ImageSpec) (string, error) {
+// build builds spec's image and names the repository it goes to.
+func (p RegistryPublisher) build(ctx context.Context, repository string, spec ImageSpec) (v1.Image, v1.Hash, name.Repository, error) {
 	if p.Registry != "" {
 		_, rest, ok := strings.Cut(repository, "/")
 		if !ok {
-			return "", fmt.Errorf("repository %q has no path", repository)
+			return nil, v1.Hash{}, name.Repository{}, fmt.Errorf("repository %q has no path", repository)
 		}
 		repository = p.Registry + "/" + rest
 	}
+	repo, err := name.NewRepository(repository)
+	if err != nil {
+		return nil, v1.Hash{}, name.Repository{}, fmt.Errorf("repository %q: %w", repository, err)
+	}
 	img, err := BuildImage(ctx, spec)
 	if err != nil {
-		return "", err
+		return nil, v1.Hash{}, name.Repository{}, err
 	}
 	digest, err := img.Digest()
 	if err != nil {
-		return "", fmt.Errorf("digest of the portal image: %w", err)
+		return nil, v1.Hash{}, name.Repository{}, fmt.Errorf("digest of the portal image: %w", err)
 	}
-	repo, err := name.NewRepository(repository)
+	return img, digest, repo, nil
+}
+
+// Reference implements Publisher: it pulls the base and builds the image
+// in memory, and pushes nothing.
+func (p RegistryPublisher) Reference(ctx context.Context, repository string, spec ImageSpec) (string, error) {
+	_, digest, repo, err := p.build(ctx, repository, spec)
 	if err != nil {
-		return "", fmt.Errorf("repository %q: %w", repository, err)
+		return "", err
+	}
+	return repo.Digest(digest.String()).String(), nil
+}
+
+// Publish implements Publisher.
+func (p RegistryPublisher) Publish(ctx context.Context, repository string, creds Credentials, spec ImageSpec) (string, error) {
+	img, digest, repo, err := p.build(ctx, repository, spec)
+	if err != nil {
+		return "", err
 	}
 	auth := authn.Anonymous
 	if creds.Username != "" {

@@ -64,12 +64,23 @@ func TestPublishToInProcessRegistry(t *testing.T) {
 	}
 	// The repository as ECR names it; the publisher pushes to host instead.
 	p := portalinfra.RegistryPublisher{Registry: host}
+	// What a preview shows: the digest, with nothing pushed.
+	preview, err := p.Reference(context.Background(), "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hlportal-example", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := remote.List(mustRepository(t, host+"/hlportal-example")); err == nil && len(tags) > 0 {
+		t.Fatalf("Reference pushed %v", tags)
+	}
 	got, err := p.Publish(context.Background(), "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hlportal-example", portalinfra.Credentials{}, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(got, host+"/hlportal-example@sha256:") {
 		t.Fatalf("reference %q", got)
+	}
+	if preview != got {
+		t.Errorf("preview showed %q, up pushed %q", preview, got)
 	}
 	ref, err := name.ParseReference(got)
 	if err != nil {
@@ -138,4 +149,13 @@ func TestPublishWithoutBase(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pull base image") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func mustRepository(t *testing.T, s string) name.Repository {
+	t.Helper()
+	r, err := name.NewRepository(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -45,6 +45,10 @@ func (p *stubPublisher) Publish(_ context.Context, repo string, creds portalinfr
 	return repo + "@sha256:" + strings.Repeat("ab", 32), nil
 }
 
+func (p *stubPublisher) Reference(_ context.Context, repo string, _ portalinfra.ImageSpec) (string, error) {
+	return repo + "@sha256:" + strings.Repeat("ab", 32), nil
+}
+
 func stubFiles(context.Context, *portalinfra.Config, string) ([]portalinfra.ImageFile, error) {
 	return []portalinfra.ImageFile{{Path: "/usr/local/bin/hookline", Data: []byte("#!stub"), Mode: 0o755}}, nil
 }

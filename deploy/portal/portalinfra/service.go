@@ -33,8 +33,9 @@ type ImageArgs struct {
 	Tags           map[string]string
 }
 
-// PreviewImageTag is the tag of the image URI a preview shows: nothing is
-// built or pushed while previewing.
+// PreviewImageTag is the tag of the image URI a preview shows when it
+// cannot build the image (the base cannot be pulled); nothing is pushed
+// while previewing.
 const PreviewImageTag = "preview"
 
 // NewImage creates the repository and, on update, builds and pushes the
@@ -60,7 +61,16 @@ func NewImage(ctx *pulumi.Context, name string, a *ImageArgs, opts ...pulumi.Res
 	}
 	img.RepositoryURL = img.Repository.RepositoryUrl
 	if ctx.DryRun() {
-		img.URI = pulumi.Sprintf("%s:%s", img.Repository.RepositoryUrl, PreviewImageTag)
+		// A preview builds the image in memory for its digest (the base is
+		// pulled) and pushes nothing; if that fails, it shows a stub.
+		img.URI = img.Repository.RepositoryUrl.ApplyTWithContext(ctx.Context(), func(c2 context.Context, repo string) string {
+			ref, err := a.Publisher.Reference(c2, repo, a.Spec)
+			if err != nil {
+				_ = ctx.Log.Warn(fmt.Sprintf("preview: the portal image's digest is not known (%v); showing %s:%s", err, repo, PreviewImageTag), nil)
+				return repo + ":" + PreviewImageTag
+			}
+			return ref
+		}).(pulumi.StringOutput)
 	} else {
 		token := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: img.Repository.RegistryId.ToStringPtrOutput()}, pulumi.Parent(img))
 		img.URI = pulumi.All(img.Repository.RepositoryUrl, token.UserName(), token.Password()).ApplyTWithContext(ctx.Context(),
