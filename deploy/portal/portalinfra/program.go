@@ -6,10 +6,13 @@
 package portalinfra
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -116,7 +119,7 @@ func Program(o Options) pulumi.RunFunc {
 		image, err := NewImage(ctx, "image", &ImageArgs{
 			RepositoryName: names.Repository(), Publisher: publisher, Tags: tags,
 			Spec: ImageSpec{Base: cfg.BaseImage, Architecture: cfg.Architecture, Files: imageFiles,
-				Entrypoint: []string{"/usr/local/bin/hookline"}, WorkingDir: "/var/lib/hookline",
+				Entrypoint: []string{"/usr/local/bin/hookline"}, WorkingDir: SourceDir,
 				Env: []string{"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_HOME=/var/lib/hookline/.pulumi"}},
 		})
 		if err != nil {
@@ -171,7 +174,8 @@ func Program(o Options) pulumi.RunFunc {
 // DefaultImageFiles builds the hookline command and its policy pack for the
 // stack's architecture (handler/build, as infra builds the handler) and
 // adds the Pulumi CLI (pulumiCli, default <repo>/bin/pulumi, which must be
-// built for the same architecture) and the team mapping (oidcTeams).
+// built for the same architecture), the project's tracked sources under
+// SourceDir and the team mapping (oidcTeams).
 func DefaultImageFiles(ctx context.Context, cfg *Config, repoDir string) ([]ImageFile, error) {
 	target := build.Target{GOOS: "linux", GOARCH: cfg.Architecture}
 	dir := filepath.Join(repoDir, build.Dir, "portal-image", target.String())
@@ -189,9 +193,50 @@ func DefaultImageFiles(ctx context.Context, cfg *Config, repoDir string) ([]Imag
 		cli = filepath.Join(repoDir, "bin", "pulumi")
 	}
 	files = append(files, ImageFile{Path: "/usr/local/bin/pulumi", Source: cli, Mode: 0o755})
+	// The portal builds the webhook handler when it deploys a stack
+	// (infra/handler.go runs go build in the project), so the image holds
+	// the project's tracked sources; the base image brings the Go toolchain.
+	src, err := SourceFiles(ctx, repoDir, SourceDir)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, src...)
 	teams := cfg.OIDCTeams
 	if len(teams) == 0 {
 		teams = []byte(`{"groupsClaim":"groups","teams":{},"admins":[]}`)
 	}
 	return append(files, ImageFile{Path: OIDCConfigPath, Data: teams, Mode: 0o644}), nil
+}
+
+// SourceDir is where the image holds the hookline project (--dir).
+const SourceDir = "/opt/hookline/src"
+
+// SourceFiles lists the files git tracks in repoDir (no build output, no
+// bin/), placed under dir.
+func SourceFiles(ctx context.Context, repoDir, dir string) ([]ImageFile, error) {
+	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z")
+	cmd.Dir = repoDir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("list the project's sources (git ls-files in %s): %w: %s", repoDir, err, strings.TrimSpace(stderr.String()))
+	}
+	var files []ImageFile
+	for _, rel := range strings.Split(string(out), "\x00") {
+		if rel == "" {
+			continue
+		}
+		abs := filepath.Join(repoDir, filepath.FromSlash(rel))
+		fi, err := os.Lstat(abs)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // deleted in the work tree, or a symlink
+		}
+		mode := int64(0o644)
+		if fi.Mode()&0o111 != 0 {
+			mode = 0o755
+		}
+		files = append(files, ImageFile{Path: path.Join(dir, rel), Source: abs, Mode: mode})
+	}
+	return files, nil
 }

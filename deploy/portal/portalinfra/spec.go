@@ -212,5 +212,5 @@ func Command(backendURL, secretsProvider, jobsTable, albArn string, port int) []
 	return []string{"portal", "--addr", fmt.Sprintf(":%d", port), "--backend", backendURL,
 		"--jobs-table", jobsTable, "--alb-arn", albArn, "--oidc-config", OIDCConfigPath,
 		"--trust-forwarded-proto", "--data", "/var/lib/hookline", "--secrets-provider", secretsProvider,
-		"--policy-pack", "/usr/local/bin/hookline-policy"}
+		"--policy-pack", "/usr/local/bin/hookline-policy", "--dir", SourceDir}
 }

@@ -1,6 +1,8 @@
 package portalinfra_test
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,4 +51,23 @@ func TestTaskPolicyWithoutZones(t *testing.T) {
 		}
 	}
 	checkScoped(t, doc)
+}
+
+func TestSourceFiles(t *testing.T) {
+	files, err := portalinfra.SourceFiles(context.Background(), filepath.Join("..", "..", ".."), portalinfra.SourceDir)
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f.Path] = true
+		if strings.Contains(f.Path, "/bin/pulumi") || strings.Contains(f.Path, "/.build/") {
+			t.Errorf("%s is a build artifact", f.Path)
+		}
+	}
+	for _, want := range []string{"/go.mod", "/Pulumi.yaml", "/handler/build/build.go"} {
+		if !have[portalinfra.SourceDir+want] {
+			t.Errorf("no %s in the image's sources", want)
+		}
+	}
 }
