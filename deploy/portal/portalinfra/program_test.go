@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/hookline/hookline/plan"
 	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/policy/rules"
+	"github.com/hookline/hookline/portal/jobs"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -343,4 +345,45 @@ func anyStrings(v any) []string {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestJobsTableIsTheStoreTable: the table the program creates is the one
+// portal/jobs defines (jobs.TableInput), and the task role may make every
+// call its DynamoStore makes (jobs.DynamoAPI).
+func TestJobsTableIsTheStoreTable(t *testing.T) {
+	r, err := runMocked(t, exampleConfig(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := one(t, r, "aws:dynamodb/table:Table").Mappable()
+	want := jobs.TableInput("x")
+	for _, k := range want.KeySchema {
+		key := map[string]string{"HASH": "hashKey", "RANGE": "rangeKey"}[string(k.KeyType)]
+		if tbl[key] != *k.AttributeName {
+			t.Errorf("%s = %v, want %s", key, tbl[key], *k.AttributeName)
+		}
+	}
+	if tbl["billingMode"] != string(want.BillingMode) {
+		t.Errorf("billing mode %v, want %s", tbl["billingMode"], want.BillingMode)
+	}
+	var doc portalinfra.Document
+	for _, p := range r.ofType("aws:iam/rolePolicy:RolePolicy") {
+		if strings.HasSuffix(p.State["role"].StringValue(), "-task") {
+			_ = json.Unmarshal([]byte(p.State["policy"].StringValue()), &doc)
+		}
+	}
+	allowed := map[string]bool{}
+	for _, st := range doc.Statement {
+		if st.Sid == "JobsTable" {
+			for _, a := range st.Action {
+				allowed[a] = true
+			}
+		}
+	}
+	api := reflect.TypeOf((*jobs.DynamoAPI)(nil)).Elem()
+	for i := 0; i < api.NumMethod(); i++ {
+		if a := "dynamodb:" + api.Method(i).Name; !allowed[a] {
+			t.Errorf("the task role lacks %s, which the job store calls", a)
+		}
+	}
 }
