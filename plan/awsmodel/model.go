@@ -506,6 +506,10 @@ var computers = map[string]func(r *res) string{
 		r.tagsAll()
 		return name
 	},
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy": func(r *res) string {
+		r.set("registryId", r.m.Account)
+		return r.str("repository")
+	},
 	"aws:ecs/cluster:Cluster": func(r *res) string {
 		name := r.physicalName("name")
 		arn := r.arn("ecs", "cluster/"+name)

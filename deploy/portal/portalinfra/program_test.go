@@ -224,6 +224,9 @@ func TestProgramUnderMocks(t *testing.T) {
 		if repo["imageTagMutability"] != "IMMUTABLE" || repo["imageScanningConfiguration"].(map[string]any)["scanOnPush"] != true {
 			t.Errorf("repository: %v", repo)
 		}
+		if lp := one(t, r, "aws:ecr/lifecyclePolicy:LifecyclePolicy").Mappable(); !strings.Contains(lp["policy"].(string), `"countNumber":10`) {
+			t.Errorf("lifecycle policy: %v", lp)
+		}
 		if lg := one(t, r, "aws:cloudwatch/logGroup:LogGroup").Mappable(); lg["retentionInDays"] != 30.0 {
 			t.Errorf("log group: %v", lg)
 		}

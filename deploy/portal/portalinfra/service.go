@@ -59,6 +59,14 @@ func NewImage(ctx *pulumi.Context, name string, a *ImageArgs, opts ...pulumi.Res
 	if err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", a.RepositoryName, err)
 	}
+	// Every `pulumi up` that changes the image pushes a new one under an
+	// immutable tag; the repository keeps the newest KeepImages.
+	if _, err := ecr.NewLifecyclePolicy(ctx, name+"-lifecycle", &ecr.LifecyclePolicyArgs{
+		Repository: img.Repository.Name,
+		Policy:     pulumi.String(LifecyclePolicy(KeepImages)),
+	}, pulumi.Parent(img)); err != nil {
+		return nil, fmt.Errorf("repository lifecycle: %w", err)
+	}
 	img.RepositoryURL = img.Repository.RepositoryUrl
 	if ctx.DryRun() {
 		// A preview builds the image in memory for its digest (the base is

@@ -214,3 +214,17 @@ func Command(backendURL, secretsProvider, jobsTable, albArn string, port int) []
 		"--trust-forwarded-proto", "--data", "/var/lib/hookline", "--secrets-provider", secretsProvider,
 		"--policy-pack", "/usr/local/bin/hookline-policy", "--dir", SourceDir}
 }
+
+// KeepImages is how many images the repository keeps (rollback targets).
+const KeepImages = 10
+
+// LifecyclePolicy is the ECR lifecycle policy that keeps the newest keep
+// images, tagged or not.
+func LifecyclePolicy(keep int) string {
+	b, _ := json.Marshal(map[string]any{"rules": []any{map[string]any{
+		"rulePriority": 1, "description": fmt.Sprintf("keep the newest %d images", keep),
+		"selection": map[string]any{"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+		"action":    map[string]any{"type": "expire"},
+	}}})
+	return string(b)
+}
