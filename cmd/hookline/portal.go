@@ -34,6 +34,9 @@ type portalOptions struct {
 	// process's memory); jobsLease how long a running job's lease lasts.
 	jobsTable string
 	jobsLease time.Duration
+	// secretsProvider encrypts new stacks' secrets (awskms://…); empty:
+	// the passphrase provider.
+	secretsProvider string
 	// albARN, oidcConfig and albKeyURL: sign-in at a load balancer.
 	albARN, oidcConfig, albKeyURL string
 	// offline is "true", "false" or "auto" (--offline unset).
@@ -85,6 +88,7 @@ expired) and the person's groups are mapped to a team or admin by the
 		"AWS_ENDPOINT_URL_DYNAMODB for another endpoint). Default: this process's memory")
 	fs.DurationVar(&o.jobsLease, "jobs-lease", jobs.DefaultLease, "how long a running job's lease lasts unless its process renews it (every third of it): "+
 		"with --jobs-table, another process marks the job interrupted once it lapses")
+	fs.StringVar(&o.secretsProvider, "secrets-provider", "", "how new stacks' secrets are encrypted: awskms://alias/… (AWS credentials from the environment); default: a passphrase (HOOKLINE_PORTAL_PASSPHRASE, else one kept in <data>)")
 	fs.StringVar(&o.albARN, "alb-arn", "", "sign the pages' users in at this Application Load Balancer: its x-amzn-oidc-data must be signed by it (needs --oidc-config)")
 	fs.StringVar(&o.oidcConfig, "oidc-config", "", `with --alb-arn: the file mapping the IdP's groups to teams and admins, {"groupsClaim":"groups","teams":{"pay":["idp-payments"]},"admins":["idp-platform"]}`)
 	fs.StringVar(&o.albKeyURL, "alb-key-url", "", "with --alb-arn: where the load balancer's public keys are, the kid appended (default: https://public-keys.auth.elb.<region of --alb-arn>.amazonaws.com/; GovCloud's S3 URL)")
@@ -162,7 +166,7 @@ func portalRun(o *portalOptions, stdout, stderr io.Writer) int {
 		ALB:                 alb,
 		Offline:             noAWS,
 		TokensFile:          *tokensPath,
-		Engine:              engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
+		Engine:              engine.Options{ProjectDir: projectDir, StateDir: stateDir, BackendURL: *backend, SecretsProvider: o.secretsProvider, Passphrase: passphrase, PolicyPack: packAbs, PolicyConfig: configAbs},
 		Log:                 slog.New(slog.NewJSONHandler(stderr, nil)),
 	})
 	if err != nil {

@@ -38,6 +38,15 @@ type Model struct {
 // New returns a model of region in the default account.
 func New(region string) Model { return Model{Account: DefaultAccount, Region: region} }
 
+// albZoneIDs are Elastic Load Balancing's hosted zone ids of Application
+// Load Balancers (AWS General Reference, "Elastic Load Balancing endpoints
+// and quotas"), for alias records.
+var albZoneIDs = map[string]string{
+	"us-east-1": "Z35SXDOTRQ7X7K", "us-east-2": "Z3AADJGX6KTTL2", "us-west-1": "Z368ELLRRE2KJ0",
+	"us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2", "eu-west-2": "ZHURV8PSTC4K8",
+	"eu-central-1": "Z215JYRZR1TBD5", "ap-southeast-1": "Z1LMS91P8CMLE5", "ap-northeast-1": "Z14GRHDCWA56QT",
+}
+
 // regionalZoneIDs are API Gateway's regional hosted zone ids (for alias records).
 var regionalZoneIDs = map[string]string{
 	"us-east-1": "Z1UJRXOUMOOFQ8", "us-east-2": "ZOJJZC49E0EPZ", "us-west-1": "Z2MUQ32089INYE",
@@ -486,6 +495,72 @@ var computers = map[string]func(r *res) string{
 		r.set("arn", r.arn("glue", "table/"+db+"/"+name))
 		return r.m.Account + ":" + db + ":" + name
 	},
+	"aws:s3/bucketVersioningV2:BucketVersioningV2": func(r *res) string { return r.str("bucket") },
+	// The portal's service (deploy/portal): ECR, ECS on Fargate, an ALB.
+	"aws:ecr/repository:Repository": func(r *res) string {
+		name := r.physicalName("name")
+		r.set("arn", r.arn("ecr", "repository/"+name))
+		r.set("registryId", r.m.Account)
+		r.set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.m.Account, r.m.Region, name))
+		r.setDefault("imageTagMutability", "MUTABLE")
+		r.tagsAll()
+		return name
+	},
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy": func(r *res) string {
+		r.set("registryId", r.m.Account)
+		return r.str("repository")
+	},
+	"aws:ecs/cluster:Cluster": func(r *res) string {
+		name := r.physicalName("name")
+		arn := r.arn("ecs", "cluster/"+name)
+		r.set("arn", arn)
+		r.tagsAll()
+		return arn
+	},
+	"aws:ecs/taskDefinition:TaskDefinition": func(r *res) string {
+		family := r.str("family")
+		// Each registration is a new revision; the model's is 1.
+		r.set("revision", 1)
+		r.set("arn", r.arn("ecs", "task-definition/"+family+":1"))
+		r.set("arnWithoutRevision", r.arn("ecs", "task-definition/"+family))
+		r.tagsAll()
+		return family
+	},
+	"aws:ecs/service:Service": func(r *res) string {
+		name := r.physicalName("name")
+		cluster := r.str("cluster")
+		clusterName := cluster[strings.LastIndex(cluster, "/")+1:]
+		arn := r.arn("ecs", "service/"+clusterName+"/"+name)
+		r.tagsAll()
+		return arn
+	},
+	"aws:lb/loadBalancer:LoadBalancer": func(r *res) string {
+		name := r.physicalName("name")
+		arn := r.arn("elasticloadbalancing", "loadbalancer/app/"+name+"/"+r.hash("alb", 16))
+		r.set("arn", arn)
+		r.set("arnSuffix", "app/"+name+"/"+r.hash("alb", 16))
+		r.set("dnsName", fmt.Sprintf("%s-%s.%s.elb.amazonaws.com", name, r.hash("dns", 9), r.m.Region))
+		r.set("zoneId", albZoneIDs[r.m.Region])
+		r.setDefault("loadBalancerType", "application")
+		r.setDefault("idleTimeout", 60)
+		r.tagsAll()
+		return arn
+	},
+	"aws:lb/targetGroup:TargetGroup": func(r *res) string {
+		name := r.physicalName("name")
+		arn := r.arn("elasticloadbalancing", "targetgroup/"+name+"/"+r.hash("tg", 16))
+		r.set("arn", arn)
+		r.set("arnSuffix", "targetgroup/"+name+"/"+r.hash("tg", 16))
+		r.tagsAll()
+		return arn
+	},
+	"aws:lb/listener:Listener": func(r *res) string {
+		lbArn := r.str("loadBalancerArn")
+		arn := strings.Replace(lbArn, ":loadbalancer/", ":listener/", 1) + "/" + r.hash("listener", 16)
+		r.set("arn", arn)
+		r.tagsAll()
+		return arn
+	},
 	"aws:athena/workgroup:Workgroup": func(r *res) string {
 		name := r.physicalName("name")
 		r.set("arn", r.arn("athena", "workgroup/"+name))
@@ -507,6 +582,11 @@ func (m Model) Invoke(token string) (map[string]any, error) {
 	case TokenGetCallerIdentity:
 		return map[string]any{"accountId": m.Account, "arn": "arn:aws:iam::" + m.Account + ":user/hookline-offline",
 			"userId": "AIDAHOOKLINEOFFLINE", "id": m.Account}, nil
+	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+		// The model's token: user AWS, a password that is no secret.
+		return map[string]any{"authorizationToken": "QVdTOm9mZmxpbmU=", "userName": "AWS", "password": "offline",
+			"proxyEndpoint": "https://" + m.Account + ".dkr.ecr." + m.Region + ".amazonaws.com", "expiresAt": "2026-01-01T12:00:00Z",
+			"id": m.Region, "registryId": m.Account}, nil
 	case "aws:index/getRegion:getRegion":
 		return map[string]any{"name": m.Region, "region": m.Region, "id": m.Region}, nil
 	}

@@ -11,11 +11,12 @@ import (
 // Resource type tokens of the archive's buckets (pulumi-aws v6: a bucket
 // and one resource per configuration, each naming its bucket).
 const (
-	TypeBucketV2        = "aws:s3/bucketV2:BucketV2"
-	TypeBucketSSE       = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
-	TypeBucketPAB       = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-	TypeBucketPolicy    = "aws:s3/bucketPolicy:BucketPolicy"
-	TypeBucketLifecycle = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+	TypeBucketV2         = "aws:s3/bucketV2:BucketV2"
+	TypeBucketSSE        = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+	TypeBucketPAB        = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+	TypeBucketPolicy     = "aws:s3/bucketPolicy:BucketPolicy"
+	TypeBucketLifecycle  = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+	TypeBucketVersioning = "aws:s3/bucketVersioningV2:BucketVersioningV2"
 )
 
 // publicAccessSettings are the four settings of a public access block.
@@ -52,7 +53,8 @@ func (ix index) configsOf(b Resource, typ string) (found []Resource, unsure bool
 // delivery's body, which may hold personal data, and the query results
 // repeat it — is encrypted by default with a KMS key, blocks public access
 // with all four settings, has a policy that denies requests without TLS,
-// and expires its objects. A value unknown at preview is left to
+// and expires its objects (a versioned bucket, its noncurrent versions).
+// A value unknown at preview is left to
 // could-not-judge; a configuration whose bucket cannot be told yet keeps
 // the rule from calling that configuration missing.
 func archiveProtected(rs []Resource, _ Config) []Finding {
@@ -137,6 +139,17 @@ func archiveProtected(rs []Resource, _ Config) []Finding {
 			}
 		}
 
+		// A versioned bucket (the portal's Pulumi state, deploy/portal)
+		// keeps its current objects, which are live state, not data with a
+		// retention: it expires its noncurrent versions instead.
+		versioned := false
+		if vs, _ := ix.configsOf(b, TypeBucketVersioning); len(vs) > 0 {
+			for _, v := range vs {
+				if s, st := v.str("versioningConfiguration", "status"); st == present && s == "Enabled" {
+					versioned = true
+				}
+			}
+		}
 		if lcs, unsure := ix.configsOf(b, TypeBucketLifecycle); !unsure || len(lcs) > 0 {
 			ok, judged := false, true
 			for _, c := range lcs {
@@ -156,9 +169,15 @@ func archiveProtected(rs []Resource, _ Config) []Finding {
 						continue
 					}
 					ok = ok || (exp && whole && status == "Enabled")
+					if versioned {
+						d, dst := r.number("r", "noncurrentVersionExpiration", "noncurrentDays")
+						ok = ok || (dst == present && d > 0 && whole && status == "Enabled")
+					}
 				}
 			}
-			if !ok && judged {
+			if !ok && judged && versioned {
+				add("keeps its old versions forever: add an aws.s3.BucketLifecycleConfigurationV2 with an Enabled rule for every object (an empty filter) whose noncurrentVersionExpiration.noncurrentDays bounds how long replaced versions stay")
+			} else if !ok && judged {
 				add("keeps its objects forever: add an aws.s3.BucketLifecycleConfigurationV2 with an Enabled rule for every object (an empty filter) whose expiration is the retention in days (hookline:archive.retentionDays)")
 			}
 		}

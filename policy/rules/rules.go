@@ -29,6 +29,7 @@ const (
 	TypeIntegrationV2 = "aws:apigatewayv2/integration:Integration"
 	TypeStageV2       = "aws:apigatewayv2/stage:Stage"
 	TypeDomainNameV2  = "aws:apigatewayv2/domainName:DomainName"
+	TypeListener      = "aws:lb/listener:Listener"
 )
 
 // Enforcement levels.
@@ -131,7 +132,7 @@ var (
 	ResourceRules = []ResourceRule{
 		{"fifo-ordering", "Webhook queues are FIFO with a deduplication strategy, so each message group keeps its order.", Mandatory, nil, fifoOrdering},
 		{"max-receive-count", "A redrive's maxReceiveCount lies within the configured bounds.", Mandatory, []string{"minReceiveCount", "maxReceiveCount"}, maxReceiveCount},
-		{"tls-only", "Custom domains (REST and HTTP API) use TLS 1.2 or stronger on a REGIONAL endpoint with an ACM certificate; queue policies deny non-TLS access.", Mandatory, []string{"allowedSecurityPolicies"}, tlsOnly},
+		{"tls-only", "Custom domains (REST and HTTP API) use TLS 1.2 or stronger on a REGIONAL endpoint with an ACM certificate; queue policies deny non-TLS access; a load balancer's HTTPS listener uses a TLS 1.2+ policy and an ACM certificate, its HTTP listener only redirects to HTTPS.", Mandatory, []string{"allowedSecurityPolicies"}, tlsOnly},
 		{"partial-batch-responses", "SQS event source mappings report batch item failures, so one failed record does not retry the whole batch.", Mandatory, nil, partialBatch},
 		{"authorized-methods", "No API Gateway method or HTTP API route is open: each needs an authorizer, IAM or an API key, or declares that its consumer verifies a body signature (hookline auth signature).", Mandatory, []string{"exemptHttpMethods"}, authorizedMethods},
 		{"encryption-at-rest", "Queues are encrypted at rest.", Advisory, nil, encryptionAtRest},
@@ -146,7 +147,7 @@ var (
 		{"tls-only-coverage", "Every queue has a TLS-only policy, and a REST or HTTP API behind a custom domain has its default endpoint disabled.", Mandatory, tlsCoverage},
 		{"stage-throttling", "Every API Gateway stage has a rate and burst limit: an HTTP API stage's default route settings, a REST stage's method settings for */*.", Mandatory, stageThrottling},
 		{"secret-scope", "A function reads SSM parameters only under its stack's prefix /hookline/<environment>/, never another stack's secrets or the account's.", Mandatory, secretScope},
-		{"archive-protected", "Every S3 bucket (the archive of deliveries, whose bodies may hold personal data, and its query results) is encrypted by default with a KMS key, blocks public access with all four settings, denies requests without TLS and expires its objects.", Mandatory, archiveProtected},
+		{"archive-protected", "Every S3 bucket (the archive of deliveries, whose bodies may hold personal data, and its query results) is encrypted by default with a KMS key, blocks public access with all four settings, denies requests without TLS and expires its objects (a versioned bucket, such as the portal's state, its noncurrent versions).", Mandatory, archiveProtected},
 		{"archive-present", "Every hookline consumer archives its deliveries (hookline:archive, on by default), so they can be searched and replayed.", Advisory, archivePresent},
 		{CouldNotJudge, "Names every input a mandatory rule could not judge because it is unknown at preview, so no rule skips silently.", Advisory, couldNotJudge},
 	}
@@ -257,6 +258,8 @@ func tlsOnly(r Resource, c Config) []string {
 		}
 		arn, st := r.str("domainNameConfiguration", "certificateArn")
 		return appendIf(out, acmCertificateFinding(r.Name, "domainNameConfiguration.certificateArn", arn, st))
+	case TypeListener:
+		return listenerTLS(r)
 	case TypeQueuePolicy:
 		if m := denyInsecure(r, "policy"); m != "" {
 			return []string{m}
@@ -265,6 +268,60 @@ func tlsOnly(r Resource, c Config) []string {
 		if _, st := r.get("policy"); st == present {
 			if m := denyInsecure(r, "policy"); m != "" {
 				return []string{m}
+			}
+		}
+	}
+	return nil
+}
+
+// tls12Policies are the name parts of the Elastic Load Balancing security
+// policies that accept nothing older than TLS 1.2 ("Security policies for
+// your Application Load Balancer": the TLS13-1-2/1-3, TLS-1-2 and FS-1-2
+// families); a listener without one gets ELBSecurityPolicy-2016-08, which
+// accepts TLS 1.0.
+var tls12Policies = []string{"-TLS13-1-2-", "-TLS13-1-3-", "-TLS-1-2-", "-FS-1-2-"}
+
+// listenerTLS judges an Application Load Balancer listener: HTTPS with a
+// TLS 1.2+ policy and an ACM certificate, or HTTP whose every default
+// action redirects to HTTPS.
+func listenerTLS(r Resource) []string {
+	proto, st := r.str("protocol")
+	if st != present {
+		return nil
+	}
+	switch proto {
+	case "HTTPS":
+		var out []string
+		sp, st := r.str("sslPolicy")
+		ok := false
+		for _, part := range tls12Policies {
+			ok = ok || strings.Contains(sp, part)
+		}
+		switch {
+		case st == absent:
+			out = append(out, fmt.Sprintf("listener %s sets no sslPolicy, and the load balancer then uses ELBSecurityPolicy-2016-08, which accepts TLS 1.0: set sslPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06", r.Name))
+		case st == present && !ok:
+			out = append(out, fmt.Sprintf("listener %s uses %s, which accepts TLS older than 1.2: set sslPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06", r.Name, sp))
+		}
+		if arn, st := r.str("certificateArn"); st == present && !strings.Contains(arn, ":acm:") {
+			out = append(out, fmt.Sprintf("listener %s certificate %s is not an ACM certificate: use one from ACM, which renews itself", r.Name, arn))
+		}
+		return out
+	case "HTTP":
+		acts, st := r.get("defaultActions")
+		if st != present {
+			return nil
+		}
+		list, _ := acts.([]any)
+		for _, a := range list {
+			act := Resource{Props: map[string]any{"a": a}}
+			typ, tst := act.str("a", "type")
+			p, pst := act.str("a", "redirect", "protocol")
+			if tst == unknown || pst == unknown {
+				continue
+			}
+			if typ != "redirect" || p != "HTTPS" {
+				return []string{fmt.Sprintf("listener %s serves plain HTTP (%s): make its default action a redirect to HTTPS (type redirect, redirect {protocol: HTTPS, port: 443, statusCode: HTTP_301})", r.Name, typ)}
 			}
 		}
 	}

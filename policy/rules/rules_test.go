@@ -45,6 +45,13 @@ func TestResourceRules(t *testing.T) {
 		{"domain cert unknown", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": unknown}), "", "tls-only", ""},
 		{"domain TLS 1.0", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_0", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "TLS_1_0"},
 		{"domain without policy", res(rules.TypeDomainName, map[string]any{"endpointConfiguration": map[string]any{"types": "REGIONAL"}, "regionalCertificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "TLS 1.0"},
+		{"https listener tls 1.2", res(rules.TypeListener, map[string]any{"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06", "certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}), "", "tls-only", ""},
+		{"https listener certificate unknown", res(rules.TypeListener, map[string]any{"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06", "certificateArn": unknown}), "", "tls-only", ""},
+		{"https listener 2016-08", res(rules.TypeListener, map[string]any{"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-2016-08", "certificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "older than 1.2"},
+		{"https listener without policy", res(rules.TypeListener, map[string]any{"protocol": "HTTPS", "certificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "accepts TLS 1.0"},
+		{"https listener IAM certificate", res(rules.TypeListener, map[string]any{"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS-1-2-2017-01", "certificateArn": "arn:aws:iam::1:server-certificate/x"}), "tls-only", "tls-only", "not an ACM certificate"},
+		{"http listener redirects", res(rules.TypeListener, map[string]any{"protocol": "HTTP", "defaultActions": []any{map[string]any{"type": "redirect", "redirect": map[string]any{"protocol": "HTTPS", "port": "443"}}}}), "", "tls-only", ""},
+		{"http listener forwards", res(rules.TypeListener, map[string]any{"protocol": "HTTP", "defaultActions": []any{map[string]any{"type": "forward", "targetGroupArn": "arn:tg"}}}), "tls-only", "tls-only", "serves plain HTTP"},
 		{"edge domain", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "EDGE"}, "certificateArn": "arn:aws:acm:x"}), "tls-only", "tls-only", "REGIONAL"},
 		{"uploaded certificate", res(rules.TypeDomainName, map[string]any{"securityPolicy": "TLS_1_2", "endpointConfiguration": map[string]any{"types": "REGIONAL"}, "certificateBody": rules.Secret{V: "PEM"}}), "tls-only", "tls-only", "ACM"},
 		{"queue policy ok", res(rules.TypeQueuePolicy, map[string]any{"policy": tlsPolicy, "queueUrl": "u"}), "", "tls-only", ""},
@@ -546,5 +553,38 @@ func TestArchivePresent(t *testing.T) {
 				t.Errorf("finding %+v", got[0])
 			}
 		})
+	}
+}
+
+// TestArchiveProtectedVersionedBucket: a versioned bucket (the portal's
+// state) passes with a rule that expires noncurrent versions, and fails
+// with none.
+func TestArchiveProtectedVersionedBucket(t *testing.T) {
+	bucket := rules.Resource{URN: "b", Type: rules.TypeBucketV2, Name: "state", Props: map[string]any{"bucket": "state"}}
+	base := []rules.Resource{bucket,
+		{URN: "v", Type: rules.TypeBucketVersioning, Props: map[string]any{"bucket": "state", "versioningConfiguration": map[string]any{"status": "Enabled"}}},
+		{URN: "e", Type: rules.TypeBucketSSE, Props: map[string]any{"bucket": "state", "rules": []any{map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": "aws:kms"}}}}},
+		{URN: "p", Type: rules.TypeBucketPAB, Props: map[string]any{"bucket": "state", "blockPublicAcls": true, "blockPublicPolicy": true, "ignorePublicAcls": true, "restrictPublicBuckets": true}},
+		{URN: "t", Type: rules.TypeBucketPolicy, Props: map[string]any{"bucket": "state", "policy": `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`}},
+	}
+	noncurrent := rules.Resource{URN: "l", Type: rules.TypeBucketLifecycle, Props: map[string]any{"bucket": "state", "rules": []any{map[string]any{
+		"status": "Enabled", "filter": map[string]any{}, "noncurrentVersionExpiration": map[string]any{"noncurrentDays": 90.0}}}}}
+	find := func(rs []rules.Resource) string {
+		for _, v := range rules.Evaluate(rs, rules.Defaults()) {
+			if v.Policy == "archive-protected" {
+				return v.Message
+			}
+		}
+		return ""
+	}
+	if m := find(append(base, noncurrent)); m != "" {
+		t.Errorf("versioned bucket expiring old versions: %s", m)
+	}
+	if m := find(base); !strings.Contains(m, "keeps its old versions forever") {
+		t.Errorf("versioned bucket without a lifecycle: %q", m)
+	}
+	// Without versioning, expiring noncurrent versions expires nothing.
+	if m := find(append(append([]rules.Resource{}, base[0]), append(base[2:], noncurrent)...)); !strings.Contains(m, "keeps its objects forever") {
+		t.Errorf("unversioned bucket with only a noncurrent rule: %q", m)
 	}
 }

@@ -20,7 +20,7 @@ var layers = []struct {
 	prefixes []string
 }{
 	{"foundation", []string{"contract", "stackconfig", "stackoutputs"}},
-	{"product", []string{"infra", "handler", "policy"}},
+	{"product", []string{"infra", "handler", "policy", "deploy"}},
 	{"local stand-ins", []string{"internal/local"}},
 	{"applications", []string{"plan", "ops", "engine", "portal", "cmd"}},
 	{"test-only", []string{"internal/testing"}},
@@ -43,11 +43,12 @@ func layerOf(rel string) int {
 }
 
 // peerAllowed lists the imports allowed between the product's three parts:
-// the program ships the handler, so infra uses the handler's build, and
-// nothing else crosses between infra, handler and policy.
+// the programs ship what they build, so infra and deploy (the portal's
+// program, which builds hookline into its image) use the handler's build,
+// and nothing else crosses between infra, handler, policy and deploy.
 func peerAllowed(from, to string) bool {
 	top := func(s string) string { t, _, _ := strings.Cut(s, "/"); return t }
-	return top(from) == top(to) || (top(from) == "infra" && to == "handler/build")
+	return top(from) == top(to) || ((top(from) == "infra" || top(from) == "deploy") && to == "handler/build")
 }
 
 // TestImportsRunOneWay: no package imports a higher layer, nothing shipped

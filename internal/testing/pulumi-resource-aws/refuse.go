@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -86,6 +87,16 @@ func checkSchema(typ string, in map[string]any) error {
 	case "aws:sqs/queue:Queue":
 		if n := intOr(in["maxMessageSize"], contract.MaxMessageBytes); n < 1024 || n > contract.MaxMessageBytes {
 			return fmt.Errorf("expected max_message_size to be in the range (1024 - %d), got %d", contract.MaxMessageBytes, n)
+		}
+	case "aws:lb/targetGroup:TargetGroup", "aws:lb/loadBalancer:LoadBalancer":
+		// CreateTargetGroup/CreateLoadBalancer Name: "can have a maximum
+		// of 32 characters, must contain only alphanumeric characters or
+		// hyphens, and must not begin or end with a hyphen"; the provider
+		// (validLBTargetGroupName, validName) checks it before it asks.
+		if name := str(in["name"]); len(name) > 32 {
+			return fmt.Errorf("%q cannot be longer than 32 characters: %q", "name", name)
+		} else if name != "" && !elbNameRE.MatchString(name) {
+			return fmt.Errorf("only alphanumeric characters and hyphens allowed in %q: %q", "name", name)
 		}
 	case "aws:glue/catalogDatabase:CatalogDatabase", "aws:glue/catalogTable:CatalogTable":
 		// Glue folds the names it stores to lower case ("For Hive
@@ -236,10 +247,78 @@ func (a *account) refuse(typ string, in map[string]any, create bool) error {
 		}
 	case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
 		return refuseFirehose(in)
+	case "aws:ecs/taskDefinition:TaskDefinition":
+		return refuseTaskDefinition(in)
+	case "aws:ecs/service:Service":
+		if str(in["launchType"]) == "FARGATE" && in["networkConfiguration"] == nil {
+			return fmt.Errorf("InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+		}
+	case "aws:ecr/repository:Repository":
+		if name := str(in["name"]); len(name) < 2 || len(name) > 256 || !ecrNameRE.MatchString(name) {
+			return fmt.Errorf("InvalidParameterException: Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '%s''", ecrNamePattern)
+		}
+	case "aws:lb/listener:Listener":
+		if str(in["protocol"]) == "HTTPS" && str(in["certificateArn"]) == "" {
+			return fmt.Errorf("ValidationError: A certificate must be specified for HTTPS listeners")
+		}
+	case "aws:dynamodb/table:Table":
+		defined := map[string]bool{}
+		if attrs, ok := in["attributes"].([]any); ok {
+			for _, a := range attrs {
+				if m, ok := a.(map[string]any); ok {
+					defined[str(m["name"])] = true
+				}
+			}
+		}
+		for _, k := range []string{str(in["hashKey"]), str(in["rangeKey"])} {
+			if k != "" && !defined[k] {
+				return fmt.Errorf("ValidationException: One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s]", k)
+			}
+		}
 	case "aws:apigateway/stage:Stage":
 		if ls, ok := in["accessLogSettings"].(map[string]any); ok && str(ls["destinationArn"]) != "" && a.APIGatewayCloudWatchRole == "" {
 			return fmt.Errorf("BadRequestException: CloudWatch Logs role ARN must be set in account settings to enable logging")
 		}
+	}
+	return nil
+}
+
+// elbNameRE is a load balancer's or target group's name.
+var elbNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
+
+// ecrNamePattern is CreateRepository's repositoryName pattern (2-256).
+const ecrNamePattern = `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`
+
+var ecrNameRE = regexp.MustCompile(`^` + ecrNamePattern + `$`)
+
+// fargateMemory is Fargate's task sizes (Amazon ECS Developer Guide,
+// "Task CPU and memory"): for each CPU value, the memory (MiB) range and step.
+var fargateMemory = map[int][3]int{
+	256: {512, 2048, 512}, 512: {1024, 4096, 1024}, 1024: {2048, 8192, 1024}, 2048: {4096, 16384, 1024},
+	4096: {8192, 30720, 1024}, 8192: {16384, 61440, 4096}, 16384: {32768, 122880, 8192},
+}
+
+// refuseTaskDefinition is what RegisterTaskDefinition refuses of a
+// Fargate task: a network mode other than awsvpc, and a CPU/memory pair
+// that is not a Fargate size (256 CPU takes 512, 1024 or 2048 MiB).
+func refuseTaskDefinition(in map[string]any) error {
+	fargate := false
+	if rc, ok := in["requiresCompatibilities"].([]any); ok {
+		for _, c := range rc {
+			fargate = fargate || c == "FARGATE"
+		}
+	}
+	if !fargate {
+		return nil
+	}
+	if str(in["networkMode"]) != "awsvpc" {
+		return fmt.Errorf("ClientException: Fargate only supports network mode 'awsvpc'.")
+	}
+	cpu, _ := strconv.Atoi(str(in["cpu"]))
+	mem, _ := strconv.Atoi(str(in["memory"]))
+	r, ok := fargateMemory[cpu]
+	if !ok || mem < r[0] || mem > r[1] || (mem-r[0])%r[2] != 0 || (cpu == 256 && mem == 1536) {
+		return fmt.Errorf("ClientException: No Fargate configuration exists for given values: %s CPU, %s memory. See the Amazon ECS documentation for the valid values.", str(in["cpu"]), str(in["memory"]))
 	}
 	return nil
 }

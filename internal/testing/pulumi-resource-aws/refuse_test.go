@@ -59,6 +59,18 @@ func TestRefusals(t *testing.T) {
 		{"firehose plain prefix without error prefix", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"prefix": "archive/", "errorOutputPrefix": ""}), ""},
 		{"firehose error prefix without its type", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"errorOutputPrefix": "errors/!{timestamp:yyyy}/"}), "must include at least one instance of !{firehose:error-output-type}"},
 		{"firehose error type in the prefix", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", firehose(map[string]any{"prefix": "a/!{firehose:error-output-type}/"}), "Prefix can't contain !{firehose:error-output-type}"},
+		{"fargate 512/1024", "aws:ecs/taskDefinition:TaskDefinition", fargateTask("512", "1024"), ""},
+		{"fargate 256/2048", "aws:ecs/taskDefinition:TaskDefinition", fargateTask("256", "2048"), ""},
+		{"fargate 512/512", "aws:ecs/taskDefinition:TaskDefinition", fargateTask("512", "512"), "No Fargate configuration exists for given values: 512 CPU, 512 memory."},
+		{"fargate 1024/9216", "aws:ecs/taskDefinition:TaskDefinition", fargateTask("1024", "9216"), "No Fargate configuration exists"},
+		{"fargate bridge", "aws:ecs/taskDefinition:TaskDefinition", map[string]any{"requiresCompatibilities": []any{"FARGATE"}, "networkMode": "bridge", "cpu": "256", "memory": "512"}, "Fargate only supports network mode 'awsvpc'."},
+		{"ec2 task of any size", "aws:ecs/taskDefinition:TaskDefinition", map[string]any{"requiresCompatibilities": []any{"EC2"}, "cpu": "300", "memory": "700"}, ""},
+		{"fargate service without network", "aws:ecs/service:Service", map[string]any{"launchType": "FARGATE"}, "Network Configuration must be provided"},
+		{"ecr name", "aws:ecr/repository:Repository", map[string]any{"name": "hlportal-prod"}, ""},
+		{"ecr name upper case", "aws:ecr/repository:Repository", map[string]any{"name": "Portal"}, "at 'repositoryName' failed to satisfy constraint"},
+		{"https listener without certificate", "aws:lb/listener:Listener", map[string]any{"protocol": "HTTPS"}, "A certificate must be specified for HTTPS listeners"},
+		{"table key not defined", "aws:dynamodb/table:Table", map[string]any{"hashKey": "pk", "rangeKey": "sk", "attributes": []any{map[string]any{"name": "pk", "type": "S"}}}, "Some index key attributes are not defined in AttributeDefinitions. Keys: [sk]"},
+		{"table keys defined", "aws:dynamodb/table:Table", map[string]any{"hashKey": "pk", "rangeKey": "sk", "attributes": []any{map[string]any{"name": "pk", "type": "S"}, map[string]any{"name": "sk", "type": "S"}}}, ""},
 		{"firehose name 65", "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", map[string]any{"name": strings.Repeat("f", 65)}, "at 'deliveryStreamName'"},
 	}
 	for _, tc := range cases {
@@ -73,6 +85,17 @@ func TestRefusals(t *testing.T) {
 	if err := checkSchema("aws:sqs/queue:Queue", map[string]any{"maxMessageSize": 1048576.0}); err == nil || !strings.Contains(err.Error(), "(1024 - 262144)") {
 		t.Errorf("maxMessageSize 1 MiB: %v", err)
 	}
+	for _, typ := range []string{"aws:lb/targetGroup:TargetGroup", "aws:lb/loadBalancer:LoadBalancer"} {
+		if err := checkSchema(typ, map[string]any{"name": strings.Repeat("t", 32)}); err != nil {
+			t.Errorf("%s name of 32: %v", typ, err)
+		}
+		if err := checkSchema(typ, map[string]any{"name": strings.Repeat("t", 33)}); err == nil || !strings.Contains(err.Error(), "cannot be longer than 32 characters") {
+			t.Errorf("%s name of 33: %v", typ, err)
+		}
+		if err := checkSchema(typ, map[string]any{"name": "portal-"}); err == nil {
+			t.Errorf("%s name ending in -: accepted", typ)
+		}
+	}
 	for _, typ := range []string{"aws:glue/catalogDatabase:CatalogDatabase", "aws:glue/catalogTable:CatalogTable"} {
 		if err := checkSchema(typ, map[string]any{"name": "Deliveries"}); err == nil || err.Error() != "invalid value for name (uppercase characters cannot be used)" {
 			t.Errorf("%s with an upper-case name: %v", typ, err)
@@ -81,6 +104,11 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("%s: %v", typ, err)
 		}
 	}
+}
+
+// fargateTask is a Fargate task definition of cpu and memory.
+func fargateTask(cpu, memory string) map[string]any {
+	return map[string]any{"requiresCompatibilities": []any{"FARGATE"}, "networkMode": "awsvpc", "cpu": cpu, "memory": memory}
 }
 
 // firehose is an extended_s3 stream as the program makes one, with the
