@@ -24,8 +24,8 @@ import (
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/testing/harness"
-	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/ops/archive"
+	"github.com/hookline/hookline/plan/awsmodel"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/stackconfig"
 )
