@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
@@ -90,6 +91,13 @@ func (h *Handler) putLines(ctx context.Context, pending []int, lines [][]byte, f
 		}
 	}
 	return refused
+}
+
+// verdict is a record's outcome as its outcome entry will say it.
+type verdict struct {
+	record       *contract.Record
+	kind, reason string
+	at           time.Time
 }
 
 // archiveOutcome is what the outcome entry says of a record's outcome.

@@ -167,7 +167,8 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 	// Every record is archived before anything is done with it; one that
 	// could not be is retried, never acknowledged.
 	unarchived := h.archiveDeliveries(ctx, records)
-	var outcomes []byte
+	// The outcomes to archive, encoded only if one is not ok (see below).
+	var verdicts []verdict
 	allOK := true
 
 	for i := range records {
@@ -218,7 +219,7 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 		if h.archiving() && unarchived[i] == nil {
 			kind, reason := archiveOutcome(o)
 			allOK = allOK && kind == contract.ArchiveOK
-			outcomes = contract.AppendOutcome(outcomes, h.Config.Source, r, kind, reason, h.Now())
+			verdicts = append(verdicts, verdict{record: r, kind: kind, reason: reason, at: h.Now()})
 		}
 		detail := ""
 		if o.err != nil {
@@ -231,11 +232,14 @@ func (h *Handler) HandleRecords(ctx context.Context, records []contract.Record) 
 		})
 	}
 	h.hide(ctx, hide)
-	if allOK {
-		// Every archived record was processed (or was a duplicate): a
-		// delivery without an outcome entry reads as ok (see
-		// contract/archive.go), which saves a call and a record a batch.
-		outcomes = nil
+	// Every archived record processed (or a duplicate): nothing is
+	// written, as a delivery without an outcome entry reads as ok (see
+	// contract/archive.go), which saves a call and a record a batch.
+	var outcomes []byte
+	if !allOK {
+		for _, v := range verdicts {
+			outcomes = contract.AppendOutcome(outcomes, h.Config.Source, v.record, v.kind, v.reason, v.at)
+		}
 	}
 	if err := h.archiveOutcomes(ctx, outcomes); err != nil {
 		h.Log.Warn("outcomes not archived: the deliveries are, without their verdict", "source", h.Config.Source, "records", len(records), "error", err.Error())
