@@ -56,7 +56,7 @@ func TestArchiveAndReplayUnderEmulator(t *testing.T) {
 	cfg := contract.HandlerConfig{Source: "partners", Scheme: contract.SchemeStandardWebhooks, SecretParameter: "/hookline/test/partners/signing-secret",
 		Tolerance: 5 * time.Minute, Processor: contract.ProcessorLog, Attributes: partners.Attributes()}
 	env := append(kmsPeer.Env(), append(fh.Env(), contract.EnvSealKey+"="+kmsPeer.KeyArn, contract.EnvArchiveStream+"="+stream)...)
-	ctx, emu, _ := startHandler(t, rie, bootstrap, fake, cfg, env...)
+	ctx, emu, _ := startHandler(t, rie, bootstrap, fake, cfg, append(env, "AWS_LAMBDA_LOG_LEVEL=DEBUG")...)
 
 	// Three deliveries in each of groups A and B, received 40, 30 and 20
 	// minutes ago, all in one batch (sequence numbers as SQS gives them).
@@ -81,10 +81,10 @@ func TestArchiveAndReplayUnderEmulator(t *testing.T) {
 			t.Fatalf("response %s (%v)\n%s", out, err, emu.Logs())
 		}
 		var ok []string
-		emu.WaitForLog(`"msg":"record"`, len(recs), 5*time.Second)
+		emu.WaitForLog(`"outcome":`, len(recs), 5*time.Second)
 		for _, line := range strings.Split(emu.Logs(), "\n") {
 			var l map[string]any
-			if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "record" && l["outcome"] == "ok" {
+			if json.Unmarshal([]byte(line), &l) == nil && l["outcome"] == "ok" {
 				ok = append(ok, fmt.Sprint(l["eventId"]))
 			}
 		}

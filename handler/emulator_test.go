@@ -131,14 +131,16 @@ func TestUnderEmulator(t *testing.T) {
 		t.Errorf("moved to the DLQ: %v", reasons)
 	}
 	// The emulator forwards output asynchronously: wait for the last lines.
-	emu.WaitForLog(`"msg":"record"`, 6, 5*time.Second)
+	// At the default level only the four records that were not ok get a
+	// line (a1 and b2 are counted by the metrics alone).
+	emu.WaitForLog(`"outcome":`, 4, 5*time.Second)
 	emu.WaitForLog(`"CloudWatchMetrics"`, 1, 5*time.Second)
 	logs := emu.Logs()
 	if strings.Contains(logs, testSecret) || strings.Contains(logs, forwardSecret) || strings.Contains(logs, "v1,") {
 		t.Error("a secret or a signature reached the logs")
 	}
-	if n := strings.Count(logs, `"msg":"record"`); n != 6 {
-		t.Errorf("%d outcome lines for 6 records", n)
+	if n := strings.Count(logs, `"outcome":`); n != 4 || strings.Contains(logs, `"outcome":"ok"`) {
+		t.Errorf("%d outcome lines for the 4 records that were not ok, want exactly those\n%s", n, logs)
 	}
 	if !strings.Contains(logs, `"_aws":{"CloudWatchMetrics"`) && !strings.Contains(logs, `"CloudWatchMetrics"`) {
 		t.Error("no EMF metrics in the function output")
@@ -252,7 +254,7 @@ func TestHeaderlessSendersUnderEmulator(t *testing.T) {
 			tc.cfg.Attributes = spec.Attributes()
 			aws := awsfake.New(map[string]string{tc.cfg.SecretParameter: map[bool]string{true: ghSecret, false: stSecret}[tc.cfg.Scheme == contract.SchemeGitHub]})
 			defer aws.Close()
-			ctx, emu, _ := startHandler(t, rie, bootstrap, aws, tc.cfg)
+			ctx, emu, _ := startHandler(t, rie, bootstrap, aws, tc.cfg, "AWS_LAMBDA_LOG_LEVEL=DEBUG") // every record's line
 			payload, _ := json.Marshal(events.SQSEvent{Records: records})
 			out, err := emu.Invoke(ctx, payload)
 			if err != nil {
@@ -265,7 +267,7 @@ func TestHeaderlessSendersUnderEmulator(t *testing.T) {
 			if sent := aws.Sent(); len(sent) != 0 {
 				t.Errorf("%d messages sent to the DLQ, want none", len(sent))
 			}
-			emu.WaitForLog(`"msg":"record"`, len(records), 5*time.Second)
+			emu.WaitForLog(`"outcome":`, len(records), 5*time.Second)
 			emu.WaitForLog(`"CloudWatchMetrics"`, 1, 5*time.Second)
 			logs := emu.Logs()
 			if n := strings.Count(logs, `"outcome":"ok"`); n != 1 {
@@ -342,7 +344,7 @@ func TestSealedResendUnderEmulator(t *testing.T) {
 	defer aws.Close()
 	cfg := contract.HandlerConfig{Source: "partners", Scheme: contract.SchemeStandardWebhooks, SecretParameter: "/hookline/test/partners/signing-secret",
 		Tolerance: 5 * time.Minute, Processor: contract.ProcessorLog, Attributes: partners.Attributes()}
-	ictx, emu, _ := startHandler(t, rie, bootstrap, aws, cfg, append(peer.Env(), contract.EnvSealKey+"="+peer.KeyArn)...)
+	ictx, emu, _ := startHandler(t, rie, bootstrap, aws, cfg, append(peer.Env(), contract.EnvSealKey+"="+peer.KeyArn, "AWS_LAMBDA_LOG_LEVEL=DEBUG")...)
 	payload, _ := json.Marshal(events.SQSEvent{Records: records})
 	out, err := emu.Invoke(ictx, payload)
 	if err != nil {
@@ -352,12 +354,13 @@ func TestSealedResendUnderEmulator(t *testing.T) {
 	if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("response %s (%v)\n%s", out, err, emu.Logs())
 	}
-	emu.WaitForLog(`"msg":"record"`, len(records), 5*time.Second)
+	emu.WaitForLog(`"outcome":`, len(records), 5*time.Second)
 	got := map[string]string{}
 	for _, line := range strings.Split(emu.Logs(), "\n") {
 		var l map[string]any
-		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "record" {
-			got[fmt.Sprint(l["eventId"])] = fmt.Sprintf("%v %v", l["outcome"], l["reason"])
+		if json.Unmarshal([]byte(line), &l) == nil && l["outcome"] != nil {
+			reason, _ := l["reason"].(string)
+			got[fmt.Sprint(l["eventId"])] = fmt.Sprintf("%v %s", l["outcome"], reason)
 		}
 	}
 	want := map[string]string{"sealed": "ok ", "other-key": "dropped forged-seal", "unsealed": "dropped forged-receipt-time"}

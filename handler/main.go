@@ -28,10 +28,11 @@ import (
 	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/handler/secrets"
 	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/handler/telemetry"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := telemetry.NewLogger(os.Stdout, telemetry.LevelFromEnv(os.Getenv))
 	lambda.Start(newHandler(log, os.Getenv))
 }
 

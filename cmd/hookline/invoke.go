@@ -192,7 +192,9 @@ func invokeRun(o *invokeOptions, stdout, stderr io.Writer) int {
 	aws := awsfake.New(params)
 	defer aws.Close()
 	dlq := "https://sqs." + cfg.Region + ".amazonaws.com/" + "000000000000/" + cfg.DLQName(*src)
-	env := append(aws.Env(), contract.EnvDLQURL+"="+dlq, "AWS_REGION="+cfg.Region)
+	// At DEBUG every record writes its outcome line, ok ones too: that is
+	// what invoke reports.
+	env := append(aws.Env(), contract.EnvDLQURL+"="+dlq, "AWS_REGION="+cfg.Region, "AWS_LAMBDA_LOG_LEVEL=DEBUG")
 	for k, v := range hc.Env() {
 		env = append(env, k+"="+v)
 	}
@@ -213,11 +215,11 @@ func invokeRun(o *invokeOptions, stdout, stderr io.Writer) int {
 		return fail("unexpected response %s", out)
 	}
 
-	emu.WaitForLog(`"msg":"record"`, len(records), 5*time.Second) // output arrives asynchronously
+	emu.WaitForLog(`"outcome":`, len(records), 5*time.Second) // output arrives asynchronously
 	rep.Scheme, rep.Group = string(scheme), record.Attributes["MessageGroupId"]
 	allOK := true
 	for _, line := range jsonLines(emu.Logs()) {
-		if line["msg"] != "record" {
+		if _, ok := line["outcome"]; !ok {
 			continue
 		}
 		outcome, _ := line["outcome"].(string)

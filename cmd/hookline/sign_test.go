@@ -22,6 +22,7 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
 	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/handler/telemetry"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -116,7 +117,7 @@ func consume(t *testing.T, cfg *stackconfig.Config, src *stackconfig.Source, req
 	var logs bytes.Buffer
 	p := &processed{}
 	h := &consumer.Handler{Config: hc, Verifier: v, Secrets: staticSecrets(secrets), Processor: p, DLQ: noDLQ{},
-		Log: slog.New(slog.NewJSONHandler(&logs, nil)), Now: time.Now, Reserve: time.Second}
+		Log: telemetry.NewLogger(&logs, slog.LevelDebug), Now: time.Now, Reserve: time.Second}
 	resp, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{src.Spec().Simulate(req, "m-1")}})
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +127,7 @@ func consume(t *testing.T, cfg *stackconfig.Config, src *stackconfig.Source, req
 	}
 	var c consumed
 	for _, line := range jsonLines(logs.String()) {
-		if line["msg"] == "record" {
+		if _, ok := line["outcome"]; ok {
 			c.outcome, _ = line["outcome"].(string)
 			c.reason, _ = line["reason"].(string)
 		}

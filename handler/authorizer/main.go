@@ -17,10 +17,11 @@ import (
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/lambdaenv"
 	"github.com/hookline/hookline/handler/secrets"
+	"github.com/hookline/hookline/handler/telemetry"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := telemetry.NewLogger(os.Stdout, telemetry.LevelFromEnv(os.Getenv))
 	a, err := newAuthorizer(log, os.Getenv)
 	if err != nil {
 		// Fail closed: every request gets 500 until the configuration is fixed.

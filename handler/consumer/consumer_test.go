@@ -25,6 +25,7 @@ import (
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/secrets"
 	"github.com/hookline/hookline/handler/signature"
+	"github.com/hookline/hookline/handler/telemetry"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/testing/harness"
 	"github.com/hookline/hookline/internal/testing/nodepeer"
@@ -185,7 +186,7 @@ func newEnv(t testing.TB) *env {
 			Attributes: spec.Attributes(),
 		},
 		Sealer: harness.NewSealer(), Verifier: v, Secrets: e.sec, Processor: e.proc, DLQ: e.dlq, Dedup: e.dd,
-		Log:     slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Log:     telemetry.NewLogger(e.logs, slog.LevelDebug), // every outcome's line, ok ones too
 		Metrics: e.stats, Now: func() time.Time { return now }, Reserve: time.Second,
 	}
 	return e
@@ -302,7 +303,7 @@ func TestOutcomes(t *testing.T) {
 			if l["outcome"] != tc.wantOutcome || !strings.HasPrefix(fmt.Sprint(l["reason"]), tc.wantReason) {
 				t.Errorf("logged outcome %v reason %v; want %s %s", l["outcome"], l["reason"], tc.wantOutcome, tc.wantReason)
 			}
-			for _, k := range []string{"source", "group", "messageId", "eventId", "outcome", "reason", "latencyMs"} {
+			for _, k := range []string{"timestamp", "level", "source", "group", "messageId", "outcome", "latencyMs"} {
 				if _, ok := l[k]; !ok {
 					t.Errorf("log line lacks %s", k)
 				}
@@ -475,8 +476,14 @@ func TestMetricsEMF(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc["Received"] != 3.0 || doc["OK"] != 1.0 || doc["Retried"] != 1.0 || doc["Rejected"] != 1.0 || doc["Source"] != "partners" {
+	if doc["OK"] != 1.0 || doc["Retried"] != 1.0 || doc["Rejected"] != 1.0 || doc["Source"] != "partners" {
 		t.Errorf("counts: %v", doc)
+	}
+	// Only what happened is in it: no zero counts, no sum of the others.
+	for _, absent := range []string{"Received", "Duplicates", "Forged", "GaveUp", "ArchiveFailed", "ProcessingLatency"} {
+		if _, ok := doc[absent]; ok || strings.Contains(lines[0], `"Name":"`+absent+`"`) {
+			t.Errorf("%s in the document: %s", absent, lines[0])
+		}
 	}
 	cw := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
 	if cw["Namespace"] != "hookline" {

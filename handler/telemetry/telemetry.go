@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/contract"
@@ -52,7 +53,6 @@ type Batch struct {
 	source  string
 	counts  map[string]float64
 	rejects map[string]float64
-	latency []float64
 }
 
 // NewBatch starts the telemetry of one invocation.
@@ -60,45 +60,25 @@ func NewBatch(log *slog.Logger, source string) *Batch {
 	return &Batch{log: log, source: source, counts: map[string]float64{}, rejects: map[string]float64{}}
 }
 
-// Record logs one outcome line and counts it.
+// Record counts one outcome, and logs it when someone will read it: one
+// compact line (LevelWarn) for every outcome that is not ok, or that is ok
+// with something to say (Detail); a plain ok delivery is counted by the
+// metrics (and kept by the archive where it is on), and gets a line only
+// at LevelDebug (AWS_LAMBDA_LOG_LEVEL=DEBUG), never formatted otherwise.
 func (b *Batch) Record(ctx context.Context, r Record) {
-	level := slog.LevelInfo
-	if r.Outcome != OK {
-		level = slog.LevelWarn
+	level := slog.LevelWarn
+	if r.Outcome == OK && r.Detail == "" {
+		level = slog.LevelDebug
 	}
-	attrs := [12]slog.Attr{
-		slog.String("source", r.Source), slog.String("group", r.Group),
-		slog.String("messageId", r.MessageID), slog.String("eventId", r.EventID),
-		slog.String("outcome", string(r.Outcome)), slog.String("reason", r.Reason),
-		slog.Float64("latencyMs", float64(r.Latency.Microseconds())/1000),
+	if b.log.Enabled(ctx, level) {
+		b.line(ctx, level, r)
 	}
-	n := 7
-	if r.Detail != "" {
-		attrs[n] = slog.String("detail", r.Detail)
-		n++
-	}
-	if r.Duplicate {
-		attrs[n] = slog.Bool("duplicate", true)
-		n++
-	}
-	if r.Outcome == Retry || r.Reason == GaveUpReason {
-		attrs[n] = slog.Int("attempt", r.Attempt)
-		n++
-	}
-	if r.NextDelay > 0 {
-		attrs[n] = slog.Float64("nextDelaySeconds", r.NextDelay.Seconds())
-		n++
-	}
-	b.log.LogAttrs(ctx, level, "record", attrs[:n]...)
 
-	b.counts["Received"]++
 	switch r.Outcome {
 	case OK:
-		b.counts["OK"]++
+		b.counts[okCount]++
 		if r.Duplicate {
 			b.counts["Duplicates"]++
-		} else {
-			b.latency = append(b.latency, float64(r.Latency.Microseconds())/1000)
 		}
 	case Retry:
 		b.counts["Retried"]++
@@ -116,42 +96,77 @@ func (b *Batch) Record(ctx context.Context, r Record) {
 	}
 }
 
+// line writes r's outcome line; empty fields are left out.
+func (b *Batch) line(ctx context.Context, level slog.Level, r Record) {
+	var attrs [12]slog.Attr
+	n := 0
+	add := func(a slog.Attr) { attrs[n] = a; n++ }
+	add(slog.String("source", r.Source))
+	add(slog.String("group", r.Group))
+	add(slog.String("messageId", r.MessageID))
+	if r.EventID != "" {
+		add(slog.String("eventId", r.EventID))
+	}
+	add(slog.String("outcome", string(r.Outcome)))
+	if r.Reason != "" {
+		add(slog.String("reason", r.Reason))
+	}
+	if r.Detail != "" {
+		add(slog.String("detail", r.Detail))
+	}
+	if r.Duplicate {
+		add(slog.Bool("duplicate", true))
+	}
+	if r.Outcome == Retry || r.Reason == GaveUpReason {
+		add(slog.Int("attempt", r.Attempt))
+	}
+	if r.NextDelay > 0 {
+		add(slog.Float64("nextDelaySeconds", r.NextDelay.Seconds()))
+	}
+	add(slog.Float64("latencyMs", float64(r.Latency.Microseconds())/1000))
+	b.log.LogAttrs(ctx, level, "", attrs[:n]...)
+}
+
 // Flush writes the invocation's metrics as EMF documents: one with the
-// counts and latencies by source, one per rejection reason. The documents
-// are written by hand: this runs on every invocation.
+// counts by source, one per rejection reason. Only the counts that are not
+// zero are in it (a metric with no data point is what CloudWatch alarms
+// and graphs read as zero: TreatMissingData notBreaching), so a batch of
+// plain ok deliveries writes one short document. The documents are written
+// by hand: this runs on every invocation.
 func (b *Batch) Flush(w io.Writer, now time.Time) error {
-	if b.counts[received] == 0 {
+	buf := b.appendDocuments(make([]byte, 0, 256), now)
+	if len(buf) == 0 {
 		return nil
 	}
+	_, err := w.Write(buf)
+	return err
+}
+
+func (b *Batch) appendDocuments(buf []byte, now time.Time) []byte {
+	names := make([]string, 0, len(countNames))
+	for _, name := range countNames {
+		if b.counts[name] != 0 {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return buf
+	}
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
-	buf := make([]byte, 0, 512)
 	buf = append(buf, `{"_aws":{"Timestamp":`...)
 	buf = append(buf, ts...)
 	buf = append(buf, `,"CloudWatchMetrics":[{"Namespace":"`+Namespace+`","Dimensions":[["Source"]],"Metrics":[`...)
-	for i, name := range countNames {
+	for i, name := range names {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, `{"Name":"`+name+`","Unit":"Count"}`...)
-	}
-	if len(b.latency) > 0 {
-		buf = append(buf, `,{"Name":"ProcessingLatency","Unit":"Milliseconds"}`...)
+		buf = append(buf, `{"Name":"`+name+`"}`...)
 	}
 	buf = append(buf, `]}]},"Source":`...)
 	buf = appendString(buf, b.source)
-	for _, name := range countNames {
+	for _, name := range names {
 		buf = append(buf, `,"`+name+`":`...)
 		buf = strconv.AppendFloat(buf, b.counts[name], 'f', -1, 64)
-	}
-	if len(b.latency) > 0 {
-		buf = append(buf, `,"ProcessingLatency":[`...)
-		for i, l := range b.latency {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = strconv.AppendFloat(buf, l, 'f', -1, 64)
-		}
-		buf = append(buf, ']')
 	}
 	buf = append(buf, "}\n"...)
 
@@ -163,7 +178,7 @@ func (b *Batch) Flush(w io.Writer, now time.Time) error {
 	for _, r := range reasons {
 		buf = append(buf, `{"_aws":{"Timestamp":`...)
 		buf = append(buf, ts...)
-		buf = append(buf, `,"CloudWatchMetrics":[{"Namespace":"`+Namespace+`","Dimensions":[["Source","Reason"]],"Metrics":[{"Name":"Rejected","Unit":"Count"}]}]},"Source":`...)
+		buf = append(buf, `,"CloudWatchMetrics":[{"Namespace":"`+Namespace+`","Dimensions":[["Source","Reason"]],"Metrics":[{"Name":"Rejected"}]}]},"Source":`...)
 		buf = appendString(buf, b.source)
 		buf = append(buf, `,"Reason":`...)
 		buf = appendString(buf, r)
@@ -171,11 +186,20 @@ func (b *Batch) Flush(w io.Writer, now time.Time) error {
 		buf = strconv.AppendFloat(buf, b.rejects[r], 'f', -1, 64)
 		buf = append(buf, "}\n"...)
 	}
-	_, err := w.Write(buf)
-	return err
+	return buf
 }
 
-const received = "Received"
+// OKBatchBytes is what an invocation of n plain ok deliveries of source
+// writes at the default level (LevelInfo): its one metrics document, with a
+// timestamp of today's 13 digits. The cost model prices the logs with it;
+// the handler's emulator test checks the real binary writes exactly this.
+func OKBatchBytes(source string, n int) int {
+	b := NewBatch(slog.New(slog.DiscardHandler), source)
+	b.counts[okCount] = float64(n)
+	return len(b.appendDocuments(nil, time.UnixMilli(1_765_000_000_000)))
+}
+
+const okCount = "OK"
 
 // Forged is the metric of records dropped as forgeries on open sources.
 const Forged = contract.MetricForged
@@ -188,7 +212,7 @@ const (
 )
 
 // countNames are the count metrics of the main document, in order.
-var countNames = []string{received, "OK", "Retried", "Rejected", "Duplicates", Forged, GaveUp, ArchiveFailed}
+var countNames = []string{okCount, "Retried", "Rejected", "Duplicates", Forged, GaveUp, ArchiveFailed}
 
 // ArchiveFailed counts what the consumer could not archive (see
 // contract.MetricArchiveFailed).
@@ -200,4 +224,41 @@ func (b *Batch) ArchiveFailed() { b.counts[ArchiveFailed]++ }
 func appendString(buf []byte, s string) []byte {
 	q, _ := json.Marshal(s)
 	return append(buf, q...)
+}
+
+// NewLogger is the JSON logger of hookline's functions. Lambda's JSON log
+// format filters application lines by their "level" (DEBUG, INFO, WARN,
+// ERROR; a line without one counts as INFO) and reads their time from
+// "timestamp" (RFC 3339), so the lines carry those two and no empty
+// message.
+func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) > 0 {
+			return a
+		}
+		switch a.Key {
+		case slog.TimeKey:
+			return slog.String("timestamp", a.Value.Time().UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+		case slog.MessageKey:
+			if a.Value.String() == "" {
+				return slog.Attr{}
+			}
+		}
+		return a
+	}}))
+}
+
+// LevelFromEnv is the application log level Lambda passes to a custom
+// runtime in AWS_LAMBDA_LOG_LEVEL (the function's applicationLogLevel:
+// TRACE, DEBUG, INFO, WARN, ERROR or FATAL); INFO when unset or unknown.
+func LevelFromEnv(getenv func(string) string) slog.Level {
+	switch strings.ToUpper(getenv("AWS_LAMBDA_LOG_LEVEL")) {
+	case "TRACE", "DEBUG":
+		return slog.LevelDebug
+	case "WARN":
+		return slog.LevelWarn
+	case "ERROR", "FATAL":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }
