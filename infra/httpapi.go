@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -391,26 +390,9 @@ type HttpStage struct {
 	StageName pulumi.StringOutput `pulumi:"stageName"`
 }
 
-// HTTPAccessLogFormat is the HTTP API stage's JSON access log line.
-func HTTPAccessLogFormat() string {
-	fields := map[string]string{
-		"requestId":               "$context.requestId",
-		"ip":                      "$context.identity.sourceIp",
-		"requestTime":             "$context.requestTimeEpoch",
-		"httpMethod":              "$context.httpMethod",
-		"routeKey":                "$context.routeKey",
-		"status":                  "$context.status",
-		"protocol":                "$context.protocol",
-		"responseLength":          "$context.responseLength",
-		"integrationStatus":       "$context.integrationStatus",
-		"integrationLatency":      "$context.integrationLatency",
-		"integrationErrorMessage": "$context.integrationErrorMessage",
-		"errorMessage":            "$context.error.message",
-		"authorizerError":         "$context.authorizer.error",
-	}
-	b, _ := json.Marshal(fields)
-	return string(b)
-}
+// HTTPAccessLogFormat is the HTTP API stage's JSON access log line (the
+// fields the documented log queries read: contract.AccessLogFields).
+func HTTPAccessLogFormat() string { return contract.AccessLogFormat(contract.IngressHTTP) }
 
 // NewHttpStage creates the deployment and the stage, with the stack's
 // throttle as the default route settings and each source's throttle on its

@@ -1,12 +1,12 @@
 package infra
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigateway"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -83,26 +83,9 @@ type ApiStage struct {
 	APIKeys pulumi.StringMapOutput `pulumi:"apiKeys"`
 }
 
-// AccessLogFormat is the stage's JSON access log line.
-func AccessLogFormat() string {
-	fields := map[string]string{
-		"requestId":          "$context.requestId",
-		"extendedRequestId":  "$context.extendedRequestId",
-		"ip":                 "$context.identity.sourceIp",
-		"requestTime":        "$context.requestTimeEpoch",
-		"httpMethod":         "$context.httpMethod",
-		"resourcePath":       "$context.resourcePath",
-		"status":             "$context.status",
-		"protocol":           "$context.protocol",
-		"responseLength":     "$context.responseLength",
-		"integrationStatus":  "$context.integration.status",
-		"integrationLatency": "$context.integration.latency",
-		"errorMessage":       "$context.error.message",
-		"apiKeyId":           "$context.identity.apiKeyId",
-	}
-	b, _ := json.Marshal(fields)
-	return string(b)
-}
+// AccessLogFormat is the REST stage's JSON access log line (the fields the
+// documented log queries read: contract.AccessLogFields).
+func AccessLogFormat() string { return contract.AccessLogFormat(contract.IngressREST) }
 
 // deploymentTriggers are a deployment's triggers: the hash of what it
 // serves, and the edge authorizer function's invoke ARN when there is one.
