@@ -12,7 +12,16 @@ const (
 	// (retried, never acknowledged) and batches whose outcomes were not
 	// archived; dimension Source.
 	MetricArchiveFailed = "ArchiveFailed"
+	// MetricOK counts records processed (or acknowledged as duplicates);
+	// dimension Source.
+	MetricOK = "OK"
 	// ReasonArchiveUnavailable is the retry reason of a record that could
 	// not be archived.
 	ReasonArchiveUnavailable = "archive-unavailable"
 )
+
+// MetricCounts are the count metrics the consumer writes per invocation
+// (dimension Source), in the order of its metrics document; only those
+// that are not zero are in a given document. Rejected is also written by
+// Source and Reason.
+var MetricCounts = []string{MetricOK, "Retried", "Rejected", "Duplicates", MetricForged, "GaveUp", MetricArchiveFailed}

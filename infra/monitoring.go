@@ -141,7 +141,12 @@ func DashboardBody(m MonitoringSpec, api APIMetricNames, apiValue string) string
 		Properties map[string]any `json:"properties"`
 	}
 	metricWidget := func(x, y int, title string, metrics [][]any) widget {
-		return widget{Type: "metric", X: x, Y: y, Width: 8, Height: 6, Properties: map[string]any{
+		w := 8
+		if y >= 6 { // a source's row: four widgets
+			w = 6
+			x = x * 6 / 8
+		}
+		return widget{Type: "metric", X: x, Y: y, Width: w, Height: 6, Properties: map[string]any{
 			"title": title, "region": m.Region, "view": "timeSeries", "stat": "Sum", "period": 60, "metrics": metrics,
 		}}
 	}
@@ -174,6 +179,7 @@ func DashboardBody(m MonitoringSpec, api APIMetricNames, apiValue string) string
 				{".", "Throttles", ".", "."},
 				{".", "Duration", ".", ".", map[string]any{"stat": "p99"}},
 			}),
+			metricWidget(24, y, s.Name+": outcomes", outcomeMetrics(s.Name)),
 		)
 	}
 	b, err := json.Marshal(map[string]any{"widgets": ws})
@@ -181,6 +187,20 @@ func DashboardBody(m MonitoringSpec, api APIMetricNames, apiValue string) string
 		panic(err) // plain data: cannot happen
 	}
 	return string(b)
+}
+
+// outcomeMetrics are a source's outcome counts, as its consumer writes them
+// (contract.MetricCounts, dimension Source).
+func outcomeMetrics(source string) [][]any {
+	var out [][]any
+	for i, name := range contract.MetricCounts {
+		if i == 0 {
+			out = append(out, []any{contract.MetricNamespace, name, "Source", source})
+		} else {
+			out = append(out, []any{".", name, ".", "."})
+		}
+	}
+	return out
 }
 
 // NewMonitoring creates the topic, subscriptions, alarms and dashboard.

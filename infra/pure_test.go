@@ -163,7 +163,7 @@ func TestAlarmSpecsAndDashboard(t *testing.T) {
 	}
 	body := infra.DashboardBody(m, rest, c.APIName())
 	d := decode(t, body)
-	if n := len(d["widgets"].([]any)); n != 2+3*len(c.Sources) {
+	if n := len(d["widgets"].([]any)); n != 2+4*len(c.Sources) {
 		t.Errorf("dashboard has %d widgets", n)
 	}
 	if !strings.Contains(body, "hookline-prod-payments-dlq.fifo") {

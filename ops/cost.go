@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/hookline/hookline/contract"
+	"github.com/hookline/hookline/handler/telemetry"
 	"github.com/hookline/hookline/stackconfig"
 )
 
@@ -28,6 +29,8 @@ type Prices struct {
 	S3StandardGBMonth      float64 // S3 Standard storage
 	S3PutsPerThousand      float64 // S3 PUT, COPY, POST, LIST requests
 	KMSRequestsPer10K      float64 // symmetric key requests
+	// X-Ray, where the stack traces (hookline:tracing active).
+	XRayTracesPerMillion float64 // traces recorded
 }
 
 // DefaultPrices are us-east-1 list prices, each from AWS's price page named
@@ -40,7 +43,8 @@ type Prices struct {
 // archive, Amazon Data Firehose (Direct PUT ingestion $0.029 per GB, first
 // 500 TB a month, each record rounded up to 5 KB), Amazon S3 (Standard
 // storage $0.023 per GB-month, first 50 TB; PUT requests $0.005 per 1,000)
-// and AWS KMS ($0.03 per 10,000 symmetric requests).
+// and AWS KMS ($0.03 per 10,000 symmetric requests); AWS X-Ray ($5.00 per
+// million traces recorded).
 var DefaultPrices = Prices{
 	APIRequestsPerMillion:     3.50,
 	HTTPAPIRequestsPerMillion: 1.00,
@@ -53,19 +57,72 @@ var DefaultPrices = Prices{
 	S3StandardGBMonth:         0.023,
 	S3PutsPerThousand:         0.005,
 	KMSRequestsPer10K:         0.03,
+	XRayTracesPerMillion:      5.00,
 }
 
 // SecondsPerMonth is a 30-day month.
 const SecondsPerMonth = 30 * 24 * 3600
 
-// Log volume per event (bytes), measured from hookline's own lines: one
-// outcome line per record, an EMF document and Lambda's START/END/REPORT per
-// invocation, one access log line per API request.
+// Log volume, in bytes, measured from what hookline writes rather than
+// typed in. The consumer writes, at its default level, one metrics document
+// per invocation and no line for an ok delivery: telemetry.OKBatchBytes
+// encodes that document, and the handler's emulator test
+// (TestLogBytesPerWebhook) checks the real binary writes exactly those bytes
+// for batches of 1, 5 and 10. Lambda's own START/END/REPORT lines are not
+// written: hookline's functions log in Lambda's JSON format with
+// systemLogLevel WARN, at which a successful invocation's platform events
+// (start and report at INFO, runtimeDone at DEBUG) are filtered out. The
+// stage writes one access log line per request: contract.AccessLogSample,
+// its fields at their usual lengths.
+
+// ConsumerLogBytes is what one invocation of batch ok deliveries of source
+// writes.
+func ConsumerLogBytes(source string, batch float64) float64 {
+	return float64(telemetry.OKBatchBytes(source, int(math.Max(1, batch))))
+}
+
+// AccessLogBytes is one access log line of a request to source's route.
+func AccessLogBytes(ingress, source string) float64 {
+	return float64(len(contract.AccessLogSample(ingress, source)))
+}
+
+// LogBytes is what a source writes to CloudWatch Logs per webhook: its
+// share of the consumer's invocation and its access log line.
+type LogBytes struct {
+	Consumer float64 `json:"consumer"`
+	Access   float64 `json:"access"`
+}
+
+// X-Ray's sampling of a traced function or stage: "1 request per second
+// and 5 percent of additional requests" (Lambda Developer Guide,
+// services-xray: "You can't configure the X-Ray sampling rate for your
+// functions"; the same default rule for a REST stage). AWS does not say
+// whether the reservoir is per function or per execution environment: this
+// takes it per function (the lower count).
 const (
-	LogBytesPerRecord     = 330
-	LogBytesPerInvocation = 900
-	LogBytesPerRequest    = 420
+	XRayReservoirPerSecond = 1
+	XRayFixedRate          = 0.05
 )
+
+// TracedPerSecond is how many of rate requests a second X-Ray records.
+func TracedPerSecond(rate float64) float64 {
+	if rate <= 0 {
+		return 0
+	}
+	return math.Min(rate, XRayReservoirPerSecond+XRayFixedRate*math.Max(0, rate-XRayReservoirPerSecond))
+}
+
+// TracingCost is the monthly X-Ray cost of a source whose functions trace
+// (Active): the consumer's sampled invocations, the REST stage's sampled
+// requests (an HTTP API does not trace) and the edge authorizer's runs.
+func TracingCost(ingress string, rps, batch, authorizerRuns float64, p Prices) float64 {
+	traces := TracedPerSecond(rps/math.Max(1, batch)) * SecondsPerMonth
+	if ingress == contract.IngressREST {
+		traces += TracedPerSecond(rps) * SecondsPerMonth
+	}
+	traces += TracedPerSecond(authorizerRuns/SecondsPerMonth) * SecondsPerMonth
+	return traces / 1e6 * p.XRayTracesPerMillion
+}
 
 // Poller assumptions: what a source's event source mapping costs with no
 // traffic at all. AWS documents the SQS mapping's pollers for standard queues
@@ -138,6 +195,10 @@ type Costs struct {
 	LambdaRequests float64 `json:"lambdaRequests"`
 	LambdaCompute  float64 `json:"lambdaCompute"`
 	Logs           float64 `json:"logs"`
+	// LogBytes are the bytes per webhook Logs prices.
+	LogBytes LogBytes `json:"logBytes"`
+	// Tracing is X-Ray's traces, when the stack traces.
+	Tracing float64 `json:"tracing"`
 	// Pollers is the mapping's empty long-poll receives: a fixed monthly
 	// line, paid with no traffic (see IdlePollers).
 	Pollers  float64 `json:"pollers"`
@@ -189,7 +250,7 @@ func Cents(usd float64) float64 { return math.Round(usd*100) / 100 }
 func (c Costs) MarshalJSON() ([]byte, error) {
 	type plain Costs
 	r := plain(c)
-	for _, f := range []*float64{&r.APIGateway, &r.SQS, &r.LambdaRequests, &r.LambdaCompute, &r.Logs, &r.Pollers, &r.DynamoDB, &r.Archive, &r.Authorizer, &r.Total, &r.PerMillion, &r.Estimate} {
+	for _, f := range []*float64{&r.APIGateway, &r.SQS, &r.LambdaRequests, &r.LambdaCompute, &r.Logs, &r.Tracing, &r.Pollers, &r.DynamoDB, &r.Archive, &r.Authorizer, &r.Total, &r.PerMillion, &r.Estimate} {
 		*f = Cents(*f)
 	}
 	r.Ratio = math.Round(r.Ratio*1000) / 1000 // a ratio, not money: three decimals
@@ -224,6 +285,13 @@ const (
 // with one credential: one run per cache TTL while traffic flows (at most
 // one per request; every request with a TTL of 0).
 func AuthorizerCost(rps float64, ttlSeconds int, p Prices) float64 {
+	runs := AuthorizerRuns(rps, ttlSeconds)
+	return runs/1e6*p.LambdaRequestsPerMillion + runs*AuthorizerBilledMS/1000*AuthorizerMemoryMB/1024*p.LambdaGBSecond
+}
+
+// AuthorizerRuns is how often the edge authorizer runs a month for one
+// source with one credential.
+func AuthorizerRuns(rps float64, ttlSeconds int) float64 {
 	if rps <= 0 {
 		return 0
 	}
@@ -231,7 +299,7 @@ func AuthorizerCost(rps float64, ttlSeconds int, p Prices) float64 {
 	if ttlSeconds > 0 {
 		runs = math.Min(runs, SecondsPerMonth/float64(ttlSeconds))
 	}
-	return runs/1e6*p.LambdaRequestsPerMillion + runs*AuthorizerBilledMS/1000*AuthorizerMemoryMB/1024*p.LambdaGBSecond
+	return runs
 }
 
 // SourceCost estimates one source's monthly cost behind ingress (rest or http).
@@ -252,8 +320,8 @@ func SourceCost(s stackconfig.Source, ingress string, t Traffic, p Prices) Costs
 	c.LambdaRequests = invocations / 1e6 * p.LambdaRequestsPerMillion
 	billedSeconds := math.Max(1, math.Ceil(b*t.RecordMS)) / 1000
 	c.LambdaCompute = invocations * billedSeconds * float64(s.Function.MemoryMB) / 1024 * p.LambdaGBSecond
-	logBytes := msgs*(LogBytesPerRecord+LogBytesPerRequest) + invocations*LogBytesPerInvocation
-	c.Logs = logBytes / (1 << 30) * p.LogsIngestionPerGB
+	c.LogBytes = LogBytes{Consumer: ConsumerLogBytes(s.Name, b) / b, Access: AccessLogBytes(ingress, s.Name)}
+	c.priceLogs(msgs, p)
 	if s.Idempotency.Enabled {
 		c.DynamoDB = 2 * msgs / 1e6 * p.DynamoDBWriteUnitsPerMill // take the marker, make it final
 	}
@@ -267,12 +335,18 @@ func SourceCost(s stackconfig.Source, ingress string, t Traffic, p Prices) Costs
 	return c
 }
 
+// priceLogs prices LogBytes for msgs webhooks at CloudWatch Logs' standard
+// ingestion price (per GB of 2^30 bytes).
+func (c *Costs) priceLogs(msgs float64, p Prices) {
+	c.Logs = msgs * (c.LogBytes.Consumer + c.LogBytes.Access) / (1 << 30) * p.LogsIngestionPerGB
+}
+
 // finish sums the lines, and compares the estimate with the floor.
 func (c *Costs) finish(msgs float64) {
-	c.Total = c.APIGateway + c.SQS + c.LambdaRequests + c.LambdaCompute + c.Logs + c.Pollers + c.DynamoDB + c.Archive + c.Authorizer
+	c.Total = c.APIGateway + c.SQS + c.LambdaRequests + c.LambdaCompute + c.Logs + c.Tracing + c.Pollers + c.DynamoDB + c.Archive + c.Authorizer
 	c.PerMillion = perMillion(c.Total, msgs)
 	c.Dominant = dominant(map[string]float64{"apiGateway": c.APIGateway, "sqs": c.SQS, "lambdaRequests": c.LambdaRequests,
-		"lambdaCompute": c.LambdaCompute, "logs": c.Logs, "pollers": c.Pollers, "dynamodb": c.DynamoDB, "archive": c.Archive, "authorizer": c.Authorizer})
+		"lambdaCompute": c.LambdaCompute, "logs": c.Logs, "tracing": c.Tracing, "pollers": c.Pollers, "dynamodb": c.DynamoDB, "archive": c.Archive, "authorizer": c.Authorizer})
 	c.Estimate = c.Total - c.DynamoDB - c.Archive
 	c.Ratio = 0
 	if c.Floor.Total > 0 {
@@ -280,7 +354,7 @@ func (c *Costs) finish(msgs float64) {
 	}
 	// Above the floor: what our code decides (the floor's lines are equal
 	// in both, so only these differ).
-	c.AboveFloor = dominant(map[string]float64{"logs": c.Logs, "authorizer": c.Authorizer})
+	c.AboveFloor = dominant(map[string]float64{"logs": c.Logs, "tracing": c.Tracing, "authorizer": c.Authorizer})
 }
 
 func perMillion(total, msgs float64) float64 {
@@ -315,14 +389,24 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 	parts := map[string]float64{}
 	for _, s := range c.Sources {
 		sc := SourceCost(s, c.Ingress, t, p)
+		msgs := t.RPS * SecondsPerMonth
+		if !c.AccessLogsOn() {
+			sc.LogBytes.Access = 0
+			sc.priceLogs(msgs, p)
+		}
+		authorizerRuns := 0.0
 		if c.ThroughAuthorizer(s) {
 			sc.Authorizer = AuthorizerCost(t.RPS, s.AuthorizerCacheTTL(), p)
+			authorizerRuns = AuthorizerRuns(t.RPS, s.AuthorizerCacheTTL())
+		}
+		if tracingOn(c) {
+			sc.Tracing = TracingCost(c.Ingress, t.RPS, sc.BatchSize, authorizerRuns, p)
 		}
 		if c.Archive.On() {
 			a := ArchiveCostOf(t, c.Archive.RetentionDays, p)
 			sc.Archive, sc.ArchiveDetail = a.Total, &a
 		}
-		sc.finish(t.RPS * SecondsPerMonth)
+		sc.finish(msgs)
 		e.Sources = append(e.Sources, sc)
 		e.Total += sc.Total
 		parts["apiGateway"] += sc.APIGateway
@@ -330,6 +414,7 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 		parts["lambdaRequests"] += sc.LambdaRequests
 		parts["lambdaCompute"] += sc.LambdaCompute
 		parts["logs"] += sc.Logs
+		parts["tracing"] += sc.Tracing
 		parts["pollers"] += sc.Pollers
 		parts["dynamodb"] += sc.DynamoDB
 		parts["archive"] += sc.Archive
@@ -436,3 +521,6 @@ func ArchiveCostOf(t Traffic, retentionDays int, p Prices) ArchiveCost {
 	a.PerMillion = perMillion(a.Total, msgs)
 	return a
 }
+
+// tracingOn reports whether the stack's functions trace with X-Ray.
+func tracingOn(c *stackconfig.Config) bool { return true }

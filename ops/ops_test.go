@@ -19,7 +19,9 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-6*math.Max(1, math.Abs(
 //	SQS      (25.92 M sends + 12.96 M receives + 12.96 M deletes) x $0.50/M = 25.92
 //	Lambda   12.96 M x $0.20/M                                   = 2.592
 //	compute  12.96 M x 0.020 s x 0.25 GB x $0.0000133334         = 0.8640043
-//	logs     (25.92 M x 750 B + 12.96 M x 900 B) / 2^30 x $0.50   = 14.4838...
+//	logs     (12.96 M x 159 B + 25.92 M x 155 B) / 2^30 x $0.50  = 2.8304...
+//	         (a metrics document an invocation, an access log line a
+//	         request: their lengths for source "busy" are pinned below)
 //	DynamoDB 2 x 25.92 M x $0.625/M                              = 32.40
 //
 // Case "trickle": 0.1 webhook/s of 100 KB (two 64 KB chunks), one group:
@@ -29,13 +31,27 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-6*math.Max(1, math.Abs(
 //	SQS      (518,400 sends + 518,400 receives + 259,200 deletes) x 0.50/M = 0.6480
 //	Lambda   0.2592 M x 0.20                                     = 0.05184
 //	compute  259,200 x 0.050 s x 0.5 GB x 0.0000133334            = 0.0864004
-//	logs     259,200 x 1,650 B / 2^30 x 0.50                     = 0.1991556
+//	logs     259,200 x (162 B + 158 B) / 2^30 x 0.50             = 0.0386238
 //
 // Both pay the mapping's pollers: 5 x 2,592,000 s / 20 s = 648,000 empty
 // receives x $0.50/M = 0.324 a month.
 func TestSourceCost(t *testing.T) {
-	busyLogs := (25920000.0*750 + 12960000.0*900) / (1 << 30) * 0.5
-	trickleLogs := 259200.0 * 1650 / (1 << 30) * 0.5
+	// The lines' lengths: the consumer's metrics document (measured from
+	// the binary by handler.TestLogBytesPerWebhook) and a REST access log
+	// line, for these source names.
+	for _, l := range []struct {
+		what      string
+		got, want float64
+	}{
+		{"busy document", ops.ConsumerLogBytes("busy", 2), 159}, {"busy access line", ops.AccessLogBytes("rest", "busy"), 155},
+		{"trickle document", ops.ConsumerLogBytes("trickle", 1), 162}, {"trickle access line", ops.AccessLogBytes("rest", "trickle"), 158},
+	} {
+		if l.got != l.want {
+			t.Errorf("%s: %v bytes, the hand computation below says %v", l.what, l.got, l.want)
+		}
+	}
+	busyLogs := (12960000.0*159 + 25920000.0*155) / (1 << 30) * 0.5
+	trickleLogs := 259200.0 * (162 + 158) / (1 << 30) * 0.5
 	cases := []struct {
 		name    string
 		source  stackconfig.Source
@@ -153,10 +169,12 @@ func TestHTTPIngressCost(t *testing.T) {
 	tr := ops.Traffic{RPS: 1, BodyKB: 1, Groups: 10, RecordMS: 10}
 	rest := ops.SourceCost(s, "rest", tr, ops.DefaultPrices)
 	http := ops.SourceCost(s, "http", tr, ops.DefaultPrices)
-	if d := rest.PerMillion - http.PerMillion; math.Abs(d-2.50) > 1e-9 {
-		t.Errorf("per million: rest %.4f, http %.4f, differ by %.4f, want 2.50", rest.PerMillion, http.PerMillion, d)
+	// The access log lines differ too (a REST request id is a UUID).
+	logs := (rest.Logs - http.Logs) / (tr.RPS * ops.SecondsPerMonth / 1e6)
+	if d := rest.PerMillion - http.PerMillion; math.Abs(d-2.50-logs) > 1e-9 || logs <= 0 || logs > 0.02 {
+		t.Errorf("per million: rest %.4f, http %.4f, differ by %.4f, want 2.50 and the logs' %.4f", rest.PerMillion, http.PerMillion, d, logs)
 	}
-	if math.Abs(http.APIGateway/(tr.RPS*ops.SecondsPerMonth/1e6)-1.00) > 1e-9 || http.SQS != rest.SQS || http.Logs != rest.Logs {
+	if math.Abs(http.APIGateway/(tr.RPS*ops.SecondsPerMonth/1e6)-1.00) > 1e-9 || http.SQS != rest.SQS || http.LogBytes.Consumer != rest.LogBytes.Consumer {
 		t.Errorf("http: %+v, rest: %+v", http, rest)
 	}
 	if http.PerMillion > 0.6*rest.PerMillion {
@@ -265,5 +283,47 @@ func TestPollersWithoutTraffic(t *testing.T) {
 	c := &stackconfig.Config{Ingress: "http", Sources: []stackconfig.Source{s, {Name: "other", Function: s.Function}}}
 	if e := ops.StackCost(c, ops.Traffic{}, ops.DefaultPrices); !near(e.Total, 2*0.324) || e.Dominant != "pollers" {
 		t.Errorf("a stack of two idle sources: total %.4f (%s), want 0.648 (pollers)", e.Total, e.Dominant)
+	}
+}
+
+// TestTracing: X-Ray records 1 request a second and 5% of the rest, of the
+// consumer's invocations and (REST only: an HTTP API does not trace) of the
+// stage's requests, at $5.00 per million traces.
+//
+//	1/s http, batch 1:   1 invocation/s, all traced: 2.592 M x $5 = 12.96
+//	100/s http, batch 10: 10 invocations/s: 1 + 0.05 x 9 = 1.45/s traced:
+//	                      3.7584 M x $5 = 18.792
+//	100/s rest, batch 10: and the stage's 1 + 0.05 x 99 = 5.95/s:
+//	                      (1.45 + 5.95) x 2.592 M x $5 = 95.904
+func TestTracing(t *testing.T) {
+	p := ops.DefaultPrices
+	for _, tc := range []struct {
+		ingress    string
+		rps, batch float64
+		want       float64
+	}{
+		{"http", 1, 1, 12.96}, {"http", 100, 10, 18.792}, {"rest", 100, 10, 95.904}, {"http", 0, 1, 0},
+	} {
+		if got := ops.TracingCost(tc.ingress, tc.rps, tc.batch, 0, p); !near(got, tc.want) {
+			t.Errorf("%s %g/s batch %g: %.4f, want %.4f", tc.ingress, tc.rps, tc.batch, got, tc.want)
+		}
+	}
+	if got := ops.TracedPerSecond(0.5); got != 0.5 {
+		t.Errorf("below the reservoir every request is traced: %v", got)
+	}
+}
+
+// TestAccessLogsOff: a stack without access logs pays for the consumer's
+// lines alone.
+func TestAccessLogsOff(t *testing.T) {
+	off := false
+	s := stackconfig.Source{Name: "github", Function: stackconfig.Function{MemoryMB: 256, MaxConcurrency: 2}}
+	c := &stackconfig.Config{Ingress: "http", Sources: []stackconfig.Source{s}}
+	tr := ops.Traffic{RPS: 1, BodyKB: 1, Groups: 10, RecordMS: 10}
+	on := ops.StackCost(c, tr, ops.DefaultPrices).Sources[0]
+	c.AccessLogs = &off
+	without := ops.StackCost(c, tr, ops.DefaultPrices).Sources[0]
+	if without.LogBytes.Access != 0 || on.LogBytes.Access == 0 || !near(without.Logs, on.Logs*on.LogBytes.Consumer/(on.LogBytes.Consumer+on.LogBytes.Access)) {
+		t.Errorf("access logs off: %+v; on: %+v", without.LogBytes, on.LogBytes)
 	}
 }

@@ -163,10 +163,10 @@ func costRun(o *costOptions, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "stack %s (ingress %s): %.4g webhooks/s of %.4g KB per source, %d groups, %.4g ms per record\n\n",
 		*stack, cfg.Ingress, t.RPS, t.BodyKB, t.Groups, t.RecordMS)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tPOLLERS\tLOGS\tDYNAMODB\tARCHIVE\tAUTHORIZER\tTOTAL/MONTH\tPER MILLION\t")
+	fmt.Fprintln(tw, "SOURCE\tBATCH\tAPI GW\tSQS\tLAMBDA REQ\tLAMBDA GB-S\tPOLLERS\tLOGS\tLOG B/WEBHOOK\tTRACING\tDYNAMODB\tARCHIVE\tAUTHORIZER\tTOTAL/MONTH\tPER MILLION\t")
 	for _, c := range est.Sources {
-		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
-			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Pollers, c.Logs, c.DynamoDB, c.Archive, c.Authorizer, c.Total, c.PerMillion)
+		fmt.Fprintf(tw, "%s\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t%.0f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t$%.2f\t\n",
+			c.Source, c.BatchSize, c.APIGateway, c.SQS, c.LambdaRequests, c.LambdaCompute, c.Pollers, c.Logs, c.LogBytes.Consumer+c.LogBytes.Access, c.Tracing, c.DynamoDB, c.Archive, c.Authorizer, c.Total, c.PerMillion)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(stdout, "\ntotal: $%.2f/month; the largest part is %s.\n(%s)\n", est.Total, est.Dominant, est.Note)

@@ -292,9 +292,9 @@ func TestCost(t *testing.T) {
 	_, httpOut, _ := runCLI("cost", "--stack", "dev", "--dir", "../..")
 	_, restOut, _ := runCLI("cost", "--stack", "dev", "--ingress", "rest", "--dir", "../..")
 	// Both count the pollers' empty receives ($0.32 a month a source).
-	if !strings.Contains(httpOut, "ingress http") || !strings.Contains(httpOut, "PER MILLION") || !strings.Contains(httpOut, "$3.63") ||
-		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$6.13") || !strings.Contains(httpOut, "$0.32") {
-		t.Errorf("per-million figures (github: http $3.63, rest $6.13):\n%s\n%s", httpOut, restOut)
+	if !strings.Contains(httpOut, "ingress http") || !strings.Contains(httpOut, "PER MILLION") || !strings.Contains(httpOut, "$8.16") ||
+		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$15.68") || !strings.Contains(httpOut, "$0.32") {
+		t.Errorf("per-million figures (github: http $8.16, rest $15.68):\n%s\n%s", httpOut, restOut)
 	}
 	// The floor at 1, 10 and 100 webhooks/s, hand-computed in
 	// ops.TestFloor, beside the estimate and the ratio.

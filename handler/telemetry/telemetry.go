@@ -199,7 +199,7 @@ func OKBatchBytes(source string, n int) int {
 	return len(b.appendDocuments(nil, time.UnixMilli(1_765_000_000_000)))
 }
 
-const okCount = "OK"
+const okCount = contract.MetricOK
 
 // Forged is the metric of records dropped as forgeries on open sources.
 const Forged = contract.MetricForged
@@ -212,7 +212,7 @@ const (
 )
 
 // countNames are the count metrics of the main document, in order.
-var countNames = []string{okCount, "Retried", "Rejected", "Duplicates", Forged, GaveUp, ArchiveFailed}
+var countNames = contract.MetricCounts
 
 // ArchiveFailed counts what the consumer could not archive (see
 // contract.MetricArchiveFailed).
