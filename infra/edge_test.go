@@ -18,7 +18,7 @@ import (
 // it is Active (issue 27 item 9). dev sets tracing off, prod keeps the
 // default.
 func TestEveryFunctionIsTraced(t *testing.T) {
-	for stack, want := range map[string]string{"dev": infra.LambdaTracingActive, "prod": infra.LambdaTracingActive} {
+	for stack, want := range map[string]string{"dev": infra.LambdaTracingPassThrough, "prod": infra.LambdaTracingActive} {
 		t.Run(stack, func(t *testing.T) {
 			res := runPlan(t, "..", stack)
 			if got := infra.LambdaTracingMode(res.Config); got != want {

@@ -519,8 +519,9 @@ func TestHTTPIngress(t *testing.T) {
 	}
 }
 
-// TestTracing: hookline:tracing is active unless set to off; the key is a
-// known one (an unknown-key typo is suggested it).
+// TestTracing: hookline:tracing is active unless set to off; dev sets it
+// off (no traces to pay for), prod keeps the default; the key is a known
+// one (an unknown-key typo is suggested it).
 func TestTracing(t *testing.T) {
 	for _, tc := range []struct {
 		name, value string
@@ -546,6 +547,19 @@ func TestTracing(t *testing.T) {
 	}
 	if stackconfig.DefaultTracing != stackconfig.TracingActive {
 		t.Errorf("default tracing %q, want active (issue 27)", stackconfig.DefaultTracing)
+	}
+	for stack, on := range map[string]bool{"dev": false, "prod": true} {
+		r, secret, err := stackconfig.ReadStackFile("..", stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := stackconfig.Load(stack, r, true, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.TracingOn() != on {
+			t.Errorf("%s: tracing on %v, want %v", stack, c.TracingOn(), on)
+		}
 	}
 	if !slices.Contains(stackconfig.Keys(), "hookline:tracing") {
 		t.Error("hookline:tracing is not a known key")
