@@ -31,7 +31,7 @@ func TestArgsAreValidatedFirst(t *testing.T) {
 		{"consumer", func(ctx *pulumi.Context) error {
 			_, err := infra.NewConsumer(ctx, "c", &infra.ConsumerArgs{Spec: infra.ConsumerSpec{FunctionName: "f", SecretARNs: []string{"arn"}}})
 			return err
-		}, []string{"consumer c:", "RoleName is required", "LogGroupARN is required", "must be positive", "SecretsPolicyName is required", "QueueArn and QueueURL are required", "DLQURL is required", "Code is required"}},
+		}, []string{"consumer c:", "RoleName is required", "LogGroupARN is required", "must be positive", "SecretsPolicyName is required", "QueueArn and QueueURL are required", "DLQURL is required", "Code is required", `Spec.TracingMode "" is not a Lambda tracing mode (Active or PassThrough)`}},
 		{"source", func(ctx *pulumi.Context) error {
 			_, err := infra.NewSource(ctx, "s", &infra.SourceArgs{Spec: infra.SourceSpec{Auth: infra.AuthSpec{ThroughAuthorizer: true}}, Code: code})
 			return err
@@ -51,7 +51,7 @@ func TestArgsAreValidatedFirst(t *testing.T) {
 		{"edge authorizer", func(ctx *pulumi.Context) error {
 			_, err := infra.NewEdgeAuthorizer(ctx, "a", &infra.EdgeAuthorizerArgs{Sources: []infra.EdgeSource{{Source: "x", Check: "?"}}})
 			return err
-		}, []string{"edge authorizer a:", "Spec.FunctionName is required", "Host is required", "Code is required", `"?" is not an edge check`, "no token source"}},
+		}, []string{"edge authorizer a:", "Spec.FunctionName is required", "Host is required", "Code is required", `"?" is not an edge check`, "no token source", `Spec.TracingMode "" is not a Lambda tracing mode`}},
 		{"domain", func(ctx *pulumi.Context) error {
 			_, err := infra.NewDomain(ctx, "d", &infra.DomainArgs{Spec: infra.DomainSpec{Name: "hooks.example.com"}})
 			return err

@@ -26,6 +26,7 @@ type EdgeAuthorizerArgs struct {
 func (a *EdgeAuthorizerArgs) validate() []string {
 	s := a.Spec
 	p := required("Spec.FunctionName", s.FunctionName, "Spec.RoleName", s.RoleName, "Spec.LogGroup.Name", s.LogGroup.Name, "Spec.LogGroupARN", s.LogGroupARN)
+	p = append(p, checkTracingMode(s.TracingMode)...)
 	if a.Host == nil {
 		p = append(p, "Host is required")
 	}
@@ -145,7 +146,7 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 	policy, err := iam.NewRolePolicy(ctx, name+"-function", &iam.RolePolicyArgs{
 		Role:   role.ID(),
 		Name:   pulumi.String("authorize"),
-		Policy: pulumi.String(AuthorizerPolicy(spec.LogGroupARN)),
+		Policy: pulumi.String(AuthorizerPolicy(spec.LogGroupARN, spec.TracingMode == LambdaTracingActive)),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer policy: %w", err)
@@ -174,7 +175,7 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 			LogFormat: pulumi.String("JSON"), LogGroup: logs.Name,
 			ApplicationLogLevel: pulumi.String("INFO"), SystemLogLevel: pulumi.String("WARN"),
 		},
-		TracingConfig: lambdaTracing(),
+		TracingConfig: lambdaTracing(spec.TracingMode),
 		Tags:          tags,
 	}, parent, pulumi.DependsOn(append([]pulumi.Resource{policy, logs}, deps...)))
 	if err != nil {

@@ -31,16 +31,41 @@ const (
 	TypeArchiveStream  = "hookline:infra:ArchiveStream"
 )
 
-// LambdaTracingMode is the X-Ray tracing of every function the stack
-// runs, consumers and the edge authorizer alike (lambdaTracing): one
-// setting, so a trace of a webhook never stops at the edge.
-const LambdaTracingMode = "Active"
+// Lambda's X-Ray tracing modes (a function's TracingConfig.Mode).
+const (
+	// LambdaTracingActive: Lambda samples 1 request a second and 5% of
+	// the rest (not configurable) and sends their traces; the role needs
+	// xray:PutTraceSegments and xray:PutTelemetryRecords (tracingStatement).
+	LambdaTracingActive = "Active"
+	// LambdaTracingPassThrough: Lambda forwards the tracing header
+	// downstream but sends no trace of the function, even when the header
+	// says to sample; the role needs no X-Ray permission.
+	LambdaTracingPassThrough = "PassThrough"
+)
 
-// lambdaTracing is every function's TracingConfig (LambdaTracingMode). Its
-// role needs xray:PutTraceSegments and xray:PutTelemetryRecords
-// (tracingStatement).
-func lambdaTracing() *lambda.FunctionTracingConfigArgs {
-	return &lambda.FunctionTracingConfigArgs{Mode: pulumi.String(LambdaTracingMode)}
+// LambdaTracingMode is the X-Ray tracing of every function the stack
+// runs, consumers and the edge authorizer alike: one setting, so a trace
+// of a webhook never stops at the edge. Active unless hookline:tracing is
+// off.
+func LambdaTracingMode(c *stackconfig.Config) string {
+	if c.TracingOn() {
+		return LambdaTracingActive
+	}
+	return LambdaTracingPassThrough
+}
+
+// lambdaTracing is a function's TracingConfig of the given mode
+// (LambdaTracingMode).
+func lambdaTracing(mode string) *lambda.FunctionTracingConfigArgs {
+	return &lambda.FunctionTracingConfigArgs{Mode: pulumi.String(mode)}
+}
+
+// checkTracingMode is the problem of a spec's TracingMode, if any.
+func checkTracingMode(mode string) []string {
+	if mode != LambdaTracingActive && mode != LambdaTracingPassThrough {
+		return []string{fmt.Sprintf("Spec.TracingMode %q is not a Lambda tracing mode (%s or %s)", mode, LambdaTracingActive, LambdaTracingPassThrough)}
+	}
+	return nil
 }
 
 // StageName is the API Gateway stage every stack publishes.

@@ -56,6 +56,7 @@ func (a *ConsumerArgs) validate() []string {
 	if len(s.SecretARNs) > 0 && s.SecretsPolicyName == "" {
 		p = append(p, "SecretsPolicyName is required with SecretARNs")
 	}
+	p = append(p, checkTracingMode(s.TracingMode)...)
 	if s.Table != nil && (s.Table.Name == "" || s.Table.ARN == "") {
 		p = append(p, "Table needs a Name and an ARN")
 	}
@@ -172,6 +173,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 			TableArn:         tableArn,
 			SealKey:          s.SealKey,
 			ArchiveStreamArn: s.ArchiveStreamARN,
+			Tracing:          s.TracingMode == LambdaTracingActive,
 		})),
 	}, parent, moved)
 	if err != nil {
@@ -202,7 +204,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 			ApplicationLogLevel: pulumi.String("INFO"),
 			SystemLogLevel:      pulumi.String("WARN"),
 		},
-		TracingConfig: lambdaTracing(),
+		TracingConfig: lambdaTracing(s.TracingMode),
 		Tags:          tags,
 	}, parent, moved, pulumi.DependsOn(append([]pulumi.Resource{policy, logs, args.SealKey}, secretDeps...)))
 	if err != nil {

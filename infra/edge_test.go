@@ -13,34 +13,107 @@ import (
 )
 
 // TestEveryFunctionIsTraced: every function of a stack, the edge
-// authorizer as well as the consumers, has the one tracing setting, and
-// its role may send the traces (issue 27 item 9).
+// authorizer as well as the consumers, has the one tracing setting of the
+// stack (hookline:tracing), and its role may send the traces exactly when
+// it is Active (issue 27 item 9). dev sets tracing off, prod keeps the
+// default.
 func TestEveryFunctionIsTraced(t *testing.T) {
-	for _, stack := range []string{"dev", "prod"} {
+	for stack, want := range map[string]string{"dev": infra.LambdaTracingPassThrough, "prod": infra.LambdaTracingActive} {
 		t.Run(stack, func(t *testing.T) {
 			res := runPlan(t, "..", stack)
-			fns := res.Find("aws:lambda/function:Function")
-			authorizer := false
-			for _, fn := range fns {
-				if path(fn.Inputs, "tracingConfig.mode") != infra.LambdaTracingMode {
-					t.Errorf("%s: tracing %v, want %s", fn.Name, fn.Inputs["tracingConfig"], infra.LambdaTracingMode)
-				}
-				if strings.Contains(fn.Name, "authorizer") {
-					authorizer = true
-				}
+			if got := infra.LambdaTracingMode(res.Config); got != want {
+				t.Fatalf("the %s stack's tracing is %s, want %s", stack, got, want)
 			}
-			if !authorizer && stack == "dev" {
-				t.Fatal("the dev stack (a token source) has no authorizer function to check")
-			}
-			for _, p := range res.Find("aws:iam/rolePolicy:RolePolicy") {
-				if !strings.HasSuffix(p.Name, "-function") {
-					continue
-				}
-				if pol, _ := p.Inputs["policy"].(string); !strings.Contains(pol, "xray:PutTraceSegments") {
-					t.Errorf("%s: the role of a traced function cannot send traces: %s", p.Name, pol)
-				}
-			}
+			checkTracing(t, res, res.Config.TracingOn(), stack == "dev")
 		})
+	}
+}
+
+// TestTracingFollowsTheStackKey: hookline:tracing: active makes every
+// function Active, lets its role send traces and turns on a REST stage's
+// X-Ray tracing; off makes every function PassThrough (which records no
+// trace of its own), drops the X-Ray statement and turns the stage's
+// tracing off. Both ingresses, both stacks.
+func TestTracingFollowsTheStackKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, stack string
+		edit        func(string) string
+	}{
+		{"dev http", "dev", func(s string) string { return s }},
+		{"dev rest", "dev", asREST},
+		{"prod rest", "prod", func(s string) string { return s }},
+	} {
+		for _, mode := range []string{stackconfig.TracingActive, stackconfig.TracingOff} {
+			t.Run(tc.name+" "+mode, func(t *testing.T) {
+				res := runPlan(t, writeStack(t, tc.stack, func(s string) string { return withTracing(tc.edit(s), mode) }), tc.stack)
+				if res.Config.Tracing != mode {
+					t.Fatalf("the stack file says tracing %q, want %q", res.Config.Tracing, mode)
+				}
+				checkTracing(t, res, mode == stackconfig.TracingActive, true)
+			})
+		}
+	}
+}
+
+// withTracing sets hookline:tracing in a stack file's text.
+func withTracing(s, mode string) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "hookline:tracing:") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Replace(strings.Join(lines, "\n"), "config:\n", "config:\n  hookline:tracing: "+mode+"\n", 1)
+}
+
+// checkTracing: every function is Active (on) or PassThrough, its role has
+// the X-Ray statement exactly when Active, and a REST stage traces exactly
+// when on.
+func checkTracing(t *testing.T, res *plan.Result, on, wantAuthorizer bool) {
+	t.Helper()
+	want := infra.LambdaTracingPassThrough
+	if on {
+		want = infra.LambdaTracingActive
+	}
+	fns := res.Find("aws:lambda/function:Function")
+	if len(fns) == 0 {
+		t.Fatal("no functions")
+	}
+	authorizer := false
+	for _, fn := range fns {
+		if path(fn.Inputs, "tracingConfig.mode") != want {
+			t.Errorf("%s: tracing %v, want %s", fn.Name, fn.Inputs["tracingConfig"], want)
+		}
+		if strings.Contains(fn.Name, "authorizer") {
+			authorizer = true
+		}
+	}
+	if !authorizer && wantAuthorizer {
+		t.Fatal("the stack (a token source) has no authorizer function to check")
+	}
+	policies := 0
+	for _, p := range res.Find("aws:iam/rolePolicy:RolePolicy") {
+		if !strings.HasSuffix(p.Name, "-function") {
+			continue
+		}
+		policies++
+		pol, _ := p.Inputs["policy"].(string)
+		if strings.Contains(pol, "xray:PutTraceSegments") != on {
+			t.Errorf("%s: tracing %s, X-Ray statement %v: %s", p.Name, want, !on, pol)
+		}
+	}
+	if policies != len(fns) {
+		t.Errorf("%d function policies for %d functions", policies, len(fns))
+	}
+	if res.Config.HTTP() {
+		return
+	}
+	stages := res.Find("aws:apigateway/stage:Stage")
+	if len(stages) != 1 {
+		t.Fatalf("%d REST stages", len(stages))
+	}
+	if stages[0].Inputs["xrayTracingEnabled"] != on {
+		t.Errorf("stage xrayTracingEnabled %v, want %v", stages[0].Inputs["xrayTracingEnabled"], on)
 	}
 }
 

@@ -96,6 +96,9 @@ type IngressArgs struct {
 	EdgeAuthorizer bool
 	// AccessLog is the stage's access log group, nil for no access logs.
 	AccessLog *LogGroupSpec
+	// Tracing turns on a REST stage's X-Ray tracing (hookline:tracing);
+	// an HTTP API has none.
+	Tracing bool
 	// CloudWatchRoleName, when set, is the role of the region's API
 	// Gateway account settings, which the stack then manages (REST only).
 	CloudWatchRoleName string

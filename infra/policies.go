@@ -140,6 +140,9 @@ type ConsumerPolicyArgs struct {
 	// ArchiveStreamArn is the source's Firehose stream, empty when the
 	// stack archives nothing.
 	ArchiveStreamArn string
+	// Tracing: the function is Active, so it may send its traces
+	// (tracingStatement).
+	Tracing bool
 }
 
 // ConsumerPolicy is the function's least-privilege policy: consume its own
@@ -153,7 +156,9 @@ func ConsumerPolicy(a ConsumerPolicyArgs) string {
 		{Sid: "MoveRejectedToDLQ", Effect: "Allow", Resource: a.DLQArn, Action: []string{"sqs:SendMessage"}},
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: a.LogGroupArn + ":*", Action: []string{
 			"logs:CreateLogStream", "logs:PutLogEvents"}},
-		tracingStatement,
+	}
+	if a.Tracing {
+		st = append(st, tracingStatement)
 	}
 	if a.SealKey.Alias != "" {
 		// kms:ResourceAliases (AWS KMS ABAC) grants on the key that carries
@@ -186,20 +191,25 @@ func ParameterARNs(caller Caller, region string, names []string) []string {
 	return out
 }
 
-// tracingStatement lets a function with active tracing (lambdaTracing)
+// tracingStatement lets a function with Active tracing (lambdaTracing)
 // send its traces: X-Ray's PutTraceSegments and PutTelemetryRecords take
-// no resource ARN, hence "*".
+// no resource ARN, hence "*". A PassThrough function sends none (Lambda
+// only forwards the header, and the handlers use no X-Ray SDK), so its
+// role is not given it.
 var tracingStatement = statement{Sid: "Tracing", Effect: "Allow", Resource: "*", Action: []string{
 	"xray:PutTraceSegments", "xray:PutTelemetryRecords"}}
 
 // AuthorizerPolicy is the edge authorizer's least-privilege policy: write
-// its own log group and send its traces. The token and usage-key parameters it guards are read
-// through SecretsPolicy.
-func AuthorizerPolicy(logGroupArn string) string {
-	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
+// its own log group and, when it is traced (Active), send its traces. The
+// token and usage-key parameters it guards are read through SecretsPolicy.
+func AuthorizerPolicy(logGroupArn string, tracing bool) string {
+	st := []statement{
 		{Sid: "WriteOwnLogs", Effect: "Allow", Resource: logGroupArn + ":*", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}},
-		tracingStatement,
-	}})
+	}
+	if tracing {
+		st = append(st, tracingStatement)
+	}
+	return render(policyDoc{Version: "2012-10-17", Statement: st})
 }
 
 // SecretsPolicy lets a function read exactly the SSM parameters it needs

@@ -210,7 +210,7 @@ func checkAPI(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		t.Error("the deployment creates its own stage; the Stage must be separate")
 	}
 	st := stages[0]
-	if st.Inputs["xrayTracingEnabled"] != true || path(st.Inputs, "accessLogSettings.format") == nil {
+	if st.Inputs["xrayTracingEnabled"] != c.TracingOn() || path(st.Inputs, "accessLogSettings.format") == nil {
 		t.Errorf("stage: %v", st.Inputs)
 	}
 	settings := find(t, res.Find("aws:apigateway/methodSettings:MethodSettings"), "hookline-stage-all")
@@ -301,7 +301,7 @@ func checkFunctions(t *testing.T, res *plan.Result, c *stackconfig.Config) {
 		if fn.Inputs["runtime"] != "provided.al2023" || fmt.Sprint(fn.Inputs["architectures"]) != "[arm64]" || fn.Inputs["handler"] != "bootstrap" {
 			t.Errorf("%s: %v %v", s.Name, fn.Inputs["runtime"], fn.Inputs["architectures"])
 		}
-		if path(fn.Inputs, "loggingConfig.logFormat") != "JSON" || path(fn.Inputs, "tracingConfig.mode") != "Active" {
+		if path(fn.Inputs, "loggingConfig.logFormat") != "JSON" || path(fn.Inputs, "tracingConfig.mode") != infra.LambdaTracingMode(c) {
 			t.Errorf("%s logging/tracing: %v %v", s.Name, fn.Inputs["loggingConfig"], fn.Inputs["tracingConfig"])
 		}
 		if _, ok := logGroups[path(fn.Inputs, "loggingConfig.logGroup").(string)]; !ok {

@@ -36,11 +36,12 @@ func TestConsumerPolicyIsLeastPrivilege(t *testing.T) {
 		DLQArn:      "arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a-dlq.fifo",
 		LogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a",
 		TableArn:    "arn:aws:dynamodb:eu-west-1:123456789012:table/t",
+		Tracing:     true,
 	})
 	for _, want := range []string{
 		`"sqs:ReceiveMessage"`, `"sqs:DeleteMessage"`, `"sqs:ChangeMessageVisibility"`,
 		`"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-a:*"`,
-		`"dynamodb:PutItem"`, `"Sid":"MoveRejectedToDLQ","Effect":"Allow","Action":["sqs:SendMessage"],"Resource":"arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a-dlq.fifo"`, `"arn:aws:dynamodb:eu-west-1:123456789012:table/t"`,
+		`"dynamodb:PutItem"`, `"xray:PutTraceSegments"`, `"Sid":"MoveRejectedToDLQ","Effect":"Allow","Action":["sqs:SendMessage"],"Resource":"arn:aws:sqs:eu-west-1:123456789012:hookline-dev-a-dlq.fifo"`, `"arn:aws:dynamodb:eu-west-1:123456789012:table/t"`,
 	} {
 		if !strings.Contains(p, want) {
 			t.Errorf("policy lacks %s:\n%s", want, p)
@@ -58,9 +59,27 @@ func TestConsumerPolicyIsLeastPrivilege(t *testing.T) {
 	if strings.Contains(noTable, "dynamodb") || strings.Contains(p, "ssm") {
 		t.Errorf("the consumer policy grants a table it has not, or secrets (SecretsPolicy's job): %s", noTable)
 	}
+	if strings.Contains(noTable, "xray") {
+		t.Errorf("an untraced (PassThrough) consumer may send traces: %s", noTable)
+	}
 	secrets := infra.SecretsPolicy(infra.ParameterARNs(infra.Caller{Partition: "aws", Account: "123456789012"}, "eu-west-1", []string{"/hookline/dev/a/signing-secret"}))
 	if want := `"Action":["ssm:GetParameter"],"Resource":["arn:aws:ssm:eu-west-1:123456789012:parameter/hookline/dev/a/signing-secret"]`; !strings.Contains(secrets, want) {
 		t.Errorf("secrets policy lacks %s:\n%s", want, secrets)
+	}
+}
+
+// TestAuthorizerPolicyTracing: the edge authorizer's role may send traces
+// only when it is traced (Active).
+func TestAuthorizerPolicyTracing(t *testing.T) {
+	const lg = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hookline-dev-authorizer"
+	for _, tracing := range []bool{true, false} {
+		p := infra.AuthorizerPolicy(lg, tracing)
+		if !strings.Contains(p, `"Resource":"`+lg+`:*"`) {
+			t.Errorf("tracing %v: the authorizer cannot write its logs: %s", tracing, p)
+		}
+		if got := strings.Contains(p, `"xray:PutTraceSegments","xray:PutTelemetryRecords"`); got != tracing {
+			t.Errorf("tracing %v: X-Ray statement %v: %s", tracing, got, p)
+		}
 	}
 }
 

@@ -367,6 +367,7 @@ func (a *RestAPI) Publish(ctx *pulumi.Context, name string, opts ...pulumi.Resou
 		DependsOn:          append(append([]pulumi.Resource(nil), a.GatewayResponses...), a.routeResources...),
 		Throttle:           a.args.Throttle,
 		ExecutionLogs:      a.Account != nil,
+		Tracing:            a.args.Tracing,
 		Sources:            a.stageSources,
 		Tags:               a.args.Tags,
 	}

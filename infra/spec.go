@@ -155,6 +155,9 @@ type ConsumerSpec struct {
 	// ArchiveStreamARN is the Firehose stream it archives every delivery
 	// to (firehose:PutRecordBatch on it alone); empty when archiving is off.
 	ArchiveStreamARN string
+	// TracingMode is the function's X-Ray tracing (LambdaTracingMode); its
+	// role may send traces only when it is Active.
+	TracingMode string
 }
 
 // TableSpec is a DynamoDB table of the stack's account.
@@ -213,6 +216,8 @@ type AuthorizerSpec struct {
 	RoleName     string
 	LogGroup     LogGroupSpec
 	LogGroupARN  string
+	// TracingMode is the function's X-Ray tracing (LambdaTracingMode).
+	TracingMode string
 }
 
 // DomainSpec is the custom domain in front of the API.
@@ -271,6 +276,7 @@ func NewStackSpec(c *stackconfig.Config, caller Caller) (StackSpec, error) {
 			Region:                    c.Region,
 			DisableExecuteAPIEndpoint: c.Domain != nil,
 			EdgeAuthorizer:            c.EdgeAuthorizer(),
+			Tracing:                   c.TracingOn(),
 			Throttle:                  c.Throttle,
 			Tags:                      Tags(c),
 		},
@@ -303,6 +309,7 @@ func NewStackSpec(c *stackconfig.Config, caller Caller) (StackSpec, error) {
 			RoleName:     c.AuthorizerRoleName(),
 			LogGroup:     LogGroupSpec{Name: c.AuthorizerLogGroup(), RetentionDays: c.LogRetentionDays},
 			LogGroupARN:  caller.ARN("logs", c.Region, "log-group:"+c.AuthorizerLogGroup()),
+			TracingMode:  LambdaTracingMode(c),
 		}
 	}
 	var errs []error
@@ -382,6 +389,7 @@ func NewSourceSpec(c *stackconfig.Config, s stackconfig.Source, caller Caller) (
 			QueueARN:          queueARN,
 			DLQARN:            dlqARN,
 			SealKey:           sealKeySpec(c, caller),
+			TracingMode:       LambdaTracingMode(c),
 		},
 		SendRoleName:   c.IntegrationRoleName(s),
 		SendPolicyName: "send-to-" + s.Name,

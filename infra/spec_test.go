@@ -199,6 +199,12 @@ func TestStackSpec(t *testing.T) {
 				t.Errorf("an edge authorizer without token sources: %+v", sp.Authorizer)
 			}
 		}},
+		{"tracing active", "prod", func(c *stackconfig.Config) { c.Tracing = stackconfig.TracingActive }, func(t *testing.T, sp infra.StackSpec) {
+			checkSpecTracing(t, sp, true)
+		}},
+		{"tracing off", "prod", func(c *stackconfig.Config) { c.Tracing = stackconfig.TracingOff }, func(t *testing.T, sp infra.StackSpec) {
+			checkSpecTracing(t, sp, false)
+		}},
 		{"access logs off", "dev", func(c *stackconfig.Config) { c.AccessLogs = &off }, func(t *testing.T, sp infra.StackSpec) {
 			if sp.Ingress.AccessLog != nil {
 				t.Errorf("access log %+v", sp.Ingress.AccessLog)
@@ -226,6 +232,27 @@ func TestStackSpec(t *testing.T) {
 			}
 			tc.check(t, stackSpec(t, c))
 		})
+	}
+}
+
+// checkSpecTracing: every function's TracingMode and the stage's tracing
+// follow hookline:tracing.
+func checkSpecTracing(t *testing.T, sp infra.StackSpec, on bool) {
+	t.Helper()
+	want := infra.LambdaTracingPassThrough
+	if on {
+		want = infra.LambdaTracingActive
+	}
+	if sp.Ingress.Tracing != on {
+		t.Errorf("stage tracing %v, want %v", sp.Ingress.Tracing, on)
+	}
+	if sp.Authorizer == nil || sp.Authorizer.TracingMode != want {
+		t.Errorf("authorizer %+v, want tracing %s", sp.Authorizer, want)
+	}
+	for _, s := range sp.Sources {
+		if s.Consumer.TracingMode != want {
+			t.Errorf("%s: tracing %q, want %s", s.Name, s.Consumer.TracingMode, want)
+		}
 	}
 }
 

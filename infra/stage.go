@@ -34,6 +34,9 @@ type ApiStageArgs struct {
 	// ExecutionLogs turns on execution logs (errors), which need the
 	// region's CloudWatch role: only a stack managing Account is sure of it.
 	ExecutionLogs bool
+	// Tracing turns on the stage's X-Ray tracing (API Gateway samples 1
+	// request a second and 5% of the rest by default).
+	Tracing bool
 	// Sources are the routes' sources: their own throttles and usage plans.
 	Sources []StageSource
 	Tags    map[string]string
@@ -129,7 +132,7 @@ func NewApiStage(ctx *pulumi.Context, name string, args *ApiStageArgs, opts ...p
 		RestApi:            args.RestAPI,
 		Deployment:         st.Deployment.ID(),
 		StageName:          pulumi.String(StageName),
-		XrayTracingEnabled: pulumi.Bool(true),
+		XrayTracingEnabled: pulumi.Bool(args.Tracing),
 		Tags:               pulumi.ToStringMap(args.Tags),
 	}
 	if args.AccessLogArn != nil { // off only where hookline:accessLogs is false

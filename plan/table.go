@@ -24,7 +24,7 @@ var highlights = map[string][]string{
 	"aws:apigateway/usagePlan:UsagePlan":                     {"name", "throttleSettings", "quotaSettings"},
 	"aws:apigateway/domainName:DomainName":                   {"domainName", "securityPolicy", "endpointConfiguration"},
 	"aws:apigateway/resource:Resource":                       {"pathPart"},
-	"aws:lambda/function:Function":                           {"name", "runtime", "architectures", "memorySize", "timeout", "code"},
+	"aws:lambda/function:Function":                           {"name", "runtime", "architectures", "memorySize", "timeout", "tracingConfig", "code"},
 	"aws:lambda/eventSourceMapping:EventSourceMapping":       {"batchSize", "functionResponseTypes", "scalingConfig"},
 	"aws:cloudwatch/logGroup:LogGroup":                       {"name", "retentionInDays"},
 	"aws:cloudwatch/metricAlarm:MetricAlarm":                 {"metricName", "threshold", "dimensions"},

@@ -38,6 +38,10 @@ type Config struct {
 	// They need the region's API Gateway CloudWatch role: a stack that does
 	// not manage it checks at preview that it is set (see AccessLogsOn).
 	AccessLogs *bool `json:"accessLogs,omitempty"`
+	// Tracing is the stack's X-Ray tracing: TracingActive (default: every
+	// function Active, a REST stage traced) or TracingOff (functions
+	// PassThrough, no stage tracing). See TracingOn.
+	Tracing string `json:"tracing"`
 	// Archive keeps every delivery in the stack's archive bucket (default on).
 	Archive Archive  `json:"archive"`
 	Sources []Source `json:"sources"`
@@ -241,6 +245,27 @@ func (c *Config) HTTP() bool { return c.Ingress == contract.IngressHTTP }
 // AccessLogsOn reports whether the stage writes access logs: unless
 // hookline:accessLogs is false.
 func (c *Config) AccessLogsOn() bool { return c.AccessLogs == nil || *c.AccessLogs }
+
+// Values of hookline:tracing.
+const (
+	// TracingActive: every function's TracingConfig is Active (Lambda
+	// samples 1 request a second and 5% of the rest, not configurable) and
+	// a REST stage has X-Ray tracing on. Each sampled request is a trace
+	// X-Ray bills.
+	TracingActive = "active"
+	// TracingOff: every function is PassThrough (Lambda forwards the
+	// tracing header but sends no trace of the function) and a REST
+	// stage does not trace: the stack records no traces.
+	TracingOff = "off"
+)
+
+// TracingModes lists the values of hookline:tracing, default first.
+var TracingModes = []string{TracingActive, TracingOff}
+
+// TracingOn reports whether the stack records X-Ray traces: its functions
+// are Active and a REST stage traces (hookline:tracing: active, the
+// default). When false it records none.
+func (c *Config) TracingOn() bool { return c.Tracing != TracingOff }
 
 // EdgeAuthorizer reports whether the stack needs hookline's edge authorizer:
 // when a source uses token auth. The REST API's API key source is then

@@ -234,6 +234,12 @@ func TestInvalid(t *testing.T) {
 		{"bad throttle", func(m map[string]any) { m["hookline:throttle"] = map[string]any{"rateLimit": -5} }, "hookline:throttle.rateLimit", "> 0"},
 		{"bad bool", func(m map[string]any) { m["hookline:manageApiGatewayAccount"] = "yes please" }, "hookline:manageApiGatewayAccount", "true or false"},
 		{"bad accessLogs", func(m map[string]any) { m["hookline:accessLogs"] = "off" }, "hookline:accessLogs", "true or false"},
+		{"tracing not a mode", func(m map[string]any) { m["hookline:tracing"] = "sampled" }, "hookline:tracing", `"sampled" is not a tracing mode: want active (`},
+		{"tracing as a boolean", func(m map[string]any) { m["hookline:tracing"] = "false" }, "hookline:tracing", "did you mean off?"},
+		{"tracing on", func(m map[string]any) { m["hookline:tracing"] = "on" }, "hookline:tracing", "did you mean active?"},
+		{"tracing in capitals", func(m map[string]any) { m["hookline:tracing"] = "Active" }, "hookline:tracing", "did you mean active?"},
+		{"tracing passthrough", func(m map[string]any) { m["hookline:tracing"] = "PassThrough" }, "hookline:tracing", "or off ("},
+		{"tracing as an object", func(m map[string]any) { m["hookline:tracing"] = map[string]any{"mode": "off"} }, "hookline:tracing", "not a tracing mode"},
 		{"too many sources", func(m map[string]any) {
 			var ss []any
 			for i := 0; i <= stackconfig.MaxSources; i++ {
@@ -510,6 +516,58 @@ func TestHTTPIngress(t *testing.T) {
 	}
 	if hc := c.HandlerConfig(c.Sources[0]); !slices.Equal(hc.ContentTypes, []string{"application/json"}) {
 		t.Errorf("an http consumer checks content types %v", hc.ContentTypes)
+	}
+}
+
+// TestTracing: hookline:tracing is active unless set to off; dev sets it
+// off (no traces to pay for), prod keeps the default; the key is a known
+// one (an unknown-key typo is suggested it).
+func TestTracing(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		on          bool
+	}{{"unset", "", true}, {"active", "active", true}, {"off", "off", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base()
+			if tc.value != "" {
+				m["hookline:tracing"] = tc.value
+			}
+			c, err := stackconfig.Load("dev", raw(t, m), true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.value
+			if want == "" {
+				want = stackconfig.DefaultTracing
+			}
+			if c.TracingOn() != tc.on || c.Tracing != want {
+				t.Errorf("tracing %q, on %v; want %q, %v", c.Tracing, c.TracingOn(), want, tc.on)
+			}
+		})
+	}
+	if stackconfig.DefaultTracing != stackconfig.TracingActive {
+		t.Errorf("default tracing %q, want active (issue 27)", stackconfig.DefaultTracing)
+	}
+	for stack, on := range map[string]bool{"dev": false, "prod": true} {
+		r, secret, err := stackconfig.ReadStackFile("..", stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := stackconfig.Load(stack, r, true, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.TracingOn() != on {
+			t.Errorf("%s: tracing on %v, want %v", stack, c.TracingOn(), on)
+		}
+	}
+	if !slices.Contains(stackconfig.Keys(), "hookline:tracing") {
+		t.Error("hookline:tracing is not a known key")
+	}
+	m := base()
+	m["hookline:tracng"] = "off"
+	if _, err := stackconfig.Load("dev", raw(t, m), true, nil); err == nil || !strings.Contains(err.Error(), "did you mean hookline:tracing?") {
+		t.Errorf("a misspelt tracing key: %v", err)
 	}
 }
 

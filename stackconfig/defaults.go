@@ -17,6 +17,10 @@ const (
 	DefaultArchiveRetentionDays    = 30
 	DefaultOldestMessageAgeSeconds = 900
 
+	// DefaultTracing keeps X-Ray on (issue 27: a trace of a webhook never
+	// stops at the edge); hookline:tracing: off saves its traces.
+	DefaultTracing = TracingActive
+
 	DefaultAuth        = AuthAPIKey
 	DefaultContentType = "application/json"
 
@@ -99,6 +103,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Ingress == "" {
 		c.Ingress = contract.IngressREST
+	}
+	if c.Tracing == "" {
+		c.Tracing = DefaultTracing
 	}
 	if c.Throttle.RateLimit == 0 {
 		c.Throttle.RateLimit = DefaultRateLimit

@@ -50,7 +50,7 @@ func StackFile(stack string) string { return "Pulumi." + stack + ".yaml" }
 // topLevel maps every hookline key to the field it decodes into.
 var topLevel = []string{
 	"environment", "ingress", "domain", "throttle", "logRetentionDays", "alarmEmails",
-	"alarms", "tags", "manageApiGatewayAccount", "accessLogs", "archive", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
+	"alarms", "tags", "manageApiGatewayAccount", "accessLogs", "tracing", "archive", "sources", "signingSecrets", "forwardSecrets", "tokens", "traffic",
 }
 
 // secretKeys must be set with `pulumi config set --secret`.
@@ -108,6 +108,7 @@ func Load(stack string, raw map[string]string, complete bool, secret []string) (
 	}
 	str("environment", &c.Environment)
 	str("ingress", &c.Ingress)
+	str("tracing", &c.Tracing)
 
 	if s, ok := raw[Namespace+":manageApiGatewayAccount"]; ok {
 		b, err := strconv.ParseBool(s)

@@ -29,6 +29,19 @@ var (
 // LogRetentionValues are the retention periods CloudWatch Logs accepts.
 var LogRetentionValues = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
+// tracingSuggestion is the hookline:tracing value a wrong one most likely
+// meant: a boolean word by its sense (edit distance alone would take "on"
+// for off), else the closest value.
+func tracingSuggestion(s string) string {
+	switch strings.ToLower(s) {
+	case "true", "on", "yes", "enabled", "1":
+		return TracingActive
+	case "false", "no", "none", "disabled", "0", "passthrough":
+		return TracingOff
+	}
+	return suggest(s, TracingModes)
+}
+
 func (c *Config) validate(v *validator) {
 	ns := Namespace + ":"
 	if c.Region != "" && !regionRE.MatchString(c.Region) {
@@ -39,6 +52,13 @@ func (c *Config) validate(v *validator) {
 	}
 	if !slices.Contains(contract.Ingresses, c.Ingress) {
 		v.add(ns+"ingress", "%q is not an ingress: want rest (a REST API, the default) or http (an HTTP API)", c.Ingress)
+	}
+	if !slices.Contains(TracingModes, c.Tracing) {
+		hint := ""
+		if sg := tracingSuggestion(c.Tracing); sg != "" {
+			hint = fmt.Sprintf("did you mean %s? ", sg)
+		}
+		v.add(ns+"tracing", "%q is not a tracing mode: %swant active (every function's X-Ray tracing Active and a REST stage traced, the default) or off (functions PassThrough, no stage tracing: no traces recorded)", c.Tracing, hint)
 	}
 	if c.HTTP() && c.ManageAPIGatewayAccount {
 		v.add(ns+"manageApiGatewayAccount", "an HTTP API writes access logs without the region's API Gateway CloudWatch role: remove the key (it serves ingress rest)")
