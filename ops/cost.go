@@ -523,4 +523,4 @@ func ArchiveCostOf(t Traffic, retentionDays int, p Prices) ArchiveCost {
 }
 
 // tracingOn reports whether the stack's functions trace with X-Ray.
-func tracingOn(c *stackconfig.Config) bool { return true }
+func tracingOn(c *stackconfig.Config) bool { return c.TracingOn() }

@@ -292,9 +292,9 @@ func TestCost(t *testing.T) {
 	_, httpOut, _ := runCLI("cost", "--stack", "dev", "--dir", "../..")
 	_, restOut, _ := runCLI("cost", "--stack", "dev", "--ingress", "rest", "--dir", "../..")
 	// Both count the pollers' empty receives ($0.32 a month a source).
-	if !strings.Contains(httpOut, "ingress http") || !strings.Contains(httpOut, "PER MILLION") || !strings.Contains(httpOut, "$8.16") ||
-		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$15.68") || !strings.Contains(httpOut, "$0.32") {
-		t.Errorf("per-million figures (github: http $8.16, rest $15.68):\n%s\n%s", httpOut, restOut)
+	if !strings.Contains(httpOut, "ingress http") || !strings.Contains(httpOut, "PER MILLION") || !strings.Contains(httpOut, "$3.16") ||
+		!strings.Contains(restOut, "ingress rest") || !strings.Contains(restOut, "$5.68") || !strings.Contains(httpOut, "$0.32") {
+		t.Errorf("per-million figures (github: http $3.16, rest $5.68):\n%s\n%s", httpOut, restOut)
 	}
 	// The floor at 1, 10 and 100 webhooks/s, hand-computed in
 	// ops.TestFloor, beside the estimate and the ratio.
@@ -314,5 +314,45 @@ func TestCost(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("cost", "--body-kb", "257", "--dir", "../.."); code != 2 || !strings.Contains(errOut, "256 KiB") {
 		t.Errorf("oversized body: exit %d %s", code, errOut)
+	}
+}
+
+// TestCostWithinFivePercentOfTheFloor: for dev's GitHub source on its HTTP
+// API, the estimate is within 5% of the floor at 1, 10 and 100 webhooks/s,
+// in the JSON as in the table, and the logs are priced from measured bytes.
+func TestCostWithinFivePercentOfTheFloor(t *testing.T) {
+	code, out, errOut := runCLI("cost", "--stack", "dev", "--output", "json", "--dir", "../..")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Floors []struct {
+			RPS     float64
+			Sources []struct {
+				Source, Ingress string
+				Ratio           float64
+				Estimate        float64
+				Floor           struct{ Total float64 }
+				LogBytes        struct{ Consumer, Access float64 }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	rates := 0
+	for _, r := range doc.Floors {
+		for _, s := range r.Sources {
+			if s.Source != "github" {
+				continue
+			}
+			rates++
+			if s.Ingress != "http" || s.Ratio > 1.05 || s.Ratio < 1 || s.LogBytes.Consumer <= 0 || s.LogBytes.Access <= 0 {
+				t.Errorf("github at %g/s: %+v, want an HTTP API within 1.05 of the floor, its logs priced", r.RPS, s)
+			}
+		}
+	}
+	if rates != 3 {
+		t.Errorf("github priced at %d rates, want 1, 10 and 100 webhooks/s", rates)
 	}
 }
