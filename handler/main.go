@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -24,7 +23,6 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
-	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/lambdaenv"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/seal"
@@ -67,8 +65,9 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 		h.Archive = firehose.NewFromConfig(awsCfg, func(o *firehose.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "FIREHOSE") })
 	}
 	if cfg.IdempotencyTable != "" {
-		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "DYNAMODB") })
-		h.Dedup = &dedup.Store{API: db, Table: cfg.IdempotencyTable, TTL: cfg.IdempotencyTTL, Now: time.Now}
+		if h.Dedup, err = idempotencyStore(cfg, awsCfg, getenv); err != nil {
+			return failClosed(log, h, err)
+		}
 	}
 	if h.Verifier, err = signature.New(cfg.Scheme, signature.Options{
 		Tolerance: cfg.Tolerance, Header: cfg.SignatureHeader, Encoding: cfg.SignatureEncoding,

@@ -64,3 +64,29 @@ func TestFunctionsLinkNoConfigLoader(t *testing.T) {
 		}
 	}
 }
+
+// TestLeanHandlerLinksNoDynamoDB: the handler of sources without
+// idempotency links no DynamoDB package; the full handler does (the tag
+// selects it, nothing else does).
+func TestLeanHandlerLinksNoDynamoDB(t *testing.T) {
+	const ddb = "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	lean := deps(t, build.HandlerWith(build.Lambda, build.Features{}))
+	for d := range lean {
+		if d == ddb || strings.HasPrefix(d, ddb+"/") {
+			t.Errorf("the lean handler links %s", d)
+		}
+	}
+	if !lean["github.com/hookline/hookline/handler/dedup"] {
+		t.Error("the lean handler does not link handler/dedup: the test looks wrong")
+	}
+	if full := deps(t, build.Handler(build.Lambda)); !full[ddb] {
+		t.Errorf("the full handler does not link %s", ddb)
+	}
+	for _, f := range []build.Features{build.Full, {}} {
+		for _, g := range []build.Features{build.Full, {}} {
+			if (f == g) != (build.HandlerDirWith(build.Lambda, f) == build.HandlerDirWith(build.Lambda, g)) {
+				t.Errorf("%v and %v share a build directory", f, g)
+			}
+		}
+	}
+}
