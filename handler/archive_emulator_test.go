@@ -72,6 +72,7 @@ func TestArchiveAndReplayUnderEmulator(t *testing.T) {
 	invoke := func(recs []events.SQSMessage) []string {
 		t.Helper()
 		payload, _ := json.Marshal(events.SQSEvent{Records: recs})
+		logged := strings.Count(emu.Logs(), `"outcome":`)
 		out, err := emu.Invoke(ctx, payload)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, emu.Logs())
@@ -81,7 +82,8 @@ func TestArchiveAndReplayUnderEmulator(t *testing.T) {
 			t.Fatalf("response %s (%v)\n%s", out, err, emu.Logs())
 		}
 		var ok []string
-		emu.WaitForLog(`"outcome":`, len(recs), 5*time.Second)
+		// The count is of the whole output: wait for this batch's lines.
+		emu.WaitForLog(`"outcome":`, logged+len(recs), 5*time.Second)
 		for _, line := range strings.Split(emu.Logs(), "\n") {
 			var l map[string]any
 			if json.Unmarshal([]byte(line), &l) == nil && l["outcome"] == "ok" {

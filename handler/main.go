@@ -8,13 +8,14 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -22,7 +23,6 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/handler/consumer"
-	"github.com/hookline/hookline/handler/dedup"
 	"github.com/hookline/hookline/handler/lambdaenv"
 	"github.com/hookline/hookline/handler/processor"
 	"github.com/hookline/hookline/handler/seal"
@@ -50,18 +50,25 @@ func newHandler(log *slog.Logger, getenv func(string) string) *consumer.Handler 
 	store := secrets.New(ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SSM") }))
 	store.TTL = cfg.SecretTTL
 	h.Secrets = store
-	queues := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SQS") })
+	// SQS is only called for a record that fails (its DLQ copy, its retry
+	// delay) and KMS only for a re-sent record: neither client is built
+	// before a record needs it.
+	queues := &lazySQS{lazy[*sqs.Client]{build: func() *sqs.Client {
+		return sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "SQS") })
+	}}}
 	h.DLQ, h.Visibility = queues, queues
 	if cfg.SealKey != "" {
-		h.Sealer = seal.KMS{KeyID: cfg.SealKey,
-			API: kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "KMS") })}
+		h.Sealer = seal.KMS{KeyID: cfg.SealKey, API: &lazyKMS{lazy[*kms.Client]{build: func() *kms.Client {
+			return kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "KMS") })
+		}}}}
 	}
 	if cfg.ArchiveStream != "" {
 		h.Archive = firehose.NewFromConfig(awsCfg, func(o *firehose.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "FIREHOSE") })
 	}
 	if cfg.IdempotencyTable != "" {
-		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = lambdaenv.Endpoint(getenv, "DYNAMODB") })
-		h.Dedup = &dedup.Store{API: db, Table: cfg.IdempotencyTable, TTL: cfg.IdempotencyTTL, Now: time.Now}
+		if h.Dedup, err = idempotencyStore(cfg, awsCfg, getenv); err != nil {
+			return failClosed(log, h, err)
+		}
 	}
 	if h.Verifier, err = signature.New(cfg.Scheme, signature.Options{
 		Tolerance: cfg.Tolerance, Header: cfg.SignatureHeader, Encoding: cfg.SignatureEncoding,
@@ -85,4 +92,40 @@ func failClosed(log *slog.Logger, h *consumer.Handler, err error) *consumer.Hand
 		"source", h.Config.Source, "error", err.Error())
 	h.ConfigErr = err
 	return h
+}
+
+// lazy builds a client on its first use, once, for records that need it.
+type lazy[C any] struct {
+	once   sync.Once
+	build  func() C
+	client C
+}
+
+func (l *lazy[C]) get() C {
+	l.once.Do(func() { l.client = l.build() })
+	return l.client
+}
+
+// lazySQS is the DLQ and the source queue's visibility (consumer.DLQ,
+// consumer.Visibility) through an SQS client built on first use.
+type lazySQS struct{ lazy[*sqs.Client] }
+
+func (l *lazySQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	return l.get().SendMessage(ctx, in, optFns...)
+}
+
+func (l *lazySQS) ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
+	return l.get().ChangeMessageVisibilityBatch(ctx, in, optFns...)
+}
+
+// lazyKMS is the seal key's API (seal.API) through a KMS client built on
+// first use.
+type lazyKMS struct{ lazy[*kms.Client] }
+
+func (l *lazyKMS) GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error) {
+	return l.get().GenerateMac(ctx, in, optFns...)
+}
+
+func (l *lazyKMS) VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error) {
+	return l.get().VerifyMac(ctx, in, optFns...)
 }

@@ -18,8 +18,9 @@ type ProgramOptions struct {
 	// ProjectDir holds Pulumi.yaml and handler/. Default: the project root
 	// the engine reports, else the working directory.
 	ProjectDir string
-	// Handler returns the handler archive. Default: build handler/ with
-	// build.Bootstrap and ship the result.
+	// Handler returns the handler archive, which every source's function
+	// gets. Default: HandlerArchives (build handler/ once per feature set
+	// the sources need, each source's function getting its own).
 	Handler func(projectDir string) (pulumi.Archive, error)
 	// Authorizer returns the edge authorizer's archive, built only when a
 	// source uses token auth. Default: build handler/authorizer; when only
@@ -106,11 +107,16 @@ func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*
 	if dir == "" {
 		dir = "."
 	}
-	handler := opts.Handler
-	if handler == nil {
-		handler = HandlerArchive
+	// The default builds one handler per feature set the sources need (a
+	// source without idempotency gets the handler without DynamoDB); a
+	// Handler option's archive serves every source.
+	var code, lean pulumi.Archive
+	var err error
+	if opts.Handler == nil {
+		code, lean, err = HandlerArchives(dir, cfg)
+	} else {
+		code, err = opts.Handler(dir)
 	}
-	code, err := handler(dir)
 	if err != nil {
 		return nil, fmt.Errorf("build the handler: %w", err)
 	}
@@ -122,7 +128,7 @@ func Build(ctx *pulumi.Context, cfg *stackconfig.Config, opts ProgramOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("derive the stack's spec: %w", err)
 	}
-	args := &WebhookArgs{Spec: spec, Code: code}
+	args := &WebhookArgs{Spec: spec, Code: code, LeanCode: lean}
 	if spec.Authorizer != nil {
 		authorizer := opts.Authorizer
 		switch {

@@ -12,8 +12,13 @@ import (
 // WebhookArgs configures a whole stack.
 type WebhookArgs struct {
 	Spec StackSpec
-	// Code is the handler archive shared by every source's function.
+	// Code is the handler archive of every source's function, or, when
+	// LeanCode is set, of the sources with idempotency.
 	Code pulumi.Archive
+	// LeanCode, when set, is the handler built without the DynamoDB client
+	// (build.Features{}), which the functions of sources without idempotency
+	// get instead of Code: they never pay for DynamoDB's package init.
+	LeanCode pulumi.Archive
 	// AuthorizerCode is the edge authorizer's archive, needed when a
 	// source uses token auth (Spec.Authorizer is set).
 	AuthorizerCode pulumi.Archive
@@ -116,7 +121,11 @@ func NewWebhook(ctx *pulumi.Context, name string, args *WebhookArgs, opts ...pul
 	}
 	var watched []pulumi.Resource
 	for _, s := range spec.Sources {
-		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: args.Code, Tags: spec.Tags, SealKey: w.SealAlias}
+		code := args.Code
+		if s.Consumer.Table == nil && args.LeanCode != nil {
+			code = args.LeanCode
+		}
+		sa := &SourceArgs{Spec: s, Router: w.Ingress, Code: code, Tags: spec.Tags, SealKey: w.SealAlias}
 		if id, ok := authorizers[s.Name]; ok {
 			sa.AuthorizerID = id
 		}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/engine"
-	"github.com/hookline/hookline/handler/seal"
 	"github.com/hookline/hookline/ops/archive"
 	"github.com/hookline/hookline/ops/pause"
 	"github.com/hookline/hookline/ops/redrive"
@@ -151,7 +150,7 @@ type Options struct {
 	// replays. Default: DefaultArchive (the portal's AWS credentials).
 	Archive func(ctx context.Context, region string) (archive.StoreAPI, error)
 	// Sealer returns a stack's seal key (KMS) for redrives. Default:
-	// seal.Default (the portal's AWS credentials; it needs kms:GenerateMac
+	// DefaultSealer (the portal's AWS credentials; it needs kms:GenerateMac
 	// on the stacks' seal keys).
 	Sealer func(ctx context.Context, region, keyArn string) (contract.Sealer, error)
 	// Limits: zero fields take DefaultLimits'.
@@ -265,7 +264,7 @@ func New(o Options) (*Server, error) {
 		o.Lambda = DefaultLambda
 	}
 	if o.Sealer == nil {
-		o.Sealer = seal.Default
+		o.Sealer = DefaultSealer
 	}
 	if o.Archive == nil {
 		o.Archive = DefaultArchive

@@ -70,12 +70,66 @@ type Spec struct {
 	Flags []string
 }
 
-// Handler is the spec of the handler binary for target.
-func Handler(t Target) Spec { return Spec{Package: HandlerPackage, Target: t, Flags: Flags} }
+// TagNoDynamoDB is the build tag of a handler for sources without
+// idempotency: it links no DynamoDB client, whose package inits (its
+// schemas and endpoint table) every cold start would otherwise pay. Such a
+// bootstrap fails closed on a source that has idempotency on: every record
+// is retried, with the reason in its log line.
+const TagNoDynamoDB = "hookline.nodynamodb"
 
-// HandlerDir is where the program keeps the handler binary for target,
+// Features are the clients a source's configuration needs beyond the ones
+// every source uses; each distinct set is one build of the handler.
+type Features struct {
+	// Idempotency: the source has long-window deduplication (DynamoDB).
+	Idempotency bool
+}
+
+// Full is the handler with every client: what a source with every feature
+// on needs, and what local runs and tests use by default.
+var Full = Features{Idempotency: true}
+
+// String names the feature set in build directories ("full", "lean").
+func (f Features) String() string {
+	if f.Idempotency {
+		return "full"
+	}
+	return "lean"
+}
+
+// flags are Flags with the tags that leave out what f does not need.
+func (f Features) flags() []string {
+	if f.Idempotency {
+		return Flags
+	}
+	out := append([]string(nil), Flags...)
+	for i := range out {
+		if out[i] == "-tags" && i+1 < len(out) {
+			out[i+1] += "," + TagNoDynamoDB
+		}
+	}
+	return out
+}
+
+// Handler is the spec of the full handler binary for target.
+func Handler(t Target) Spec { return HandlerWith(t, Full) }
+
+// HandlerWith is the spec of the handler binary with features f for target.
+func HandlerWith(t Target, f Features) Spec {
+	return Spec{Package: HandlerPackage, Target: t, Flags: f.flags()}
+}
+
+// HandlerDir is where the program keeps the full handler binary for target,
 // relative to the project.
-func HandlerDir(t Target) string { return filepath.Join(Dir, "handler", t.String()) }
+func HandlerDir(t Target) string { return HandlerDirWith(t, Full) }
+
+// HandlerDirWith is where the program keeps the handler binary with
+// features f for target, relative to the project.
+func HandlerDirWith(t Target, f Features) string {
+	if f == Full {
+		return filepath.Join(Dir, "handler", t.String())
+	}
+	return filepath.Join(Dir, "handler-"+f.String(), t.String())
+}
 
 // Authorizer is the spec of the edge authorizer binary for target.
 func Authorizer(t Target) Spec { return Spec{Package: AuthorizerPackage, Target: t, Flags: Flags} }
@@ -86,7 +140,13 @@ func AuthorizerDir(t Target) string { return filepath.Join(Dir, "authorizer", t.
 // Bootstrap builds the handler for target into the project's build dir and
 // returns the path of its bootstrap.
 func Bootstrap(ctx context.Context, projectDir string, t Target) (string, error) {
-	return Binary(ctx, projectDir, Handler(t), filepath.Join(projectDir, HandlerDir(t), "bootstrap"))
+	return BootstrapWith(ctx, projectDir, t, Full)
+}
+
+// BootstrapWith builds the handler with features f for target and returns
+// the path of its bootstrap.
+func BootstrapWith(ctx context.Context, projectDir string, t Target, f Features) (string, error) {
+	return Binary(ctx, projectDir, HandlerWith(t, f), filepath.Join(projectDir, HandlerDirWith(t, f), "bootstrap"))
 }
 
 // AuthorizerBootstrap builds the edge authorizer for target and returns the

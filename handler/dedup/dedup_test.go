@@ -1,3 +1,5 @@
+//go:build !hookline.nodynamodb
+
 package dedup_test
 
 import (

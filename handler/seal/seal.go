@@ -3,6 +3,11 @@
 // message (contract.Seal). The key material never leaves KMS; the consumer's
 // role may only verify MACs (kms:VerifyMac), the operators' tools that
 // re-send (redrive) may generate them (kms:GenerateMac).
+//
+// The consumer links this package, so it must not import the SDK's config
+// package (and with it the SSO, SSO OIDC, STS and sign-in clients and IMDS,
+// whose package inits every cold start would pay): the operators' tools build
+// their own KMS client from their default credentials (portal.DefaultSealer).
 package seal
 
 import (
@@ -11,7 +16,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
@@ -62,14 +66,4 @@ func (k KMS) VerifyMAC(ctx context.Context, msg, mac []byte) error {
 		return contract.ErrForgedSeal
 	}
 	return nil
-}
-
-// Default is the seal key keyArn through the default AWS credentials of the
-// process (the operator's, the portal's), in region.
-func Default(ctx context.Context, region, keyArn string) (contract.Sealer, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	return KMS{API: kms.NewFromConfig(cfg), KeyID: keyArn}, nil
 }
