@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -254,8 +255,12 @@ var ruleValues = converter{
 // "[secret]", unknowns as "[unknown]", assets and archives as their SHA-256.
 func PlainMap(m resource.PropertyMap) map[string]any { return plainValues.object(m) }
 
+var digests sync.Map // file digests by path, size and modification time
+
 // assetDigest names an asset by the SHA-256 of its contents, so a plan shows
 // whether the handler changed.
+// A file's digest is kept by path, size and modification time: a stack's
+// functions share one bootstrap, read once.
 func assetDigest(a *resource.Asset) string {
 	h := sha256.New()
 	switch {
@@ -265,9 +270,20 @@ func assetDigest(a *resource.Asset) string {
 			return "unreadable: " + err.Error()
 		}
 		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return "unreadable: " + err.Error()
+		}
+		key := fmt.Sprintf("%s\x00%d\x00%d", a.Path, st.Size(), st.ModTime().UnixNano())
+		if d, ok := digests.Load(key); ok {
+			return d.(string)
+		}
 		if _, err := io.Copy(h, f); err != nil {
 			return "unreadable: " + err.Error()
 		}
+		d := "sha256:" + hex.EncodeToString(h.Sum(nil))
+		digests.Store(key, d)
+		return d
 	case a.Text != "":
 		h.Write([]byte(a.Text))
 	default:

@@ -282,6 +282,7 @@ func sourceKey(projectDir string, spec Spec) (string, error) {
 		return "", fmt.Errorf("hash sources of %s: %w", spec.Package, err)
 	}
 	sort.Strings(files)
+	buf := make([]byte, 32<<10) // one buffer for every file, not one each
 	for _, f := range files {
 		fh, err := os.Open(f)
 		if err != nil {
@@ -289,7 +290,7 @@ func sourceKey(projectDir string, spec Spec) (string, error) {
 		}
 		rel, _ := filepath.Rel(projectDir, f)
 		fmt.Fprintf(h, "%s\n", filepath.ToSlash(rel))
-		_, err = io.Copy(h, fh)
+		_, err = io.CopyBuffer(h, struct{ io.Reader }{fh}, buf) // not File.WriteTo, which takes its own buffer
 		fh.Close()
 		if err != nil {
 			return "", err
