@@ -29,16 +29,18 @@ func functionLines(logs string) []string {
 	return out
 }
 
+// githubSpec is the contract of a GitHub source grouped by hook.
+var githubSpec = contract.Spec{Source: "github", SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""),
+	EventID: contract.SchemeGitHub.DefaultEventID(), ContentTypes: []string{"application/json"},
+	GroupBy: contract.Selector{Kind: contract.KindHeader, Name: "X-GitHub-Hook-ID"}}
+
 // githubBatch is n genuine GitHub deliveries, as the edge queues them.
 func githubBatch(t testing.TB, secret string, first, n int, now time.Time) []events.SQSMessage {
-	spec := contract.Spec{Source: "github", SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""),
-		EventID: contract.SchemeGitHub.DefaultEventID(), ContentTypes: []string{"application/json"},
-		GroupBy: contract.Selector{Kind: contract.KindHeader, Name: "X-GitHub-Hook-ID"}}
 	var out []events.SQSMessage
 	for i := first; i < first+n; i++ {
 		body := fmt.Sprintf(`{"action":"opened","number":%d,"repository":{"full_name":"acme/api"}}`, i)
 		id := fmt.Sprintf("72d3162e-cc78-11e3-81ab-%012d", i)
-		out = append(out, spec.Simulate(contract.Request{Headers: map[string]string{
+		out = append(out, githubSpec.Simulate(contract.Request{Headers: map[string]string{
 			"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/abc123", "X-GitHub-Event": "pull_request",
 			"X-GitHub-Hook-ID": "4242", "X-GitHub-Delivery": id, "X-Hub-Signature-256": signGitHub(secret, []byte(body)),
 		}, Body: []byte(body), ReceivedAt: now}, fmt.Sprintf("0f1e2d3c-4b5a-6978-8796-%012d", i)))
@@ -56,10 +58,7 @@ func measureLogBytes(t *testing.T, rie, bootstrap string, sizes []int, extra ...
 		Tolerance: 5 * time.Minute, Processor: contract.ProcessorLog, OpenEdge: true}
 	aws := awsfake.New(map[string]string{cfg.SecretParameter: secret})
 	t.Cleanup(aws.Close)
-	spec := contract.Spec{Source: "github", SignatureHeaders: contract.SchemeGitHub.SignatureHeaders(""),
-		EventID: contract.SchemeGitHub.DefaultEventID(), ContentTypes: []string{"application/json"},
-		GroupBy: contract.Selector{Kind: contract.KindHeader, Name: "X-GitHub-Hook-ID"}}
-	cfg.Attributes = spec.Attributes()
+	cfg.Attributes = githubSpec.Attributes()
 	ctx, emu, _ := startHandler(t, rie, bootstrap, aws, cfg, extra...)
 	out := map[int]int{}
 	first := 0
