@@ -399,7 +399,7 @@ func StackCost(c *stackconfig.Config, t Traffic, p Prices) Estimate {
 			sc.Authorizer = AuthorizerCost(t.RPS, s.AuthorizerCacheTTL(), p)
 			authorizerRuns = AuthorizerRuns(t.RPS, s.AuthorizerCacheTTL())
 		}
-		if tracingOn(c) {
+		if c.TracingOn() {
 			sc.Tracing = TracingCost(c.Ingress, t.RPS, sc.BatchSize, authorizerRuns, p)
 		}
 		if c.Archive.On() {
@@ -521,6 +521,3 @@ func ArchiveCostOf(t Traffic, retentionDays int, p Prices) ArchiveCost {
 	a.PerMillion = perMillion(a.Total, msgs)
 	return a
 }
-
-// tracingOn reports whether the stack's functions trace with X-Ray.
-func tracingOn(c *stackconfig.Config) bool { return c.TracingOn() }
