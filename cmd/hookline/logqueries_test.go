@@ -59,18 +59,22 @@ var (
 	}()
 )
 
-// TestLogQueriesReadRealFields: every field the log queries of
-// docs/operations.md name is in the consumer's real lines (consumer
+// TestLogQueriesReadRealFields: every field the log queries of README.md
+// and docs/operations.md name is in the consumer's real lines (consumer
 // queries) or in the stage's access log format (access queries), so the
 // queries still work against the log shape the code writes.
 func TestLogQueriesReadRealFields(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/operations.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := queryBlock.FindAllStringSubmatch(string(doc), -1)
-	if len(blocks) < 4 {
-		t.Fatalf("found %d log queries in docs/operations.md", len(blocks))
+	var blocks [][]string
+	for _, f := range []string{"../../README.md", "../../docs/operations.md"} {
+		doc, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := queryBlock.FindAllStringSubmatch(string(doc), -1)
+		if len(found) < 2 {
+			t.Fatalf("found %d log queries in %s", len(found), f)
+		}
+		blocks = append(blocks, found...)
 	}
 	consumer := consumerFields(t)
 	for _, b := range blocks {
