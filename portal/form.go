@@ -34,6 +34,7 @@ const sampleSources = `- name: orders
 type envForm struct {
 	Edit, Admin                        bool
 	Team, Env, Region, Ingress         string
+	Tracing                            string
 	Sources                            string
 	Throttle, LogRetention, AlarmEmail string
 	// Problems are by form field: env, region, ingress, sources, other.
@@ -42,20 +43,20 @@ type envForm struct {
 
 // newForm is the new-environment form with its defaults.
 func newForm(id Identity) envForm {
-	return envForm{Admin: id.Admin, Team: id.Team, Env: "dev", Region: "us-east-1", Ingress: "rest", Sources: sampleSources}
+	return envForm{Admin: id.Admin, Team: id.Team, Env: "dev", Region: "us-east-1", Ingress: "rest", Tracing: stackconfig.DefaultTracing, Sources: sampleSources}
 }
 
 // postedForm is the form as posted.
 func postedForm(r *http.Request, id Identity, team string) envForm {
 	return envForm{Edit: r.FormValue("edit") == "true", Admin: id.Admin, Team: team, Env: r.FormValue("env"), Region: r.FormValue("region"),
-		Ingress: r.FormValue("ingress"), Sources: r.FormValue("sources"), Throttle: r.FormValue("throttle"),
+		Ingress: r.FormValue("ingress"), Tracing: r.FormValue("tracing"), Sources: r.FormValue("sources"), Throttle: r.FormValue("throttle"),
 		LogRetention: r.FormValue("logRetentionDays"), AlarmEmail: r.FormValue("alarmEmails")}
 }
 
 // request is the form as a request, or its problems (by field) when it
 // does not parse.
 func (f *envForm) request() (*Request, bool) {
-	req := &Request{Env: f.Env, Region: f.Region, Ingress: f.Ingress}
+	req := &Request{Env: f.Env, Region: f.Region, Ingress: f.Ingress, Tracing: f.Tracing}
 	var sources []map[string]any
 	if err := yaml.Unmarshal([]byte(f.Sources), &sources); err != nil {
 		f.problem("sources", "not a YAML list of sources: "+strings.TrimPrefix(err.Error(), "yaml: "))
@@ -103,7 +104,7 @@ func (f *envForm) problems(err error, req *Request) bool {
 	}
 	for _, p := range list {
 		switch {
-		case p.Field == "env" || p.Field == "region" || p.Field == "ingress":
+		case p.Field == "env" || p.Field == "region" || p.Field == "ingress" || p.Field == "tracing":
 			f.problem(p.Field, p.Message)
 		case p.Field == "sources":
 			f.problem("sources", p.Message)
@@ -133,10 +134,13 @@ func (f *envForm) problems(err error, req *Request) bool {
 // formOf is the edit form of an environment: its stack's config as the
 // portal wrote it (raw), sources as YAML.
 func formOf(team, env string, raw map[string]string) (envForm, error) {
-	f := envForm{Edit: true, Team: team, Env: env, Region: raw[stackconfig.RegionKey], Ingress: raw["hookline:ingress"],
+	f := envForm{Edit: true, Team: team, Env: env, Region: raw[stackconfig.RegionKey], Ingress: raw["hookline:ingress"], Tracing: raw["hookline:tracing"],
 		Throttle: raw["hookline:throttle"], LogRetention: raw["hookline:logRetentionDays"], AlarmEmail: raw["hookline:alarmEmails"]}
 	if f.Ingress == "" {
 		f.Ingress = "rest"
+	}
+	if f.Tracing == "" {
+		f.Tracing = stackconfig.DefaultTracing
 	}
 	src, err := jsonAsYAML(raw["hookline:sources"])
 	if err != nil {

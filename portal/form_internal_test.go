@@ -39,3 +39,36 @@ func TestEditFormIsTheConfig(t *testing.T) {
 		t.Errorf("the form back as a request: %v %v", ok, req)
 	}
 }
+
+// TestTracingChoice: the form's X-Ray choice becomes hookline:tracing, comes
+// back in the edit form, and a value the config refuses is a problem beside
+// the field.
+func TestTracingChoice(t *testing.T) {
+	raw := map[string]string{"aws:region": "eu-west-1", "hookline:sources": `[{"name":"refunds","signature":{"scheme":"github"}}]`}
+	f, err := formOf("pay", "web", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Tracing != "active" {
+		t.Errorf("a stack without the key shows tracing %q, want active (the default)", f.Tracing)
+	}
+	f.Tracing = "off"
+	req, ok := f.request()
+	if !ok {
+		t.Fatalf("request: %v", f.Problems)
+	}
+	cfg, _, err := req.Config("pay")
+	if err != nil || cfg["hookline:tracing"] != "off" {
+		t.Fatalf("config %v (%v), want hookline:tracing off", cfg, err)
+	}
+	raw["hookline:tracing"] = "off"
+	if back, _ := formOf("pay", "web", raw); back.Tracing != "off" {
+		t.Errorf("edit form shows tracing %q, want off", back.Tracing)
+	}
+	f.Tracing = "sampled"
+	req, _ = f.request()
+	_, _, err = req.Config("pay")
+	if !f.problems(err, req) || len(f.Problems["tracing"]) == 0 {
+		t.Errorf("a bad tracing value: problems %v (%v)", f.Problems, err)
+	}
+}

@@ -23,7 +23,10 @@ type Request struct {
 	Env    string `json:"env"`
 	Region string `json:"region"`
 	// Ingress is rest (a REST API, the default) or http (an HTTP API).
-	Ingress          string                `json:"ingress,omitempty"`
+	Ingress string `json:"ingress,omitempty"`
+	// Tracing is active (X-Ray on every function, the default) or off
+	// (hookline:tracing).
+	Tracing          string                `json:"tracing,omitempty"`
 	Throttle         *stackconfig.Throttle `json:"throttle,omitempty"`
 	LogRetentionDays int                   `json:"logRetentionDays,omitempty"`
 	AlarmEmails      []string              `json:"alarmEmails,omitempty"`
@@ -107,6 +110,9 @@ func (r *Request) Config(team string) (map[string]string, *stackconfig.Config, e
 	}
 	if r.Ingress != "" {
 		raw["hookline:ingress"] = r.Ingress
+	}
+	if r.Tracing != "" {
+		raw["hookline:tracing"] = r.Tracing
 	}
 	put("sources", r.Sources)
 	if r.Throttle != nil {
