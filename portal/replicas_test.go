@@ -307,6 +307,21 @@ func TestReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	backend := s3Backend(bucket, s3Endpoint)
+	// One engine run makes the bucket a Pulumi backend (its .pulumi/meta.yaml)
+	// before the replicas start. s3rver writes an object as a file, not
+	// atomically as S3 does, so a burst of first operations could otherwise
+	// read it half-written ("corrupt store: missing version").
+	initBackend := exec.Command(filepath.Join(harness.ProjectDir(t), "bin", "pulumi"), "stack", "ls", "--all", "--non-interactive")
+	if _, err := os.Stat(initBackend.Path); err != nil {
+		initBackend.Path, _ = exec.LookPath("pulumi")
+	}
+	initBackend.Env = append(replicaEnv(plugins, dynamo), "PULUMI_BACKEND_URL="+backend, "PULUMI_CONFIG_PASSPHRASE=test-only")
+	if out, err := initBackend.CombinedOutput(); err != nil {
+		t.Fatalf("initialise the backend: %v\n%s", err, out)
+	}
+	if _, err := s3c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(".pulumi/meta.yaml")}); err != nil {
+		t.Fatalf("the engine run left no .pulumi/meta.yaml in s3://%s: %v", bucket, err)
+	}
 
 	root := t.TempDir()
 	tokensFile := filepath.Join(root, "tokens.json")

@@ -58,6 +58,17 @@ func Bootstrap(t testing.TB, target build.Target) string {
 	})
 }
 
+// LeanBootstrap builds the handler without the DynamoDB client (what the
+// program ships to sources without idempotency) for target, where the
+// program keeps it.
+func LeanBootstrap(t testing.TB, target build.Target) string {
+	t.Helper()
+	root := ProjectDir(t)
+	return run(t, "lean handler "+target.String(), func(ctx context.Context) (string, error) {
+		return build.BootstrapWith(ctx, root, target, build.Features{})
+	})
+}
+
 // AuthorizerBootstrap builds the edge authorizer for target, as the program
 // would (once per source tree), before any timed part of a test.
 func AuthorizerBootstrap(t testing.TB, target build.Target) string {

@@ -14,7 +14,7 @@ import (
 // skips) — and builds what the engine runs before the test starts a
 // deadline: the test-double AWS provider (pulumi-resource-aws, in a directory
 // to put first on PATH), the policy pack binary, and the handler the program
-// ships. It returns the provider's directory and the pack.
+// ships (both its builds). It returns the provider's directory and the pack.
 func RequireEngine(t testing.TB) (plugins, pack string) {
 	t.Helper()
 	root := ProjectDir(t)
@@ -27,6 +27,7 @@ func RequireEngine(t testing.TB) (plugins, pack string) {
 	provider := Binary(t, "pulumi-resource-aws", build.Spec{Package: "./internal/testing/pulumi-resource-aws"})
 	pack = Binary(t, "hookline-policy", build.Spec{Package: "./policy"})
 	Bootstrap(t, build.Lambda)
+	LeanBootstrap(t, build.Lambda) // sources without idempotency get it
 	AuthorizerBootstrap(t, build.Lambda)
 	return filepath.Dir(provider), pack
 }
