@@ -2,48 +2,19 @@ package engine_test
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hookline/hookline/deploy/portal/portalinfra"
 	"github.com/hookline/hookline/engine"
+	"github.com/hookline/hookline/internal/testing/registrytest"
 	"github.com/hookline/hookline/stackconfig"
 )
-
-// portalRegistry is go-containerregistry's in-process registry holding a
-// base image; the portal program's image step pushes to it in place of ECR.
-func portalRegistry(t *testing.T) (host, base string) {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host = strings.TrimPrefix(srv.URL, "http://")
-	layer, err := random.Layer(256, "application/vnd.docker.image.rootfs.diff.tar.gzip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = host + "/library/base:1"
-	ref, _ := name.ParseReference(base)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	return host, base
-}
 
 // TestPortalServiceLifecycle deploys deploy/portal's program (the example
 // stack, its base image in the in-process registry) with the real engine,
@@ -58,7 +29,7 @@ func TestPortalServiceLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, base := portalRegistry(t)
+	host, base := registrytest.Start(t)
 	raw[portalinfra.Namespace+":baseImage"] = base
 	files := func(context.Context, *portalinfra.Config, string) ([]portalinfra.ImageFile, error) {
 		return []portalinfra.ImageFile{{Path: "/usr/local/bin/hookline", Data: []byte("stub hookline"), Mode: 0o755}}, nil

@@ -5,54 +5,18 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hookline/hookline/deploy/portal/portalinfra"
+	"github.com/hookline/hookline/internal/testing/registrytest"
 )
 
-// localRegistry starts go-containerregistry's in-process registry with a
-// base image (one random layer, linux/amd64) and returns its host and the
-// base's reference.
-func localRegistry(t *testing.T) (host, base string) {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host = strings.TrimPrefix(srv.URL, "http://")
-	layer, err := random.Layer(512, "application/vnd.docker.image.rootfs.diff.tar.gzip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	base = host + "/library/base:1"
-	ref, _ := name.ParseReference(base)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	return host, base
-}
-
 func TestPublishToInProcessRegistry(t *testing.T) {
-	host, base := localRegistry(t)
+	host, base := registrytest.Start(t)
 	spec := portalinfra.ImageSpec{
 		Base: base, Architecture: "amd64", Entrypoint: []string{"/usr/local/bin/hookline"}, WorkingDir: "/var/lib/hookline",
 		Env: []string{"PULUMI_SKIP_UPDATE_CHECK=true"},
@@ -143,7 +107,7 @@ func TestPublishToInProcessRegistry(t *testing.T) {
 }
 
 func TestPublishWithoutBase(t *testing.T) {
-	host, _ := localRegistry(t)
+	host, _ := registrytest.Start(t)
 	_, err := portalinfra.RegistryPublisher{Registry: host}.Publish(context.Background(), "x.example/portal",
 		portalinfra.Credentials{}, portalinfra.ImageSpec{Base: host + "/library/missing:1", Architecture: "amd64"})
 	if err == nil || !strings.Contains(err.Error(), "pull base image") {
