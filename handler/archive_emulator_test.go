@@ -71,15 +71,9 @@ func TestArchiveAndReplayUnderEmulator(t *testing.T) {
 	}
 	invoke := func(recs []events.SQSMessage) []string {
 		t.Helper()
-		payload, _ := json.Marshal(events.SQSEvent{Records: recs})
 		logged := strings.Count(emu.Logs(), `"outcome":`)
-		out, err := emu.Invoke(ctx, payload)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, emu.Logs())
-		}
-		var resp events.SQSEventResponse
-		if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("response %s (%v)\n%s", out, err, emu.Logs())
+		if failed := invokeBatch(t, ctx, emu, recs); len(failed) != 0 {
+			t.Fatalf("%v retried: want every record acknowledged\n%s", failed, emu.Logs())
 		}
 		var ok []string
 		// The count is of the whole output: wait for this batch's lines.

@@ -97,19 +97,7 @@ func TestUnderEmulator(t *testing.T) {
 		record(t, "A", "a3", now),                                   // after a2 in group A: not processed
 		record(t, "B", "b2", now),
 	}}
-	payload, _ := json.Marshal(ev)
-	out, err := emu.Invoke(ctx, payload)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, emu.Logs())
-	}
-	var resp events.SQSEventResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("response %s: %v", out, err)
-	}
-	var failed []string
-	for _, f := range resp.BatchItemFailures {
-		failed = append(failed, f.ItemIdentifier)
-	}
+	failed := invokeBatch(t, ctx, emu, ev.Records)
 	if strings.Join(failed, ",") != "m-a2,m-a3" {
 		t.Errorf("batchItemFailures = %v, want [m-a2 m-a3]\n%s", failed, emu.Logs())
 	}
@@ -255,14 +243,8 @@ func TestHeaderlessSendersUnderEmulator(t *testing.T) {
 			aws := awsfake.New(map[string]string{tc.cfg.SecretParameter: map[bool]string{true: ghSecret, false: stSecret}[tc.cfg.Scheme == contract.SchemeGitHub]})
 			defer aws.Close()
 			ctx, emu, _ := startHandler(t, rie, bootstrap, aws, tc.cfg, "AWS_LAMBDA_LOG_LEVEL=DEBUG") // every record's line
-			payload, _ := json.Marshal(events.SQSEvent{Records: records})
-			out, err := emu.Invoke(ctx, payload)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, emu.Logs())
-			}
-			var resp events.SQSEventResponse
-			if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
-				t.Fatalf("response %s (%v): want every record acknowledged\n%s", out, err, emu.Logs())
+			if failed := invokeBatch(t, ctx, emu, records); len(failed) != 0 {
+				t.Fatalf("%v retried: want every record acknowledged\n%s", failed, emu.Logs())
 			}
 			if sent := aws.Sent(); len(sent) != 0 {
 				t.Errorf("%d messages sent to the DLQ, want none", len(sent))
@@ -281,6 +263,27 @@ func TestHeaderlessSendersUnderEmulator(t *testing.T) {
 			}
 		})
 	}
+}
+
+// invokeBatch sends records to the handler under the emulator as one SQS
+// event and returns the message ids it asks SQS to deliver again. A failed
+// invocation, or a response that is not a batch response, fails the test.
+func invokeBatch(t *testing.T, ctx context.Context, emu *lambdaemu.Emulator, records []events.SQSMessage) []string {
+	t.Helper()
+	payload, _ := json.Marshal(events.SQSEvent{Records: records})
+	out, err := emu.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, emu.Logs())
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("response %s: %v\n%s", out, err, emu.Logs())
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	return failed
 }
 
 // startHandler runs a built handler bootstrap under the emulator with the
@@ -345,14 +348,8 @@ func TestSealedResendUnderEmulator(t *testing.T) {
 	cfg := contract.HandlerConfig{Source: "partners", Scheme: contract.SchemeStandardWebhooks, SecretParameter: "/hookline/test/partners/signing-secret",
 		Tolerance: 5 * time.Minute, Processor: contract.ProcessorLog, Attributes: partners.Attributes()}
 	ictx, emu, _ := startHandler(t, rie, bootstrap, aws, cfg, append(peer.Env(), contract.EnvSealKey+"="+peer.KeyArn, "AWS_LAMBDA_LOG_LEVEL=DEBUG")...)
-	payload, _ := json.Marshal(events.SQSEvent{Records: records})
-	out, err := emu.Invoke(ictx, payload)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, emu.Logs())
-	}
-	var resp events.SQSEventResponse
-	if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("response %s (%v)\n%s", out, err, emu.Logs())
+	if failed := invokeBatch(t, ictx, emu, records); len(failed) != 0 {
+		t.Fatalf("%v retried: want every record acknowledged\n%s", failed, emu.Logs())
 	}
 	emu.WaitForLog(`"outcome":`, len(records), 5*time.Second)
 	got := map[string]string{}

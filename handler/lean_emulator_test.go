@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -36,20 +35,7 @@ func TestLeanBootstrapFailsClosedOnIdempotency(t *testing.T) {
 	ctx, emu, _ := startHandler(t, rie, lean, aws, cfg)
 
 	now := time.Now()
-	ev := events.SQSEvent{Records: []events.SQSMessage{record(t, "A", "a1", now), record(t, "B", "b1", now)}}
-	payload, _ := json.Marshal(ev)
-	out, err := emu.Invoke(ctx, payload)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, emu.Logs())
-	}
-	var resp events.SQSEventResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("response %s: %v", out, err)
-	}
-	var failed []string
-	for _, f := range resp.BatchItemFailures {
-		failed = append(failed, f.ItemIdentifier)
-	}
+	failed := invokeBatch(t, ctx, emu, []events.SQSMessage{record(t, "A", "a1", now), record(t, "B", "b1", now)})
 	if strings.Join(failed, ",") != "m-a1,m-b1" {
 		t.Errorf("batchItemFailures = %v, want every record retried\n%s", failed, emu.Logs())
 	}

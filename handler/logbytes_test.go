@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -64,16 +63,10 @@ func measureLogBytes(t *testing.T, rie, bootstrap string, sizes []int, extra ...
 	first := 0
 	for i, n := range sizes {
 		before := len(functionLines(emu.Logs()))
-		payload, _ := json.Marshal(events.SQSEvent{Records: githubBatch(t, secret, first, n, time.Now())})
+		if failed := invokeBatch(t, ctx, emu, githubBatch(t, secret, first, n, time.Now())); len(failed) != 0 {
+			t.Fatalf("%v retried: want every record acknowledged\n%s", failed, emu.Logs())
+		}
 		first += n
-		resp, err := emu.Invoke(ctx, payload)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, emu.Logs())
-		}
-		var r events.SQSEventResponse
-		if err := json.Unmarshal(resp, &r); err != nil || len(r.BatchItemFailures) != 0 {
-			t.Fatalf("response %s (%v): want every record acknowledged\n%s", resp, err, emu.Logs())
-		}
 		// Output is forwarded asynchronously: every invocation ends with
 		// its metrics document.
 		if !emu.WaitForLog(`"CloudWatchMetrics"`, i+1, 5*time.Second) {
