@@ -35,21 +35,10 @@ func TestArchiveSearchAndReplay(t *testing.T) {
 	store := nodepeer.S3Client(nodepeer.S3rver(t))
 	hs, _, _ := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) {
 		o.Sealer = func(context.Context, string, string) (contract.Sealer, error) { return harness.NewSealer(), nil }
-		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
-			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{},
-				HTTPClient: harness.FreshConnections()}), nil
-		}
+		o.SQS = fakeQueues(fake.URL, func(o *sqs.Options) { o.HTTPClient = harness.FreshConnections() })
 		o.Archive = func(context.Context, string) (archive.StoreAPI, error) { return store, nil }
 	})
-	for _, op := range []string{"preview", "apply"} {
-		code, job := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/"+op, request("dev", nil))
-		if code != http.StatusAccepted {
-			t.Fatalf("%s: %d %v", op, code, job)
-		}
-		if j := wait(t, hs, "pay", job); j["status"] != "succeeded" {
-			t.Fatalf("%s: %v", op, j)
-		}
-	}
+	previewAndApply(t, hs, "pay", "/api/stacks/pay/dev", request("dev", nil))
 	str := fillDLQ(t, hs, fake, "dev", `{}`, "processor")
 	_, stack := call(t, hs, "pay", "GET", "/api/stacks/pay/dev", nil)
 	outs, _ := stack["outputs"].(map[string]any)

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -87,9 +85,7 @@ func TestBrowser(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "release-mappings")
 	hs, _, _ := newPortalIn(t, policy, t.TempDir(), func(o *portal.Options) {
 		o.Sealer = func(context.Context, string, string) (contract.Sealer, error) { return harness.NewSealer(), nil }
-		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
-			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{}}), nil
-		}
+		o.SQS = fakeQueues(fake.URL)
 		o.Engine.Env = maps.Clone(o.Engine.Env)
 		o.Engine.Env["HOOKLINE_FAKE_AWS_HOLD"] = release
 		o.Engine.Env["HOOKLINE_FAKE_AWS_HOLD_TYPE"] = "aws:lambda/eventSourceMapping:EventSourceMapping"

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/hookline/hookline/contract"
 	"github.com/hookline/hookline/internal/local/awsfake"
 	"github.com/hookline/hookline/internal/testing/harness"
@@ -27,19 +24,9 @@ func TestDLQViewAndRedrive(t *testing.T) {
 	t.Cleanup(fake.Close)
 	hs, _, srv := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) {
 		o.Sealer = func(context.Context, string, string) (contract.Sealer, error) { return harness.NewSealer(), nil }
-		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
-			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{}}), nil
-		}
+		o.SQS = fakeQueues(fake.URL)
 	})
-	for _, op := range []string{"preview", "apply"} {
-		code, job := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/"+op, request("dev", nil))
-		if code != http.StatusAccepted {
-			t.Fatalf("%s: %d %v", op, code, job)
-		}
-		if j := wait(t, hs, "pay", job); j["status"] != "succeeded" {
-			t.Fatalf("%s: %v", op, j)
-		}
-	}
+	previewAndApply(t, hs, "pay", "/api/stacks/pay/dev", request("dev", nil))
 	str := fillDLQ(t, hs, fake, "dev", `{"secret":"never shown"}`, "processor", "cus_1/evt_1", "cus_2/evt_2", "cus_1/evt_3")
 
 	code, view := call(t, hs, "pay", "GET", "/api/stacks/pay/dev/sources/orders/dlq", nil)

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookline/hookline/contract"
@@ -33,20 +31,16 @@ func TestBrowserEditDeletesOnlyConfirmed(t *testing.T) {
 	var sqsDown atomic.Bool
 	hs, _, _ := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) {
 		o.Sealer = func(context.Context, string, string) (contract.Sealer, error) { return harness.NewSealer(), nil }
-		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
+		queues := fakeQueues(fake.URL)
+		o.SQS = func(ctx context.Context, region string) (portal.SQSAPI, error) {
 			if sqsDown.Load() {
 				return nil, errors.New("no route to SQS")
 			}
-			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{}}), nil
+			return queues(ctx, region)
 		}
 	})
 	base := "/api/stacks/pay/web"
-	for _, op := range []string{"preview", "apply"} {
-		_, j := call(t, hs, "pay", "POST", base+"/"+op, request("web", nil))
-		if j = wait(t, hs, "pay", j); j["status"] != "succeeded" {
-			t.Fatalf("%s: %v", op, j)
-		}
-	}
+	previewAndApply(t, hs, "pay", base, request("web", nil))
 	fillDLQ(t, hs, fake, "web", "{}", "signature-mismatch", "cus_1/evt_1", "cus_2/evt_2")
 	// refunds holds 2 messages in its queue and 1 in its DLQ.
 	_, stack := call(t, hs, "pay", "GET", base, nil)

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/engine"
 	"github.com/hookline/hookline/internal/local/awsfake"
@@ -144,6 +145,29 @@ func request(env string, extra map[string]any) map[string]any {
 	return map[string]any{"env": env, "region": "eu-west-1", "sources": []any{
 		orders, map[string]any{"name": "refunds", "signature": map[string]any{"scheme": "github"}},
 	}}
+}
+
+// fakeQueues is a portal's SQS (Options.SQS): the awsfake server at url.
+func fakeQueues(url string, optFns ...func(*sqs.Options)) func(context.Context, string) (portal.SQSAPI, error) {
+	return func(context.Context, string) (portal.SQSAPI, error) {
+		return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(url), Credentials: aws.AnonymousCredentials{}}, optFns...), nil
+	}
+}
+
+// previewAndApply previews, then applies, the stack at path
+// ("/api/stacks/pay/dev") as team with body: each job is accepted and
+// succeeds, or the test fails.
+func previewAndApply(t *testing.T, hs *httptest.Server, team, path string, body any) {
+	t.Helper()
+	for _, op := range []string{"preview", "apply"} {
+		code, job := call(t, hs, team, "POST", path+"/"+op, body)
+		if code != http.StatusAccepted {
+			t.Fatalf("%s: %d %v", op, code, job)
+		}
+		if j := wait(t, hs, team, job); j["status"] != "succeeded" {
+			t.Fatalf("%s: %v", op, j)
+		}
+	}
 }
 
 // wait polls a job until it ends.

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookline/hookline/contract"
@@ -54,22 +52,12 @@ func tokenStack(t *testing.T, adjust ...func(*portal.Options, *awsfake.Server)) 
 	logs := &lockedBuffer{}
 	hs, o, _ := newPortalIn(t, "", t.TempDir(), func(o *portal.Options) {
 		o.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		o.SQS = func(context.Context, string) (portal.SQSAPI, error) {
-			return sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL), Credentials: aws.AnonymousCredentials{}}), nil
-		}
+		o.SQS = fakeQueues(fake.URL)
 		for _, f := range adjust {
 			f(o, fake)
 		}
 	})
-	for _, op := range []string{"preview", "apply"} {
-		code, job := call(t, hs, "pay", "POST", "/api/stacks/pay/dev/"+op, request("dev", map[string]any{"auth": map[string]any{"type": "token"}}))
-		if code != http.StatusAccepted {
-			t.Fatalf("%s: %d %v", op, code, job)
-		}
-		if j := wait(t, hs, "pay", job); j["status"] != "succeeded" {
-			t.Fatalf("%s: %v", op, j)
-		}
-	}
+	previewAndApply(t, hs, "pay", "/api/stacks/pay/dev", request("dev", map[string]any{"auth": map[string]any{"type": "token"}}))
 	fillDLQ(t, hs, fake, "dev", "{}", "processor")
 	return hs, o, logs, fake
 }
