@@ -140,23 +140,20 @@ func DashboardBody(m MonitoringSpec, api APIMetricNames, apiValue string) string
 		Height     int            `json:"height"`
 		Properties map[string]any `json:"properties"`
 	}
-	metricWidget := func(x, y int, title string, metrics [][]any) widget {
-		w := 8
-		if y >= 6 { // a source's row: four widgets
-			w = 6
-			x = x * 6 / 8
-		}
-		return widget{Type: "metric", X: x, Y: y, Width: w, Height: 6, Properties: map[string]any{
+	// The grid is 24 wide: the API's row has two widgets of 8, each
+	// source's row four of 6.
+	metricWidget := func(x, y, width int, title string, metrics [][]any) widget {
+		return widget{Type: "metric", X: x, Y: y, Width: width, Height: 6, Properties: map[string]any{
 			"title": title, "region": m.Region, "view": "timeSeries", "stat": "Sum", "period": 60, "metrics": metrics,
 		}}
 	}
 	ws := []widget{
-		metricWidget(0, 0, "API requests", [][]any{
+		metricWidget(0, 0, 8, "API requests", [][]any{
 			{"AWS/ApiGateway", "Count", api.Dimension, apiValue, "Stage", StageName},
 			{".", api.Metric4xx, ".", ".", ".", "."},
 			{".", api.Metric5xx, ".", ".", ".", "."},
 		}),
-		metricWidget(8, 0, "API latency (p99)", [][]any{
+		metricWidget(8, 0, 8, "API latency (p99)", [][]any{
 			{"AWS/ApiGateway", "Latency", api.Dimension, apiValue, "Stage", StageName, map[string]any{"stat": "p99"}},
 			{".", "IntegrationLatency", ".", ".", ".", ".", map[string]any{"stat": "p99"}},
 		}),
@@ -165,21 +162,21 @@ func DashboardBody(m MonitoringSpec, api APIMetricNames, apiValue string) string
 		y := 6 * (i + 1)
 		q, dlq, fn := s.QueueName, s.DLQName, s.FunctionName
 		ws = append(ws,
-			metricWidget(0, y, s.Name+": queue", [][]any{
+			metricWidget(0, y, 6, s.Name+": queue", [][]any{
 				{"AWS/SQS", "NumberOfMessagesSent", "QueueName", q},
 				{".", "ApproximateNumberOfMessagesVisible", ".", ".", map[string]any{"stat": "Maximum"}},
 				{".", "ApproximateNumberOfMessagesVisible", ".", dlq, map[string]any{"stat": "Maximum", "label": "DLQ"}},
 			}),
-			metricWidget(8, y, s.Name+": oldest message (s)", [][]any{
+			metricWidget(6, y, 6, s.Name+": oldest message (s)", [][]any{
 				{"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q, map[string]any{"stat": "Maximum"}},
 			}),
-			metricWidget(16, y, s.Name+": function", [][]any{
+			metricWidget(12, y, 6, s.Name+": function", [][]any{
 				{"AWS/Lambda", "Invocations", "FunctionName", fn},
 				{".", "Errors", ".", "."},
 				{".", "Throttles", ".", "."},
 				{".", "Duration", ".", ".", map[string]any{"stat": "p99"}},
 			}),
-			metricWidget(24, y, s.Name+": outcomes", outcomeMetrics(s.Name)),
+			metricWidget(18, y, 6, s.Name+": outcomes", outcomeMetrics(s.Name)),
 		)
 	}
 	b, err := json.Marshal(map[string]any{"widgets": ws})
