@@ -171,10 +171,7 @@ func NewEdgeAuthorizer(ctx *pulumi.Context, name string, args *EdgeAuthorizerArg
 		Environment: &lambda.FunctionEnvironmentArgs{Variables: pulumi.StringMap{
 			contract.EnvAuthorizerRoutes: pulumi.String(routes.Env()),
 		}},
-		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
-			LogFormat: pulumi.String("JSON"), LogGroup: logs.Name,
-			ApplicationLogLevel: pulumi.String("INFO"), SystemLogLevel: pulumi.String("WARN"),
-		},
+		LoggingConfig: lambdaLogging(logs.Name),
 		TracingConfig: lambdaTracing(spec.TracingMode),
 		Tags:          tags,
 	}, parent, pulumi.DependsOn(append([]pulumi.Resource{policy, logs}, deps...)))

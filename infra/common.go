@@ -60,6 +60,21 @@ func lambdaTracing(mode string) *lambda.FunctionTracingConfigArgs {
 	return &lambda.FunctionTracingConfigArgs{Mode: pulumi.String(mode)}
 }
 
+// lambdaLogging is every function's logging: Lambda's JSON format, so it
+// filters by level; application lines from INFO (the handlers log a line
+// only for what is not plainly ok, and their metrics documents are INFO);
+// system lines from WARN, which keeps a successful invocation's
+// START/END/REPORT out and a failed one's report in. The cost model
+// (ops.ConsumerLogBytes) prices exactly that.
+func lambdaLogging(group pulumi.StringInput) *lambda.FunctionLoggingConfigArgs {
+	return &lambda.FunctionLoggingConfigArgs{
+		LogFormat:           pulumi.String("JSON"),
+		LogGroup:            group,
+		ApplicationLogLevel: pulumi.String("INFO"),
+		SystemLogLevel:      pulumi.String("WARN"),
+	}
+}
+
 // checkTracingMode is the problem of a spec's TracingMode, if any.
 func checkTracingMode(mode string) []string {
 	if mode != LambdaTracingActive && mode != LambdaTracingPassThrough {

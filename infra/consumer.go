@@ -198,12 +198,7 @@ func NewConsumer(ctx *pulumi.Context, name string, args *ConsumerArgs, opts ...p
 		MemorySize:    pulumi.Int(s.MemoryMB),
 		Timeout:       pulumi.Int(s.TimeoutSeconds),
 		Environment:   &lambda.FunctionEnvironmentArgs{Variables: handlerEnv(s.Handler, args.QueueURL, args.DLQURL, s.SealKey.AliasARN, args.ArchiveStream)},
-		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
-			LogFormat:           pulumi.String("JSON"),
-			LogGroup:            logs.Name,
-			ApplicationLogLevel: pulumi.String("INFO"),
-			SystemLogLevel:      pulumi.String("WARN"),
-		},
+		LoggingConfig: lambdaLogging(logs.Name),
 		TracingConfig: lambdaTracing(s.TracingMode),
 		Tags:          tags,
 	}, parent, moved, pulumi.DependsOn(append([]pulumi.Resource{policy, logs, args.SealKey}, secretDeps...)))
