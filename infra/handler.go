@@ -9,17 +9,6 @@ import (
 	"github.com/hookline/hookline/stackconfig"
 )
 
-// HandlerArchive builds the full handler (every client) under projectDir for
-// Lambda and returns it as a Lambda code archive. An AssetArchive of a file
-// is hashed by content, so an unchanged handler never shows a diff.
-func HandlerArchive(projectDir string) (pulumi.Archive, error) {
-	path, err := build.Bootstrap(context.Background(), projectDir, build.Lambda)
-	if err != nil {
-		return nil, err
-	}
-	return pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewFileAsset(path)}), nil
-}
-
 // HandlerArchives builds the handler for Lambda once per feature set cfg's
 // sources need (build.Features) and returns the full archive, for sources
 // with idempotency, and the lean one, built without the DynamoDB client,
@@ -55,8 +44,8 @@ func HandlerArchives(projectDir string, cfg *stackconfig.Config) (full, lean pul
 	return full, lean, nil
 }
 
-// AuthorizerArchive builds the edge authorizer for Lambda, as HandlerArchive
-// does the handler.
+// AuthorizerArchive builds the edge authorizer for Lambda, as
+// HandlerArchives does the handler.
 func AuthorizerArchive(projectDir string) (pulumi.Archive, error) {
 	path, err := build.AuthorizerBootstrap(context.Background(), projectDir, build.Lambda)
 	if err != nil {
